@@ -1,0 +1,1 @@
+//! MySQL/MariaDB backend of txkit (in progress).

@@ -1,0 +1,293 @@
+//! The driver-level connection trait that each backend implements, and its object-safe twin
+//! for URL-chosen backends.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::isolation::TxOptions;
+use crate::row::Row;
+use crate::value::Value;
+
+/// A boxed, `Send` future: the currency of the object-safe layer.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a connection is cleaned when it goes back to the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResetMode {
+    /// Roll back whatever is open (the default; costs nothing when txkit knows nothing is).
+    #[default]
+    Rollback,
+    /// Do nothing beyond what txkit's own state requires.
+    None,
+    /// A full session reset: PostgreSQL `DISCARD ALL`, MySQL `COM_RESET_CONNECTION`.
+    Full,
+}
+
+/// A backend: a name, the URL schemes it answers, and its connection type.
+pub trait Backend: Send + Sync + 'static {
+    /// The backend's connection type.
+    type Connection: Connection;
+    /// The backend's name, as in error codes and logs.
+    const NAME: &'static str;
+}
+
+/// One connection to a database, as a backend drives it. txkit's transaction bookkeeping
+/// ([`ManagedConnection`](crate::ManagedConnection)) sits on top; users rarely call these
+/// methods directly.
+///
+/// Contract for implementors: every method either completes its whole exchange with the
+/// server or, when its future is dropped part-way, leaves the connection such that
+/// [`recover`](Connection::recover) can bring it back to an idle state (or report that it
+/// cannot, and the connection is discarded).
+pub trait Connection: Send + 'static {
+    /// This connection's SQL dialect (which may depend on the server version).
+    fn dialect(&self) -> &dyn Dialect;
+
+    /// Runs a statement with bound parameters; returns the number of rows affected.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Runs a query with bound parameters; returns its rows.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send;
+
+    /// Runs statement text without parameters (control statements such as SAVEPOINT).
+    fn batch(&mut self, sql: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Starts a transaction with `opts`, in as few round trips as the protocol allows.
+    fn begin(&mut self, opts: &TxOptions) -> impl Future<Output = Result<()>> + Send;
+
+    /// Commits. A COMMIT the server turned into a rollback is an error; a connection lost
+    /// while waiting for the answer is [`ErrorKind::CommitOutcomeUnknown`](crate::ErrorKind).
+    fn commit(&mut self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Rolls back the open transaction; succeeds when none is open.
+    fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Sets a savepoint.
+    fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let sql = self.dialect().savepoint_sql(name)?;
+            self.batch(&sql).await
+        }
+    }
+
+    /// Releases (commits into its parent) a savepoint.
+    fn release_savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let sql = self.dialect().release_savepoint_sql(name)?;
+            self.batch(&sql).await
+        }
+    }
+
+    /// Rolls back to a savepoint.
+    fn rollback_to_savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let sql = self.dialect().rollback_to_savepoint_sql(name)?;
+            self.batch(&sql).await
+        }
+    }
+
+    /// Checks the connection is alive with the cheapest round trip the protocol has.
+    fn ping(&mut self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Asks the server (not txkit's bookkeeping) whether a transaction is open.
+    fn server_in_transaction(&mut self) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Brings the connection back to idle after an operation was abandoned part-way (its
+    /// future dropped): waits out or discards any answer still owed, and rolls back any open
+    /// transaction. An error means the connection cannot be trusted and must be closed.
+    fn recover(&mut self) -> impl Future<Output = Result<()>> + Send;
+
+    /// Resets session state as `mode` asks, when the connection goes back to a pool.
+    fn reset(&mut self, mode: ResetMode) -> impl Future<Output = Result<()>> + Send;
+
+    /// A cheap, local check: has the connection seen a fatal error or lost its socket?
+    fn is_broken(&self) -> bool;
+
+    /// Closes the connection politely.
+    fn close(self) -> impl Future<Output = ()> + Send
+    where
+        Self: Sized;
+}
+
+/// The object-safe twin of [`Connection`], implemented for every connection type; used by
+/// [`AnyConnection`] where the backend is chosen at run time.
+pub trait DynConnection: Send + 'static {
+    /// See [`Connection::dialect`].
+    fn dyn_dialect(&self) -> &dyn Dialect;
+    /// See [`Connection::execute`].
+    fn dyn_execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<u64>>;
+    /// See [`Connection::query`].
+    fn dyn_query<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Vec<Row>>>;
+    /// See [`Connection::batch`].
+    fn dyn_batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// See [`Connection::begin`].
+    fn dyn_begin<'a>(&'a mut self, opts: &'a TxOptions) -> BoxFuture<'a, Result<()>>;
+    /// See [`Connection::commit`].
+    fn dyn_commit(&mut self) -> BoxFuture<'_, Result<()>>;
+    /// See [`Connection::rollback`].
+    fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>>;
+    /// See [`Connection::savepoint`].
+    fn dyn_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// See [`Connection::release_savepoint`].
+    fn dyn_release_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// See [`Connection::rollback_to_savepoint`].
+    fn dyn_rollback_to_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// See [`Connection::ping`].
+    fn dyn_ping(&mut self) -> BoxFuture<'_, Result<()>>;
+    /// See [`Connection::server_in_transaction`].
+    fn dyn_server_in_transaction(&mut self) -> BoxFuture<'_, Result<bool>>;
+    /// See [`Connection::recover`].
+    fn dyn_recover(&mut self) -> BoxFuture<'_, Result<()>>;
+    /// See [`Connection::reset`].
+    fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>>;
+    /// See [`Connection::is_broken`].
+    fn dyn_is_broken(&self) -> bool;
+    /// See [`Connection::close`].
+    fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+impl<C: Connection> DynConnection for C {
+    fn dyn_dialect(&self) -> &dyn Dialect {
+        self.dialect()
+    }
+    fn dyn_execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(self.execute(sql, params))
+    }
+    fn dyn_query<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Vec<Row>>> {
+        Box::pin(self.query(sql, params))
+    }
+    fn dyn_batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.batch(sql))
+    }
+    fn dyn_begin<'a>(&'a mut self, opts: &'a TxOptions) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.begin(opts))
+    }
+    fn dyn_commit(&mut self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.commit())
+    }
+    fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.rollback())
+    }
+    fn dyn_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.savepoint(name))
+    }
+    fn dyn_release_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.release_savepoint(name))
+    }
+    fn dyn_rollback_to_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.rollback_to_savepoint(name))
+    }
+    fn dyn_ping(&mut self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.ping())
+    }
+    fn dyn_server_in_transaction(&mut self) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(self.server_in_transaction())
+    }
+    fn dyn_recover(&mut self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.recover())
+    }
+    fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.reset(mode))
+    }
+    fn dyn_is_broken(&self) -> bool {
+        self.is_broken()
+    }
+    fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin((*self).close())
+    }
+}
+
+/// A connection to a backend chosen at run time (by URL scheme).
+pub struct AnyConnection(Box<dyn DynConnection>);
+
+impl AnyConnection {
+    /// Wraps a concrete connection.
+    pub fn new(conn: impl Connection) -> Self {
+        Self(Box::new(conn))
+    }
+}
+
+impl std::fmt::Debug for AnyConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AnyConnection")
+            .field(&self.0.dyn_dialect().name())
+            .finish()
+    }
+}
+
+impl Connection for AnyConnection {
+    fn dialect(&self) -> &dyn Dialect {
+        self.0.dyn_dialect()
+    }
+    fn execute(&mut self, sql: &str, params: &[Value]) -> impl Future<Output = Result<u64>> + Send {
+        async move { self.0.dyn_execute(sql, params).await }
+    }
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        async move { self.0.dyn_query(sql, params).await }
+    }
+    fn batch(&mut self, sql: &str) -> impl Future<Output = Result<()>> + Send {
+        async move { self.0.dyn_batch(sql).await }
+    }
+    fn begin(&mut self, opts: &TxOptions) -> impl Future<Output = Result<()>> + Send {
+        async move { self.0.dyn_begin(opts).await }
+    }
+    fn commit(&mut self) -> impl Future<Output = Result<()>> + Send {
+        self.0.dyn_commit()
+    }
+    fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send {
+        self.0.dyn_rollback()
+    }
+    fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+        async move { self.0.dyn_savepoint(name).await }
+    }
+    fn release_savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+        async move { self.0.dyn_release_savepoint(name).await }
+    }
+    fn rollback_to_savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+        async move { self.0.dyn_rollback_to_savepoint(name).await }
+    }
+    fn ping(&mut self) -> impl Future<Output = Result<()>> + Send {
+        self.0.dyn_ping()
+    }
+    fn server_in_transaction(&mut self) -> impl Future<Output = Result<bool>> + Send {
+        self.0.dyn_server_in_transaction()
+    }
+    fn recover(&mut self) -> impl Future<Output = Result<()>> + Send {
+        self.0.dyn_recover()
+    }
+    fn reset(&mut self, mode: ResetMode) -> impl Future<Output = Result<()>> + Send {
+        self.0.dyn_reset(mode)
+    }
+    fn is_broken(&self) -> bool {
+        self.0.dyn_is_broken()
+    }
+    fn close(self) -> impl Future<Output = ()> + Send {
+        self.0.dyn_close()
+    }
+}

@@ -1,0 +1,270 @@
+//! [`ManagedConnection`]: a driver connection plus txkit's transaction bookkeeping. Every
+//! operation first pays what earlier abandoned work left owed, so a dropped guard or a
+//! cancelled future never lets its effects leak into the next use.
+
+use crate::connection::{AnyConnection, Connection};
+use crate::dialect::Dialect;
+use crate::error::{Error, ErrorKind, Result};
+use crate::isolation::{IsolationLevel, TxOptions};
+use crate::row::Row;
+use crate::sql_guard::reject_transaction_control;
+use crate::state::{TxBook, TxEvent, TxState};
+use crate::transaction::Transaction;
+use crate::value::Value;
+
+/// Runs one driver call with the in-flight mark set around it, and records what its result
+/// means for the transaction state. If the future is dropped at the `.await`, the mark stays
+/// set and the next [`settle`](ManagedConnection::settle) recovers the connection.
+macro_rules! tracked {
+    ($self:ident, $call:expr) => {{
+        $self.book.in_flight = true;
+        let result = $call.await;
+        $self.book.in_flight = false;
+        $self.observe(result)
+    }};
+}
+pub(crate) use tracked;
+
+/// A connection with txkit's transaction bookkeeping: its [`TxState`], the savepoints it has
+/// open, and the defaults for new transactions.
+///
+/// Obtained from a pool (`engine.connect()`), or made directly from a backend connection
+/// with [`ManagedConnection::new`].
+pub struct ManagedConnection<C: Connection = AnyConnection> {
+    pub(crate) raw: C,
+    pub(crate) book: TxBook,
+    defaults: TxOptions,
+    base_defaults: TxOptions,
+}
+
+impl<C: Connection> std::fmt::Debug for ManagedConnection<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagedConnection")
+            .field("backend", &self.raw.dialect().name())
+            .field("state", &self.book.state())
+            .field("in_flight", &self.book.in_flight)
+            .field("defaults", &self.defaults)
+            .finish()
+    }
+}
+
+impl<C: Connection> ManagedConnection<C> {
+    /// Wraps a driver connection, with no default transaction options.
+    pub fn new(raw: C) -> Self {
+        Self::with_defaults(raw, TxOptions::new())
+    }
+
+    /// Wraps a driver connection; `defaults` apply to every transaction that does not say
+    /// otherwise, and are restored by [`restore_defaults`](Self::restore_defaults).
+    pub fn with_defaults(raw: C, defaults: TxOptions) -> Self {
+        Self {
+            raw,
+            book: TxBook::new(),
+            defaults,
+            base_defaults: defaults,
+        }
+    }
+
+    /// The transaction state as txkit knows it.
+    pub fn tx_state(&self) -> TxState {
+        self.book.state()
+    }
+
+    /// This connection's SQL dialect.
+    pub fn dialect(&self) -> &dyn Dialect {
+        self.raw.dialect()
+    }
+
+    /// Sets this connection's default isolation level for the transactions it begins. A
+    /// pooled connection gets the engine's default back when it returns to the pool.
+    pub fn set_isolation(&mut self, level: IsolationLevel) {
+        self.defaults = self.defaults.isolation(level);
+    }
+
+    /// Replaces this connection's default transaction options.
+    pub fn set_default_options(&mut self, opts: TxOptions) {
+        self.defaults = opts;
+    }
+
+    /// The options a transaction begun here gets when it asks for nothing.
+    pub fn default_options(&self) -> TxOptions {
+        self.defaults
+    }
+
+    /// Puts back the defaults the connection was made with.
+    pub fn restore_defaults(&mut self) {
+        self.defaults = self.base_defaults;
+    }
+
+    /// Runs a statement outside any transaction (autocommit); returns rows affected.
+    /// Transaction-control statements are refused: use [`begin`](Self::begin).
+    pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        reject_transaction_control(sql)?;
+        self.settle().await?;
+        tracked!(self, self.raw.execute(sql, params))
+    }
+
+    /// Runs a query outside any transaction; returns its rows.
+    pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        reject_transaction_control(sql)?;
+        self.settle().await?;
+        tracked!(self, self.raw.query(sql, params))
+    }
+
+    /// Checks the connection with one cheap round trip.
+    pub async fn ping(&mut self) -> Result<()> {
+        self.settle().await?;
+        tracked!(self, self.raw.ping())
+    }
+
+    /// Asks the server whether a transaction is open (for checks and tests).
+    pub async fn server_in_transaction(&mut self) -> Result<bool> {
+        self.settle().await?;
+        tracked!(self, self.raw.server_in_transaction())
+    }
+
+    /// Begins a transaction with this connection's default options.
+    pub async fn begin(&mut self) -> Result<Transaction<'_, C>> {
+        self.begin_with(TxOptions::new()).await
+    }
+
+    /// Begins a transaction; unset fields of `opts` come from this connection's defaults.
+    pub async fn begin_with(&mut self, opts: TxOptions) -> Result<Transaction<'_, C>> {
+        Transaction::begin_borrowed(self, opts).await
+    }
+
+    /// Starts the transaction at the driver; used by the guards.
+    pub(crate) async fn start(&mut self, opts: TxOptions) -> Result<u64> {
+        self.settle().await?;
+        if self.book.state() != TxState::Idle {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "a transaction is already open on this connection; use savepoint() for a \
+                 nested one",
+            ));
+        }
+        let opts = opts.or(self.defaults);
+        let serial = self.book.peek_serial();
+        tracked!(self, self.raw.begin(&opts))?;
+        self.book.transition(TxEvent::Begun);
+        Ok(serial)
+    }
+
+    /// Whether the connection can go back to a pool as it is, with no round trip.
+    pub fn is_clean(&self) -> bool {
+        self.book.is_clean() && !self.raw.is_broken()
+    }
+
+    /// Whether the connection must be closed rather than reused.
+    pub fn is_broken(&self) -> bool {
+        self.book.state() == TxState::Broken || self.raw.is_broken()
+    }
+
+    /// Pays whatever abandoned work left owed: recovers from a dropped in-flight request,
+    /// then performs an owed rollback (whole or to a savepoint). Afterwards the connection
+    /// is idle or inside a live transaction; an error means it is broken.
+    pub async fn settle(&mut self) -> Result<()> {
+        if self.book.state() == TxState::Broken || self.raw.is_broken() {
+            self.book.transition(TxEvent::Broke);
+            return Err(Error::connection_lost(
+                "this connection is broken (lost, or a reset failed); check out a new one",
+            ));
+        }
+        if self.book.in_flight {
+            let depth = self.book.depth();
+            match self.raw.recover().await {
+                Ok(()) => {
+                    self.book.in_flight = false;
+                    if depth > 0 {
+                        self.book.abort_reason = Some(
+                            "the transaction was rolled back because an operation on it \
+                             was cancelled before it finished"
+                                .to_owned(),
+                        );
+                    }
+                    self.book.transition(TxEvent::Recovered);
+                    tracing::debug!(
+                        depth,
+                        "txkit recovered a connection after a cancelled operation"
+                    );
+                }
+                Err(e) => {
+                    self.book.transition(TxEvent::Broke);
+                    return Err(e.context("recovering a connection after a cancelled operation"));
+                }
+            }
+        }
+        if let TxState::RollbackOwed { to, .. } = self.book.state() {
+            if to == 0 {
+                tracked!(self, self.raw.rollback()).map_err(|e| self.fail(e))?;
+                self.book.transition(TxEvent::Ended);
+            } else {
+                let level = to + 1;
+                let name = self
+                    .book
+                    .savepoint_name(level)
+                    .map(str::to_owned)
+                    .ok_or_else(|| Error::new(ErrorKind::Database, "savepoint bookkeeping lost"))?;
+                tracked!(self, self.raw.rollback_to_savepoint(&name)).map_err(|e| self.fail(e))?;
+                self.book.transition(TxEvent::RolledBackTo { level });
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the connection broken after a failed rollback; returns the error.
+    fn fail(&mut self, e: Error) -> Error {
+        self.book.transition(TxEvent::Broke);
+        e.context("an owed rollback failed, so the connection was marked broken")
+    }
+
+    /// Records what a driver result means for the state, and passes it on.
+    pub(crate) fn observe<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            match e.kind() {
+                ErrorKind::ConnectionLost | ErrorKind::CommitOutcomeUnknown => {
+                    self.book.transition(TxEvent::Broke);
+                }
+                kind @ (ErrorKind::Deadlock
+                | ErrorKind::SerializationFailure
+                | ErrorKind::LockTimeout) => self.book.transition(TxEvent::Doomed(kind)),
+                _ if self.raw.is_broken() => self.book.transition(TxEvent::Broke),
+                _ => {}
+            }
+        }
+        result
+    }
+
+    /// The error a guard gets when its level is no longer open.
+    pub(crate) fn not_live_error(&self) -> Error {
+        let reason = self
+            .book
+            .abort_reason
+            .clone()
+            .unwrap_or_else(|| "it was already rolled back".to_owned());
+        let kind = if reason.contains("deadlock") {
+            ErrorKind::Deadlock
+        } else if reason.contains("serialization") {
+            ErrorKind::SerializationFailure
+        } else if reason.contains("lock timeout") {
+            ErrorKind::LockTimeout
+        } else {
+            ErrorKind::Database
+        };
+        Error::new(
+            kind,
+            format!("this transaction is no longer open: {reason}; begin a new one"),
+        )
+    }
+
+    /// Closes the connection.
+    pub async fn close(self) {
+        self.raw.close().await;
+    }
+
+    /// The driver connection, bypassing txkit's bookkeeping; for backend-specific calls
+    /// that do not open or end transactions.
+    pub fn raw_mut(&mut self) -> &mut C {
+        &mut self.raw
+    }
+}

@@ -1,0 +1,74 @@
+//! Refuses transaction-control statements sent as plain SQL: txkit could not track them,
+//! and a pooled connection might then be handed out inside a transaction.
+
+use crate::error::{Error, Result};
+
+const CONTROL: [&str; 8] = [
+    "BEGIN",
+    "START",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "END",
+    "ABORT",
+];
+
+/// The first keyword of `sql`, skipping white space, `--` and `/* */` comments.
+fn first_keyword(sql: &str) -> &str {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.find('\n').map_or("", |i| &after[i + 1..]);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.find("*/").map_or("", |i| &after[i + 2..]);
+        } else {
+            break;
+        }
+    }
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// A Config error if `sql` starts with BEGIN, START, COMMIT, ROLLBACK, SAVEPOINT, RELEASE,
+/// END or ABORT.
+pub(crate) fn reject_transaction_control(sql: &str) -> Result<()> {
+    let word = first_keyword(sql);
+    if CONTROL.iter().any(|c| c.eq_ignore_ascii_case(word)) {
+        return Err(Error::config(format!(
+            "{word} sent as plain SQL would bypass txkit's transaction tracking; use \
+             begin()/begin_with(), commit(), rollback() and savepoint() instead"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_statements_are_refused() {
+        for sql in [
+            "BEGIN",
+            " begin;",
+            "-- x\nCOMMIT",
+            "/* a */ rollback to x",
+            "START TRANSACTION",
+            "savepoint a",
+        ] {
+            assert!(reject_transaction_control(sql).is_err(), "{sql}");
+        }
+        for sql in [
+            "SELECT 1",
+            "UPDATE t SET begin = 1",
+            "INSERT INTO rollback_log VALUES (1)",
+            "endpoint",
+        ] {
+            assert!(reject_transaction_control(sql).is_ok(), "{sql}");
+        }
+    }
+}

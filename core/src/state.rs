@@ -1,0 +1,272 @@
+//! A connection's transaction state: one enum, changed in one function.
+
+use std::num::NonZeroU32;
+
+use crate::error::ErrorKind;
+
+/// Where a connection stands, as txkit knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxState {
+    /// No transaction open.
+    Idle,
+    /// A transaction is open; `depth` 1 is the transaction itself, each savepoint adds one.
+    InTransaction {
+        /// How many levels are open.
+        depth: NonZeroU32,
+    },
+    /// A guard was dropped unfinished (or the server doomed the transaction): before the
+    /// connection runs anything else, it must roll back to level `to` (0 = the whole
+    /// transaction).
+    RollbackOwed {
+        /// How many levels are open now.
+        depth: NonZeroU32,
+        /// How many levels remain after the owed rollback.
+        to: u32,
+    },
+    /// The connection cannot be trusted (lost, or a reset failed); it must be closed.
+    Broken,
+}
+
+/// What happened to a connection; the only input to [`TxBook::transition`].
+#[derive(Debug, Clone)]
+pub(crate) enum TxEvent {
+    /// BEGIN succeeded.
+    Begun,
+    /// SAVEPOINT `name` succeeded.
+    SavepointSet(String),
+    /// The innermost savepoint was released.
+    Released,
+    /// The transaction is over (COMMIT or ROLLBACK answered).
+    Ended,
+    /// ROLLBACK TO the savepoint that opened level `level` (1-based depth) succeeded; that
+    /// level and all above it are gone.
+    RolledBackTo { level: u32 },
+    /// The guard of level `level` (with serial `serial`) was dropped unfinished.
+    GuardDropped { level: u32, serial: u64 },
+    /// The server ended, or will only roll back, the whole transaction.
+    Doomed(ErrorKind),
+    /// A connection-level failure: the connection must be discarded.
+    Broke,
+    /// An abandoned operation was recovered: the server is idle.
+    Recovered,
+}
+
+/// One open level: the transaction (level 1) or a savepoint.
+#[derive(Debug, Clone)]
+pub(crate) struct Level {
+    pub(crate) serial: u64,
+    pub(crate) savepoint: Option<String>,
+}
+
+/// The bookkeeping behind [`TxState`]: the state, the open levels with their savepoint
+/// names, and the in-flight mark.
+#[derive(Debug)]
+pub(crate) struct TxBook {
+    state: TxState,
+    levels: Vec<Level>,
+    next_serial: u64,
+    /// Set before a request is sent, cleared once its whole answer is read; still set after
+    /// a drop means the connection's position in the protocol is unknown.
+    pub(crate) in_flight: bool,
+    /// Why the last transaction was ended by txkit rather than by its guard.
+    pub(crate) abort_reason: Option<String>,
+}
+
+impl TxBook {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: TxState::Idle,
+            levels: Vec::new(),
+            next_serial: 1,
+            in_flight: false,
+            abort_reason: None,
+        }
+    }
+
+    pub(crate) fn state(&self) -> TxState {
+        self.state
+    }
+
+    pub(crate) fn depth(&self) -> u32 {
+        u32::try_from(self.levels.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The serial the next level will get.
+    pub(crate) fn peek_serial(&self) -> u64 {
+        self.next_serial
+    }
+
+    /// Whether the level a guard holds is still open and usable.
+    pub(crate) fn is_live(&self, level: u32, serial: u64) -> bool {
+        matches!(self.state, TxState::InTransaction { .. })
+            && level >= 1
+            && self
+                .levels
+                .get(level as usize - 1)
+                .is_some_and(|l| l.serial == serial)
+            && self.depth() == level
+    }
+
+    /// Whether a guard's level is open at all (it may have children above it).
+    pub(crate) fn holds(&self, level: u32, serial: u64) -> bool {
+        level >= 1
+            && self
+                .levels
+                .get(level as usize - 1)
+                .is_some_and(|l| l.serial == serial)
+    }
+
+    /// The savepoint name of level `level` (2 and up).
+    pub(crate) fn savepoint_name(&self, level: u32) -> Option<&str> {
+        self.levels
+            .get((level as usize).checked_sub(1)?)
+            .and_then(|l| l.savepoint.as_deref())
+    }
+
+    /// Whether the connection is clean enough to hand to another user as it is.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.state == TxState::Idle && !self.in_flight
+    }
+
+    fn set_depth(&mut self, depth: usize) {
+        self.levels.truncate(depth);
+        self.state = match u32::try_from(depth).ok().and_then(NonZeroU32::new) {
+            Some(depth) => TxState::InTransaction { depth },
+            None => TxState::Idle,
+        };
+    }
+
+    /// The one place the state changes.
+    pub(crate) fn transition(&mut self, event: TxEvent) {
+        let before = self.state;
+        if before == TxState::Broken {
+            return;
+        }
+        match event {
+            TxEvent::Begun => {
+                self.levels.clear();
+                self.abort_reason = None;
+                self.push(None);
+            }
+            TxEvent::SavepointSet(name) => self.push(Some(name)),
+            TxEvent::Released => {
+                let depth = self.levels.len().saturating_sub(1).max(1);
+                self.set_depth(depth);
+            }
+            TxEvent::Ended | TxEvent::Recovered => self.set_depth(0),
+            TxEvent::RolledBackTo { level } => {
+                self.set_depth((level as usize).saturating_sub(1));
+            }
+            TxEvent::GuardDropped { level, serial } => {
+                if self.holds(level, serial) {
+                    let to = level - 1;
+                    let to = match before {
+                        TxState::RollbackOwed { to: owed, .. } => owed.min(to),
+                        _ => to,
+                    };
+                    self.owe(to);
+                }
+            }
+            TxEvent::Doomed(kind) => {
+                if !self.levels.is_empty() {
+                    self.abort_reason =
+                        Some(format!("the transaction was rolled back after a {kind}"));
+                    self.owe(0);
+                }
+            }
+            TxEvent::Broke => {
+                self.levels.clear();
+                self.state = TxState::Broken;
+            }
+        }
+        if before != self.state {
+            tracing::trace!(?before, after = ?self.state, "txkit transaction state");
+        }
+    }
+
+    fn owe(&mut self, to: u32) {
+        if let Some(depth) = NonZeroU32::new(self.depth()) {
+            self.state = TxState::RollbackOwed { depth, to };
+        }
+    }
+
+    fn push(&mut self, savepoint: Option<String>) {
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        self.levels.push(Level { serial, savepoint });
+        self.set_depth(self.levels.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depth(n: u32) -> NonZeroU32 {
+        NonZeroU32::new(n).expect("nonzero")
+    }
+
+    #[test]
+    fn nesting_and_owed_rollbacks() {
+        let mut b = TxBook::new();
+        b.transition(TxEvent::Begun);
+        let s1 = b.peek_serial();
+        b.transition(TxEvent::SavepointSet("a".into()));
+        let s2 = b.peek_serial();
+        b.transition(TxEvent::SavepointSet("b".into()));
+        assert_eq!(b.state(), TxState::InTransaction { depth: depth(3) });
+        assert!(b.is_live(3, s2));
+        b.transition(TxEvent::GuardDropped {
+            level: 3,
+            serial: s2,
+        });
+        assert_eq!(
+            b.state(),
+            TxState::RollbackOwed {
+                depth: depth(3),
+                to: 2
+            }
+        );
+        // a deeper debt wins
+        b.transition(TxEvent::GuardDropped {
+            level: 2,
+            serial: s1,
+        });
+        assert_eq!(
+            b.state(),
+            TxState::RollbackOwed {
+                depth: depth(3),
+                to: 1
+            }
+        );
+        b.transition(TxEvent::RolledBackTo { level: 2 });
+        assert_eq!(b.state(), TxState::InTransaction { depth: depth(1) });
+        assert!(!b.holds(2, s1));
+        b.transition(TxEvent::Ended);
+        assert!(b.is_clean());
+    }
+
+    #[test]
+    fn stale_guard_does_not_touch_a_new_level() {
+        let mut b = TxBook::new();
+        b.transition(TxEvent::Begun);
+        let old = b.peek_serial();
+        b.transition(TxEvent::SavepointSet("a".into()));
+        b.transition(TxEvent::RolledBackTo { level: 2 });
+        b.transition(TxEvent::SavepointSet("b".into()));
+        b.transition(TxEvent::GuardDropped {
+            level: 2,
+            serial: old,
+        });
+        assert_eq!(b.state(), TxState::InTransaction { depth: depth(2) });
+    }
+
+    #[test]
+    fn broken_is_final() {
+        let mut b = TxBook::new();
+        b.transition(TxEvent::Broke);
+        b.transition(TxEvent::Recovered);
+        assert_eq!(b.state(), TxState::Broken);
+        assert!(!b.is_clean());
+    }
+}

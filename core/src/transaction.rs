@@ -1,0 +1,285 @@
+//! The [`Transaction`] guard: a transaction or, nested, a savepoint.
+
+use std::ops::{Deref, DerefMut};
+
+use crate::connection::{AnyConnection, Connection};
+use crate::dialect::validate_savepoint_name;
+use crate::error::{Error, ErrorKind, Result};
+use crate::isolation::TxOptions;
+use crate::managed::{ManagedConnection, tracked};
+use crate::pool::PooledConnection;
+use crate::row::Row;
+use crate::sql_guard::reject_transaction_control;
+use crate::state::{TxEvent, TxState};
+use crate::value::Value;
+
+/// Where a guard's connection lives: borrowed from a caller, or owned (a pooled connection
+/// checked out by `engine.begin()`, returned to the pool when the guard ends).
+enum Slot<'c, C: Connection> {
+    Borrowed(&'c mut ManagedConnection<C>),
+    Pooled(PooledConnection<C>),
+}
+
+impl<C: Connection> Deref for Slot<'_, C> {
+    type Target = ManagedConnection<C>;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Slot::Borrowed(c) => c,
+            Slot::Pooled(p) => p,
+        }
+    }
+}
+
+impl<C: Connection> DerefMut for Slot<'_, C> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Slot::Borrowed(c) => c,
+            Slot::Pooled(p) => p,
+        }
+    }
+}
+
+/// An open transaction (level 1) or savepoint (level 2 and deeper).
+///
+/// End it with [`commit`](Self::commit) or [`rollback`](Self::rollback). Dropping it
+/// unfinished rolls it back — to its savepoint for a nested guard, wholly for a transaction —
+/// before the connection runs anything else; a pooled connection is rolled back before any
+/// other caller can check it out.
+///
+/// ```
+/// # async fn demo(conn: &mut txkit_core::ManagedConnection) -> txkit_core::Result<()> {
+/// let mut tx = conn.begin().await?;
+/// tx.execute("INSERT INTO t (name) VALUES (?)", &txkit_core::params!["alice"]).await?;
+/// {
+///     let mut sp = tx.savepoint().await?;
+///     sp.execute("INSERT INTO t (name) VALUES (?)", &txkit_core::params!["bob"]).await?;
+///     sp.rollback().await?; // bob is undone, alice stays
+/// }
+/// tx.commit().await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a transaction is rolled back when dropped; call commit() to keep its work"]
+pub struct Transaction<'c, C: Connection = AnyConnection> {
+    conn: Slot<'c, C>,
+    level: u32,
+    serial: u64,
+    finished: bool,
+}
+
+impl<C: Connection> std::fmt::Debug for Transaction<'_, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("level", &self.level)
+            .field("state", &self.conn.tx_state())
+            .finish()
+    }
+}
+
+impl<'c, C: Connection> Transaction<'c, C> {
+    pub(crate) async fn begin_borrowed(
+        conn: &'c mut ManagedConnection<C>,
+        opts: TxOptions,
+    ) -> Result<Self> {
+        let serial = conn.start(opts).await?;
+        Ok(Self::armed(Slot::Borrowed(conn), serial))
+    }
+
+    fn armed(conn: Slot<'c, C>, serial: u64) -> Self {
+        Self {
+            conn,
+            level: 1,
+            serial,
+            finished: false,
+        }
+    }
+
+    /// How deep this guard is: 1 for the transaction, 2 for its first savepoint, ….
+    pub fn depth(&self) -> u32 {
+        self.level
+    }
+
+    /// Whether this guard is a savepoint rather than the transaction itself.
+    pub fn is_savepoint(&self) -> bool {
+        self.level > 1
+    }
+
+    /// The connection's transaction state.
+    pub fn tx_state(&self) -> TxState {
+        self.conn.tx_state()
+    }
+
+    /// The SQL dialect of the connection.
+    pub fn dialect(&self) -> &dyn crate::Dialect {
+        self.conn.dialect()
+    }
+
+    /// Pays debts left by dropped children, then checks this level is still open.
+    async fn ready(&mut self) -> Result<()> {
+        self.conn.settle().await?;
+        if self.conn.book.is_live(self.level, self.serial) {
+            Ok(())
+        } else {
+            Err(self.conn.not_live_error())
+        }
+    }
+
+    /// Runs a statement in this transaction; returns rows affected.
+    pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        reject_transaction_control(sql)?;
+        self.ready().await?;
+        let conn = &mut *self.conn;
+        tracked!(conn, conn.raw.execute(sql, params))
+    }
+
+    /// Runs a query in this transaction; returns its rows.
+    pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        reject_transaction_control(sql)?;
+        self.ready().await?;
+        let conn = &mut *self.conn;
+        tracked!(conn, conn.raw.query(sql, params))
+    }
+
+    /// Runs a query that must return exactly one row.
+    pub async fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row> {
+        let mut rows = self.query(sql, params).await?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            n => Err(Error::new(
+                ErrorKind::Database,
+                format!("expected exactly one row, the query returned {n}"),
+            )),
+        }
+    }
+
+    /// Runs a query that returns at most one row.
+    pub async fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
+        let mut rows = self.query(sql, params).await?;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(Some(rows.remove(0))),
+            n => Err(Error::new(
+                ErrorKind::Database,
+                format!("expected at most one row, the query returned {n}"),
+            )),
+        }
+    }
+
+    /// Opens a savepoint with a generated name; the returned guard borrows this one, so the
+    /// parent cannot be used until the savepoint is committed, rolled back or dropped.
+    pub async fn savepoint(&mut self) -> Result<Transaction<'_, C>> {
+        let name = format!("txkit_sp_{}", self.conn.book.peek_serial());
+        self.open_savepoint(name).await
+    }
+
+    /// Opens a savepoint with a caller-chosen name (1 to 63 ASCII letters, digits or `_`,
+    /// not starting with a digit; quoted by the dialect as well).
+    pub async fn savepoint_named(&mut self, name: &str) -> Result<Transaction<'_, C>> {
+        validate_savepoint_name(name)?;
+        self.open_savepoint(name.to_owned()).await
+    }
+
+    async fn open_savepoint(&mut self, name: String) -> Result<Transaction<'_, C>> {
+        self.ready().await?;
+        let conn = &mut *self.conn;
+        let serial = conn.book.peek_serial();
+        tracked!(conn, conn.raw.savepoint(&name))?;
+        conn.book.transition(TxEvent::SavepointSet(name));
+        Ok(Transaction {
+            conn: Slot::Borrowed(conn),
+            level: self.level + 1,
+            serial,
+            finished: false,
+        })
+    }
+
+    /// Commits the transaction, or releases the savepoint into its parent.
+    pub async fn commit(mut self) -> Result<()> {
+        self.ready().await?;
+        let level = self.level;
+        let conn = &mut *self.conn;
+        if level > 1 {
+            let name = conn
+                .book
+                .savepoint_name(level)
+                .map(str::to_owned)
+                .ok_or_else(|| Error::new(ErrorKind::Database, "savepoint bookkeeping lost"))?;
+            tracked!(conn, conn.raw.release_savepoint(&name))?;
+            conn.book.transition(TxEvent::Released);
+            self.finished = true;
+            return Ok(());
+        }
+        let result = tracked!(conn, conn.raw.commit());
+        match &result {
+            Ok(()) => conn.book.transition(TxEvent::Ended),
+            Err(e) if e.is_connection_lost() => {}
+            Err(e) => {
+                // The server may have ended the transaction or may still hold it open;
+                // make sure it is gone before anyone else uses the connection.
+                conn.book.transition(TxEvent::Doomed(e.kind()));
+                if let Err(settle) = conn.settle().await {
+                    tracing::warn!(error = %settle, "rollback after a failed COMMIT also failed");
+                }
+            }
+        }
+        self.finished = true;
+        result
+    }
+
+    /// Rolls back the transaction, or to the savepoint (its work undone, the parent kept).
+    pub async fn rollback(mut self) -> Result<()> {
+        self.finished = true;
+        let (level, serial) = (self.level, self.serial);
+        let conn = &mut *self.conn;
+        if !conn.book.holds(level, serial) && conn.book.state() != TxState::Broken {
+            // Already undone (a doomed transaction, a recovered cancel): nothing to do,
+            // beyond paying debts so the connection is clean.
+            return conn.settle().await;
+        }
+        if level == 1 {
+            // Rolling back the whole transaction covers any debt of its children; only an
+            // abandoned request must be recovered first.
+            if conn.book.in_flight {
+                return conn.settle().await;
+            }
+            tracked!(conn, conn.raw.rollback())?;
+            conn.book.transition(TxEvent::Ended);
+            return Ok(());
+        }
+        conn.settle().await?;
+        if !conn.book.holds(level, serial) {
+            return Ok(());
+        }
+        let name = conn
+            .book
+            .savepoint_name(level)
+            .map(str::to_owned)
+            .ok_or_else(|| Error::new(ErrorKind::Database, "savepoint bookkeeping lost"))?;
+        tracked!(conn, conn.raw.rollback_to_savepoint(&name))?;
+        conn.book.transition(TxEvent::RolledBackTo { level });
+        Ok(())
+    }
+}
+
+impl<C: Connection> Transaction<'static, C> {
+    /// Begins a transaction on a pooled connection the guard then owns; the connection goes
+    /// back to the pool when the guard ends (rolled back first if it ends unfinished).
+    pub async fn begin_pooled(mut conn: PooledConnection<C>, opts: TxOptions) -> Result<Self> {
+        let serial = conn.start(opts).await?;
+        Ok(Self::armed(Slot::Pooled(conn), serial))
+    }
+}
+
+impl<C: Connection> Drop for Transaction<'_, C> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let (level, serial) = (self.level, self.serial);
+            tracing::debug!(
+                level,
+                "txkit transaction guard dropped unfinished; rollback owed"
+            );
+            self.conn
+                .book
+                .transition(TxEvent::GuardDropped { level, serial });
+        }
+    }
+}

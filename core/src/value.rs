@@ -1,0 +1,233 @@
+//! Values bound as statement parameters and read back from rows.
+//!
+//! Money: store amounts as integers in minor units (cents) in an `i64` column, or as a
+//! DECIMAL/NUMERIC column read as text; never as `f64`, whose rounding loses cents.
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// One SQL value. Parameters are always bound as values, never spliced into SQL text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A boolean (stored as 0/1 by SQLite and MySQL).
+    Bool(bool),
+    /// A 64-bit integer.
+    Int(i64),
+    /// A double-precision float.
+    Float(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Bytes(Vec<u8>),
+}
+
+impl Value {
+    /// A name of the variant, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Null => "NULL",
+            Self::Bool(_) => "bool",
+            Self::Int(_) => "integer",
+            Self::Float(_) => "float",
+            Self::Text(_) => "text",
+            Self::Bytes(_) => "bytes",
+        }
+    }
+}
+
+macro_rules! from_int {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::Int(i64::from(v))
+            }
+        }
+    )*};
+}
+from_int!(i8, i16, i32, i64, u8, u16, u32);
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+
+impl From<f32> for Value {
+    fn from(v: f32) -> Self {
+        Value::Float(f64::from(v))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(v)
+    }
+}
+
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Value::Bytes(v.to_vec())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Builds a `Vec<Value>` of statement parameters: `params![from, to, "memo"]`.
+#[macro_export]
+macro_rules! params {
+    () => { ::std::vec::Vec::<$crate::Value>::new() };
+    ($($v:expr),+ $(,)?) => { ::std::vec![$($crate::Value::from($v)),+] };
+}
+
+/// A Rust type that a column value decodes into.
+pub trait FromValue: Sized {
+    /// Decodes `value`; `column` names it in the error.
+    fn from_value(value: &Value, column: &str) -> Result<Self>;
+}
+
+fn mismatch(value: &Value, column: &str, wanted: &str) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!(
+            "column {column:?} holds {} which cannot be read as {wanted}",
+            value.type_name()
+        ),
+    )
+}
+
+impl FromValue for i64 {
+    fn from_value(value: &Value, column: &str) -> Result<Self> {
+        match value {
+            Value::Int(v) => Ok(*v),
+            Value::Bool(b) => Ok(i64::from(*b)),
+            Value::Text(t) => t.trim().parse().map_err(|_| mismatch(value, column, "i64")),
+            _ => Err(mismatch(value, column, "i64")),
+        }
+    }
+}
+
+impl FromValue for i32 {
+    fn from_value(value: &Value, column: &str) -> Result<Self> {
+        let wide = i64::from_value(value, column)?;
+        i32::try_from(wide).map_err(|_| mismatch(value, column, "i32 (out of range)"))
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(value: &Value, column: &str) -> Result<Self> {
+        match value {
+            Value::Float(v) => Ok(*v),
+            #[allow(clippy::cast_precision_loss)]
+            Value::Int(v) => Ok(*v as f64),
+            Value::Text(t) => t.trim().parse().map_err(|_| mismatch(value, column, "f64")),
+            _ => Err(mismatch(value, column, "f64")),
+        }
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(value: &Value, column: &str) -> Result<Self> {
+        match value {
+            Value::Bool(b) => Ok(*b),
+            Value::Int(0) => Ok(false),
+            Value::Int(1) => Ok(true),
+            _ => Err(mismatch(value, column, "bool")),
+        }
+    }
+}
+
+impl FromValue for String {
+    fn from_value(value: &Value, column: &str) -> Result<Self> {
+        match value {
+            Value::Text(t) => Ok(t.clone()),
+            Value::Bytes(b) => {
+                String::from_utf8(b.clone()).map_err(|_| mismatch(value, column, "UTF-8 String"))
+            }
+            _ => Err(mismatch(value, column, "String")),
+        }
+    }
+}
+
+impl FromValue for Vec<u8> {
+    fn from_value(value: &Value, column: &str) -> Result<Self> {
+        match value {
+            Value::Bytes(b) => Ok(b.clone()),
+            Value::Text(t) => Ok(t.clone().into_bytes()),
+            _ => Err(mismatch(value, column, "bytes")),
+        }
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(value: &Value, _column: &str) -> Result<Self> {
+        Ok(value.clone())
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(value: &Value, column: &str) -> Result<Self> {
+        match value {
+            Value::Null => Ok(None),
+            other => T::from_value(other, column).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_macro_converts() {
+        let p = params![1_i64, "x", None::<i64>, true, 2.5_f64];
+        assert_eq!(
+            p,
+            vec![
+                Value::Int(1),
+                Value::Text("x".into()),
+                Value::Null,
+                Value::Bool(true),
+                Value::Float(2.5)
+            ]
+        );
+    }
+
+    #[test]
+    fn null_into_non_option_is_an_error() {
+        let err = i64::from_value(&Value::Null, "balance").expect_err("null");
+        assert!(err.to_string().contains("balance"));
+        assert_eq!(
+            Option::<i64>::from_value(&Value::Null, "b").expect("opt"),
+            None
+        );
+    }
+}

@@ -1,0 +1,2 @@
+//! txkit placeholder
+pub use txkit_core::*;
