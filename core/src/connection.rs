@@ -1,6 +1,7 @@
 //! The driver-level connection trait that each backend implements, and its object-safe twin
 //! for URL-chosen backends.
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -8,6 +9,7 @@ use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::isolation::TxOptions;
 use crate::row::Row;
+use crate::url::DatabaseUrl;
 use crate::value::Value;
 
 /// A boxed, `Send` future: the currency of the object-safe layer.
@@ -25,12 +27,32 @@ pub enum ResetMode {
     Full,
 }
 
-/// A backend: a name, the URL schemes it answers, and its connection type.
+/// A backend: its name, the URL schemes it answers, how it reads its options from a URL,
+/// and how it opens a [`Connection`]. The facade's `Engine` picks a backend by URL scheme
+/// and drives it through this trait.
 pub trait Backend: Send + Sync + 'static {
     /// The backend's connection type.
     type Connection: Connection;
+    /// Everything needed to open a connection, parsed from a URL (Debug never shows a
+    /// password).
+    type Options: Clone + fmt::Debug + Send + Sync + 'static;
     /// The backend's name, as in error codes and logs.
     const NAME: &'static str;
+    /// The URL schemes this backend answers.
+    const SCHEMES: &'static [&'static str];
+
+    /// Reads the backend's options from `url`; unknown options are a Config error.
+    fn options_from_url(url: &DatabaseUrl) -> Result<Self::Options>;
+
+    /// Opens one connection.
+    fn connect(options: &Self::Options) -> impl Future<Output = Result<Self::Connection>> + Send;
+
+    /// Whether every connection made with `options` must be the same one (a private
+    /// in-memory database): a pool then holds exactly one connection.
+    fn single_connection(options: &Self::Options) -> bool {
+        let _ = options;
+        false
+    }
 }
 
 /// One connection to a database, as a backend drives it. txkit's transaction bookkeeping
@@ -241,21 +263,17 @@ impl Connection for AnyConnection {
     fn dialect(&self) -> &dyn Dialect {
         self.0.dyn_dialect()
     }
-    fn execute(&mut self, sql: &str, params: &[Value]) -> impl Future<Output = Result<u64>> + Send {
-        async move { self.0.dyn_execute(sql, params).await }
+    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.0.dyn_execute(sql, params).await
     }
-    fn query(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
-        async move { self.0.dyn_query(sql, params).await }
+    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        self.0.dyn_query(sql, params).await
     }
-    fn batch(&mut self, sql: &str) -> impl Future<Output = Result<()>> + Send {
-        async move { self.0.dyn_batch(sql).await }
+    async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.0.dyn_batch(sql).await
     }
-    fn begin(&mut self, opts: &TxOptions) -> impl Future<Output = Result<()>> + Send {
-        async move { self.0.dyn_begin(opts).await }
+    async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
+        self.0.dyn_begin(opts).await
     }
     fn commit(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_commit()
@@ -263,14 +281,14 @@ impl Connection for AnyConnection {
     fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_rollback()
     }
-    fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
-        async move { self.0.dyn_savepoint(name).await }
+    async fn savepoint(&mut self, name: &str) -> Result<()> {
+        self.0.dyn_savepoint(name).await
     }
-    fn release_savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
-        async move { self.0.dyn_release_savepoint(name).await }
+    async fn release_savepoint(&mut self, name: &str) -> Result<()> {
+        self.0.dyn_release_savepoint(name).await
     }
-    fn rollback_to_savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
-        async move { self.0.dyn_rollback_to_savepoint(name).await }
+    async fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+        self.0.dyn_rollback_to_savepoint(name).await
     }
     fn ping(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_ping()

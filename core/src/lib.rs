@@ -29,7 +29,10 @@ pub use error::{BoxError, Error, ErrorKind, Result, StaleInfo};
 pub use isolation::{AccessMode, IsolationLevel, SqliteBehavior, TxOptions};
 pub use lock::{LockStrength, LockWait, RowLock, TableLock, TableLockMode};
 pub use managed::ManagedConnection;
-pub use pool::{Connect, Pool, PoolConfig, PoolOrder, PoolStatus, PooledConnection};
+pub use pool::{
+    CloseReason, Connect, EventListener, Pool, PoolConfig, PoolEvent, PoolKind, PoolOrder,
+    PoolStats, PoolStatus, PooledConnection,
+};
 pub use row::{Row, RowIndex};
 pub use state::TxState;
 pub use transaction::Transaction;

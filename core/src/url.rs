@@ -183,6 +183,25 @@ fn is_secret_key(key: &str) -> bool {
     )
 }
 
+/// Query-string keys the engine reads (pool and transaction defaults). Backends skip these
+/// and refuse any other key they do not know, so a misspelt option is an error rather than
+/// silently ignored.
+pub const ENGINE_URL_KEYS: &[&str] = &[
+    "pool_kind",
+    "pool_size",
+    "max_overflow",
+    "pool_timeout",
+    "pool_recycle",
+    "pool_pre_ping",
+    "pre_ping_idle",
+    "pool_order",
+    "reset_on_return",
+    "idle_timeout",
+    "min_idle",
+    "leak_threshold",
+    "isolation",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,19 +250,3 @@ mod tests {
         );
     }
 }
-
-/// Query-string keys the engine reads (pool and transaction defaults). Backends skip these
-/// and refuse any other key they do not know, so a misspelt option is an error rather than
-/// silently ignored.
-pub const ENGINE_URL_KEYS: &[&str] = &[
-    "pool_size",
-    "max_overflow",
-    "pool_timeout",
-    "pool_recycle",
-    "pool_pre_ping",
-    "pool_order",
-    "reset_on_return",
-    "idle_timeout",
-    "min_idle",
-    "isolation",
-];

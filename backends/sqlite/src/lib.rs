@@ -1,1 +1,132 @@
-//! SQLite backend of txkit (in progress).
+//! txkit-sqlite: the SQLite backend of [txkit](https://docs.rs/txkit), on
+//! [rusqlite](https://docs.rs/rusqlite) with SQLite bundled.
+//!
+//! Each [`SqliteConnection`] owns one rusqlite connection on a dedicated OS thread and
+//! talks to it over channels, so the async runtime never waits on SQLite — not on disk
+//! I/O, not on another connection's lock. A command whose future is dropped still runs to
+//! its end on the thread, and the next command queues behind it; that is what lets txkit
+//! recover a connection after a cancelled operation (see
+//! [`Connection::recover`](txkit_core::Connection::recover)).
+//!
+//! Application code normally reaches this crate through the `txkit` facade
+//! (`Engine::connect("sqlite://app.db")`); use it directly for a single connection.
+//!
+//! # URLs
+//!
+//! | URL | database |
+//! | --- | --- |
+//! | `sqlite://relative/path.db` | `relative/path.db`, from the working directory |
+//! | `sqlite:///absolute/path.db` | `/absolute/path.db` |
+//! | `sqlite:path.db` | `path.db`, from the working directory |
+//! | `sqlite::memory:` or `sqlite://:memory:` | a private in-memory database per connection |
+//!
+//! Everything between the scheme and `?` is the path (there is no host); `%XX` escapes
+//! are decoded. Options follow `?`, as `key=value` pairs joined by `&`:
+//!
+//! | key | values | default |
+//! | --- | --- | --- |
+//! | `busy_timeout` | milliseconds to wait for another connection's lock | `5000` |
+//! | `journal_mode` | `delete`, `truncate`, `persist`, `memory`, `wal`, `off` | `wal` for files |
+//! | `synchronous` | `off`, `normal`, `full`, `extra` | `normal` under WAL, else `full` |
+//! | `foreign_keys` | `true`/`false` (`on`/`off`, `1`/`0`, `yes`/`no`) | `true` |
+//! | `mode` | `rwc` (create if missing), `rw`, `ro` | `rwc` |
+//!
+//! The engine's keys (`pool_size`, `isolation`, … — [`txkit_core::ENGINE_URL_KEYS`]) are
+//! left to the engine; any other key, or a value outside those listed, is a Config error
+//! that names what is accepted. A file whose directory does not exist is a Config error
+//! naming the directory. SQLite answers `journal_mode` with the mode it actually took; a
+//! mode it refused is a Config error rather than silently ignored.
+//!
+//! A new database file is created with permissions `0600` (owner only) before SQLite opens
+//! it; SQLite gives its `-wal`, `-shm` and `-journal` files the permissions of the
+//! database file.
+//!
+//! # Transactions
+//!
+//! SQLite transactions are **serializable**: one writer at a time, readers see a
+//! snapshot. Every [`IsolationLevel`](txkit_core::IsolationLevel) is accepted, since
+//! serializable meets or exceeds each of them.
+//!
+//! - [`TxOptions::sqlite_behavior`](txkit_core::TxOptions::sqlite_behavior) picks `BEGIN
+//!   DEFERRED` (default), `IMMEDIATE` (take the write lock at once: use it for
+//!   transactions that read and then write, which otherwise may fail with
+//!   `SQLITE_BUSY_SNAPSHOT`) or `EXCLUSIVE`.
+//! - Read-only transactions are enforced with `PRAGMA query_only` for their duration; a
+//!   write inside one fails.
+//! - DEFERRABLE is accepted only together with read-only (where it holds trivially);
+//!   otherwise it is Unsupported.
+//! - SQLite has no row locks and no LOCK TABLE: [`SqliteDialect`] answers those requests
+//!   with Unsupported and names the alternative (an IMMEDIATE or EXCLUSIVE transaction).
+//!
+//! # Errors
+//!
+//! [`Error::code`](txkit_core::Error::code) is the name of SQLite's extended result code
+//! ([`codes`]); the kind a caller acts on is mapped as follows:
+//!
+//! | SQLite code | kind |
+//! | --- | --- |
+//! | `SQLITE_BUSY`, `_BUSY_RECOVERY`, `_BUSY_TIMEOUT` | LockTimeout (busy_timeout expired) |
+//! | `SQLITE_BUSY_SNAPSHOT` | SerializationFailure (retry the whole transaction) |
+//! | `SQLITE_LOCKED`, `_LOCKED_SHAREDCACHE`, `_LOCKED_VTAB` | LockNotAvailable |
+//! | `SQLITE_CONSTRAINT_UNIQUE`, `_PRIMARYKEY`, `_ROWID` | UniqueViolation |
+//! | `SQLITE_CANTOPEN*`, `SQLITE_NOTADB` | Config |
+//! | `SQLITE_READONLY_DBMOVED` (file deleted under the connection) | ConnectionLost |
+//! | anything else (other constraints, I/O, syntax, …) | Database |
+//!
+//! # Money
+//!
+//! SQLite has no fixed-point decimal type: store amounts as integers in minor units
+//! (cents) in an `INTEGER` column, read and written as `i64`. Never as `REAL`/`f64`, whose
+//! rounding loses cents.
+//!
+//! # Example
+//!
+//! ```
+//! use txkit_core::{Connection, DatabaseUrl, ManagedConnection, params};
+//! use txkit_sqlite::SqliteConnectOptions;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> txkit_core::Result<()> {
+//! let url = DatabaseUrl::parse("sqlite::memory:?busy_timeout=1000")?;
+//! let conn = SqliteConnectOptions::from_url(&url)?.connect().await?;
+//! let mut conn = ManagedConnection::new(conn);
+//! conn.execute("CREATE TABLE account (id INTEGER PRIMARY KEY, cents INTEGER NOT NULL)", &[])
+//!     .await?;
+//!
+//! let mut tx = conn.begin().await?;
+//! tx.execute("INSERT INTO account (id, cents) VALUES (?, ?)", &params![1, 10_000]).await?;
+//! tx.execute("UPDATE account SET cents = cents - ? WHERE id = ?", &params![2_500, 1]).await?;
+//! tx.commit().await?;
+//!
+//! let rows = conn.query("SELECT cents FROM account WHERE id = ?", &params![1]).await?;
+//! assert_eq!(rows[0].get::<i64>("cents")?, 7_500);
+//! conn.close().await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod codes;
+mod connection;
+mod dialect;
+mod error;
+mod file;
+mod options;
+mod session;
+mod setup;
+mod url;
+mod value;
+mod worker;
+
+pub use connection::{Sqlite, SqliteConnection};
+pub use dialect::{MAX_IDENTIFIER_BYTES, SqliteDialect};
+pub use error::map_error;
+pub use options::{
+    DEFAULT_BUSY_TIMEOUT, DEFAULT_STATEMENT_CACHE_CAPACITY, JournalMode, OpenMode,
+    SqliteConnectOptions, Synchronous,
+};
+/// The rusqlite version this crate is built on (pinned), for code that needs its types.
+pub use rusqlite;

@@ -1,5 +1,6 @@
-//! The connection pool: at most `size` connections, checkouts that wait up to a timeout,
-//! and check-in that never lets a dirty connection back in.
+//! The connection pool: SQLAlchemy's knobs (size, overflow, timeout, recycle, pre-ping,
+//! LIFO/FIFO, reset on return, events) with a check-in that never lets a dirty connection
+//! back in.
 //!
 //! A connection is returned as it is only when txkit knows it is clean (no transaction, no
 //! request in flight, not broken): that costs no round trip. Otherwise a task rolls it back
@@ -8,19 +9,27 @@
 
 mod config;
 mod connector;
+mod events;
+mod maintain;
+mod pooled;
+mod stats;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub use config::{PoolConfig, PoolOrder};
+pub use config::{PoolConfig, PoolKind, PoolOrder};
 pub use connector::Connect;
+pub use events::{CloseReason, EventListener, PoolEvent};
+pub use pooled::PooledConnection;
+pub use stats::PoolStats;
 
-use crate::connection::{AnyConnection, Connection, ResetMode};
+use crate::connection::{AnyConnection, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::TxOptions;
 use crate::managed::ManagedConnection;
@@ -38,35 +47,76 @@ impl<C: Connection> Clone for Pool<C> {
     }
 }
 
-struct Inner<C: Connection> {
+/// A pooled connection with what the pool knows about it.
+pub(crate) struct Slot<C: Connection> {
+    pub(crate) conn: ManagedConnection<C>,
+    pub(crate) id: u64,
+    /// When it was opened, in nanoseconds since the pool's epoch.
+    created_ns: u64,
+    /// When it was last returned (only kept when a setting needs the clock).
+    returned: Option<Instant>,
+}
+
+/// Where and when a connection was checked out, for leak warnings.
+struct Checkout {
+    at: Instant,
+    location: &'static Location<'static>,
+    warned: bool,
+}
+
+pub(crate) struct Inner<C: Connection> {
     connector: Box<dyn Connect<C>>,
     config: PoolConfig,
     defaults: TxOptions,
     label: String,
-    idle: Mutex<VecDeque<ManagedConnection<C>>>,
+    epoch: Instant,
+    idle: Mutex<VecDeque<Slot<C>>>,
     slots: Arc<Semaphore>,
     open: AtomicUsize,
+    checked_out: AtomicUsize,
+    waiting: AtomicUsize,
+    next_id: AtomicU64,
+    first_connect: AtomicBool,
+    /// Nanoseconds since the epoch of the last lost connection (0: none); connections
+    /// opened before it are pinged before reuse.
+    disconnect_ns: AtomicU64,
+    listeners: RwLock<Vec<EventListener>>,
+    has_listeners: AtomicBool,
+    stats: stats::Stats,
+    checkouts: Mutex<HashMap<u64, Checkout>>,
 }
 
 /// A snapshot of a pool's counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStatus {
-    /// The most connections the pool keeps.
+    /// Connections the pool keeps.
     pub size: usize,
-    /// Connections open now (idle or checked out).
+    /// Extra connections it may open under load.
+    pub max_overflow: usize,
+    /// Connections open now (idle, checked out, or being cleaned).
     pub open: usize,
-    /// Connections checked out now.
+    /// Connections checked out now (including returned ones still being cleaned).
     pub checked_out: usize,
+    /// Open connections beyond `size`.
+    pub overflow: usize,
     /// Idle connections ready for checkout.
     pub idle: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
 }
 
 impl fmt::Display for PoolStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "pool size {}: {} open, {} checked out, {} idle",
-            self.size, self.open, self.checked_out, self.idle
+            "pool size {} (+{} overflow): {} open, {} checked out, {} overflow, {} idle, {} waiting",
+            self.size,
+            self.max_overflow,
+            self.open,
+            self.checked_out,
+            self.overflow,
+            self.idle,
+            self.waiting
         )
     }
 }
@@ -84,24 +134,43 @@ impl<C: Connection> Pool<C> {
     /// A pool that opens connections with `connector`. `label` names the database in
     /// messages and must not contain a password; `defaults` are the transaction options
     /// each checked-out connection starts with.
+    ///
+    /// When the settings need background work (`idle_timeout`, `min_idle`,
+    /// `leak_threshold`), call this inside a tokio runtime: the pool starts a maintenance
+    /// task there, which ends when the pool is dropped or closed.
     pub fn new(
-        connector: impl Connect<C>,
+        connector: Box<dyn Connect<C>>,
         config: PoolConfig,
         defaults: TxOptions,
         label: impl Into<String>,
     ) -> Self {
-        let size = config.size.max(1);
-        Self {
-            inner: Arc::new(Inner {
-                connector: Box::new(connector),
-                config: PoolConfig { size, ..config },
-                defaults,
-                label: label.into(),
-                idle: Mutex::new(VecDeque::with_capacity(size)),
-                slots: Arc::new(Semaphore::new(size)),
-                open: AtomicUsize::new(0),
-            }),
+        let mut config = config;
+        config.size = config.size.max(1);
+        if config.kind == PoolKind::Static {
+            config.size = 1;
+            config.max_overflow = 0;
         }
+        let inner = Arc::new(Inner {
+            connector,
+            defaults,
+            label: label.into(),
+            epoch: Instant::now(),
+            idle: Mutex::new(VecDeque::with_capacity(config.size)),
+            slots: Arc::new(Semaphore::new(config.max_open())),
+            open: AtomicUsize::new(0),
+            checked_out: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            first_connect: AtomicBool::new(false),
+            disconnect_ns: AtomicU64::new(0),
+            listeners: RwLock::new(Vec::new()),
+            has_listeners: AtomicBool::new(false),
+            stats: stats::Stats::new(),
+            checkouts: Mutex::new(HashMap::new()),
+            config,
+        });
+        maintain::start(&inner);
+        Self { inner }
     }
 
     /// The pool's settings.
@@ -114,72 +183,81 @@ impl<C: Connection> Pool<C> {
         self.inner.defaults
     }
 
+    /// Calls `listener` for every event from now on (and emits each as a `tracing` event
+    /// whether or not a listener is set).
+    pub fn on_event(&self, listener: impl Fn(&PoolEvent) + Send + Sync + 'static) {
+        let mut listeners = self
+            .inner
+            .listeners
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        listeners.push(Arc::new(listener));
+        self.inner.has_listeners.store(true, Ordering::Release);
+    }
+
     /// Current counts.
     pub fn status(&self) -> PoolStatus {
-        let size = self.inner.config.size;
-        let idle = self.inner.idle().len();
-        let free = self.inner.slots.available_permits();
+        let c = &self.inner.config;
+        let open = self.inner.open.load(Ordering::Acquire);
         PoolStatus {
-            size,
-            open: self.inner.open.load(Ordering::Acquire),
-            checked_out: size.saturating_sub(free).min(size),
-            idle,
+            size: c.kept().max(if c.kind == PoolKind::Null { 0 } else { 1 }),
+            max_overflow: c.max_overflow,
+            open,
+            checked_out: self.inner.checked_out.load(Ordering::Acquire),
+            overflow: open.saturating_sub(c.kept()),
+            idle: self.inner.idle().len(),
+            waiting: self.inner.waiting.load(Ordering::Acquire),
         }
     }
 
-    /// Checks a connection out, waiting up to the pool timeout for one to be free.
-    pub async fn get(&self) -> Result<PooledConnection<C>> {
+    /// What the pool has done since it was made.
+    pub fn stats(&self) -> PoolStats {
+        self.inner.stats.snapshot()
+    }
+
+    /// Checks a connection out, waiting up to the pool timeout for one to be free. The
+    /// caller's source location is kept for leak warnings.
+    #[track_caller]
+    pub fn get(&self) -> impl Future<Output = Result<PooledConnection<C>>> + Send + '_ {
+        self.get_at(Location::caller())
+    }
+
+    /// [`get`](Self::get), naming the caller's location explicitly (for wrappers that are
+    /// themselves `#[track_caller]`).
+    pub async fn get_at(
+        &self,
+        location: &'static Location<'static>,
+    ) -> Result<PooledConnection<C>> {
         let inner = &self.inner;
-        let wait = inner.config.timeout;
-        let permit =
-            match tokio::time::timeout(wait, Arc::clone(&inner.slots).acquire_owned()).await {
-                Ok(Ok(permit)) => permit,
-                Ok(Err(_closed)) => {
-                    return Err(Error::config("the pool is closed; create a new engine"));
-                }
-                Err(_elapsed) => return Err(self.timeout_error()),
+        let permit = inner.acquire(self).await?;
+        // Each idle connection is tried at most once; then a new one is opened.
+        loop {
+            let Some(mut taken) = inner.pop_idle() else {
+                let slot = inner.open_new().await?;
+                return Ok(inner.hand_out(slot, permit, location));
             };
-        let idle = {
-            let mut idle = inner.idle();
-            match inner.config.order {
-                PoolOrder::Lifo => idle.pop_back(),
-                PoolOrder::Fifo => idle.pop_front(),
+            let now = inner.config.needs_clock().then(Instant::now);
+            if let Some(reason) = inner.expired(taken.slot(), now) {
+                taken.close(reason, false);
+                continue;
             }
-        };
-        let mut conn = match idle {
-            Some(conn) => conn,
-            None => {
-                let raw = inner.connector.connect().await?;
-                inner.open.fetch_add(1, Ordering::AcqRel);
-                tracing::debug!(database = %inner.label, "txkit pool opened a connection");
-                ManagedConnection::with_defaults(raw, inner.defaults)
+            if inner.needs_ping(taken.slot(), now) {
+                let ping = taken.slot_mut().conn.ping();
+                let ok = matches!(
+                    tokio::time::timeout(inner.config.validation_timeout, ping).await,
+                    Ok(Ok(()))
+                );
+                if !ok {
+                    taken.close(CloseReason::PrePingFailed, true);
+                    continue;
+                }
             }
-        };
-        if !conn.is_clean() {
-            // Not expected (check-in cleans), but never hand out a dirty connection.
-            if let Err(e) = conn.settle().await {
-                inner.discard(conn);
-                return Err(e);
+            if !taken.slot().conn.is_clean() && taken.slot_mut().conn.settle().await.is_err() {
+                taken.close(CloseReason::Broken, true);
+                continue;
             }
+            return Ok(inner.hand_out(taken.keep(), permit, location));
         }
-        Ok(PooledConnection {
-            conn: Some(conn),
-            permit: Some(permit),
-            pool: Arc::clone(&self.inner),
-        })
-    }
-
-    fn timeout_error(&self) -> Error {
-        let s = self.status();
-        Error::new(
-            ErrorKind::PoolTimeout,
-            format!(
-                "no connection to {} became free within {:?} (pool size {}, {} checked out, \
-                 {} idle); raise pool_size or pool_timeout, hold connections for less time, \
-                 or look for a task that holds one connection while asking for another",
-                self.inner.label, self.inner.config.timeout, s.size, s.checked_out, s.idle
-            ),
-        )
     }
 
     /// Closes every idle connection and refuses new checkouts; checked-out connections are
@@ -187,129 +265,274 @@ impl<C: Connection> Pool<C> {
     pub async fn close(&self) {
         self.inner.slots.close();
         let idle: Vec<_> = self.inner.idle().drain(..).collect();
-        for conn in idle {
-            self.inner.open.fetch_sub(1, Ordering::AcqRel);
+        for slot in idle {
+            let conn = self.inner.forget(slot, CloseReason::PoolClosed, false);
             conn.close().await;
         }
     }
 }
 
+/// An idle connection taken off the queue: closed (and counted) if dropped before it is
+/// handed out, so a cancelled checkout keeps the counts exact.
+struct Taken<'p, C: Connection> {
+    inner: &'p Inner<C>,
+    slot: Option<Slot<C>>,
+}
+
+impl<C: Connection> Taken<'_, C> {
+    fn slot(&self) -> &Slot<C> {
+        self.slot
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("taken slot used after keep"))
+    }
+
+    fn slot_mut(&mut self) -> &mut Slot<C> {
+        self.slot
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("taken slot used after keep"))
+    }
+
+    fn keep(mut self) -> Slot<C> {
+        self.slot
+            .take()
+            .unwrap_or_else(|| unreachable!("taken slot kept twice"))
+    }
+
+    fn close(mut self, reason: CloseReason, invalid: bool) {
+        if let Some(slot) = self.slot.take() {
+            self.inner.discard(slot, reason, invalid);
+        }
+    }
+}
+
+impl<C: Connection> Drop for Taken<'_, C> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            // Dropped mid-check (the checkout was cancelled during a ping or a reset).
+            self.inner.discard(slot, CloseReason::Broken, true);
+        }
+    }
+}
+
+/// Decrements a counter when dropped (a waiter that gave up or was cancelled).
+struct CountGuard<'a>(&'a AtomicUsize);
+
+impl Drop for CountGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl<C: Connection> Inner<C> {
-    fn idle(&self) -> MutexGuard<'_, VecDeque<ManagedConnection<C>>> {
-        // A panic while holding this lock cannot leave the queue half-changed (push and pop
-        // are single calls), so a poisoned lock is safe to use.
+    fn idle(&self) -> MutexGuard<'_, VecDeque<Slot<C>>> {
+        // Push and pop are single calls, so a panic elsewhere cannot leave the queue
+        // half-changed: a poisoned lock is safe to use.
         self.idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn discard(&self, conn: ManagedConnection<C>) {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn emit(&self, event: PoolEvent) {
+        events::trace(&self.label, &event);
+        if self.has_listeners.load(Ordering::Acquire) {
+            let listeners = self
+                .listeners
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for listener in listeners.iter() {
+                listener(&event);
+            }
+        }
+    }
+
+    /// A slot in the pool, waiting fairly (first come, first served) up to the timeout.
+    async fn acquire(&self, pool: &Pool<C>) -> Result<OwnedSemaphorePermit> {
+        match Arc::clone(&self.slots).try_acquire_owned() {
+            Ok(permit) => return Ok(permit),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(closed_error()),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {}
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = CountGuard(&self.waiting);
+        let started = Instant::now();
+        let acquired =
+            tokio::time::timeout(self.config.timeout, Arc::clone(&self.slots).acquire_owned())
+                .await;
+        match acquired {
+            Ok(Ok(permit)) => {
+                self.stats.waited(started.elapsed());
+                Ok(permit)
+            }
+            Ok(Err(_)) => Err(closed_error()),
+            Err(_) => {
+                self.stats.timeout();
+                Err(pool.timeout_error())
+            }
+        }
+    }
+
+    fn pop_idle(&self) -> Option<Taken<'_, C>> {
+        let slot = {
+            let mut idle = self.idle();
+            match self.config.order {
+                PoolOrder::Lifo => idle.pop_back(),
+                PoolOrder::Fifo => idle.pop_front(),
+            }
+        }?;
+        Some(Taken {
+            inner: self,
+            slot: Some(slot),
+        })
+    }
+
+    /// Why an idle connection must not be reused, if it must not.
+    fn expired(&self, slot: &Slot<C>, now: Option<Instant>) -> Option<CloseReason> {
+        if self.config.kind == PoolKind::Static {
+            return None;
+        }
+        let now = now?;
+        if let Some(recycle) = self.config.recycle {
+            let age = Duration::from_nanos(self.now_ns().saturating_sub(slot.created_ns));
+            if age >= recycle {
+                return Some(CloseReason::Recycled);
+            }
+        }
+        if let (Some(limit), Some(returned)) = (self.config.idle_timeout, slot.returned) {
+            if now.saturating_duration_since(returned) >= limit {
+                return Some(CloseReason::IdleTimeout);
+            }
+        }
+        None
+    }
+
+    fn needs_ping(&self, slot: &Slot<C>, now: Option<Instant>) -> bool {
+        let disconnect = self.disconnect_ns.load(Ordering::Acquire);
+        if disconnect != 0 && slot.created_ns < disconnect {
+            return true;
+        }
+        match (self.config.pre_ping, now, slot.returned) {
+            (true, Some(now), Some(returned)) => {
+                now.saturating_duration_since(returned) >= self.config.pre_ping_idle
+            }
+            (true, _, None) => true,
+            _ => false,
+        }
+    }
+
+    async fn open_new(&self) -> Result<Slot<C>> {
+        let connect = self.connector.connect();
+        let raw = match tokio::time::timeout(self.config.connect_timeout, connect).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(Error::connection_lost(format!(
+                    "connecting to {} took longer than the connect timeout ({:?}); check the \
+                     server is up and reachable, or raise connect_timeout",
+                    self.label, self.config.connect_timeout
+                )));
+            }
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.open.fetch_add(1, Ordering::AcqRel);
+        self.stats.connect();
+        self.emit(PoolEvent::Connect { id });
+        if !self.first_connect.swap(true, Ordering::AcqRel) {
+            self.emit(PoolEvent::FirstConnect { id });
+        }
+        Ok(Slot {
+            conn: ManagedConnection::with_defaults(raw, self.defaults),
+            id,
+            created_ns: self.now_ns(),
+            returned: None,
+        })
+    }
+
+    fn hand_out(
+        self: &Arc<Self>,
+        slot: Slot<C>,
+        permit: OwnedSemaphorePermit,
+        location: &'static Location<'static>,
+    ) -> PooledConnection<C> {
+        self.checked_out.fetch_add(1, Ordering::AcqRel);
+        self.stats.checkout();
+        self.emit(PoolEvent::Checkout { id: slot.id });
+        if self.config.leak_threshold.is_some() {
+            self.checkouts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(
+                    slot.id,
+                    Checkout {
+                        at: Instant::now(),
+                        location,
+                        warned: false,
+                    },
+                );
+        }
+        PooledConnection::new(slot, permit, Arc::clone(self))
+    }
+
+    /// Takes a connection out of the pool's count, records why, and returns it for closing.
+    fn forget(&self, slot: Slot<C>, reason: CloseReason, invalid: bool) -> ManagedConnection<C> {
         self.open.fetch_sub(1, Ordering::AcqRel);
-        tracing::debug!(database = %self.label, "txkit pool closed a connection");
+        if invalid {
+            self.emit(PoolEvent::Invalidate {
+                id: slot.id,
+                reason,
+            });
+        }
+        if reason == CloseReason::Broken {
+            // Connections opened before this one was lost may be dead too.
+            self.disconnect_ns.store(self.now_ns(), Ordering::Release);
+        }
+        self.stats.closed(reason);
+        self.emit(PoolEvent::Close {
+            id: slot.id,
+            reason,
+        });
+        slot.conn
+    }
+
+    /// Closes a connection in the background (it is already out of the pool's count).
+    pub(crate) fn discard(&self, slot: Slot<C>, reason: CloseReason, invalid: bool) {
+        let conn = self.forget(slot, reason, invalid);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(conn.close());
         }
     }
 
-    fn put_back(&self, mut conn: ManagedConnection<C>) {
+    /// Puts a clean connection back on the idle queue.
+    pub(crate) fn put_back(&self, mut slot: Slot<C>) {
         if self.slots.is_closed() {
-            self.discard(conn);
+            self.discard(slot, CloseReason::PoolClosed, false);
             return;
         }
-        conn.restore_defaults();
-        self.idle().push_back(conn);
-    }
-
-    /// Cleans a returned connection that is not known clean, then puts it back or closes
-    /// it. Runs while the caller still holds the connection's slot.
-    async fn clean(self: Arc<Self>, mut conn: ManagedConnection<C>, permit: OwnedSemaphorePermit) {
-        let mode = self.config.reset_on_return;
-        let work = async {
-            conn.settle().await?;
-            if mode == ResetMode::Full {
-                conn.raw.reset(mode).await?;
-            }
-            Ok::<(), Error>(())
-        };
-        match tokio::time::timeout(self.config.reset_timeout, work).await {
-            Ok(Ok(())) if conn.is_clean() => self.put_back(conn),
-            Ok(Ok(())) => self.discard(conn),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "txkit pool closed a connection it could not reset");
-                self.discard(conn);
-            }
-            Err(_) => {
-                tracing::warn!(
-                    timeout = ?self.config.reset_timeout,
-                    "txkit pool closed a connection whose reset timed out"
-                );
-                self.discard(conn);
-            }
+        slot.conn.restore_defaults();
+        if self.config.needs_clock() {
+            slot.returned = Some(Instant::now());
         }
-        drop(permit);
+        self.idle().push_back(slot);
     }
 }
 
-/// A connection checked out of a [`Pool`]; goes back when dropped. Dereferences to
-/// [`ManagedConnection`], so `conn.begin()`, `conn.execute(…)` work on it directly.
-pub struct PooledConnection<C: Connection = AnyConnection> {
-    conn: Option<ManagedConnection<C>>,
-    permit: Option<OwnedSemaphorePermit>,
-    pool: Arc<Inner<C>>,
+fn closed_error() -> Error {
+    Error::config("the pool is closed; create a new engine")
 }
 
-impl<C: Connection> fmt::Debug for PooledConnection<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PooledConnection")
-            .field("database", &self.pool.label)
-            .field("conn", &self.conn)
-            .finish()
-    }
-}
-
-impl<C: Connection> PooledConnection<C> {
-    fn managed(&self) -> &ManagedConnection<C> {
-        // `conn` is Some from checkout until drop; nothing else takes it.
-        self.conn
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("connection taken before drop"))
-    }
-}
-
-impl<C: Connection> Deref for PooledConnection<C> {
-    type Target = ManagedConnection<C>;
-    fn deref(&self) -> &Self::Target {
-        self.managed()
-    }
-}
-
-impl<C: Connection> DerefMut for PooledConnection<C> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.conn
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("connection taken before drop"))
-    }
-}
-
-impl<C: Connection> Drop for PooledConnection<C> {
-    fn drop(&mut self) {
-        let (Some(conn), Some(permit)) = (self.conn.take(), self.permit.take()) else {
-            return;
-        };
-        let pool = Arc::clone(&self.pool);
-        if conn.is_broken() {
-            pool.discard(conn);
-            drop(permit);
-        } else if conn.is_clean() && pool.config.reset_on_return != ResetMode::Full {
-            pool.put_back(conn);
-            drop(permit);
-        } else if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(pool.clean(conn, permit));
-        } else {
-            // No runtime to roll back on: closing is the only safe choice.
-            pool.open.fetch_sub(1, Ordering::AcqRel);
-            drop(conn);
-            drop(permit);
-        }
+impl<C: Connection> Pool<C> {
+    fn timeout_error(&self) -> Error {
+        let s = self.status();
+        Error::new(
+            ErrorKind::PoolTimeout,
+            format!(
+                "no connection to {} became free within {:?} ({s}); raise pool_size, \
+                 max_overflow or pool_timeout, hold connections for less time, or look for a \
+                 task that holds one connection while asking for another",
+                self.inner.label, self.inner.config.timeout
+            ),
+        )
     }
 }

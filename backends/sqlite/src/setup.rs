@@ -1,0 +1,81 @@
+//! Opening a database and applying [`SqliteConnectOptions`] to the new connection. Runs on
+//! the worker thread, since opening and switching to WAL touch the disk and may wait on
+//! locks.
+
+use rusqlite::{Connection, OpenFlags};
+use txkit_core::{Error, Result};
+
+use crate::error::map_error;
+use crate::file;
+use crate::options::{JournalMode, OpenMode, SqliteConnectOptions, Target};
+
+/// Opens the database and applies every setting.
+pub(crate) fn open(options: &SqliteConnectOptions) -> Result<Connection> {
+    options.validate()?;
+    let flags = open_flags(options.mode);
+    let conn = match &options.target {
+        Target::Memory => Connection::open_in_memory_with_flags(flags)
+            .map_err(|e| map_error(e).context("opening an in-memory SQLite database"))?,
+        Target::File(path) => {
+            file::prepare(path, options.mode)?;
+            Connection::open_with_flags(path, flags).map_err(|e| {
+                map_error(e).context(format!("opening SQLite database {}", path.display()))
+            })?
+        }
+    };
+    conn.set_prepared_statement_cache_capacity(options.statement_cache_capacity);
+    // busy_timeout first, so switching the journal mode waits for other connections.
+    apply_session_settings(&conn, options)?;
+    if let Some(mode) = options.effective_journal_mode() {
+        set_journal_mode(&conn, mode)?;
+    }
+    Ok(conn)
+}
+
+/// The settings that live on the connection rather than in the file: busy_timeout,
+/// foreign_keys and synchronous (applied again by a full reset).
+pub(crate) fn apply_session_settings(
+    conn: &Connection,
+    options: &SqliteConnectOptions,
+) -> Result<()> {
+    // validate() keeps busy_timeout within what rusqlite accepts.
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| map_error(e).context("setting busy_timeout"))?;
+    conn.pragma_update(None, "foreign_keys", options.foreign_keys)
+        .map_err(|e| map_error(e).context("setting foreign_keys"))?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        options.effective_synchronous().as_str(),
+    )
+    .map_err(|e| map_error(e).context("setting synchronous"))
+}
+
+fn open_flags(mode: OpenMode) -> OpenFlags {
+    // No SQLITE_OPEN_URI: a path is always a path. No mutex: one thread owns the connection.
+    let access = match mode {
+        OpenMode::ReadWriteCreate => {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        }
+        OpenMode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        OpenMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+    };
+    access | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
+/// Sets the journal mode and checks SQLite took it: SQLite answers with the mode in force
+/// and does not report a refusal otherwise.
+fn set_journal_mode(conn: &Connection, mode: JournalMode) -> Result<()> {
+    let got: String = conn
+        .pragma_update_and_check(None, "journal_mode", mode.as_str(), |row| row.get(0))
+        .map_err(|e| map_error(e).context(format!("setting journal_mode={}", mode.as_str())))?;
+    if got.eq_ignore_ascii_case(mode.as_str()) {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "journal_mode={} was asked for but SQLite kept journal_mode={got} (an in-memory \
+             or read-only database, or a file system without shared memory, cannot switch)",
+            mode.as_str()
+        )))
+    }
+}

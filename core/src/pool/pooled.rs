@@ -1,0 +1,167 @@
+//! [`PooledConnection`] and check-in: what happens when a connection comes back.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{CloseReason, Inner, PoolEvent, PoolKind, Slot};
+use crate::connection::{AnyConnection, Connection, ResetMode};
+use crate::error::Error;
+use crate::managed::ManagedConnection;
+
+/// A connection checked out of a [`Pool`](crate::Pool); goes back when dropped.
+/// Dereferences to [`ManagedConnection`], so `conn.begin()`, `conn.execute(…)` work on it.
+pub struct PooledConnection<C: Connection = AnyConnection> {
+    slot: Option<Slot<C>>,
+    permit: Option<OwnedSemaphorePermit>,
+    pool: Arc<Inner<C>>,
+}
+
+impl<C: Connection> fmt::Debug for PooledConnection<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledConnection")
+            .field("database", &self.pool.label)
+            .field("id", &self.id())
+            .field("conn", &self.slot.as_ref().map(|s| &s.conn))
+            .finish()
+    }
+}
+
+impl<C: Connection> PooledConnection<C> {
+    pub(crate) fn new(slot: Slot<C>, permit: OwnedSemaphorePermit, pool: Arc<Inner<C>>) -> Self {
+        Self {
+            slot: Some(slot),
+            permit: Some(permit),
+            pool,
+        }
+    }
+
+    /// The pool's number for this connection (as in pool events).
+    pub fn id(&self) -> u64 {
+        self.slot.as_ref().map_or(0, |s| s.id)
+    }
+
+    fn slot(&self) -> &Slot<C> {
+        // `slot` is Some from checkout until drop; nothing else takes it.
+        self.slot
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("connection taken before drop"))
+    }
+}
+
+impl<C: Connection> Deref for PooledConnection<C> {
+    type Target = ManagedConnection<C>;
+    fn deref(&self) -> &Self::Target {
+        &self.slot().conn
+    }
+}
+
+impl<C: Connection> DerefMut for PooledConnection<C> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self
+            .slot
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("connection taken before drop"))
+            .conn
+    }
+}
+
+impl<C: Connection> Drop for PooledConnection<C> {
+    fn drop(&mut self) {
+        let (Some(slot), Some(permit)) = (self.slot.take(), self.permit.take()) else {
+            return;
+        };
+        let pool = Arc::clone(&self.pool);
+        pool.check_in(slot, permit);
+    }
+}
+
+impl<C: Connection> Inner<C> {
+    /// Decides the fate of a returned connection. Runs in `Drop`, so it never waits: a
+    /// connection that needs a round trip to be clean is cleaned by a task that keeps its
+    /// slot until done.
+    fn check_in(self: Arc<Self>, slot: Slot<C>, permit: OwnedSemaphorePermit) {
+        self.emit(PoolEvent::Checkin { id: slot.id });
+        if self.config.leak_threshold.is_some() {
+            self.checkouts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&slot.id);
+        }
+        if slot.conn.is_broken() {
+            self.discard(slot, CloseReason::Broken, true);
+        } else if self.config.kind == PoolKind::Null {
+            self.discard(slot, CloseReason::NotPooled, false);
+        } else if self.take_overflow() {
+            // Closing also ends whatever the server had open for it: no reset needed.
+            let conn = self.forget_counted(slot, CloseReason::Overflow);
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(conn.close());
+            }
+        } else if slot.conn.is_clean() && self.config.reset_on_return != ResetMode::Full {
+            self.put_back(slot);
+        } else if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            // Still counted as checked out until `clean` finishes.
+            handle.spawn(Arc::clone(&self).clean(slot, permit));
+            return;
+        } else {
+            // No runtime to roll back on: closing is the only safe choice.
+            self.discard(slot, CloseReason::ResetFailed, true);
+        }
+        self.checked_out.fetch_sub(1, Ordering::AcqRel);
+        drop(permit);
+    }
+
+    /// Whether one more open connection is beyond what the pool keeps; if so, it is taken
+    /// out of the open count atomically, so two returns cannot both close the last kept one.
+    fn take_overflow(&self) -> bool {
+        let kept = self.config.kept();
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open > kept).then(|| open - 1)
+            })
+            .is_ok()
+    }
+
+    /// Like `forget`, for a connection already taken out of the open count.
+    fn forget_counted(&self, slot: Slot<C>, reason: CloseReason) -> ManagedConnection<C> {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        self.forget(slot, reason, false)
+    }
+
+    /// Rolls back or resets a returned connection, then puts it back or closes it. Holds
+    /// the connection's slot (`permit`) throughout, and counts it as checked out.
+    async fn clean(self: Arc<Self>, mut slot: Slot<C>, permit: OwnedSemaphorePermit) {
+        let mode = self.config.reset_on_return;
+        let work = async {
+            slot.conn.settle().await?;
+            if mode == ResetMode::Full {
+                slot.conn.raw.reset(mode).await?;
+            }
+            Ok::<(), Error>(())
+        };
+        match tokio::time::timeout(self.config.reset_timeout, work).await {
+            Ok(Ok(())) if slot.conn.is_clean() => {
+                self.emit(PoolEvent::Reset { id: slot.id });
+                self.put_back(slot);
+            }
+            Ok(Ok(())) => self.discard(slot, CloseReason::ResetFailed, true),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "txkit pool closed a connection it could not reset");
+                self.discard(slot, CloseReason::ResetFailed, true);
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout = ?self.config.reset_timeout,
+                    "txkit pool closed a connection whose reset timed out"
+                );
+                self.discard(slot, CloseReason::ResetFailed, true);
+            }
+        }
+        self.checked_out.fetch_sub(1, Ordering::AcqRel);
+        drop(permit);
+    }
+}

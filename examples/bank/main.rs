@@ -1,0 +1,93 @@
+//! The bank example: open accounts, move money between them, refuse an overdraft, print the
+//! balances and check that the total is conserved.
+//!
+//! ```text
+//! cargo run --example bank                                   # embedded SQLite
+//! cargo run --example bank --features postgres -- --url postgres://postgres@127.0.0.1/test
+//! DATABASE_URL=mysql://root@127.0.0.1/test cargo run --example bank --features mysql
+//! ```
+
+// The test suite uses parts of the bank that this demo does not.
+#[allow(dead_code)]
+mod logic;
+
+use logic::{Bank, Transfer};
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("bank: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn url_from_args() -> Result<String, String> {
+    let mut args = std::env::args().skip(1);
+    let mut url = std::env::var("DATABASE_URL").ok();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--url" => url = Some(args.next().ok_or("--url needs a value")?),
+            s if s.starts_with("--url=") => url = Some(s["--url=".len()..].to_owned()),
+            "-h" | "--help" => {
+                println!("usage: bank [--url URL]   (or DATABASE_URL; default sqlite::memory:)");
+                std::process::exit(0);
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: bank [--url URL]"
+                ));
+            }
+        }
+    }
+    Ok(url.unwrap_or_else(|| "sqlite::memory:".to_owned()))
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let url = url_from_args()?;
+    let engine = txkit::Engine::connect(&url).await?;
+    println!("bank on {} ({})", engine.url(), engine.backend());
+    let bank = Bank::create(engine, "txkit_bank_example").await?;
+    bank.open_account(1, "alice", dollars(100)).await?;
+    bank.open_account(2, "bob", dollars(50)).await?;
+    bank.open_account(3, "carol", 0).await?;
+    let before = total(&bank).await?;
+
+    for (id, from, to, cents) in [
+        ("t1", 1, 2, dollars(30)),
+        ("t2", 2, 3, dollars(70)),
+        ("t3", 3, 1, dollars(80)),
+    ] {
+        match bank.transfer(id, from, to, cents).await? {
+            Transfer::Done { id } => {
+                println!("transfer {id}: {} from {from} to {to}", money(cents))
+            }
+            Transfer::Refused { balance } => println!(
+                "transfer {id}: {} from {from} to {to} refused: only {} there",
+                money(cents),
+                money(balance)
+            ),
+        }
+    }
+    for (id, owner, cents) in bank.balances().await? {
+        println!("account {id} {owner:<6} {:>10}", money(cents));
+    }
+    let after = total(&bank).await?;
+    if before != after {
+        return Err(format!("total changed from {} to {}", money(before), money(after)).into());
+    }
+    println!("total conserved: {}", money(after));
+    Ok(())
+}
+
+async fn total(bank: &Bank) -> txkit::Result<i64> {
+    Ok(bank.balances().await?.iter().map(|(_, _, c)| c).sum())
+}
+
+/// Whole dollars in cents.
+const fn dollars(d: i64) -> i64 {
+    d * 100
+}
+
+fn money(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, (cents % 100).abs())
+}

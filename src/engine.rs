@@ -1,0 +1,339 @@
+//! [`Engine`]: a URL, a pool of connections to it, and the defaults for transactions.
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::Instrument;
+use txkit_core::{
+    AnyConnection, DatabaseUrl, Error, EventListener, IsolationLevel, Pool, PoolConfig, PoolEvent,
+    PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection, ResetMode, Result, Row,
+    Transaction, TxOptions, Value,
+};
+
+use crate::{backends, url_options};
+
+/// A connection pool to one database plus the default options of its transactions; the
+/// entry point of txkit. Cheap to clone: clones share the pool.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> txkit::Result<()> {
+/// let engine = txkit::Engine::connect("sqlite::memory:").await?;
+/// engine.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)", &[]).await?;
+///
+/// let mut tx = engine.begin().await?;
+/// tx.execute("INSERT INTO t (name) VALUES (?)", &txkit::params!["alice"]).await?;
+/// tx.commit().await?;
+///
+/// let rows = engine.query("SELECT name FROM t", &[]).await?;
+/// assert_eq!(rows[0].get::<String>("name")?, "alice");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    pool: Pool<AnyConnection>,
+    url: DatabaseUrl,
+    backend: &'static str,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("url", &self.url)
+            .field("backend", &self.backend)
+            .field("status", &self.pool.status())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Opens an engine for `url` with default settings, and checks the database answers by
+    /// opening a first connection (which stays in the pool).
+    ///
+    /// URL schemes: `sqlite://path/to/file.db`, `sqlite::memory:`, `postgres://…`,
+    /// `postgresql://…`, `mysql://…`, `mariadb://…` (each with its Cargo feature).
+    pub async fn connect(url: &str) -> Result<Engine> {
+        Self::builder(url).build().await
+    }
+
+    /// Starts configuring an engine for `url`.
+    pub fn builder(url: &str) -> EngineBuilder {
+        EngineBuilder {
+            url: url.to_owned(),
+            settings: Vec::new(),
+            sized: false,
+            defaults: TxOptions::new(),
+            listeners: Vec::new(),
+            eager: true,
+        }
+    }
+
+    /// The backend this engine talks to: `"sqlite"`, `"postgres"` or `"mysql"`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// The URL, printable (any password replaced by `***`).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// The transaction options every transaction of this engine starts from.
+    pub fn default_options(&self) -> TxOptions {
+        self.pool.defaults()
+    }
+
+    /// The pool's current counts.
+    pub fn status(&self) -> PoolStatus {
+        self.pool.status()
+    }
+
+    /// What the pool has done: checkouts, waits and their percentiles, timeouts,
+    /// connections opened and closed by reason.
+    pub fn stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    /// Calls `listener` for every pool event from now on.
+    pub fn on_event(&self, listener: impl Fn(&PoolEvent) + Send + Sync + 'static) {
+        self.pool.on_event(listener);
+    }
+
+    /// The pool itself.
+    pub fn pool(&self) -> &Pool<AnyConnection> {
+        &self.pool
+    }
+
+    /// Checks a connection out of the pool. On it, `begin()` / `begin_with(opts)` start
+    /// transactions and `set_isolation(level)` changes the default isolation for this
+    /// connection only (the engine's default comes back when it returns to the pool).
+    #[track_caller]
+    pub fn connection(
+        &self,
+    ) -> impl Future<Output = Result<PooledConnection<AnyConnection>>> + Send + '_ {
+        self.pool
+            .get_at(Location::caller())
+            .instrument(tracing::debug_span!(
+                "txkit.checkout",
+                backend = self.backend
+            ))
+    }
+
+    /// Begins a transaction with the engine's default options on a pooled connection; the
+    /// connection returns to the pool when the transaction ends.
+    #[track_caller]
+    pub fn begin(
+        &self,
+    ) -> impl Future<Output = Result<Transaction<'static, AnyConnection>>> + Send + '_ {
+        self.begin_with(TxOptions::new())
+    }
+
+    /// Begins a transaction; unset fields of `opts` come from the engine's defaults.
+    #[track_caller]
+    pub fn begin_with(
+        &self,
+        opts: TxOptions,
+    ) -> impl Future<Output = Result<Transaction<'static, AnyConnection>>> + Send + '_ {
+        let location = Location::caller();
+        let span = tracing::debug_span!("txkit.begin", backend = self.backend, ?opts);
+        async move {
+            let conn = self.pool.get_at(location).await?;
+            Transaction::begin_pooled(conn, opts).await
+        }
+        .instrument(span)
+    }
+
+    /// Runs one statement in autocommit mode on a pooled connection.
+    pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.connection().await?.execute(sql, params).await
+    }
+
+    /// Runs one query in autocommit mode on a pooled connection.
+    pub async fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        self.connection().await?.query(sql, params).await
+    }
+
+    /// Closes idle connections and refuses new checkouts.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A change the builder makes to the pool settings, applied over the URL's.
+type PoolSetting = Arc<dyn Fn(&mut PoolConfig) + Send + Sync>;
+
+/// Configures an [`Engine`]. Every pool setting can also come from the URL's query string
+/// (`?pool_size=10&max_overflow=0&pool_timeout=5&pool_pre_ping=true&isolation=serializable`);
+/// a builder call wins over the URL.
+#[derive(Clone)]
+#[must_use = "call build() to create the engine"]
+pub struct EngineBuilder {
+    url: String,
+    settings: Vec<PoolSetting>,
+    sized: bool,
+    defaults: TxOptions,
+    listeners: Vec<EventListener>,
+    eager: bool,
+}
+
+impl fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut pool = PoolConfig::default();
+        for setting in &self.settings {
+            setting(&mut pool);
+        }
+        f.debug_struct("EngineBuilder")
+            .field("url", &txkit_core::redact(&self.url))
+            .field("pool_overrides", &pool)
+            .field("defaults", &self.defaults)
+            .field("eager", &self.eager)
+            .finish()
+    }
+}
+
+impl EngineBuilder {
+    fn set(mut self, setting: impl Fn(&mut PoolConfig) + Send + Sync + 'static) -> Self {
+        self.settings.push(Arc::new(setting));
+        self
+    }
+
+    /// Queue (default), Null or Static.
+    pub fn pool_kind(mut self, kind: PoolKind) -> Self {
+        self.sized = true;
+        self.set(move |p| p.kind = kind)
+    }
+
+    /// How many connections the pool keeps (default 5).
+    pub fn pool_size(mut self, size: usize) -> Self {
+        self.sized = true;
+        self.set(move |p| p.size = size)
+    }
+
+    /// How many more it may open under load, closed on return (default 10).
+    pub fn max_overflow(self, n: usize) -> Self {
+        self.set(move |p| p.max_overflow = n)
+    }
+
+    /// How long a checkout waits for a free connection (default 30 s).
+    pub fn pool_timeout(self, timeout: Duration) -> Self {
+        self.set(move |p| p.timeout = timeout)
+    }
+
+    /// Replace connections older than `age` at checkout (default: never).
+    pub fn pool_recycle(self, age: Duration) -> Self {
+        self.set(move |p| p.recycle = Some(age))
+    }
+
+    /// Ping connections idle for at least `idle` (zero: every checkout) before handing
+    /// them out, replacing dead ones without the caller seeing an error.
+    pub fn pool_pre_ping(self, idle: Duration) -> Self {
+        self.set(move |p| {
+            p.pre_ping = true;
+            p.pre_ping_idle = idle;
+        })
+    }
+
+    /// Which idle connection a checkout takes (default LIFO).
+    pub fn pool_order(self, order: PoolOrder) -> Self {
+        self.set(move |p| p.order = order)
+    }
+
+    /// How a returned connection is cleaned (default: roll back what is open).
+    pub fn reset_on_return(self, mode: ResetMode) -> Self {
+        self.set(move |p| p.reset_on_return = mode)
+    }
+
+    /// Close connections idle this long (down to `min_idle`).
+    pub fn idle_timeout(self, idle: Duration) -> Self {
+        self.set(move |p| p.idle_timeout = Some(idle))
+    }
+
+    /// Keep at least this many connections open.
+    pub fn min_idle(self, n: usize) -> Self {
+        self.set(move |p| p.min_idle = n)
+    }
+
+    /// How long opening a connection may take (default 30 s).
+    pub fn connect_timeout(self, timeout: Duration) -> Self {
+        self.set(move |p| p.connect_timeout = timeout)
+    }
+
+    /// Warn, naming where it was checked out, when a connection is held longer than this.
+    pub fn leak_threshold(self, held: Duration) -> Self {
+        self.set(move |p| p.leak_threshold = Some(held))
+    }
+
+    /// Any other pool setting.
+    pub fn pool_config(self, f: impl Fn(&mut PoolConfig) + Send + Sync + 'static) -> Self {
+        self.set(f)
+    }
+
+    /// The default isolation level of the engine's transactions.
+    pub fn isolation(mut self, level: IsolationLevel) -> Self {
+        self.defaults = self.defaults.isolation(level);
+        self
+    }
+
+    /// The default options of the engine's transactions.
+    pub fn default_options(mut self, opts: TxOptions) -> Self {
+        self.defaults = opts;
+        self
+    }
+
+    /// Calls `listener` for every pool event (connect, first connect, checkout, checkin,
+    /// reset, invalidate, close).
+    pub fn on_event(mut self, listener: impl Fn(&PoolEvent) + Send + Sync + 'static) -> Self {
+        self.listeners.push(Arc::new(listener));
+        self
+    }
+
+    /// Whether `build()` opens a first connection to fail fast on a bad URL or an
+    /// unreachable server (default true).
+    pub fn eager(mut self, eager: bool) -> Self {
+        self.eager = eager;
+        self
+    }
+
+    /// Creates the engine.
+    pub async fn build(self) -> Result<Engine> {
+        let url = DatabaseUrl::parse(&self.url)?;
+        let from_url = url_options::parse(&url)?;
+        let mut pool = from_url.pool;
+        for setting in &self.settings {
+            setting(&mut pool);
+        }
+        let defaults = self.defaults.or(from_url.defaults);
+        let resolved = backends::resolve(&url)?;
+        if resolved.single_connection {
+            let sized = self.sized || from_url.sized;
+            if sized && (pool.kind != PoolKind::Static && pool.size != 1) {
+                return Err(Error::config(format!(
+                    "{} is a private in-memory database: each connection would see a different \
+                     one, so its engine uses a Static pool of one shared connection; remove \
+                     pool_size/pool_kind, or use a file database",
+                    url.redacted()
+                )));
+            }
+            pool.kind = PoolKind::Static;
+        }
+        if pool.size == 0 && pool.kind != PoolKind::Null {
+            return Err(Error::config("pool_size must be at least 1"));
+        }
+        let pool = Pool::new(resolved.connector, pool, defaults, url.redacted());
+        for listener in self.listeners {
+            pool.on_event(move |e| listener(e));
+        }
+        let engine = Engine {
+            pool,
+            backend: resolved.backend,
+            url,
+        };
+        if self.eager {
+            engine.pool.get().await?;
+        }
+        tracing::debug!(url = %engine.url, backend = engine.backend, "txkit engine ready");
+        Ok(engine)
+    }
+}

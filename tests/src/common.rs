@@ -1,0 +1,223 @@
+//! The matrix: one scenario body, stamped once per backend by [`matrix!`].
+
+use std::future::{Future, poll_fn};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
+
+use txkit::{Engine, EngineBuilder};
+
+/// The backends of the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// One test's database: an engine builder for it, a unique prefix for its tables, and what
+/// must stay alive while it runs (a SQLite file's directory).
+pub struct TestDb {
+    pub kind: Kind,
+    pub url: String,
+    /// The application_name given to PostgreSQL sessions of this test.
+    pub app: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other test (or test process) uses: `<base>_<pid>_<n>`.
+pub fn unique(base: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{base}_{}_{n}", std::process::id())
+}
+
+fn require_all() -> bool {
+    std::env::var("TXKIT_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1")
+}
+
+fn server_url(var: &str, name: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if require_all() => {
+            panic!("TXKIT_REQUIRE_ALL_BACKENDS=1 but {var} is not set: the {name} tests cannot run")
+        }
+        _ => {
+            println!("SKIP {name}: set {var} to run this test against a {name} server");
+            None
+        }
+    }
+}
+
+impl TestDb {
+    /// The database for `kind`, or `None` (with a printed skip) when its server is not
+    /// configured.
+    pub fn new(kind: Kind) -> Option<TestDb> {
+        let app = unique("txkit_test");
+        match kind {
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let path = dir.path().join("test.db");
+                Some(TestDb {
+                    kind,
+                    url: format!("sqlite://{}?busy_timeout=10000", path.display()),
+                    app,
+                    _dir: Some(dir),
+                })
+            }
+            Kind::Postgres => {
+                let base = server_url("TXKIT_POSTGRES_URL", "PostgreSQL")?;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                Some(TestDb {
+                    kind,
+                    url: format!("{base}{sep}application_name={app}"),
+                    app,
+                    _dir: None,
+                })
+            }
+            Kind::MySql => {
+                let base = server_url("TXKIT_MYSQL_URL", "MySQL")?;
+                Some(TestDb {
+                    kind,
+                    url: base,
+                    app,
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    /// A builder for an engine on this database.
+    pub fn builder(&self) -> EngineBuilder {
+        Engine::builder(&self.url)
+    }
+
+    /// An engine with default settings.
+    pub async fn engine(&self) -> Engine {
+        self.builder().build().await.expect("engine")
+    }
+
+    /// The column type for an auto-numbered primary key.
+    pub fn serial_pk(&self) -> &'static str {
+        match self.kind {
+            Kind::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+            Kind::Postgres => "BIGSERIAL PRIMARY KEY",
+            Kind::MySql => "BIGINT AUTO_INCREMENT PRIMARY KEY",
+        }
+    }
+
+    /// After a test on PostgreSQL: no session of this test is idle in a transaction.
+    pub async fn assert_no_idle_in_transaction(&self) {
+        if self.kind != Kind::Postgres {
+            return;
+        }
+        let engine = Engine::builder(&self.url)
+            .pool_size(1)
+            .build()
+            .await
+            .expect("checker engine");
+        let rows = engine
+            .query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE application_name = ? AND state LIKE 'idle in transaction%'",
+                &txkit::params![self.app.clone()],
+            )
+            .await
+            .expect("pg_stat_activity");
+        let n: i64 = rows[0].get("n").expect("count");
+        assert_eq!(n, 0, "a session of {} is idle in transaction", self.app);
+        engine.close().await;
+    }
+}
+
+/// Runs `scenario` on `kind`'s database, or prints a skip.
+pub async fn run<F, Fut>(kind: Kind, scenario: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(db) = TestDb::new(kind) else {
+        return;
+    };
+    scenario(db).await;
+}
+
+/// Stamps each named scenario (an `async fn(TestDb)`) once per backend:
+/// `<scenario>::sqlite`, `<scenario>::postgres`, `<scenario>::mysql`.
+#[macro_export]
+macro_rules! matrix {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use $crate::common::{run, Kind};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Kind::Sqlite, super::$scenario).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(Kind::Postgres, super::$scenario).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mysql() {
+                run(Kind::MySql, super::$scenario).await;
+            }
+        }
+    )*};
+}
+
+/// Polls `fut` at most `polls` times (yielding to the runtime between polls) and then drops
+/// it: a cancellation after exactly `polls` polls. Returns the output if it finished first.
+pub async fn poll_then_drop<F: Future>(fut: F, polls: usize) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    for _ in 0..polls {
+        let step = poll_fn(|cx| match fut.as_mut().poll(cx) {
+            Poll::Ready(v) => Poll::Ready(Some(v)),
+            Poll::Pending => Poll::Ready(None),
+        })
+        .await;
+        if step.is_some() {
+            return step;
+        }
+        tokio::task::yield_now().await;
+    }
+    None
+}
+
+/// Counts the rows of `table`.
+pub async fn count(engine: &Engine, table: &str) -> i64 {
+    let rows = engine
+        .query(&format!("SELECT count(*) AS n FROM {table}"), &[])
+        .await
+        .expect("count");
+    rows[0].get("n").expect("n")
+}
+
+/// Names (column `name`) in `table`, sorted.
+pub async fn names(engine: &Engine, table: &str) -> Vec<String> {
+    engine
+        .query(&format!("SELECT name FROM {table} ORDER BY name"), &[])
+        .await
+        .expect("names")
+        .iter()
+        .map(|r| r.get::<String>("name").expect("name"))
+        .collect()
+}
+
+/// Creates `table (id <serial pk>, name VARCHAR(100))` and returns its name.
+pub async fn people_table(db: &TestDb, engine: &Engine) -> String {
+    let table = unique("people");
+    engine
+        .execute(
+            &format!(
+                "CREATE TABLE {table} (id {}, name VARCHAR(100) NOT NULL)",
+                db.serial_pk()
+            ),
+            &[],
+        )
+        .await
+        .expect("create table");
+    table
+}

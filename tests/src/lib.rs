@@ -1,0 +1,20 @@
+//! The cross-database test matrix of txkit. Every scenario runs on SQLite (a file), on
+//! PostgreSQL (`TXKIT_POSTGRES_URL`) and on MySQL/MariaDB (`TXKIT_MYSQL_URL`); without a
+//! URL the server cases print a skip, and with `TXKIT_REQUIRE_ALL_BACKENDS=1` a missing
+//! URL fails the test.
+
+#![cfg(test)]
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
+
+#[macro_use]
+pub mod common;
+
+mod bad_input;
+mod bank;
+mod cancellation;
+mod drop_rollback;
+mod isolation;
+mod logs;
+mod pool;
+mod savepoints;
+mod sqlite_locking;

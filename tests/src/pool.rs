@@ -1,0 +1,449 @@
+//! The pool on every backend: overflow, timeouts, order, recycle, pre-ping, events,
+//! leak warnings, Static and Null kinds, and cancellations that keep the counts exact.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use txkit::{CloseReason, Engine, ErrorKind, PoolEvent, PoolKind, PoolOrder, ResetMode, params};
+
+use crate::common::{Kind, TestDb, poll_then_drop};
+use crate::logs;
+
+crate::matrix!(
+    overflow_accounting_is_exact,
+    pool_timeout_is_prompt_and_explained,
+    lifo_and_fifo_order,
+    recycle_by_age,
+    pre_ping_replaces_killed_connection,
+    events_match_status,
+    leak_warning_names_the_checkout,
+    null_pool_connects_per_checkout,
+    full_reset_clears_session_state,
+    random_cancellations_keep_counts_exact,
+);
+
+/// Waits (bounded) until `cond` holds, yielding between checks.
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn overflow_accounting_is_exact(db: TestDb) {
+    let engine = db
+        .builder()
+        .pool_size(2)
+        .max_overflow(3)
+        .pool_timeout(Duration::from_secs(20))
+        .build()
+        .await
+        .unwrap();
+    // Five checkouts: two kept, three overflow.
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(engine.connection().await.unwrap());
+    }
+    let s = engine.status();
+    assert_eq!(
+        (s.open, s.checked_out, s.overflow, s.idle, s.waiting),
+        (5, 5, 3, 0, 0),
+        "{s}"
+    );
+
+    // A sixth caller waits.
+    let waiter = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let mut c = engine.connection().await.unwrap();
+            c.ping().await.unwrap();
+        })
+    };
+    eventually("a waiter", || engine.status().waiting == 1).await;
+    // One return hands the slot to the waiter (an overflow connection is closed on return,
+    // so the waiter opens a new one).
+    held.pop();
+    waiter.await.unwrap();
+    let s = engine.status();
+    assert_eq!((s.waiting, s.checked_out), (0, 4), "{s}");
+    drop(held);
+    let s = engine.status();
+    assert_eq!(
+        (s.open, s.checked_out, s.overflow, s.idle),
+        (2, 0, 0, 2),
+        "{s}"
+    );
+    let stats = engine.stats();
+    assert_eq!(
+        stats.closed_for(CloseReason::Overflow),
+        stats.connects - 2,
+        "{stats}"
+    );
+    assert_eq!(stats.waits, 1, "{stats}");
+    assert!(stats.wait_p50 > Duration::ZERO);
+
+    // Under concurrency: 24 tasks, each checking out and running a query 5 times.
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let engine = engine.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..5 {
+                let mut c = engine.connection().await.unwrap();
+                c.query("SELECT 1", &[]).await.unwrap();
+                let s = engine.status();
+                assert!(s.open <= 5 && s.checked_out <= 5, "{s}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let s = engine.status();
+    assert_eq!(
+        (s.open, s.checked_out, s.overflow, s.waiting),
+        (2, 0, 0, 0),
+        "{s}"
+    );
+    let stats = engine.stats();
+    assert_eq!(stats.connects - stats.closed_total(), 2, "{stats}");
+}
+
+async fn pool_timeout_is_prompt_and_explained(db: TestDb) {
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .max_overflow(0)
+        .pool_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    // A task holding the only connection and asking for a second: PoolTimeout, not a hang.
+    let held = engine.connection().await.unwrap();
+    let started = Instant::now();
+    let err = engine.connection().await.unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::PoolTimeout, "{err}");
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    assert!(waited < Duration::from_millis(400), "{waited:?}");
+    let text = err.to_string();
+    for needle in ["pool size 1", "1 checked out", "300ms", "pool_size"] {
+        assert!(text.contains(needle), "{needle:?} missing from: {text}");
+    }
+    assert_eq!(engine.stats().timeouts, 1);
+    drop(held);
+    assert_eq!(engine.status().waiting, 0);
+    engine.connection().await.unwrap();
+}
+
+async fn lifo_and_fifo_order(db: TestDb) {
+    for (order, expect_last) in [(PoolOrder::Lifo, true), (PoolOrder::Fifo, false)] {
+        let engine = db
+            .builder()
+            .pool_size(3)
+            .pool_order(order)
+            .build()
+            .await
+            .unwrap();
+        let a = engine.connection().await.unwrap();
+        let b = engine.connection().await.unwrap();
+        let c = engine.connection().await.unwrap();
+        let ids = [a.id(), b.id(), c.id()];
+        drop(a);
+        drop(b);
+        drop(c);
+        let next = engine.connection().await.unwrap();
+        let want = if expect_last { ids[2] } else { ids[0] };
+        assert_eq!(next.id(), want, "{order:?}: returned in order {ids:?}");
+    }
+}
+
+async fn recycle_by_age(db: TestDb) {
+    // Younger than the limit: reused.
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .pool_recycle(Duration::from_secs(3600))
+        .build()
+        .await
+        .unwrap();
+    let first = engine.connection().await.unwrap().id();
+    assert_eq!(engine.connection().await.unwrap().id(), first);
+    assert_eq!(engine.stats().closed_for(CloseReason::Recycled), 0);
+    // Older than the limit (zero): replaced at every checkout.
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .pool_recycle(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    let first = engine.connection().await.unwrap().id();
+    let second = engine.connection().await.unwrap().id();
+    assert_ne!(first, second);
+    assert!(engine.stats().closed_for(CloseReason::Recycled) >= 1);
+    assert_eq!(engine.status().open, 1);
+}
+
+/// The server-side id of a pooled connection, and the statement that kills it.
+async fn session_id(db: &TestDb, engine: &Engine) -> Option<(i64, String)> {
+    let mut conn = engine.connection().await.unwrap();
+    match db.kind {
+        Kind::Sqlite => None,
+        Kind::Postgres => {
+            let id: i64 = conn
+                .query("SELECT pg_backend_pid() AS id", &[])
+                .await
+                .unwrap()[0]
+                .get("id")
+                .unwrap();
+            Some((id, format!("SELECT pg_terminate_backend({id})")))
+        }
+        Kind::MySql => {
+            let id: i64 = conn
+                .query("SELECT CONNECTION_ID() AS id", &[])
+                .await
+                .unwrap()[0]
+                .get("id")
+                .unwrap();
+            Some((id, format!("KILL CONNECTION {id}")))
+        }
+    }
+}
+
+async fn pre_ping_replaces_killed_connection(db: TestDb) {
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .pool_pre_ping(Duration::ZERO)
+        .build()
+        .await
+        .unwrap();
+    let Some((_, kill)) = session_id(&db, &engine).await else {
+        // SQLite has no server to kill a session; its pre-ping path still runs.
+        engine.query("SELECT 1", &[]).await.unwrap();
+        return;
+    };
+    let killer = db.builder().pool_size(1).build().await.unwrap();
+    let before = engine.connection().await.unwrap().id();
+    killer.execute(&kill, &[]).await.unwrap();
+    // The next checkout finds the connection dead and replaces it; the caller sees nothing.
+    let mut conn = engine.connection().await.unwrap();
+    assert_ne!(conn.id(), before);
+    conn.query("SELECT 1", &[]).await.unwrap();
+    drop(conn);
+    let stats = engine.stats();
+    assert_eq!(stats.closed_for(CloseReason::PrePingFailed), 1, "{stats}");
+    assert_eq!(engine.status().open, 1);
+}
+
+async fn events_match_status(db: TestDb) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    let engine = db
+        .builder()
+        .pool_size(2)
+        .max_overflow(1)
+        .on_event(move |e| sink.lock().unwrap().push(e.clone()))
+        .build()
+        .await
+        .unwrap();
+    {
+        let a = engine.connection().await.unwrap();
+        let b = engine.connection().await.unwrap();
+        let c = engine.connection().await.unwrap(); // overflow
+        drop((a, b, c));
+    }
+    {
+        let mut tx = engine.begin().await.unwrap();
+        tx.query("SELECT 1", &[]).await.unwrap();
+        // Dropped: the connection owes a rollback and is reset before reuse.
+    }
+    engine.connection().await.unwrap();
+    let log = events.lock().unwrap().clone();
+    let count = |f: &dyn Fn(&PoolEvent) -> bool| log.iter().filter(|e| f(e)).count();
+    let connects = count(&|e| matches!(e, PoolEvent::Connect { .. }));
+    let closes = count(&|e| matches!(e, PoolEvent::Close { .. }));
+    let checkouts = count(&|e| matches!(e, PoolEvent::Checkout { .. }));
+    let checkins = count(&|e| matches!(e, PoolEvent::Checkin { .. }));
+    let s = engine.status();
+    assert_eq!(connects - closes, s.open, "{s} {log:?}");
+    assert_eq!(checkouts - checkins, s.checked_out, "{s}");
+    assert_eq!(count(&|e| matches!(e, PoolEvent::FirstConnect { .. })), 1);
+    assert_eq!(
+        count(&|e| matches!(e, PoolEvent::Reset { .. })),
+        1,
+        "{log:?}"
+    );
+    assert_eq!(
+        count(&|e| matches!(
+            e,
+            PoolEvent::Close {
+                reason: CloseReason::Overflow,
+                ..
+            }
+        )),
+        1
+    );
+    // Order: every connection connects before its first checkout, and each checkin follows
+    // a checkout of the same connection.
+    let first_connect = log
+        .iter()
+        .position(|e| matches!(e, PoolEvent::Connect { .. }))
+        .unwrap();
+    let first_fc = log
+        .iter()
+        .position(|e| matches!(e, PoolEvent::FirstConnect { .. }))
+        .unwrap();
+    assert_eq!(first_fc, first_connect + 1);
+    let mut out = std::collections::HashSet::new();
+    for e in &log {
+        match e {
+            PoolEvent::Checkout { id } => assert!(out.insert(*id), "double checkout of {id}"),
+            PoolEvent::Checkin { id } => {
+                assert!(out.remove(id), "checkin without checkout of {id}")
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn leak_warning_names_the_checkout(db: TestDb) {
+    let captured = logs::captured();
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .leak_threshold(Duration::from_millis(50))
+        .build()
+        .await
+        .unwrap();
+    let held = engine.connection().await.unwrap(); // this line is named in the warning
+    let line = line!() - 1;
+    let needle = format!("pool.rs:{line}");
+    let label = format!("pool={}", engine.url());
+    let warned = || {
+        captured
+            .text()
+            .lines()
+            .any(|l| l.contains(&needle) && l.contains(&label) && l.contains("leak threshold"))
+    };
+    eventually("the leak warning", warned).await;
+    drop(held);
+}
+
+async fn null_pool_connects_per_checkout(db: TestDb) {
+    let engine = db
+        .builder()
+        .pool_kind(PoolKind::Null)
+        .build()
+        .await
+        .unwrap();
+    let a = engine.connection().await.unwrap().id();
+    let b = engine.connection().await.unwrap().id();
+    assert_ne!(a, b);
+    let s = engine.status();
+    assert_eq!((s.open, s.idle), (0, 0), "{s}");
+    let stats = engine.stats();
+    assert_eq!(
+        stats.connects,
+        stats.closed_for(CloseReason::NotPooled),
+        "{stats}"
+    );
+}
+
+async fn full_reset_clears_session_state(db: TestDb) {
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .reset_on_return(ResetMode::Full)
+        .build()
+        .await
+        .unwrap();
+    let (set, get) = match db.kind {
+        Kind::Sqlite => return, // no session state beyond what the state machine tracks
+        Kind::Postgres => (
+            "SET application_name = 'dirty'",
+            "SELECT current_setting('application_name') AS v",
+        ),
+        Kind::MySql => (
+            "SET @txkit_probe = 'dirty'",
+            "SELECT COALESCE(@txkit_probe, 'clean') AS v",
+        ),
+    };
+    {
+        let mut c = engine.connection().await.unwrap();
+        c.execute(set, &[]).await.unwrap();
+    }
+    let v: String = engine.query(get, &[]).await.unwrap()[0].get("v").unwrap();
+    assert_ne!(v, "dirty");
+    assert_eq!(engine.stats().closed_total(), 0, "reset, not replaced");
+}
+
+async fn random_cancellations_keep_counts_exact(db: TestDb) {
+    let engine = db
+        .builder()
+        .pool_size(2)
+        .max_overflow(1)
+        .build()
+        .await
+        .unwrap();
+    let t = crate::common::people_table(&db, &engine).await;
+    let insert = format!("INSERT INTO {t} (name) VALUES (?)");
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    for _ in 0..1000 {
+        let polls = next(12) as usize;
+        match next(4) {
+            0 => {
+                poll_then_drop(engine.connection(), polls).await;
+            }
+            1 => {
+                poll_then_drop(engine.begin(), polls).await;
+            }
+            2 => {
+                let work = async {
+                    let mut tx = engine.begin().await?;
+                    tx.execute(&insert, &params!["x"]).await?;
+                    let mut sp = tx.savepoint().await?;
+                    sp.execute(&insert, &params!["y"]).await?;
+                    sp.commit().await?;
+                    tx.rollback().await
+                };
+                poll_then_drop(work, polls).await;
+            }
+            _ => {
+                let work = async {
+                    let mut tx = engine.begin().await?;
+                    tx.execute(&insert, &params!["z"]).await?;
+                    tx.rollback().await
+                };
+                poll_then_drop(work, polls).await;
+            }
+        }
+    }
+    // Every connection comes back (cleaning may still be running for the last one).
+    eventually("all connections back", || engine.status().checked_out == 0).await;
+    let s = engine.status();
+    let stats = engine.stats();
+    assert_eq!(
+        s.open as u64,
+        stats.connects - stats.closed_total(),
+        "{s} / {stats}"
+    );
+    assert!(s.open <= 2 && s.waiting == 0, "{s}");
+    // Nothing was ever committed, and no connection is left inside a transaction.
+    assert_eq!(crate::common::count(&engine, &t).await, 0);
+    let mut conns = Vec::new();
+    for _ in 0..s.open {
+        let mut c = engine.connection().await.unwrap();
+        assert!(!c.server_in_transaction().await.unwrap());
+        conns.push(c);
+    }
+    drop(conns);
+    db.assert_no_idle_in_transaction().await;
+}
