@@ -18,3 +18,4 @@ mod logs;
 mod pool;
 mod savepoints;
 mod sqlite_locking;
+mod static_pool;

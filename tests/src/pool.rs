@@ -15,6 +15,7 @@ crate::matrix!(
     lifo_and_fifo_order,
     recycle_by_age,
     pre_ping_replaces_killed_connection,
+    disconnect_invalidates_older_idle_connections,
     events_match_status,
     leak_warning_names_the_checkout,
     null_pool_connects_per_checkout,
@@ -260,6 +261,8 @@ async fn events_match_status(db: TestDb) {
         // Dropped: the connection owes a rollback and is reset before reuse.
     }
     engine.connection().await.unwrap();
+    // The dropped transaction's connection may still be rolling back.
+    eventually("every connection back", || engine.status().checked_out == 0).await;
     let log = events.lock().unwrap().clone();
     let count = |f: &dyn Fn(&PoolEvent) -> bool| log.iter().filter(|e| f(e)).count();
     let connects = count(&|e| matches!(e, PoolEvent::Connect { .. }));
@@ -355,6 +358,7 @@ async fn full_reset_clears_session_state(db: TestDb) {
     let engine = db
         .builder()
         .pool_size(1)
+        .max_overflow(0)
         .reset_on_return(ResetMode::Full)
         .build()
         .await
@@ -376,7 +380,8 @@ async fn full_reset_clears_session_state(db: TestDb) {
     }
     let v: String = engine.query(get, &[]).await.unwrap()[0].get("v").unwrap();
     assert_ne!(v, "dirty");
-    assert_eq!(engine.stats().closed_total(), 0, "reset, not replaced");
+    let stats = engine.stats();
+    assert_eq!(stats.closed_total(), 0, "reset, not replaced: {stats}");
 }
 
 async fn random_cancellations_keep_counts_exact(db: TestDb) {
@@ -446,4 +451,79 @@ async fn random_cancellations_keep_counts_exact(db: TestDb) {
     }
     drop(conns);
     db.assert_no_idle_in_transaction().await;
+}
+
+async fn disconnect_invalidates_older_idle_connections(db: TestDb) {
+    // No pre-ping: the pool must notice on its own that a lost connection means the older
+    // ones may be dead too.
+    let engine = db.builder().pool_size(3).build().await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(engine.connection().await.unwrap());
+    }
+    drop(held);
+    let mut kills = Vec::new();
+    for _ in 0..3 {
+        // Each checkout here is a different idle connection only if we hold them all.
+        kills.push(engine.connection().await.unwrap());
+    }
+    let mut ids = Vec::new();
+    for conn in &mut kills {
+        let Some((id, kill)) = (match db.kind {
+            Kind::Sqlite => None,
+            Kind::Postgres => {
+                let id: i64 = conn
+                    .query("SELECT pg_backend_pid() AS id", &[])
+                    .await
+                    .unwrap()[0]
+                    .get("id")
+                    .unwrap();
+                Some((id, format!("SELECT pg_terminate_backend({id})")))
+            }
+            Kind::MySql => {
+                let id: i64 = conn
+                    .query("SELECT CONNECTION_ID() AS id", &[])
+                    .await
+                    .unwrap()[0]
+                    .get("id")
+                    .unwrap();
+                Some((id, format!("KILL CONNECTION {id}")))
+            }
+        }) else {
+            return; // SQLite: no server to disconnect from
+        };
+        ids.push((id, kill));
+    }
+    drop(kills);
+    let killer = db.builder().pool_size(1).build().await.unwrap();
+    for (_, kill) in &ids {
+        killer.execute(kill, &[]).await.unwrap();
+    }
+    // The first user may meet a dead connection (unless the driver already noticed the
+    // socket closed, in which case the pool drops it unseen): that error is the server's
+    // doing, and says so.
+    if let Err(err) = engine.query("SELECT 1", &[]).await {
+        assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+    }
+    // Every later checkout checks the idle connections older than that loss and replaces
+    // them: no caller sees another error.
+    for _ in 0..6 {
+        engine.query("SELECT 1", &[]).await.unwrap();
+    }
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = engine.connection().await.unwrap();
+        c.query("SELECT 1", &[]).await.unwrap();
+        held.push(c);
+    }
+    drop(held);
+    let stats = engine.stats();
+    let broken = stats.closed_for(CloseReason::Broken);
+    assert!(broken >= 1, "{stats}");
+    assert_eq!(
+        broken + stats.closed_for(CloseReason::PrePingFailed),
+        3,
+        "{stats}"
+    );
+    assert_eq!(engine.status().open, 3);
 }

@@ -1,1 +1,163 @@
-//! PostgreSQL backend of txkit (in progress).
+//! The PostgreSQL backend of [txkit](https://docs.rs/txkit), on
+//! [tokio-postgres](https://docs.rs/tokio-postgres).
+//!
+//! It gives txkit's [`Connection`](txkit_core::Connection) trait a PostgreSQL connection
+//! ([`PgConnection`]), the PostgreSQL [`Dialect`](txkit_core::Dialect) ([`PgDialect`]), the
+//! mapping from SQLSTATE codes to txkit error kinds ([`classify`], [`sqlstate`]) and URL
+//! options ([`PgConnectOptions`]). Applications normally reach it through the `txkit`
+//! facade with a `postgres://` URL.
+//!
+//! ```no_run
+//! use txkit_core::{Connection, DatabaseUrl, ManagedConnection, params};
+//! use txkit_postgres::PgConnectOptions;
+//!
+//! # async fn demo() -> txkit_core::Result<()> {
+//! let url = DatabaseUrl::parse("postgres://app@127.0.0.1:5432/shop?application_name=api")?;
+//! let mut conn = ManagedConnection::new(PgConnectOptions::from_url(&url)?.connect().await?);
+//! let mut tx = conn.begin().await?;
+//! tx.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", &params![500, 1])
+//!     .await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # URL
+//!
+//! `postgres://user:password@host:port/dbname?key=value&…` (scheme `postgres` or
+//! `postgresql`). User and password are percent-decoded; the password may also come as
+//! `?password=`. The host may be a Unix-socket directory: `?host=/var/run/postgresql`, or
+//! percent-encoded in the host part (`postgres://u@%2Fvar%2Frun%2Fpostgresql/db`).
+//!
+//! | key | meaning |
+//! | --- | --- |
+//! | `host`, `port`, `user`, `password`, `dbname` | override the URL's parts |
+//! | `application_name` | shown in `pg_stat_activity` |
+//! | `connect_timeout` | seconds to wait for the TCP connection (0: no limit) |
+//! | `sslmode` | `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full` |
+//! | `sslrootcert` | PEM file of CA certificates for `verify-ca` / `verify-full` |
+//! | `options` | server command-line options, e.g. `-c search_path=app` |
+//! | `statement_cache_size` | prepared statements kept per connection (default 100) |
+//!
+//! The engine's keys (`pool_size`, `isolation`, …, see
+//! [`ENGINE_URL_KEYS`](txkit_core::ENGINE_URL_KEYS)) are left to the engine; any other key is
+//! a Config error that lists the accepted ones, so a misspelt option never passes silently.
+//! A connection error names the URL with its password redacted and says what to check; a
+//! password never appears in `Debug`, `Display` or an error.
+//!
+//! # TLS: the `tls` feature
+//!
+//! TLS is compiled in only with this crate's `tls` Cargo feature (off by default). It uses
+//! [rustls](https://docs.rs/rustls) with the *ring* provider through
+//! `tokio-postgres-rustls`, rather than `postgres-native-tls`: rustls needs no system OpenSSL
+//! (no `libssl-dev` and `pkg-config` on a fresh machine, no OpenSSL version drift between
+//! build and deployment), and *ring* needs only a C compiler, where the `aws-lc-rs` provider
+//! would also want CMake. Certificates for `verify-*` come from `sslrootcert`, or else from
+//! the Mozilla roots bundled by `webpki-roots` (no system store is read).
+//!
+//! The modes mean what they mean in libpq: `prefer` tries TLS and falls back to plain text
+//! if the server does not offer it (without the feature, `prefer` is plain text);
+//! `require` encrypts but does not verify the certificate; `verify-ca` verifies the chain;
+//! `verify-full` verifies chain and host name. `require`, `verify-ca` and `verify-full` never
+//! fall back to plain text: a server without TLS fails the connection with a Config error,
+//! and asking for them from a build without the feature is a Config error at once. Unix
+//! sockets are never encrypted (as in libpq): `prefer` uses plain text there and the stronger
+//! modes are refused.
+//!
+//! # Placeholders and values
+//!
+//! txkit's portable SQL writes parameters as `?`; this backend rewrites them to `$1, $2, …`
+//! outside string literals, quoted identifiers, dollar-quoted strings and comments. SQL
+//! that already uses `$n` is taken as PostgreSQL's own and passed unchanged (use that form
+//! with the jsonb operators `?`, `?|`, `?&`).
+//!
+//! Statements are prepared once per connection and cached (least recently used out first).
+//! The server infers each parameter's type, and txkit's untyped values are bound to it:
+//! integers into `smallint`/`integer`/`bigint` with range checks (an out-of-range value is a
+//! Config error naming the placeholder), floats into `real`/`double precision`, booleans,
+//! bytes into `bytea`; text into any type is sent in text form for the server to parse
+//! (`numeric`, `timestamptz`, `uuid`, `jsonb`, enums, …). Where inference picks a type you do
+//! not want, cast the placeholder: `?::text`.
+//!
+//! Results read `smallint`/`integer`/`bigint`/`oid` as integers, `real`/`double` as floats,
+//! `bool`, `bytea` as bytes, the text types, enums, `json`/`jsonb`, `uuid` as text,
+//! `numeric` as its exact decimal text, and `date`/`time`/`timestamp`/`timestamptz` as ISO
+//! 8601 text (`timestamptz` in UTC). Other types are an error asking for a `::text` cast.
+//!
+//! A cached statement whose table changed shape ("cached plan must not change result type")
+//! is dropped and prepared again, and the statement re-run once — only outside a
+//! transaction. Inside one, the error has already aborted the transaction: it is returned,
+//! the statement is evicted, and the retried transaction works.
+//!
+//! # Money
+//!
+//! Store amounts as `BIGINT` minor units (cents) and bind `i64`; or as `NUMERIC(p, s)` and
+//! bind and read them as text (`"12.50"`), which passes through no float. Never use `real`
+//! or `double precision` for money.
+//!
+//! # Transactions and isolation
+//!
+//! `begin` sends one `BEGIN [ISOLATION LEVEL …] [READ ONLY | READ WRITE] [DEFERRABLE]` with
+//! only the parts asked for. PostgreSQL accepts READ UNCOMMITTED and runs it as READ
+//! COMMITTED (it never shows uncommitted data); REPEATABLE READ is snapshot isolation; only
+//! SERIALIZABLE prevents write skew, at the price of serialization failures, which are
+//! retryable. `DEFERRABLE` matters only for SERIALIZABLE READ ONLY.
+//!
+//! `commit` pipelines a one-row probe before `COMMIT` in the same round trip: if the
+//! transaction had already failed, the probe fails and the server turns COMMIT into
+//! ROLLBACK, and `commit` returns an error saying nothing was committed. A connection lost
+//! after COMMIT was sent and before its answer is
+//! [`CommitOutcomeUnknown`](txkit_core::ErrorKind::CommitOutcomeUnknown), never success.
+//!
+//! # Errors
+//!
+//! SQLSTATEs map to kinds in [`classify`]: `40001` serialization failure (also CockroachDB's
+//! "restart transaction" and YugabyteDB's conflicts), `40P01` deadlock, `55P03` NOWAIT
+//! failure or lock timeout, `23505` unique violation, `08xxx` and `57P01`–`57P05` lost
+//! connections, `40003` (CockroachDB's ambiguous result) commit outcome unknown. A
+//! `statement_timeout` (`57014`) is a plain database error: it is not retried.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod connect;
+mod connection;
+mod datetime;
+mod decode;
+mod dialect;
+mod encode;
+mod error;
+mod numeric;
+mod options;
+mod placeholders;
+mod statement_cache;
+#[cfg(feature = "tls")]
+mod tls;
+
+#[cfg(test)]
+mod server_tests;
+
+pub use connection::PgConnection;
+pub use dialect::PgDialect;
+pub use error::{classify, sqlstate};
+pub use options::{DEFAULT_STATEMENT_CACHE_SIZE, PgConnectOptions, SslMode, URL_KEYS};
+
+use txkit_core::{Backend, DatabaseUrl, Result};
+
+/// The PostgreSQL backend, for the engine: schemes `postgres` and `postgresql`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Postgres;
+
+impl Backend for Postgres {
+    type Connection = PgConnection;
+    type Options = PgConnectOptions;
+    const NAME: &'static str = "postgres";
+    const SCHEMES: &'static [&'static str] = &["postgres", "postgresql"];
+
+    fn options_from_url(url: &DatabaseUrl) -> Result<PgConnectOptions> {
+        PgConnectOptions::from_url(url)
+    }
+
+    async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
+        options.connect().await
+    }
+}

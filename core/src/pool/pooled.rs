@@ -84,35 +84,46 @@ impl<C: Connection> Inner<C> {
     /// connection that needs a round trip to be clean is cleaned by a task that keeps its
     /// slot until done.
     fn check_in(self: Arc<Self>, slot: Slot<C>, permit: OwnedSemaphorePermit) {
-        self.emit(PoolEvent::Checkin { id: slot.id });
         if self.config.leak_threshold.is_some() {
             self.checkouts
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&slot.id);
         }
+        let id = slot.id;
         if slot.conn.is_broken() {
+            self.checked_in(id);
             self.discard(slot, CloseReason::Broken, true);
         } else if self.config.kind == PoolKind::Null {
+            self.checked_in(id);
             self.discard(slot, CloseReason::NotPooled, false);
         } else if self.take_overflow() {
+            self.checked_in(id);
             // Closing also ends whatever the server had open for it: no reset needed.
             let conn = self.forget_counted(slot, CloseReason::Overflow);
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 handle.spawn(conn.close());
             }
         } else if slot.conn.is_clean() && self.config.reset_on_return != ResetMode::Full {
+            self.checked_in(id);
             self.put_back(slot);
         } else if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            // Still counted as checked out until `clean` finishes.
+            // Still checked out (in status and events) until `clean` finishes.
             handle.spawn(Arc::clone(&self).clean(slot, permit));
             return;
         } else {
             // No runtime to roll back on: closing is the only safe choice.
+            self.checked_in(id);
             self.discard(slot, CloseReason::ResetFailed, true);
         }
-        self.checked_out.fetch_sub(1, Ordering::AcqRel);
         drop(permit);
+    }
+
+    /// The connection is back: counted and announced together, so `status()` and the
+    /// event stream always agree.
+    fn checked_in(&self, id: u64) {
+        self.checked_out.fetch_sub(1, Ordering::AcqRel);
+        self.emit(PoolEvent::Checkin { id });
     }
 
     /// Whether one more open connection is beyond what the pool keeps; if so, it is taken
@@ -136,6 +147,7 @@ impl<C: Connection> Inner<C> {
     /// the connection's slot (`permit`) throughout, and counts it as checked out.
     async fn clean(self: Arc<Self>, mut slot: Slot<C>, permit: OwnedSemaphorePermit) {
         let mode = self.config.reset_on_return;
+        let id = slot.id;
         let work = async {
             slot.conn.settle().await?;
             if mode == ResetMode::Full {
@@ -145,12 +157,18 @@ impl<C: Connection> Inner<C> {
         };
         match tokio::time::timeout(self.config.reset_timeout, work).await {
             Ok(Ok(())) if slot.conn.is_clean() => {
-                self.emit(PoolEvent::Reset { id: slot.id });
+                self.emit(PoolEvent::Reset { id });
+                self.checked_in(id);
                 self.put_back(slot);
             }
-            Ok(Ok(())) => self.discard(slot, CloseReason::ResetFailed, true),
+            Ok(Ok(())) => {
+                tracing::warn!("txkit pool closed a connection still not clean after its reset");
+                self.checked_in(id);
+                self.discard(slot, CloseReason::ResetFailed, true);
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "txkit pool closed a connection it could not reset");
+                self.checked_in(id);
                 self.discard(slot, CloseReason::ResetFailed, true);
             }
             Err(_) => {
@@ -158,10 +176,10 @@ impl<C: Connection> Inner<C> {
                     timeout = ?self.config.reset_timeout,
                     "txkit pool closed a connection whose reset timed out"
                 );
+                self.checked_in(id);
                 self.discard(slot, CloseReason::ResetFailed, true);
             }
         }
-        self.checked_out.fetch_sub(1, Ordering::AcqRel);
         drop(permit);
     }
 }

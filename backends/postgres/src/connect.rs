@@ -1,0 +1,159 @@
+//! Opening a connection: options into a tokio-postgres `Config`, the TLS choice, the
+//! background task that drives the socket, and errors that say what to check.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{Config, NoTls, Socket};
+use txkit_core::{Error, ErrorKind, Result};
+
+use crate::connection::PgConnection;
+use crate::error::{self, BACKEND, describe, sqlstate};
+use crate::options::{PgConnectOptions, SslMode};
+
+/// Opens a connection as `opts` say.
+pub(crate) async fn connect(opts: &PgConnectOptions) -> Result<PgConnection> {
+    opts.check()?;
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(Error::config(
+            "txkit-postgres needs a Tokio runtime: connect from within one",
+        ));
+    }
+    let mut config = base_config(opts);
+    let mode = if opts.is_unix_socket() && opts.get_ssl_mode() == SslMode::Prefer {
+        SslMode::Disable // PostgreSQL does not encrypt socket connections
+    } else {
+        opts.get_ssl_mode()
+    };
+    match mode {
+        SslMode::Disable => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            establish(&config, NoTls, opts).await
+        }
+        #[cfg(not(feature = "tls"))]
+        SslMode::Prefer => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            establish(&config, NoTls, opts).await
+        }
+        #[cfg(feature = "tls")]
+        SslMode::Prefer => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Prefer);
+            let tls = crate::tls::connector(mode, opts.get_ssl_root_cert())?;
+            establish(&config, tls, opts).await
+        }
+        #[cfg(feature = "tls")]
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+            let tls = crate::tls::connector(mode, opts.get_ssl_root_cert())?;
+            establish(&config, tls, opts).await
+        }
+        #[cfg(not(feature = "tls"))]
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            // `check` refused these already; never fall back to plain text.
+            Err(Error::config(format!(
+                "sslmode={} needs the `tls` feature of txkit-postgres",
+                mode.as_str()
+            )))
+        }
+    }
+}
+
+fn base_config(opts: &PgConnectOptions) -> Config {
+    let mut config = Config::new();
+    if opts.is_unix_socket() {
+        config.host_path(opts.get_host());
+    } else {
+        config.host(opts.get_host());
+    }
+    config.port(opts.get_port());
+    if let Some(user) = opts.get_user() {
+        config.user(user);
+    }
+    if let Some(password) = opts.get_password() {
+        config.password(password.expose());
+    }
+    if let Some(db) = opts.get_database() {
+        config.dbname(db);
+    }
+    if let Some(name) = opts.get_application_name() {
+        config.application_name(name);
+    }
+    if let Some(timeout) = opts.get_connect_timeout() {
+        config.connect_timeout(timeout);
+    }
+    if let Some(options) = opts.get_options() {
+        config.options(options);
+    }
+    config
+}
+
+async fn establish<T>(config: &Config, tls: T, opts: &PgConnectOptions) -> Result<PgConnection>
+where
+    T: MakeTlsConnect<Socket> + Send,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let (client, connection) = config
+        .connect(tls)
+        .await
+        .map_err(|e| connect_error(e, opts))?;
+    let broken = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&broken);
+    let target = opts.display_target();
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(target = %target, error = %describe(&e), "PostgreSQL connection ended");
+        }
+        flag.store(true, Ordering::Release);
+    });
+    Ok(PgConnection::new(
+        client,
+        broken,
+        opts.get_statement_cache_size(),
+        opts.display_target(),
+    ))
+}
+
+/// A connect failure as a txkit error: the redacted target, the cause, and what to check.
+fn connect_error(e: tokio_postgres::Error, opts: &PgConnectOptions) -> Error {
+    let target = opts.display_target();
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        let (kind, advice) = match code {
+            sqlstate::INVALID_PASSWORD | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION => (
+                ErrorKind::Config,
+                "check the user name and password, and the server's pg_hba.conf",
+            ),
+            sqlstate::INVALID_CATALOG_NAME => (
+                ErrorKind::Config,
+                "check the database name in the URL, or create the database",
+            ),
+            _ => (
+                error::classify(code, db.message(), false),
+                "check that the server accepts connections",
+            ),
+        };
+        let message = format!("could not connect to {target}: {}; {advice}", db.message());
+        return Error::database(kind, BACKEND, code, message).with_source(e);
+    }
+    let cause = describe(&e);
+    if cause.starts_with("error performing TLS handshake") {
+        return Error::config(format!(
+            "TLS with {target} failed (sslmode={}): {cause}; check that the server has ssl = on \
+             and a certificate it can present, or choose another sslmode",
+            opts.get_ssl_mode().as_str()
+        ))
+        .with_source(e);
+    }
+    let advice = if opts.is_unix_socket() {
+        "check that the server is running and that its socket directory (unix_socket_directories) \
+         and port match the URL"
+    } else {
+        "check that the server is running and listens on that host and port \
+         (listen_addresses, port), that no firewall blocks it, and the URL"
+    };
+    Error::connection_lost(format!("could not connect to {target}: {cause}; {advice}"))
+        .with_source(e)
+}

@@ -1,0 +1,341 @@
+//! [`PgConnection`]: one tokio-postgres client behind txkit's [`Connection`] trait.
+//!
+//! Cancel-safety: tokio-postgres hands each whole request to the connection's background
+//! task, which reads every answer to its end even when the future that asked was dropped.
+//! So a dropped future never leaves the protocol out of step; what it may leave is an open
+//! transaction (and, for a dropped prepare, a statement the server keeps until the session
+//! ends). [`recover`](Connection::recover) rolls back.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, SimpleQueryMessage, Statement};
+use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
+
+use crate::decode;
+use crate::dialect::PgDialect;
+use crate::encode::{Encoded, encode_all};
+use crate::error::{
+    BACKEND, asks_nowait, is_connection_error, is_stale_plan, map_error, sqlstate, sqlstate_of,
+};
+use crate::placeholders;
+use crate::statement_cache::StatementCache;
+
+/// The session reset of [`ResetMode::Full`]: `DISCARD ALL` without its `DEALLOCATE ALL`, so
+/// the prepared statements txkit and tokio-postgres keep stay valid.
+const FULL_RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+                          SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; \
+                          DISCARD SEQUENCES";
+
+/// Whether the server is inside a transaction block, sent as a simple query (one protocol
+/// message): `now()` is fixed when the transaction starts, and outside a block that is the
+/// moment this message arrived, which is also `statement_timestamp()`; inside a block the
+/// transaction started with an earlier message (BEGIN, at least), so the two differ. They
+/// could be equal inside a block only if BEGIN and this message arrived within the same
+/// microsecond, which cannot happen: BEGIN's answer is awaited before this is sent. (The
+/// extended protocol would not do: it moves `statement_timestamp()` at each of its messages
+/// within one implicit transaction.)
+const IN_TRANSACTION_PROBE: &str = "SELECT now() <> statement_timestamp()";
+
+/// A connection to PostgreSQL. Made by [`PgConnectOptions::connect`](crate::PgConnectOptions::connect).
+pub struct PgConnection {
+    client: Client,
+    broken: Arc<AtomicBool>,
+    statements: StatementCache,
+    /// txkit's view: a BEGIN was sent and no COMMIT/ROLLBACK answered since. Decides only
+    /// whether a statement whose cached plan went stale may be re-run at once.
+    in_transaction: bool,
+    target: String,
+}
+
+impl fmt::Debug for PgConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConnection")
+            .field("target", &self.target)
+            .field("in_transaction", &self.in_transaction)
+            .field("cached_statements", &self.statements.len())
+            .field("broken", &self.is_broken())
+            .finish()
+    }
+}
+
+/// What a statement returned.
+enum Outcome {
+    Rows(Vec<tokio_postgres::Row>, Arc<[String]>),
+    Count(u64),
+}
+
+impl PgConnection {
+    pub(crate) fn new(
+        client: Client,
+        broken: Arc<AtomicBool>,
+        cache: usize,
+        target: String,
+    ) -> Self {
+        Self {
+            client,
+            broken,
+            statements: StatementCache::new(cache),
+            in_transaction: false,
+            target,
+        }
+    }
+
+    /// The tokio-postgres client, for backend-specific calls (LISTEN, COPY, …). Do not open or
+    /// end transactions through it: txkit would not know.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// How many prepared statements this connection keeps now.
+    pub fn cached_statements(&self) -> usize {
+        self.statements.len()
+    }
+
+    /// The prepared statement for `sql`, from the cache or prepared now.
+    async fn prepare(&mut self, sql: &str, nowait: bool) -> Result<(Statement, Arc<[String]>)> {
+        if let Some(found) = self.statements.get(sql) {
+            return Ok(found);
+        }
+        let stmt = self
+            .client
+            .prepare(sql)
+            .await
+            .map_err(|e| map_error(e, nowait))?;
+        let names = decode::column_names(stmt.columns());
+        self.statements
+            .insert(sql, stmt.clone(), Arc::clone(&names));
+        Ok((stmt, names))
+    }
+
+    /// Runs `sql` with `params`, re-preparing once when its cached plan went stale outside a
+    /// transaction.
+    async fn run(&mut self, sql: &str, params: &[Value], want_rows: bool) -> Result<Outcome> {
+        let sql = placeholders::rewrite(sql);
+        let nowait = asks_nowait(&sql);
+        let mut retried = false;
+        loop {
+            let (stmt, names) = self.prepare(&sql, nowait).await?;
+            let encoded = encode_all(params, stmt.params())?;
+            let refs: Vec<&(dyn ToSql + Sync)> = encoded
+                .iter()
+                .map(|e: &Encoded<'_>| e as &(dyn ToSql + Sync))
+                .collect();
+            let result = if want_rows {
+                self.client
+                    .query(&stmt, &refs)
+                    .await
+                    .map(|rows| Outcome::Rows(rows, names))
+            } else {
+                self.client.execute(&stmt, &refs).await.map(Outcome::Count)
+            };
+            match result {
+                Ok(outcome) => return Ok(outcome),
+                Err(e) if is_stale_plan(&e) => {
+                    // The table changed shape since the statement was prepared. Forget it so
+                    // the next attempt prepares afresh; inside a transaction the error has
+                    // aborted the transaction, so it is the caller's to retry.
+                    self.statements.remove(&sql);
+                    if self.in_transaction {
+                        return Err(map_error(e, nowait).context(
+                            "the cached statement was dropped; if a table it reads changed \
+                             shape since it was prepared, roll the transaction back and run it \
+                             again",
+                        ));
+                    }
+                    if retried {
+                        return Err(map_error(e, nowait));
+                    }
+                    tracing::debug!(sql = %sql, "re-preparing a statement after a schema change");
+                    retried = true;
+                }
+                Err(e) => return Err(map_error(e, nowait)),
+            }
+        }
+    }
+
+    /// Runs control SQL through the simple-query protocol.
+    async fn simple(&mut self, sql: &str) -> Result<()> {
+        self.client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| map_error(e, asks_nowait(sql)))
+    }
+
+    /// Marks txkit's view of the transaction after control SQL sent by [`Connection::batch`].
+    fn note_control(&mut self, sql: &str) {
+        let word: String = sql
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .collect::<String>()
+            .to_ascii_uppercase();
+        match word.as_str() {
+            "BEGIN" | "START" => self.in_transaction = true,
+            "COMMIT" | "END" | "ABORT" => self.in_transaction = false,
+            "ROLLBACK" if !sql.to_ascii_uppercase().contains(" TO ") => {
+                self.in_transaction = false;
+            }
+            _ => {}
+        }
+    }
+
+    fn lost(&self, what: &str) -> Error {
+        Error::connection_lost(format!(
+            "the connection to {} is closed, so {what}; open a new connection",
+            self.target
+        ))
+    }
+
+    async fn commit_inner(&mut self) -> Result<()> {
+        if self.is_broken() {
+            return Err(self.lost(
+                "COMMIT was not sent (the server rolls back an open transaction when its \
+                 session ends)",
+            ));
+        }
+        // One round trip: a probe, then COMMIT. In a failed transaction the probe fails with
+        // 25P02 and the server answers COMMIT with ROLLBACK — a tag tokio-postgres does not
+        // show, so the probe is how txkit knows nothing was committed.
+        let probe = self.client.query_typed("SELECT 1", &[]);
+        let commit = self.client.simple_query("COMMIT");
+        let (probe, commit) = futures_util::future::join(probe, commit).await;
+        self.in_transaction = false;
+        match commit {
+            Err(e) if is_connection_error(&e) => Err(commit_outcome_unknown(e, &self.target)),
+            Err(e) => Err(map_error(e, false)
+                .context("COMMIT failed and the server rolled the transaction back")),
+            Ok(_) => match probe {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let code = sqlstate_of(&e).unwrap_or(sqlstate::IN_FAILED_SQL_TRANSACTION);
+                    let kind = match code {
+                        sqlstate::IN_FAILED_SQL_TRANSACTION => ErrorKind::Database,
+                        other => crate::error::classify(other, "", false),
+                    };
+                    Err(Error::database(
+                        kind,
+                        BACKEND,
+                        code,
+                        "the transaction had already failed (a statement in it returned an \
+                         error), so the server rolled it back instead of committing; nothing \
+                         was committed",
+                    )
+                    .with_source(e))
+                }
+            },
+        }
+    }
+}
+
+/// The error for a connection lost while COMMIT was in flight.
+fn commit_outcome_unknown(e: tokio_postgres::Error, target: &str) -> Error {
+    let code = sqlstate_of(&e).map(str::to_owned);
+    let message = format!(
+        "the connection to {target} was lost after COMMIT was sent and before its answer \
+         arrived: the transaction may or may not have committed; check the data before \
+         running it again"
+    );
+    match code {
+        Some(code) => Error::database(ErrorKind::CommitOutcomeUnknown, BACKEND, code, message),
+        None => Error::new(ErrorKind::CommitOutcomeUnknown, message),
+    }
+    .with_source(e)
+}
+
+impl Connection for PgConnection {
+    fn dialect(&self) -> &dyn Dialect {
+        &PgDialect
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        match self.run(sql, params, false).await? {
+            Outcome::Count(n) => Ok(n),
+            Outcome::Rows(rows, _) => Ok(rows.len() as u64),
+        }
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        match self.run(sql, params, true).await? {
+            Outcome::Rows(rows, names) => decode::rows(&rows, &names),
+            Outcome::Count(_) => Ok(Vec::new()),
+        }
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.simple(sql).await?;
+        self.note_control(sql);
+        Ok(())
+    }
+
+    async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
+        let sql = PgDialect.begin_sql(opts)?;
+        self.in_transaction = true;
+        self.simple(&sql).await
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        self.commit_inner().await
+    }
+
+    async fn rollback(&mut self) -> Result<()> {
+        self.simple("ROLLBACK").await?;
+        self.in_transaction = false;
+        Ok(())
+    }
+
+    async fn ping(&mut self) -> Result<()> {
+        self.client
+            .check_connection()
+            .await
+            .map_err(|e| map_error(e, false))
+    }
+
+    async fn server_in_transaction(&mut self) -> Result<bool> {
+        match self.client.simple_query(IN_TRANSACTION_PROBE).await {
+            Ok(messages) => messages
+                .iter()
+                .find_map(|m| match m {
+                    SimpleQueryMessage::Row(row) => row.get(0).map(|v| v == "t"),
+                    _ => None,
+                })
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::Database, "the transaction probe returned no row")
+                }),
+            // Only a statement inside a failed transaction gets 25P02.
+            Err(e) if sqlstate_of(&e) == Some(sqlstate::IN_FAILED_SQL_TRANSACTION) => Ok(true),
+            Err(e) => Err(map_error(e, false)),
+        }
+    }
+
+    async fn recover(&mut self) -> Result<()> {
+        if self.is_broken() {
+            return Err(self.lost("it cannot be recovered"));
+        }
+        self.rollback().await
+    }
+
+    async fn reset(&mut self, mode: ResetMode) -> Result<()> {
+        match mode {
+            ResetMode::None => Ok(()),
+            ResetMode::Rollback => self.rollback().await,
+            ResetMode::Full => {
+                if self.in_transaction {
+                    self.rollback().await?;
+                }
+                self.simple(FULL_RESET).await
+            }
+        }
+    }
+
+    fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire) || self.client.is_closed()
+    }
+
+    async fn close(self) {
+        // Dropping the client makes the background task send Terminate and close the socket.
+        drop(self);
+    }
+}

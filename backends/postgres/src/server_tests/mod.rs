@@ -1,0 +1,9 @@
+//! Tests against a live PostgreSQL server: `TXKIT_POSTGRES_URL`, or
+//! `postgres://postgres@127.0.0.1:5432/test` when it is unset.
+
+mod basics;
+mod cancel;
+mod commit;
+mod errors;
+mod support;
+mod tls;
