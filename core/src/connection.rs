@@ -8,6 +8,7 @@ use std::pin::Pin;
 use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::isolation::TxOptions;
+use crate::lock::TableLock;
 use crate::row::Row;
 use crate::url::DatabaseUrl;
 use crate::value::Value;
@@ -114,6 +115,21 @@ pub trait Connection: Send + 'static {
         }
     }
 
+    /// Locks a whole table until the transaction ends, as `lock` asks, or refuses with
+    /// Unsupported when the backend cannot give at least that much exclusion.
+    fn lock_table(
+        &mut self,
+        table: &str,
+        lock: &TableLock,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            for sql in self.dialect().table_lock_sql(table, lock)? {
+                self.batch(&sql).await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Checks the connection is alive with the cheapest round trip the protocol has.
     fn ping(&mut self) -> impl Future<Output = Result<()>> + Send;
 
@@ -168,6 +184,12 @@ pub trait DynConnection: Send + 'static {
     fn dyn_release_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>>;
     /// See [`Connection::rollback_to_savepoint`].
     fn dyn_rollback_to_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// See [`Connection::lock_table`].
+    fn dyn_lock_table<'a>(
+        &'a mut self,
+        table: &'a str,
+        lock: &'a TableLock,
+    ) -> BoxFuture<'a, Result<()>>;
     /// See [`Connection::ping`].
     fn dyn_ping(&mut self) -> BoxFuture<'_, Result<()>>;
     /// See [`Connection::server_in_transaction`].
@@ -220,6 +242,13 @@ impl<C: Connection> DynConnection for C {
     }
     fn dyn_rollback_to_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.rollback_to_savepoint(name))
+    }
+    fn dyn_lock_table<'a>(
+        &'a mut self,
+        table: &'a str,
+        lock: &'a TableLock,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.lock_table(table, lock))
     }
     fn dyn_ping(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.ping())
@@ -289,6 +318,9 @@ impl Connection for AnyConnection {
     }
     async fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
         self.0.dyn_rollback_to_savepoint(name).await
+    }
+    async fn lock_table(&mut self, table: &str, lock: &TableLock) -> Result<()> {
+        self.0.dyn_lock_table(table, lock).await
     }
     fn ping(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_ping()

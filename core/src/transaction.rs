@@ -164,6 +164,15 @@ impl<'c, C: Connection> Transaction<'c, C> {
         }
     }
 
+    /// Locks `table` until the transaction ends (PostgreSQL `LOCK TABLE`, SQLite the
+    /// database write lock, …), or answers Unsupported where the backend cannot give at
+    /// least the exclusion asked for. The name is quoted by the dialect.
+    pub async fn lock_table(&mut self, table: &str, lock: &crate::TableLock) -> Result<()> {
+        self.ready().await?;
+        let conn = &mut *self.conn;
+        tracked!(conn, conn.raw.lock_table(table, lock))
+    }
+
     /// Opens a savepoint with a generated name; the returned guard borrows this one, so the
     /// parent cannot be used until the savepoint is committed, rolled back or dropped.
     pub async fn savepoint(&mut self) -> Result<Transaction<'_, C>> {

@@ -25,10 +25,12 @@ async fn level_in(db: &TestDb, tx: &mut Transaction<'_>, probe: &str) -> Option<
             Some(row.get::<String>(0).unwrap().parse().unwrap())
         }
         Kind::MySql => {
-            // InnoDB registers the transaction at its first read.
+            // InnoDB registers the transaction at its first read; its information_schema
+            // view is a cache refreshed at most every 100 ms, so let that pass first.
             tx.query(&format!("SELECT count(*) FROM {probe}"), &[])
                 .await
                 .unwrap();
+            tx.execute("DO SLEEP(0.15)", &[]).await.unwrap();
             let row = tx
                 .query_one(
                     "SELECT trx_isolation_level FROM information_schema.innodb_trx \

@@ -14,6 +14,8 @@ mod bank;
 mod cancellation;
 mod drop_rollback;
 mod isolation;
+mod isolation_effects;
+mod locks;
 mod logs;
 mod pool;
 mod savepoints;

@@ -1,8 +1,8 @@
 //! [`SqliteDialect`]: how SQLite spells what differs between backends.
 
 use txkit_core::{
-    AccessMode, Dialect, Error, Result, RowLock, SqliteBehavior, TableLock, TxOptions,
-    quote_identifier_with,
+    AccessMode, Dialect, Error, Result, RowLock, SqliteBehavior, TableLock, TableLockMode,
+    TxOptions, quote_identifier_with,
 };
 
 /// The longest identifier txkit sends to SQLite, in bytes. SQLite itself sets no practical
@@ -10,7 +10,7 @@ use txkit_core::{
 pub const MAX_IDENTIFIER_BYTES: usize = 1024;
 
 /// SQLite's SQL dialect: `"double quoted"` identifiers, `?` placeholders, `BEGIN DEFERRED |
-/// IMMEDIATE | EXCLUSIVE`, and no row or table locks (SQLite locks the whole database).
+/// IMMEDIATE | EXCLUSIVE`, no row locks, and table locks met by the database's write lock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SqliteDialect;
 
@@ -56,20 +56,39 @@ impl Dialect for SqliteDialect {
         )))
     }
 
+    /// SQLite locks the whole database, never one table. A table lock that only has to
+    /// keep writers out (every mode but ACCESS EXCLUSIVE) is met by taking the database's
+    /// write lock now, with a write that touches no row (`DELETE FROM t WHERE 0`): every
+    /// other connection's writes then wait until this transaction ends — more exclusion
+    /// than asked, never less. ACCESS EXCLUSIVE must also keep readers out, which SQLite
+    /// cannot do for one table (and in WAL mode not at all): Unsupported. NOWAIT is
+    /// Unsupported too, since the wait is the connection's busy_timeout.
     fn table_lock_sql(&self, table: &str, lock: &TableLock) -> Result<Vec<String>> {
-        Err(Error::unsupported(format!(
-            "SQLite has no LOCK TABLE (asked: {} on {table:?}); it locks the whole \
-             database: begin the transaction with \
-             TxOptions::new().sqlite_behavior(SqliteBehavior::Exclusive) to keep other \
-             connections out (Immediate keeps only other writers out)",
-            lock.mode.as_sql()
-        )))
+        if lock.mode == TableLockMode::AccessExclusive {
+            return Err(Error::unsupported(format!(
+                "SQLite cannot keep readers away from one table (asked: ACCESS EXCLUSIVE on \
+                 {table:?}); a SHARE or EXCLUSIVE table lock keeps other writers out, and \
+                 TxOptions::new().sqlite_behavior(SqliteBehavior::Exclusive) in a \
+                 rollback-journal database keeps other readers out of the whole database"
+            )));
+        }
+        if lock.nowait {
+            return Err(Error::unsupported(format!(
+                "SQLite cannot take a lock with NOWAIT (asked on {table:?}): a lock waits up \
+                 to the connection's busy_timeout; set busy_timeout=0 in the URL to fail at \
+                 once"
+            )));
+        }
+        Ok(vec![format!(
+            "DELETE FROM {} WHERE 0",
+            self.quote_identifier(table)?
+        )])
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use txkit_core::{ErrorKind, IsolationLevel, TableLockMode};
+    use txkit_core::{ErrorKind, IsolationLevel};
 
     use super::*;
 
@@ -134,14 +153,27 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::Unsupported);
             assert!(e.to_string().contains("Immediate"), "{e}");
         }
-        for mode in [TableLockMode::Share, TableLockMode::AccessExclusive] {
-            let e = d
-                .table_lock_sql("accounts", &TableLock::new(mode))
-                .unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::Unsupported);
-            assert!(
-                e.to_string()
-                    .contains("sqlite_behavior(SqliteBehavior::Exclusive)")
+        let e = d
+            .table_lock_sql("accounts", &TableLock::exclusive())
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(
+            e.to_string()
+                .contains("sqlite_behavior(SqliteBehavior::Exclusive)")
+        );
+        let e = d
+            .table_lock_sql("accounts", &TableLock::share().nowait())
+            .unwrap_err();
+        assert!(e.to_string().contains("busy_timeout=0"), "{e}");
+        for mode in [
+            TableLockMode::Share,
+            TableLockMode::Exclusive,
+            TableLockMode::RowExclusive,
+        ] {
+            assert_eq!(
+                d.table_lock_sql("acc\"ounts", &TableLock::new(mode))
+                    .unwrap(),
+                ["DELETE FROM \"acc\"\"ounts\" WHERE 0"]
             );
         }
     }

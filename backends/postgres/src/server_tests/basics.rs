@@ -6,6 +6,9 @@ use super::support::{connect, connect_with, count, exec, options, scalar, table}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_round_trip() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     let t = table("values");
     exec(
@@ -96,6 +99,9 @@ async fn values_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numeric_text_is_exact_both_ways() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     for text in [
         "0",
@@ -120,6 +126,9 @@ async fn numeric_text_is_exact_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_dollar_placeholders_pass_through() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     assert_eq!(
         scalar(&mut c, "SELECT $1::int8 + $2", &params![40, 2]).await,
@@ -134,6 +143,9 @@ async fn native_dollar_placeholders_pass_through() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_plan_heals_outside_a_transaction() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     let t = table("stale");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -153,6 +165,9 @@ async fn stale_plan_heals_outside_a_transaction() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_plan_inside_a_transaction_fails_then_heals() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     let t = table("stale_tx");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -174,6 +189,9 @@ async fn stale_plan_inside_a_transaction_fails_then_heals() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statement_cache_is_bounded() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect_with("sslmode=disable&statement_cache_size=2").await;
     for n in 1..=3 {
         assert_eq!(
@@ -192,6 +210,9 @@ async fn statement_cache_is_bounded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transaction_state_as_the_server_sees_it() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     c.ping().await.unwrap();
     assert!(!c.server_in_transaction().await.unwrap());
@@ -207,6 +228,9 @@ async fn transaction_state_as_the_server_sees_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn begin_sends_the_options_asked_for() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     let opts = TxOptions::new()
         .isolation(IsolationLevel::Serializable)
@@ -243,6 +267,9 @@ async fn begin_sends_the_options_asked_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_of_a_failed_transaction_is_an_error() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     let t = table("failed_commit");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -268,6 +295,9 @@ async fn commit_of_a_failed_transaction_is_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_reset_clears_the_session_and_keeps_statements() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     let select = "SELECT current_setting('search_path')";
     let before = scalar(&mut c, select, &[]).await;
@@ -291,6 +321,9 @@ async fn full_reset_clears_the_session_and_keeps_statements() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_connection_names_the_redacted_url() {
+    if !super::support::server_configured() {
+        return;
+    }
     let url = txkit_core::DatabaseUrl::parse(
         "postgres://postgres:S3ntinel@127.0.0.1:1/test?sslmode=disable&connect_timeout=5",
     )
@@ -309,6 +342,9 @@ async fn refused_connection_names_the_redacted_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unix_socket_connects() {
+    if !super::support::server_configured() {
+        return;
+    }
     let dir = "/var/run/postgresql";
     if !std::path::Path::new(dir).join(".s.PGSQL.5432").exists() {
         eprintln!("skipped: no PostgreSQL socket in {dir}");

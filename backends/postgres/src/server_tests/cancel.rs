@@ -6,6 +6,9 @@ use super::support::{connect, connect_with, count, exec, poll_then_drop, table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_query_then_recover_at_every_poll() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut c = connect().await;
     let t = table("cancel_raw");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -48,6 +51,9 @@ async fn dropped_query_then_recover_at_every_poll() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_operation_in_a_managed_transaction_is_rolled_back() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut setup = connect().await;
     let t = table("cancel_managed");
     exec(&mut setup, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -89,6 +95,9 @@ async fn dropped_operation_in_a_managed_transaction_is_rolled_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_transactions_savepoints_and_dropped_guards() {
+    if !super::support::server_configured() {
+        return;
+    }
     let app = format!("txpg_managed_{}", std::process::id());
     let mut watcher = connect().await;
     let t = table("managed");

@@ -13,6 +13,9 @@ use super::support::{backend_pid, connect, count, exec, table, unique_key, wait_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_killed_during_commit_is_outcome_unknown() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut admin = connect().await;
     let t = table("commit_kill");
     let key = unique_key();
@@ -97,6 +100,9 @@ async fn connection_killed_during_commit_is_outcome_unknown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_on_a_closed_connection_is_never_success() {
+    if !super::support::server_configured() {
+        return;
+    }
     let mut victim = connect().await;
     let mut admin = connect().await;
     let pid = backend_pid(&mut victim).await;

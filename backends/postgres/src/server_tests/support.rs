@@ -14,6 +14,20 @@ use crate::{PgConnectOptions, PgConnection};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// Whether the server tests should run: `TXKIT_POSTGRES_URL` is set. Without it they
+/// print a skip, unless `TXKIT_REQUIRE_ALL_BACKENDS=1` makes that a failure.
+pub(crate) fn server_configured() -> bool {
+    if std::env::var("TXKIT_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        return true;
+    }
+    assert!(
+        std::env::var("TXKIT_REQUIRE_ALL_BACKENDS").as_deref() != Ok("1"),
+        "TXKIT_REQUIRE_ALL_BACKENDS=1 but TXKIT_POSTGRES_URL is not set"
+    );
+    println!("SKIP PostgreSQL server test: set TXKIT_POSTGRES_URL to run it");
+    false
+}
+
 /// The test server's URL.
 pub(crate) fn url() -> String {
     std::env::var("TXKIT_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())

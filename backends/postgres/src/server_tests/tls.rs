@@ -29,6 +29,9 @@ async fn server_without_tls() -> (u16, tokio::task::JoinHandle<usize>) {
 #[cfg(feature = "tls")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_never_falls_back_to_plain_text() {
+    if !super::support::server_configured() {
+        return;
+    }
     let (port, server) = server_without_tls().await;
     let e = options("")
         .host("127.0.0.1")
@@ -46,6 +49,9 @@ async fn require_never_falls_back_to_plain_text() {
 #[cfg(feature = "tls")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_against_the_local_server() {
+    if !super::support::server_configured() {
+        return;
+    }
     use super::support::scalar;
     use txkit_core::{Connection, Value};
 
@@ -87,6 +93,9 @@ async fn require_against_the_local_server() {
 #[cfg(not(feature = "tls"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_without_the_feature_is_a_config_error() {
+    if !super::support::server_configured() {
+        return;
+    }
     let (port, _server) = server_without_tls().await;
     let e = options("sslmode=disable")
         .host("127.0.0.1")
@@ -101,6 +110,9 @@ async fn require_without_the_feature_is_a_config_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefer_falls_back_when_the_server_has_no_tls() {
+    if !super::support::server_configured() {
+        return;
+    }
     let (port, server) = server_without_tls().await;
     let opts = options("")
         .host("127.0.0.1")

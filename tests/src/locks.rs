@@ -1,0 +1,241 @@
+//! Row and table locks between two transactions: blocking, NOWAIT, SKIP LOCKED, shared
+//! locks. A statement "blocks" when it has not returned within a bounded wait.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use txkit::{Engine, ErrorKind, RowLock, SqliteBehavior, TableLock, TxOptions, params};
+
+use crate::common::{Kind, TestDb, unique};
+
+crate::matrix!(row_locks, table_locks);
+
+/// How long a statement must stay unanswered to count as blocked.
+const BLOCKED: Duration = Duration::from_millis(300);
+
+/// Whether `task` is still running after the bounded wait.
+async fn still_blocked<T>(task: &mut JoinHandle<T>) -> bool {
+    tokio::time::timeout(BLOCKED, task).await.is_err()
+}
+
+async fn two_rows(engine: &Engine) -> String {
+    let t = unique("locked");
+    engine
+        .execute(
+            &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
+            &[],
+        )
+        .await
+        .unwrap();
+    engine
+        .execute(
+            &format!("INSERT INTO {t} (id, v) VALUES (1, 0), (2, 0)"),
+            &[],
+        )
+        .await
+        .unwrap();
+    t
+}
+
+/// `SELECT … WHERE <filter> <lock clause>` through transaction `tx`'s dialect.
+fn locking_select(engine_kind: Kind, t: &str, filter: &str, clause: &str) -> String {
+    let _ = engine_kind;
+    format!("SELECT id FROM {t} WHERE {filter} ORDER BY id {clause}")
+}
+
+async fn row_locks(db: TestDb) {
+    let engine = db.builder().pool_size(4).build().await.unwrap();
+    let t = two_rows(&engine).await;
+    let mut t1 = engine.begin().await.unwrap();
+    let update = match t1.dialect().row_lock_clause(&RowLock::update()) {
+        Ok(clause) => clause,
+        Err(e) => {
+            // SQLite has no row locks, and says so rather than dropping the clause.
+            assert_eq!(db.kind, Kind::Sqlite, "{e}");
+            assert_eq!(e.kind(), ErrorKind::Unsupported);
+            drop(t1);
+            return sqlite_write_lock_blocks(&engine, &t).await;
+        }
+    };
+    let nowait = t1
+        .dialect()
+        .row_lock_clause(&RowLock::update().nowait())
+        .unwrap();
+    let skip = t1
+        .dialect()
+        .row_lock_clause(&RowLock::update().skip_locked())
+        .unwrap();
+    let share = t1.dialect().row_lock_clause(&RowLock::share()).unwrap();
+
+    // FOR UPDATE blocks a second FOR UPDATE until commit.
+    t1.query(&locking_select(db.kind, &t, "id = 1", &update), &[])
+        .await
+        .unwrap();
+    let mut second = {
+        let (engine, sql) = (
+            engine.clone(),
+            locking_select(db.kind, &t, "id = 1", &update),
+        );
+        tokio::spawn(async move {
+            let mut t2 = engine.begin().await?;
+            let rows = t2.query(&sql, &[]).await?;
+            t2.commit().await?;
+            Ok::<usize, txkit::Error>(rows.len())
+        })
+    };
+    assert!(
+        still_blocked(&mut second).await,
+        "FOR UPDATE did not block FOR UPDATE"
+    );
+
+    // NOWAIT fails at once; SKIP LOCKED skips the locked row.
+    let mut t3 = engine.begin().await.unwrap();
+    let started = std::time::Instant::now();
+    let err = t3
+        .query(&locking_select(db.kind, &t, "id = 1", &nowait), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LockNotAvailable, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2), "NOWAIT waited");
+    drop(t3);
+    let mut t4 = engine.begin().await.unwrap();
+    let rows = t4
+        .query(&locking_select(db.kind, &t, "1 = 1", &skip), &[])
+        .await
+        .unwrap();
+    let ids: Vec<i64> = rows.iter().map(|r| r.get("id").unwrap()).collect();
+    assert_eq!(ids, [2], "SKIP LOCKED returns only the unlocked row");
+    t4.rollback().await.unwrap();
+
+    t1.commit().await.unwrap();
+    assert_eq!(
+        second.await.unwrap().unwrap(),
+        1,
+        "the blocked FOR UPDATE went through"
+    );
+
+    // A shared lock admits another shared lock and blocks an update.
+    let mut s1 = engine.begin().await.unwrap();
+    s1.query(&locking_select(db.kind, &t, "id = 1", &share), &[])
+        .await
+        .unwrap();
+    let mut s2 = engine.begin().await.unwrap();
+    let shared = tokio::time::timeout(
+        BLOCKED * 3,
+        s2.query(&locking_select(db.kind, &t, "id = 1", &share), &[]),
+    )
+    .await
+    .expect("a second shared lock must not wait")
+    .unwrap();
+    assert_eq!(shared.len(), 1);
+    s2.rollback().await.unwrap();
+    let mut writer = {
+        let (engine, sql) = (
+            engine.clone(),
+            format!("UPDATE {t} SET v = v + 1 WHERE id = 1"),
+        );
+        tokio::spawn(async move {
+            let mut w = engine.begin().await?;
+            let n = w.execute(&sql, &[]).await?;
+            w.commit().await?;
+            Ok::<u64, txkit::Error>(n)
+        })
+    };
+    assert!(
+        still_blocked(&mut writer).await,
+        "a shared lock did not block an update"
+    );
+    s1.commit().await.unwrap();
+    assert_eq!(writer.await.unwrap().unwrap(), 1);
+    db.assert_no_idle_in_transaction().await;
+}
+
+/// SQLite's equivalent of a row lock: an IMMEDIATE transaction holds the database's write
+/// lock, so a second IMMEDIATE transaction waits until the first commits.
+async fn sqlite_write_lock_blocks(engine: &Engine, t: &str) {
+    let immediate = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
+    let mut t1 = engine.begin_with(immediate).await.unwrap();
+    t1.query(&format!("SELECT id FROM {t} WHERE id = 1"), &[])
+        .await
+        .unwrap();
+    let mut second = {
+        let (engine, sql) = (
+            engine.clone(),
+            format!("UPDATE {t} SET v = v + 1 WHERE id = 1"),
+        );
+        tokio::spawn(async move {
+            let mut t2 = engine.begin_with(immediate).await?;
+            let n = t2.execute(&sql, &[]).await?;
+            t2.commit().await?;
+            Ok::<u64, txkit::Error>(n)
+        })
+    };
+    assert!(still_blocked(&mut second).await);
+    t1.commit().await.unwrap();
+    assert_eq!(second.await.unwrap().unwrap(), 1);
+}
+
+async fn table_locks(db: TestDb) {
+    let engine = db.builder().pool_size(4).build().await.unwrap();
+    let t = two_rows(&engine).await;
+    let mut t1 = engine.begin().await.unwrap();
+    match t1.lock_table(&t, &TableLock::share()).await {
+        Ok(()) => {}
+        Err(e) => {
+            // MySQL's LOCK TABLES would commit the open transaction: refused, not faked.
+            assert_eq!(db.kind, Kind::MySql, "{e}");
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+            return;
+        }
+    }
+    // Readers are admitted (on every backend) …
+    let n: i64 = tokio::time::timeout(
+        BLOCKED * 3,
+        engine.query(&format!("SELECT count(*) AS n FROM {t}"), &[]),
+    )
+    .await
+    .expect("a SHARE table lock must admit readers")
+    .unwrap()[0]
+        .get("n")
+        .unwrap();
+    assert_eq!(n, 2);
+    // … writers wait until the lock holder ends.
+    let mut writer = {
+        let (engine, sql) = (
+            engine.clone(),
+            format!("INSERT INTO {t} (id, v) VALUES (?, 0)"),
+        );
+        tokio::spawn(async move { engine.execute(&sql, &params![3]).await })
+    };
+    assert!(
+        still_blocked(&mut writer).await,
+        "a SHARE table lock did not block a writer"
+    );
+    if db.kind == Kind::Postgres {
+        // NOWAIT fails at once.
+        let mut t2 = engine.begin().await.unwrap();
+        let err = t2
+            .lock_table(&t, &TableLock::exclusive().nowait())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::LockNotAvailable, "{err}");
+    }
+    t1.commit().await.unwrap();
+    assert_eq!(writer.await.unwrap().unwrap(), 1);
+    // Names are quoted by the dialect, never spliced: a hostile name is one identifier.
+    let mut tx = engine.begin().await.unwrap();
+    let err = tx
+        .lock_table(&format!("{t}; DROP TABLE {t}"), &TableLock::share())
+        .await
+        .unwrap_err();
+    assert_ne!(err.kind(), ErrorKind::Config, "{err}");
+    drop(tx);
+    let n: i64 = engine
+        .query(&format!("SELECT count(*) AS n FROM {t}"), &[])
+        .await
+        .unwrap()[0]
+        .get("n")
+        .unwrap();
+    assert_eq!(n, 3);
+    db.assert_no_idle_in_transaction().await;
+}
