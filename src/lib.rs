@@ -51,6 +51,8 @@
 //!
 //! - `sqlite` (default): SQLite through rusqlite with a bundled SQLite.
 //! - `postgres`: PostgreSQL through tokio-postgres.
+//! - `postgres-tls`: PostgreSQL over TLS (rustls; `sslmode=require` never falls back to
+//!   plain text).
 //! - `mysql`: MySQL 8 and MariaDB through mysql_async.
 
 #![forbid(unsafe_code)]
@@ -62,11 +64,12 @@ mod url_options;
 
 pub use engine::{Engine, EngineBuilder};
 pub use txkit_core::{
-    AccessMode, AnyConnection, CloseReason, Connection, DatabaseUrl, Dialect, Error, ErrorKind,
-    FromValue, IsolationLevel, LockStrength, LockWait, ManagedConnection, Pool, PoolConfig,
-    PoolEvent, PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection, ResetMode, Result,
-    Row, RowIndex, RowLock, SqliteBehavior, StaleInfo, TableLock, TableLockMode, Transaction,
-    TxOptions, TxState, Value, params,
+    AccessMode, AnyConnection, CloseReason, Column, ColumnDef, ColumnType, Connection, DatabaseUrl,
+    DefaultValue, Dialect, Entity, Error, ErrorKind, Filter, FromValue, IsolationLevel,
+    LockStrength, LockWait, ManagedConnection, Pool, PoolConfig, PoolEvent, PoolKind, PoolOrder,
+    PoolStats, PoolStatus, PooledConnection, ResetMode, Result, Row, RowIndex, RowLock,
+    SqliteBehavior, StaleInfo, TableDef, TableLock, TableLockMode, Transaction, TxOptions, TxState,
+    Value, Versioned, params,
 };
 
 /// The backend-neutral core, for backend authors and advanced use.

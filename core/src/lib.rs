@@ -11,6 +11,7 @@
 
 mod connection;
 mod dialect;
+mod entity;
 mod error;
 mod isolation;
 mod lock;
@@ -25,6 +26,10 @@ mod value;
 
 pub use connection::{AnyConnection, Backend, BoxFuture, Connection, DynConnection, ResetMode};
 pub use dialect::{Dialect, quote_identifier_with, validate_savepoint_name};
+pub use entity::{
+    Column, ColumnDef, ColumnType, DefaultValue, Entity, Filter, TableDef, VersionGenerator,
+    Versioned,
+};
 pub use error::{BoxError, Error, ErrorKind, Result, StaleInfo};
 pub use isolation::{AccessMode, IsolationLevel, SqliteBehavior, TxOptions};
 pub use lock::{LockStrength, LockWait, RowLock, TableLock, TableLockMode};
