@@ -8,7 +8,7 @@ use std::time::Duration;
 use tracing::Instrument;
 use txkit_core::{
     AnyConnection, DatabaseUrl, Error, EventListener, IsolationLevel, Pool, PoolConfig, PoolEvent,
-    PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection, ResetMode, Result, Row,
+    PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection, ResetMode, Result, Row, Session,
     Transaction, TxOptions, Value,
 };
 
@@ -143,6 +143,29 @@ impl Engine {
             Transaction::begin_pooled(conn, opts).await
         }
         .instrument(span)
+    }
+
+    /// A unit of work ([`Session`]) with the engine's default options: nothing is sent
+    /// until its first statement, which checks a connection out and carries BEGIN.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> txkit::Result<()> {
+    /// let engine = txkit::Engine::connect("sqlite::memory:").await?;
+    /// engine.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)", &[]).await?;
+    /// let mut session = engine.session();
+    /// session.execute("INSERT INTO t (name) VALUES (?)", &txkit::params!["alice"]).await?;
+    /// session.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn session<'a>(&self) -> Session<'a, AnyConnection> {
+        self.session_with(TxOptions::new())
+    }
+
+    /// A [`Session`] whose transaction begins with `opts` (unset fields from the engine's
+    /// defaults): per-session isolation, read-only, SQLite IMMEDIATE, ….
+    pub fn session_with<'a>(&self, opts: TxOptions) -> Session<'a, AnyConnection> {
+        Session::new(self.pool.clone(), opts)
     }
 
     /// Runs one statement in autocommit mode on a pooled connection.

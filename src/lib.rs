@@ -42,6 +42,46 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Entities
+//!
+//! A struct that implements [`Entity`] (with `#[derive(Entity)]`) is stored and loaded
+//! through a transaction or connection: `tx.insert(&mut account)`, `tx.update(&mut
+//! account)`, `tx.delete(&account)`, `tx.find::<Account>(id)`,
+//! `tx.select::<Account>(Account::BALANCE.gt(0))`. The SQL is rendered per backend with
+//! sea-query, every name quoted and every value bound. An entity with a version column is
+//! checked optimistically: an update or delete of a row that changed since it was read
+//! writes nothing and fails with [`ErrorKind::StaleData`], which is retryable. Tables come
+//! from [`create_all`] (or `create_table::<E>()` on a connection).
+//!
+//! ## Retrying
+//!
+//! A deadlock or a serialization failure undoes the whole transaction, so the whole unit of
+//! work runs again: [`retry`] with a [`RetryPolicy`] (attempts, exponential backoff with
+//! jitter, deadline, which [`ErrorKind`]s), or `#[retry_on_deadlock]` on an async function
+//! that begins its own transaction. [`retry_transaction`] begins and commits the
+//! transaction itself, and offers CockroachDB's `SAVEPOINT cockroach_restart` protocol
+//! ([`RetryPolicy::cockroach_savepoints`]). A commit whose outcome is unknown is never
+//! retried.
+//!
+//! ```
+//! use txkit::{Engine, params, retry_on_deadlock};
+//!
+//! #[retry_on_deadlock(max_attempts = 5, also = [lock_timeout])]
+//! async fn deposit(engine: &Engine, id: i64, cents: i64) -> txkit::Result<()> {
+//!     let mut tx = engine.begin().await?;
+//!     tx.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", &params![cents, id])
+//!         .await?;
+//!     tx.commit().await
+//! }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> txkit::Result<()> {
+//! # let engine = Engine::connect("sqlite::memory:").await?;
+//! # engine.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER)", &[]).await?;
+//! # engine.execute("INSERT INTO accounts (id, balance) VALUES (1, 0)", &[]).await?;
+//! deposit(&engine, 1, 500).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! ## Money
 //!
 //! Store amounts as integers in minor units (cents) in a 64-bit integer column, or in a
@@ -60,17 +100,29 @@
 
 mod backends;
 mod engine;
+mod retry;
+mod schema;
 mod url_options;
 
 pub use engine::{Engine, EngineBuilder};
+pub use schema::create_all;
 pub use txkit_core::{
     AccessMode, AnyConnection, CloseReason, Column, ColumnDef, ColumnType, Connection, DatabaseUrl,
-    DefaultValue, Dialect, Entity, Error, ErrorKind, Filter, FromValue, IsolationLevel,
+    DefaultValue, Dialect, Entity, Error, ErrorKind, Filter, FromValue, IntoKey, IsolationLevel,
     LockStrength, LockWait, ManagedConnection, Pool, PoolConfig, PoolEvent, PoolKind, PoolOrder,
-    PoolStats, PoolStatus, PooledConnection, ResetMode, Result, Row, RowIndex, RowLock,
-    SqliteBehavior, StaleInfo, TableDef, TableLock, TableLockMode, Transaction, TxOptions, TxState,
-    Value, Versioned, params,
+    PoolStats, PoolStatus, PooledConnection, QueueWorker, ResetMode, Result, Row, RowIndex,
+    RowLock, SqlFlavor, SqliteBehavior, StaleInfo, TableDef, TableLock, TableLockMode, Transaction,
+    TxOptions, TxState, Value, VersionGenerator, Versioned, params,
 };
+// The unit of work: sessions, nested sessions and the entity query builder.
+pub use txkit_core::{NestedSession, Query, Select, Session, SortOrder};
+// The derive shares the trait's name (a macro and a trait live in different namespaces).
+pub use txkit_macros::Entity;
+// Retrying units of work that lost a conflict; the attribute expands to `core::retry`.
+pub use txkit_core::{
+    RetryError, RetryPolicy, TransactionSource, retry, retry_transaction, retry_transaction_with,
+};
+pub use txkit_macros::retry_on_deadlock;
 
 /// The backend-neutral core, for backend authors and advanced use.
 pub use txkit_core as core;

@@ -84,6 +84,37 @@ pub trait Connection: Send + 'static {
     /// Starts a transaction with `opts`, in as few round trips as the protocol allows.
     fn begin(&mut self, opts: &TxOptions) -> impl Future<Output = Result<()>> + Send;
 
+    /// Starts a transaction with `opts` and runs the query `sql` in it: the lazy BEGIN of a
+    /// session, whose first statement starts its transaction. The outer error means BEGIN
+    /// failed and no transaction is open; otherwise the transaction is open, whatever the
+    /// inner result (the query's own) says. The default sends BEGIN, waits for its answer,
+    /// then sends the query; a backend whose protocol can carry both at once overrides it.
+    fn begin_and_query(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> impl Future<Output = Result<Result<Vec<Row>>>> + Send {
+        async move {
+            self.begin(opts).await?;
+            Ok(self.query(sql, params).await)
+        }
+    }
+
+    /// [`begin_and_query`](Connection::begin_and_query) for a statement: the inner result
+    /// is the number of rows affected.
+    fn begin_and_execute(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> impl Future<Output = Result<Result<u64>>> + Send {
+        async move {
+            self.begin(opts).await?;
+            Ok(self.execute(sql, params).await)
+        }
+    }
+
     /// Commits. A COMMIT the server turned into a rollback is an error; a connection lost
     /// while waiting for the answer is [`ErrorKind::CommitOutcomeUnknown`](crate::ErrorKind).
     fn commit(&mut self) -> impl Future<Output = Result<()>> + Send;
@@ -174,6 +205,20 @@ pub trait DynConnection: Send + 'static {
     fn dyn_batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>>;
     /// See [`Connection::begin`].
     fn dyn_begin<'a>(&'a mut self, opts: &'a TxOptions) -> BoxFuture<'a, Result<()>>;
+    /// See [`Connection::begin_and_query`].
+    fn dyn_begin_and_query<'a>(
+        &'a mut self,
+        opts: &'a TxOptions,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Result<Vec<Row>>>>;
+    /// See [`Connection::begin_and_execute`].
+    fn dyn_begin_and_execute<'a>(
+        &'a mut self,
+        opts: &'a TxOptions,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Result<u64>>>;
     /// See [`Connection::commit`].
     fn dyn_commit(&mut self) -> BoxFuture<'_, Result<()>>;
     /// See [`Connection::rollback`].
@@ -227,6 +272,22 @@ impl<C: Connection> DynConnection for C {
     }
     fn dyn_begin<'a>(&'a mut self, opts: &'a TxOptions) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.begin(opts))
+    }
+    fn dyn_begin_and_query<'a>(
+        &'a mut self,
+        opts: &'a TxOptions,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Result<Vec<Row>>>> {
+        Box::pin(self.begin_and_query(opts, sql, params))
+    }
+    fn dyn_begin_and_execute<'a>(
+        &'a mut self,
+        opts: &'a TxOptions,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Result<u64>>> {
+        Box::pin(self.begin_and_execute(opts, sql, params))
     }
     fn dyn_commit(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.commit())
@@ -303,6 +364,22 @@ impl Connection for AnyConnection {
     }
     async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
         self.0.dyn_begin(opts).await
+    }
+    async fn begin_and_query(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Result<Vec<Row>>> {
+        self.0.dyn_begin_and_query(opts, sql, params).await
+    }
+    async fn begin_and_execute(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Result<u64>> {
+        self.0.dyn_begin_and_execute(opts, sql, params).await
     }
     fn commit(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_commit()

@@ -1,9 +1,35 @@
 //! What differs in SQL text between backends: identifier quoting, placeholders, the BEGIN
-//! statement, savepoints, and lock clauses.
+//! statement, savepoints, lock clauses, and which SQL flavor entity statements are rendered
+//! in.
 
 use crate::error::{Error, Result};
 use crate::isolation::TxOptions;
 use crate::lock::{RowLock, TableLock};
+
+/// The family of SQL a dialect speaks, which picks the sea-query builder that renders
+/// entity statements (DDL, INSERT, UPDATE, DELETE, SELECT) for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqlFlavor {
+    /// PostgreSQL: `"quoted"` identifiers, `$n` placeholders.
+    Postgres,
+    /// MySQL and MariaDB: `` `quoted` `` identifiers, `?` placeholders.
+    MySql,
+    /// SQLite: `"quoted"` identifiers, `?` placeholders.
+    Sqlite,
+}
+
+impl SqlFlavor {
+    /// The flavor of a dialect named `name` (`"postgres"`, `"mysql"`, `"mariadb"`,
+    /// `"sqlite"`), or `None` for any other name.
+    pub fn from_name(name: &str) -> Option<SqlFlavor> {
+        match name {
+            "postgres" => Some(SqlFlavor::Postgres),
+            "mysql" | "mariadb" => Some(SqlFlavor::MySql),
+            "sqlite" => Some(SqlFlavor::Sqlite),
+            _ => None,
+        }
+    }
+}
 
 /// The SQL dialect of a backend. Object-safe, so a URL-chosen connection can hand out its
 /// dialect as `&dyn Dialect`.
@@ -49,6 +75,36 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// The statements that lock `table` in a transaction, or Unsupported.
     fn table_lock_sql(&self, table: &str, lock: &TableLock) -> Result<Vec<String>>;
+
+    /// The SQL flavor entity statements are rendered in; `None` when txkit cannot render
+    /// entity statements for this dialect (entity operations then answer Unsupported). The
+    /// default reads [`name`](Self::name): `"postgres"`, `"mysql"` / `"mariadb"`,
+    /// `"sqlite"`.
+    fn sql_flavor(&self) -> Option<SqlFlavor> {
+        SqlFlavor::from_name(self.name())
+    }
+
+    /// Whether `INSERT … RETURNING` works, so a generated key comes back with the insert
+    /// itself. The default says yes for PostgreSQL and SQLite (3.35 and later; txkit bundles
+    /// a newer one) and no for the MySQL flavor, where a dialect that knows its server says
+    /// yes for MariaDB 10.5 and later. Without it, the key is read with `SELECT
+    /// LAST_INSERT_ID()` in the same session.
+    fn supports_insert_returning(&self) -> bool {
+        matches!(
+            self.sql_flavor(),
+            Some(SqlFlavor::Postgres | SqlFlavor::Sqlite)
+        )
+    }
+
+    /// Whether DDL (CREATE / DROP TABLE) takes part in a transaction. MySQL and MariaDB
+    /// commit the open transaction before and after DDL, so txkit refuses DDL inside a
+    /// transaction there (run it on a connection, outside a transaction).
+    fn transactional_ddl(&self) -> bool {
+        matches!(
+            self.sql_flavor(),
+            Some(SqlFlavor::Postgres | SqlFlavor::Sqlite)
+        )
+    }
 }
 
 /// Quotes `ident` between `quote` characters, doubling any `quote` inside it, after checking
@@ -114,6 +170,15 @@ mod tests {
         assert!(quote_identifier_with("", '"', 63).is_err());
         assert!(quote_identifier_with("a\0b", '"', 63).is_err());
         assert!(quote_identifier_with(&"x".repeat(64), '"', 63).is_err());
+    }
+
+    #[test]
+    fn flavors_from_names() {
+        assert_eq!(SqlFlavor::from_name("postgres"), Some(SqlFlavor::Postgres));
+        assert_eq!(SqlFlavor::from_name("mysql"), Some(SqlFlavor::MySql));
+        assert_eq!(SqlFlavor::from_name("mariadb"), Some(SqlFlavor::MySql));
+        assert_eq!(SqlFlavor::from_name("sqlite"), Some(SqlFlavor::Sqlite));
+        assert_eq!(SqlFlavor::from_name("oracle"), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! txkit-core: the backend-neutral heart of [txkit](https://docs.rs/txkit): errors and their
 //! classification, isolation levels and transaction options, row and table locks, the
 //! driver [`Connection`] trait, the transaction state machine behind [`Transaction`]
-//! guards, and the connection [`Pool`].
+//! guards, the connection [`Pool`], and [`Entity`] metadata with the SQL that stores and
+//! loads entities (insert / update / delete / find / select with optimistic version checks,
+//! CREATE and DROP TABLE), rendered per dialect with sea-query.
 //!
 //! Application code normally uses the `txkit` facade crate, which adds the backends and the
 //! URL-driven `Engine`.
@@ -17,18 +19,21 @@ mod isolation;
 mod lock;
 mod managed;
 mod pool;
+mod retry;
 mod row;
+mod session;
 mod sql_guard;
 mod state;
 mod transaction;
 mod url;
 mod value;
+mod worker;
 
 pub use connection::{AnyConnection, Backend, BoxFuture, Connection, DynConnection, ResetMode};
-pub use dialect::{Dialect, quote_identifier_with, validate_savepoint_name};
+pub use dialect::{Dialect, SqlFlavor, quote_identifier_with, validate_savepoint_name};
 pub use entity::{
-    Column, ColumnDef, ColumnType, DefaultValue, Entity, Filter, TableDef, VersionGenerator,
-    Versioned,
+    Column, ColumnDef, ColumnType, DefaultValue, Entity, Filter, IntoKey, TableDef,
+    VersionGenerator, Versioned,
 };
 pub use error::{BoxError, Error, ErrorKind, Result, StaleInfo};
 pub use isolation::{AccessMode, IsolationLevel, SqliteBehavior, TxOptions};
@@ -38,8 +43,14 @@ pub use pool::{
     CloseReason, Connect, EventListener, Pool, PoolConfig, PoolEvent, PoolKind, PoolOrder,
     PoolStats, PoolStatus, PooledConnection,
 };
+pub use retry::{
+    Direct, RetryError, RetryOutcome, RetryPolicy, StopReason, TransactionBody, TransactionSource,
+    retry, retry_transaction, retry_transaction_with,
+};
 pub use row::{Row, RowIndex};
+pub use session::{NestedSession, Query, Select, Session, SortOrder};
 pub use state::TxState;
 pub use transaction::Transaction;
 pub use url::{DatabaseUrl, ENGINE_URL_KEYS, Secret, redact};
 pub use value::{FromValue, Value};
+pub use worker::QueueWorker;

@@ -4,6 +4,7 @@
 
 use crate::connection::{AnyConnection, Connection};
 use crate::dialect::Dialect;
+use crate::entity::{Entity, Filter, IntoKey, ops};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::{IsolationLevel, TxOptions};
 use crate::row::Row;
@@ -111,6 +112,42 @@ impl<C: Connection> ManagedConnection<C> {
         tracked!(self, self.raw.query(sql, params))
     }
 
+    /// [`Transaction::insert`] in autocommit mode (with a generated key read on this
+    /// same connection).
+    pub async fn insert<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
+        ops::insert(self, entity).await
+    }
+
+    /// [`Transaction::update`] in autocommit mode: one statement, version check included.
+    pub async fn update<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
+        ops::update(self, entity).await
+    }
+
+    /// [`Transaction::delete`] in autocommit mode.
+    pub async fn delete<E: Entity>(&mut self, entity: &E) -> Result<()> {
+        ops::delete(self, entity).await
+    }
+
+    /// [`Transaction::find`] outside any transaction.
+    pub async fn find<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<E>> {
+        ops::find(self, key.into_key()).await
+    }
+
+    /// [`Transaction::select`] outside any transaction.
+    pub async fn select<E: Entity>(&mut self, filter: impl Into<Option<Filter>>) -> Result<Vec<E>> {
+        ops::select(self, filter.into()).await
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for `E`, outside any transaction (so on every backend).
+    pub async fn create_table<E: Entity>(&mut self) -> Result<()> {
+        ops::create_table::<_, E>(self).await
+    }
+
+    /// `DROP TABLE IF EXISTS` for `E`, outside any transaction.
+    pub async fn drop_table<E: Entity>(&mut self) -> Result<()> {
+        ops::drop_table::<_, E>(self).await
+    }
+
     /// Checks the connection with one cheap round trip.
     pub async fn ping(&mut self) -> Result<()> {
         self.settle().await?;
@@ -135,6 +172,15 @@ impl<C: Connection> ManagedConnection<C> {
 
     /// Starts the transaction at the driver; used by the guards.
     pub(crate) async fn start(&mut self, opts: TxOptions) -> Result<u64> {
+        let (opts, serial) = self.ready_to_start(opts).await?;
+        tracked!(self, self.raw.begin(&opts))?;
+        self.book.transition(TxEvent::Begun);
+        Ok(serial)
+    }
+
+    /// Checks the connection can begin: debts paid, no transaction open. Returns the
+    /// options with this connection's defaults filled in, and the serial of the new level.
+    async fn ready_to_start(&mut self, opts: TxOptions) -> Result<(TxOptions, u64)> {
         self.settle().await?;
         if self.book.state() != TxState::Idle {
             return Err(Error::new(
@@ -143,11 +189,47 @@ impl<C: Connection> ManagedConnection<C> {
                  nested one",
             ));
         }
-        let opts = opts.or(self.defaults);
-        let serial = self.book.peek_serial();
-        tracked!(self, self.raw.begin(&opts))?;
+        Ok((opts.or(self.defaults), self.book.peek_serial()))
+    }
+
+    /// Records the outcome of a BEGIN sent together with a first statement: BEGIN's error
+    /// ends it there; otherwise the transaction is open and the statement's result is
+    /// observed inside it (a deadlock in it dooms the transaction, as for any statement).
+    fn started_with<T>(&mut self, begun: Result<Result<T>>) -> Result<Result<T>> {
+        let first = self.observe(begun)?;
         self.book.transition(TxEvent::Begun);
-        Ok(serial)
+        Ok(self.observe(first))
+    }
+
+    /// Starts the transaction at the driver together with the query `sql` (one round trip
+    /// where the backend can); the outer error means no transaction was opened.
+    pub(crate) async fn start_with_query(
+        &mut self,
+        opts: TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(u64, Result<Vec<Row>>)> {
+        reject_transaction_control(sql)?;
+        let (opts, serial) = self.ready_to_start(opts).await?;
+        self.book.in_flight = true;
+        let begun = self.raw.begin_and_query(&opts, sql, params).await;
+        self.book.in_flight = false;
+        Ok((serial, self.started_with(begun)?))
+    }
+
+    /// [`start_with_query`](Self::start_with_query) for a statement (rows affected).
+    pub(crate) async fn start_with_execute(
+        &mut self,
+        opts: TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(u64, Result<u64>)> {
+        reject_transaction_control(sql)?;
+        let (opts, serial) = self.ready_to_start(opts).await?;
+        self.book.in_flight = true;
+        let begun = self.raw.begin_and_execute(&opts, sql, params).await;
+        self.book.in_flight = false;
+        Ok((serial, self.started_with(begun)?))
     }
 
     /// Whether the connection can go back to a pool as it is, with no round trip.

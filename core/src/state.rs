@@ -34,6 +34,8 @@ pub(crate) enum TxEvent {
     Begun,
     /// SAVEPOINT `name` succeeded.
     SavepointSet(String),
+    /// SAVEPOINT `name` succeeded, opening a restart savepoint (see [`Level::restart`]).
+    RestartSavepointSet(String),
     /// The innermost savepoint was released.
     Released,
     /// The transaction is over (COMMIT or ROLLBACK answered).
@@ -56,6 +58,10 @@ pub(crate) enum TxEvent {
 pub(crate) struct Level {
     pub(crate) serial: u64,
     pub(crate) savepoint: Option<String>,
+    /// A restart savepoint, opened by a retry loop that rolls back to it and runs its body
+    /// again (CockroachDB's `cockroach_restart` protocol): a conflict inside it — the
+    /// failures that otherwise doom the whole transaction — dooms only this savepoint.
+    pub(crate) restart: bool,
 }
 
 /// The bookkeeping behind [`TxState`]: the state, the open levels with their savepoint
@@ -146,9 +152,10 @@ impl TxBook {
             TxEvent::Begun => {
                 self.levels.clear();
                 self.abort_reason = None;
-                self.push(None);
+                self.push(None, false);
             }
-            TxEvent::SavepointSet(name) => self.push(Some(name)),
+            TxEvent::SavepointSet(name) => self.push(Some(name), false),
+            TxEvent::RestartSavepointSet(name) => self.push(Some(name), true),
             TxEvent::Released => {
                 let depth = self.levels.len().saturating_sub(1).max(1);
                 self.set_depth(depth);
@@ -168,10 +175,25 @@ impl TxBook {
                 }
             }
             TxEvent::Doomed(kind) => {
-                if !self.levels.is_empty() {
-                    self.abort_reason =
-                        Some(format!("the transaction was rolled back after a {kind}"));
-                    self.owe(0);
+                // The innermost restart savepoint absorbs the conflict; without one, the
+                // whole transaction goes.
+                match self.levels.iter().rposition(|l| l.restart) {
+                    Some(index) => {
+                        self.abort_reason =
+                            Some(format!("the savepoint was rolled back after a {kind}"));
+                        let to = u32::try_from(index).unwrap_or(u32::MAX);
+                        let to = match before {
+                            TxState::RollbackOwed { to: owed, .. } => owed.min(to),
+                            _ => to,
+                        };
+                        self.owe(to);
+                    }
+                    None if !self.levels.is_empty() => {
+                        self.abort_reason =
+                            Some(format!("the transaction was rolled back after a {kind}"));
+                        self.owe(0);
+                    }
+                    None => {}
                 }
             }
             TxEvent::Broke => {
@@ -190,10 +212,14 @@ impl TxBook {
         }
     }
 
-    fn push(&mut self, savepoint: Option<String>) {
+    fn push(&mut self, savepoint: Option<String>, restart: bool) {
         let serial = self.next_serial;
         self.next_serial += 1;
-        self.levels.push(Level { serial, savepoint });
+        self.levels.push(Level {
+            serial,
+            savepoint,
+            restart,
+        });
         self.set_depth(self.levels.len());
     }
 }
@@ -259,6 +285,89 @@ mod tests {
             serial: old,
         });
         assert_eq!(b.state(), TxState::InTransaction { depth: depth(2) });
+    }
+
+    #[test]
+    fn a_conflict_dooms_the_whole_transaction() {
+        let mut b = TxBook::new();
+        b.transition(TxEvent::Begun);
+        b.transition(TxEvent::SavepointSet("a".into()));
+        b.transition(TxEvent::Doomed(ErrorKind::Deadlock));
+        assert_eq!(
+            b.state(),
+            TxState::RollbackOwed {
+                depth: depth(2),
+                to: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_conflict_inside_a_restart_savepoint_dooms_only_it() {
+        let mut b = TxBook::new();
+        b.transition(TxEvent::Begun);
+        let restart = b.peek_serial();
+        b.transition(TxEvent::RestartSavepointSet("cockroach_restart".into()));
+        b.transition(TxEvent::SavepointSet("inner".into()));
+        b.transition(TxEvent::Doomed(ErrorKind::SerializationFailure));
+        // roll back to the restart savepoint (level 2): level 1 stays
+        assert_eq!(
+            b.state(),
+            TxState::RollbackOwed {
+                depth: depth(3),
+                to: 1
+            }
+        );
+        assert!(
+            b.abort_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("savepoint") && r.contains("serialization")),
+            "{:?}",
+            b.abort_reason
+        );
+        // dropping the restart guard owes the same rollback
+        b.transition(TxEvent::GuardDropped {
+            level: 2,
+            serial: restart,
+        });
+        assert_eq!(
+            b.state(),
+            TxState::RollbackOwed {
+                depth: depth(3),
+                to: 1
+            }
+        );
+        b.transition(TxEvent::RolledBackTo { level: 2 });
+        assert_eq!(b.state(), TxState::InTransaction { depth: depth(1) });
+        // the restart level is gone: the next conflict dooms the transaction
+        b.transition(TxEvent::Doomed(ErrorKind::Deadlock));
+        assert_eq!(
+            b.state(),
+            TxState::RollbackOwed {
+                depth: depth(1),
+                to: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_whole_rollback_already_owed_is_kept() {
+        let mut b = TxBook::new();
+        b.transition(TxEvent::Begun);
+        let outer = b.peek_serial() - 1;
+        b.transition(TxEvent::RestartSavepointSet("cockroach_restart".into()));
+        b.transition(TxEvent::GuardDropped {
+            level: 1,
+            serial: outer,
+        });
+        b.transition(TxEvent::Doomed(ErrorKind::Deadlock));
+        assert_eq!(
+            b.state(),
+            TxState::RollbackOwed {
+                depth: depth(2),
+                to: 0
+            }
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::ops::{Deref, DerefMut};
 
 use crate::connection::{AnyConnection, Connection};
 use crate::dialect::validate_savepoint_name;
+use crate::entity::{Entity, Filter, IntoKey, ops};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::TxOptions;
 use crate::managed::{ManagedConnection, tracked};
@@ -113,6 +114,17 @@ impl<'c, C: Connection> Transaction<'c, C> {
         self.conn.dialect()
     }
 
+    /// Pays what dropped children or a doomed restart savepoint left owed (for a retry
+    /// loop, which then checks [`is_open`](Self::is_open)).
+    pub(crate) async fn settle(&mut self) -> Result<()> {
+        self.conn.settle().await
+    }
+
+    /// Whether this level is open and usable (no child open, nothing owed).
+    pub(crate) fn is_open(&self) -> bool {
+        self.conn.book.is_live(self.level, self.serial)
+    }
+
     /// Pays debts left by dropped children, then checks this level is still open.
     async fn ready(&mut self) -> Result<()> {
         self.conn.settle().await?;
@@ -164,6 +176,57 @@ impl<'c, C: Connection> Transaction<'c, C> {
         }
     }
 
+    /// Inserts `entity`. Auto-increment columns holding 0 or `None` are left to the
+    /// database, and the values it makes are stored back with
+    /// [`set_generated`](Entity::set_generated) (`INSERT … RETURNING`, or `SELECT
+    /// LAST_INSERT_ID()` on servers without it). A versioned entity is written with its
+    /// [`next_version`](Entity::next_version), stored with `set_version` on success.
+    pub async fn insert<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
+        ops::insert(self, entity).await
+    }
+
+    /// Updates the row with `entity`'s primary key: every column but the key. For a
+    /// versioned entity the update also requires the row to still have the entity's
+    /// [`version`](Entity::version) and writes the next one (stored with `set_version`); if
+    /// the row has another version (or is gone) nothing is written and the error is
+    /// [`ErrorKind::StaleData`] with [`stale_info`](Error::stale_info) naming table, key and
+    /// expected version. For an entity without a version column, a missing row is an error
+    /// of kind [`ErrorKind::Database`] saying it does not exist.
+    pub async fn update<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
+        ops::update(self, entity).await
+    }
+
+    /// Deletes the row with `entity`'s primary key (and, for a versioned entity, its
+    /// version). No such row: StaleData for a versioned entity, else an error of kind
+    /// Database, as for [`update`](Self::update).
+    pub async fn delete<E: Entity>(&mut self, entity: &E) -> Result<()> {
+        ops::delete(self, entity).await
+    }
+
+    /// The entity with primary key `key` (a value, or a tuple for a composite key), if a
+    /// row has it.
+    pub async fn find<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<E>> {
+        ops::find(self, key.into_key()).await
+    }
+
+    /// The entities matching `filter` (`Account::BALANCE.gt(0)`, or `None` for all),
+    /// ordered by primary key.
+    pub async fn select<E: Entity>(&mut self, filter: impl Into<Option<Filter>>) -> Result<Vec<E>> {
+        ops::select(self, filter.into()).await
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for `E`. Unsupported on MySQL/MariaDB, whose DDL
+    /// would commit this transaction: run it on a connection there.
+    pub async fn create_table<E: Entity>(&mut self) -> Result<()> {
+        ops::create_table::<_, E>(self).await
+    }
+
+    /// `DROP TABLE IF EXISTS` for `E`; Unsupported on MySQL/MariaDB, as
+    /// [`create_table`](Self::create_table).
+    pub async fn drop_table<E: Entity>(&mut self) -> Result<()> {
+        ops::drop_table::<_, E>(self).await
+    }
+
     /// Locks `table` until the transaction ends (PostgreSQL `LOCK TABLE`, SQLite the
     /// database write lock, …), or answers Unsupported where the backend cannot give at
     /// least the exclusion asked for. The name is quoted by the dialect.
@@ -188,11 +251,27 @@ impl<'c, C: Connection> Transaction<'c, C> {
     }
 
     async fn open_savepoint(&mut self, name: String) -> Result<Transaction<'_, C>> {
+        self.open_level(name, false).await
+    }
+
+    /// Opens a restart savepoint for a retry loop that rolls back to it after a conflict
+    /// and runs again (CockroachDB's protocol): a deadlock, serialization failure or lock
+    /// timeout inside it owes a rollback to it only, not of the whole transaction.
+    pub(crate) async fn restart_savepoint(&mut self, name: &str) -> Result<Transaction<'_, C>> {
+        validate_savepoint_name(name)?;
+        self.open_level(name.to_owned(), true).await
+    }
+
+    async fn open_level(&mut self, name: String, restart: bool) -> Result<Transaction<'_, C>> {
         self.ready().await?;
         let conn = &mut *self.conn;
         let serial = conn.book.peek_serial();
         tracked!(conn, conn.raw.savepoint(&name))?;
-        conn.book.transition(TxEvent::SavepointSet(name));
+        conn.book.transition(if restart {
+            TxEvent::RestartSavepointSet(name)
+        } else {
+            TxEvent::SavepointSet(name)
+        });
         Ok(Transaction {
             conn: Slot::Borrowed(conn),
             level: self.level + 1,
@@ -275,6 +354,33 @@ impl<C: Connection> Transaction<'static, C> {
     pub async fn begin_pooled(mut conn: PooledConnection<C>, opts: TxOptions) -> Result<Self> {
         let serial = conn.start(opts).await?;
         Ok(Self::armed(Slot::Pooled(conn), serial))
+    }
+
+    /// Begins a transaction on a pooled connection together with its first query, sent
+    /// with BEGIN in one round trip where the backend can (the lazy BEGIN of a session).
+    /// An `Err` means BEGIN failed and the connection went back to the pool; otherwise the
+    /// guard is returned with the query's own result, which may be an error inside the
+    /// open transaction.
+    pub async fn begin_pooled_with_query(
+        mut conn: PooledConnection<C>,
+        opts: TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(Self, Result<Vec<Row>>)> {
+        let (serial, rows) = conn.start_with_query(opts, sql, params).await?;
+        Ok((Self::armed(Slot::Pooled(conn), serial), rows))
+    }
+
+    /// [`begin_pooled_with_query`](Self::begin_pooled_with_query) for a statement; the
+    /// inner result is the number of rows affected.
+    pub async fn begin_pooled_with_execute(
+        mut conn: PooledConnection<C>,
+        opts: TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(Self, Result<u64>)> {
+        let (serial, count) = conn.start_with_execute(opts, sql, params).await?;
+        Ok((Self::armed(Slot::Pooled(conn), serial), count))
     }
 }
 

@@ -142,6 +142,13 @@ impl FromValue for i32 {
     }
 }
 
+impl FromValue for i16 {
+    fn from_value(value: &Value, column: &str) -> Result<Self> {
+        let wide = i64::from_value(value, column)?;
+        i16::try_from(wide).map_err(|_| mismatch(value, column, "i16 (out of range)"))
+    }
+}
+
 impl FromValue for f64 {
     fn from_value(value: &Value, column: &str) -> Result<Self> {
         match value {

@@ -1,4 +1,92 @@
-//! Procedural macros of txkit: `#[derive(Entity)]` and `#[retry_on_deadlock]` arrive in a
-//! later release; this crate reserves their home so the facade's re-exports stay stable.
+//! Procedural macros of txkit: `#[derive(Entity)]` and `#[retry_on_deadlock]`. Use them
+//! through the `txkit` crate (`use txkit::Entity;`); the generated code refers to
+//! `::txkit::core`. Each macro is a one-line entry here over a module that parses, checks
+//! and expands.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+use proc_macro::TokenStream;
+
+mod entity;
+mod retry;
+
+/// Maps a struct with named fields to a table, implementing `txkit::Entity` (and
+/// `txkit::Versioned` when a field is a version), plus a typed column handle per mapped
+/// field as an associated constant (`Account::BALANCE`, a `txkit::Column<Account, i64>`).
+///
+/// On the struct: `#[txkit(table = "accounts")]` (default: the struct name in snake_case).
+///
+/// On a field:
+/// - `primary_key` (one or more fields; required), `auto_increment` (an integer the database
+///   generates on insert), `unique`, `column = "name"`, `max_len = 64` (text),
+///   `default = 0` (an integer, float, string or bool literal);
+/// - `version`: the optimistic-lock version (an integer; next = current + 1, overflow is
+///   refused), or `version(generator = path)` for any type: a `fn(&T) -> T` (for text,
+///   `fn(&str) -> String` works too);
+/// - `skip`: not a column; decoded rows fill it with `Default::default()`.
+///
+/// Field types: `i16`, `i32`, `i64`, `f64`, `bool`, `String`, `Vec<u8>`, and `Option<T>`
+/// of these for nullable columns.
+///
+/// ```
+/// use txkit::Entity;
+///
+/// #[derive(Entity)]
+/// #[txkit(table = "accounts")]
+/// pub struct Account {
+///     #[txkit(primary_key, auto_increment)]
+///     pub id: i64,
+///     #[txkit(unique, max_len = 64)]
+///     pub owner: String,
+///     #[txkit(default = 0)]
+///     pub balance: i64,
+///     #[txkit(version)]
+///     pub version: i32,
+/// }
+///
+/// assert_eq!(Account::TABLE, "accounts");
+/// let rich = Account::BALANCE.ge(1_000_000);
+/// ```
+#[proc_macro_derive(Entity, attributes(txkit))]
+pub fn derive_entity(input: TokenStream) -> TokenStream {
+    entity::derive(input)
+}
+
+/// Retries an `async fn` whose unit of work lost a conflict (deadlock, serialization
+/// failure): the body runs inside `::txkit::core::retry(&policy, async || { body })`, so
+/// every attempt runs the whole body again — its BEGIN and COMMIT included.
+///
+/// ```text
+/// #[retry_on_deadlock]
+/// #[retry_on_deadlock(max_attempts = 5, base_delay_ms = 50, max_delay_ms = 1000,
+///                     deadline_ms = 10000, jitter = false,
+///                     also = [lock_timeout, lock_not_available, stale_data])]
+/// ```
+///
+/// Every key is optional (defaults: 3 attempts, 100 ms base delay, 5 s max delay, full
+/// jitter, no deadline); deadlocks and serialization failures are always retried, `also`
+/// adds other kinds. A commit whose outcome is unknown is never retried.
+///
+/// The function must be `async`, return `Result<T, E>` with `E` = `txkit::Error` (or a type
+/// implementing `txkit::core::RetryError`), and begin its own transaction: a parameter
+/// whose type mentions `Transaction`, `PooledConnection`, `ManagedConnection` or `Session`
+/// is refused, because retrying inside a transaction the caller began cannot undo that
+/// transaction's earlier work — take `&Engine` instead. The body must be re-runnable: it
+/// sees the arguments by reference, so moving an argument or mutating captured state
+/// (`self` fields included) does not compile. It works on free functions and on `&self` /
+/// `&mut self` methods, and the future stays `Send` when the body's is.
+///
+/// ```ignore
+/// #[txkit::retry_on_deadlock(max_attempts = 10)]
+/// async fn transfer(engine: &txkit::Engine, from: i64, to: i64, cents: i64) -> txkit::Result<()> {
+///     let mut tx = engine.begin().await?;
+///     tx.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", &txkit::params![cents, from]).await?;
+///     tx.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", &txkit::params![cents, to]).await?;
+///     tx.commit().await
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn retry_on_deadlock(args: TokenStream, item: TokenStream) -> TokenStream {
+    retry::attribute(args, item)
+}

@@ -5,6 +5,8 @@
 
 #![cfg(test)]
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used)]
+// Every example includes examples/common/mod.rs, and the suite includes every example.
+#![allow(clippy::duplicate_mod)]
 
 #[macro_use]
 pub mod common;
@@ -13,11 +15,14 @@ mod bad_input;
 mod bank;
 mod cancellation;
 mod drop_rollback;
+mod entities;
+mod examples;
 mod isolation;
 mod isolation_effects;
 mod locks;
 mod logs;
 mod pool;
+mod retry;
 mod savepoints;
 mod sqlite_locking;
 mod static_pool;

@@ -189,6 +189,12 @@ impl Dialect for MySqlDialect {
         Ok(sql)
     }
 
+    /// MariaDB 10.5 and later have `INSERT … RETURNING`; MySQL (through 8.x) does not, so
+    /// a generated key is read there with `SELECT LAST_INSERT_ID()`.
+    fn supports_insert_returning(&self) -> bool {
+        self.server.is_mariadb() && self.server.version() >= (10, 5, 0)
+    }
+
     /// Always Unsupported: `LOCK TABLES` commits the open transaction, so it cannot be a
     /// statement inside one. Use row locks (`SELECT … FOR UPDATE` over the rows, or the whole
     /// table), or run a unit of work under table locks with
@@ -239,6 +245,17 @@ mod tests {
             d.release_savepoint_sql("sp1").expect("sp"),
             "RELEASE SAVEPOINT `sp1`"
         );
+    }
+
+    #[test]
+    fn insert_returning_by_server() {
+        assert!(maria(11).supports_insert_returning());
+        assert!(maria(5).supports_insert_returning());
+        assert!(!maria(4).supports_insert_returning());
+        assert!(!mysql8().supports_insert_returning());
+        assert!(!mysql57().supports_insert_returning());
+        assert!(!maria(11).transactional_ddl());
+        assert_eq!(mysql8().sql_flavor(), Some(txkit_core::SqlFlavor::MySql));
     }
 
     #[test]

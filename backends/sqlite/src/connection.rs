@@ -99,6 +99,40 @@ impl Connection for SqliteConnection {
         self.call(move |s| s.begin(&sql, read_only)).await
     }
 
+    /// BEGIN and the query in one command to the worker thread.
+    async fn begin_and_query(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Result<Vec<Row>>> {
+        let begin = SqliteDialect.begin_sql(opts)?;
+        let read_only = opts.access() == Some(AccessMode::ReadOnly);
+        let (sql, params) = (sql.to_owned(), params.to_vec());
+        self.call(move |s| {
+            s.begin(&begin, read_only)?;
+            Ok(s.query(&sql, &params))
+        })
+        .await
+    }
+
+    /// BEGIN and the statement in one command to the worker thread.
+    async fn begin_and_execute(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Result<u64>> {
+        let begin = SqliteDialect.begin_sql(opts)?;
+        let read_only = opts.access() == Some(AccessMode::ReadOnly);
+        let (sql, params) = (sql.to_owned(), params.to_vec());
+        self.call(move |s| {
+            s.begin(&begin, read_only)?;
+            Ok(s.execute(&sql, &params))
+        })
+        .await
+    }
+
     /// COMMIT. A thread that ends while COMMIT is pending leaves the outcome unknown.
     async fn commit(&mut self) -> Result<()> {
         match self.worker.call(Session::commit).await {

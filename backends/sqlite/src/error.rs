@@ -43,8 +43,10 @@ pub(crate) fn kind_of(code: i32) -> ErrorKind {
 fn hint(code: i32) -> Option<&'static str> {
     match code {
         SQLITE_BUSY | SQLITE_BUSY_TIMEOUT => Some(
-            "another connection held the database lock for longer than busy_timeout; retry \
-             the transaction, or raise busy_timeout",
+            "another connection holds the database lock: it was held longer than \
+             busy_timeout, or this transaction already read and SQLite refused to wait for \
+             the write lock (waiting could deadlock); retry the whole transaction, begin \
+             write transactions IMMEDIATE, or raise busy_timeout",
         ),
         SQLITE_BUSY_SNAPSHOT => Some(
             "another connection committed a write after this transaction began reading, so \

@@ -4,13 +4,34 @@
 //! version column) and the row codec; [`Versioned`] marks entities with an optimistic-lock
 //! version column; [`Column`] is a typed handle (`Account::BALANCE`) that builds
 //! [`Filter`]s. The SQL for DDL and for insert / update / delete / select is rendered per
-//! dialect with sea-query in the submodules.
+//! dialect with sea-query in the submodules: `render` picks the builder for the dialect's
+//! [`SqlFlavor`](crate::SqlFlavor) and `bind` converts values; `ddl` (CREATE / DROP TABLE
+//! from a [`TableDef`]), `write` (INSERT, UPDATE, DELETE), `read` (SELECT) and `filter_sql`
+//! build statements without running them; `ops` runs them on a transaction or connection
+//! (through the crate-private `exec::Executor`) and reads the answers.
 
+pub(crate) mod bind;
 mod column;
+mod ddl;
+pub(crate) mod exec;
 mod filter;
+pub(crate) mod filter_sql;
+mod key;
+pub(crate) mod ops;
+pub(crate) mod read;
+pub(crate) mod render;
+mod write;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod ops_tests;
+#[cfg(test)]
+mod sql_tests;
 
 pub use column::Column;
 pub use filter::Filter;
+pub use key::IntoKey;
 
 use crate::error::Result;
 use crate::row::Row;

@@ -229,14 +229,18 @@ impl<C: Connection> Pool<C> {
         location: &'static Location<'static>,
     ) -> Result<PooledConnection<C>> {
         let inner = &self.inner;
-        let permit = inner.acquire(self).await?;
+        let (permit, mut waited_until) = inner.acquire(self).await?;
         // Each idle connection is tried at most once; then a new one is opened.
         loop {
             let Some(mut taken) = inner.pop_idle() else {
                 let slot = inner.open_new().await?;
                 return Ok(inner.hand_out(slot, permit, location));
             };
-            let now = inner.config.needs_clock().then(Instant::now);
+            let now = if inner.config.needs_clock() {
+                Some(waited_until.take().unwrap_or_else(Instant::now))
+            } else {
+                None
+            };
             if let Some(reason) = inner.expired(taken.slot(), now) {
                 taken.close(reason, false);
                 continue;
@@ -350,22 +354,27 @@ impl<C: Connection> Inner<C> {
     }
 
     /// A slot in the pool, waiting fairly (first come, first served) up to the timeout.
-    async fn acquire(&self, pool: &Pool<C>) -> Result<OwnedSemaphorePermit> {
+    async fn acquire(&self, pool: &Pool<C>) -> Result<(OwnedSemaphorePermit, Option<Instant>)> {
         match Arc::clone(&self.slots).try_acquire_owned() {
-            Ok(permit) => return Ok(permit),
+            Ok(permit) => return Ok((permit, None)),
             Err(tokio::sync::TryAcquireError::Closed) => return Err(closed_error()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {}
         }
         self.waiting.fetch_add(1, Ordering::AcqRel);
         let _waiting = CountGuard(&self.waiting);
         let started = Instant::now();
+        // A timeout too large to add to the clock means no limit (30 years, as tokio does).
+        let deadline = started
+            .checked_add(self.config.timeout)
+            .unwrap_or_else(|| started + Duration::from_secs(86_400 * 365 * 30));
+        let deadline = tokio::time::Instant::from_std(deadline);
         let acquired =
-            tokio::time::timeout(self.config.timeout, Arc::clone(&self.slots).acquire_owned())
-                .await;
+            tokio::time::timeout_at(deadline, Arc::clone(&self.slots).acquire_owned()).await;
         match acquired {
             Ok(Ok(permit)) => {
-                self.stats.waited(started.elapsed());
-                Ok(permit)
+                let now = Instant::now();
+                self.stats.waited(now.saturating_duration_since(started));
+                Ok((permit, Some(now)))
             }
             Ok(Err(_)) => Err(closed_error()),
             Err(_) => {
@@ -396,7 +405,9 @@ impl<C: Connection> Inner<C> {
         }
         let now = now?;
         if let Some(recycle) = self.config.recycle {
-            let age = Duration::from_nanos(self.now_ns().saturating_sub(slot.created_ns));
+            let now_ns = u64::try_from(now.saturating_duration_since(self.epoch).as_nanos())
+                .unwrap_or(u64::MAX);
+            let age = Duration::from_nanos(now_ns.saturating_sub(slot.created_ns));
             if age >= recycle {
                 return Some(CloseReason::Recycled);
             }
@@ -511,7 +522,7 @@ impl<C: Connection> Inner<C> {
             return;
         }
         slot.conn.restore_defaults();
-        if self.config.needs_clock() {
+        if self.config.pre_ping || self.config.idle_timeout.is_some() {
             slot.returned = Some(Instant::now());
         }
         self.idle().push_back(slot);

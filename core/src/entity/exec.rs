@@ -1,0 +1,73 @@
+//! Where entity statements run: a [`Transaction`] (or savepoint), or a
+//! [`ManagedConnection`] in autocommit mode. One crate-private trait, so each operation is
+//! written once.
+
+use std::future::Future;
+
+use crate::connection::Connection;
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::managed::ManagedConnection;
+use crate::row::Row;
+use crate::transaction::Transaction;
+use crate::value::Value;
+
+/// Something that runs statements with bound parameters.
+pub(crate) trait Executor: Send {
+    /// Whether statements run inside a transaction (DDL is refused there on dialects whose
+    /// DDL would commit it).
+    const IN_TRANSACTION: bool;
+
+    /// The SQL dialect.
+    fn sql_dialect(&self) -> &dyn Dialect;
+
+    /// Runs a statement; returns rows affected.
+    fn run(&mut self, sql: &str, params: &[Value]) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Runs a query; returns its rows.
+    fn fetch(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send;
+}
+
+impl<C: Connection> Executor for Transaction<'_, C> {
+    const IN_TRANSACTION: bool = true;
+
+    fn sql_dialect(&self) -> &dyn Dialect {
+        self.dialect()
+    }
+
+    fn run(&mut self, sql: &str, params: &[Value]) -> impl Future<Output = Result<u64>> + Send {
+        self.execute(sql, params)
+    }
+
+    fn fetch(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        self.query(sql, params)
+    }
+}
+
+impl<C: Connection> Executor for ManagedConnection<C> {
+    const IN_TRANSACTION: bool = false;
+
+    fn sql_dialect(&self) -> &dyn Dialect {
+        self.dialect()
+    }
+
+    fn run(&mut self, sql: &str, params: &[Value]) -> impl Future<Output = Result<u64>> + Send {
+        self.execute(sql, params)
+    }
+
+    fn fetch(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        self.query(sql, params)
+    }
+}

@@ -1,0 +1,171 @@
+//! The entity operations behind `insert`, `update`, `delete`, `find`, `select`,
+//! `create_table` and `drop_table` on [`Transaction`](crate::Transaction) and
+//! [`ManagedConnection`](crate::ManagedConnection): render, run, interpret the answer.
+
+use super::exec::Executor;
+use super::filter::Filter;
+use super::render::{self, check_names};
+use super::write::{self, RowWritePlan};
+use super::{Entity, read};
+use crate::dialect::{Dialect, SqlFlavor};
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::Value;
+
+/// The flavor to render `E`'s statements in, after checking its names with the dialect.
+fn flavor_for<E: Entity>(dialect: &dyn Dialect) -> Result<SqlFlavor> {
+    check_names(
+        dialect,
+        std::iter::once(E::TABLE).chain(E::COLUMNS.iter().map(|c| c.name)),
+    )?;
+    render::flavor_of(dialect)
+}
+
+/// The query that reads the key the last insert generated, on a server without RETURNING.
+fn last_insert_id_sql(flavor: SqlFlavor) -> &'static str {
+    match flavor {
+        SqlFlavor::MySql => "SELECT LAST_INSERT_ID()",
+        SqlFlavor::Sqlite => "SELECT last_insert_rowid()",
+        SqlFlavor::Postgres => "SELECT lastval()",
+    }
+}
+
+pub(crate) async fn insert<X: Executor, E: Entity>(x: &mut X, entity: &mut E) -> Result<()> {
+    let (flavor, plan) = {
+        let dialect = x.sql_dialect();
+        let flavor = flavor_for::<E>(dialect)?;
+        let plan = write::insert(flavor, dialect.supports_insert_returning(), entity)?;
+        (flavor, plan)
+    };
+    let generated: Vec<Value> = if plan.returning {
+        let rows = x.fetch(&plan.sql.text, &plan.sql.params).await?;
+        let [row] = rows.as_slice() else {
+            return Err(Error::new(
+                ErrorKind::Database,
+                format!(
+                    "INSERT … RETURNING into {} returned {} rows, not one",
+                    E::TABLE,
+                    rows.len()
+                ),
+            ));
+        };
+        (0..plan.generated.len())
+            .map(|i| row.value(i).cloned())
+            .collect::<Result<_>>()?
+    } else {
+        x.run(&plan.sql.text, &plan.sql.params).await?;
+        if plan.generated.is_empty() {
+            Vec::new()
+        } else {
+            let rows = x.fetch(last_insert_id_sql(flavor), &[]).await?;
+            let row = rows.first().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Database,
+                    "the generated key query returned no row",
+                )
+            })?;
+            vec![row.value(0)?.clone()]
+        }
+    };
+    for (column, value) in plan.generated.iter().zip(generated) {
+        entity.set_generated(column, value)?;
+    }
+    if let Some(version) = plan.version {
+        entity.set_version(version)?;
+    }
+    Ok(())
+}
+
+/// The error for an UPDATE or DELETE that matched no row.
+fn no_row<E: Entity>(plan: RowWritePlan, what: &str) -> Error {
+    match plan.expected {
+        Some(expected) => Error::stale(E::TABLE, plan.key, expected),
+        None => Error::new(
+            ErrorKind::Database,
+            format!(
+                "no row of table {} has primary key {}, so nothing was {what}",
+                E::TABLE,
+                plan.key
+            ),
+        ),
+    }
+}
+
+pub(crate) async fn update<X: Executor, E: Entity>(x: &mut X, entity: &mut E) -> Result<()> {
+    let flavor = flavor_for::<E>(x.sql_dialect())?;
+    let Some(plan) = write::update(flavor, entity)? else {
+        return Ok(());
+    };
+    if x.run(&plan.sql.text, &plan.sql.params).await? == 0 {
+        return Err(no_row::<E>(plan, "updated"));
+    }
+    if let Some(version) = plan.version {
+        entity.set_version(version)?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete<X: Executor, E: Entity>(x: &mut X, entity: &E) -> Result<()> {
+    let flavor = flavor_for::<E>(x.sql_dialect())?;
+    let plan = write::delete(flavor, entity)?;
+    if x.run(&plan.sql.text, &plan.sql.params).await? == 0 {
+        return Err(no_row::<E>(plan, "deleted"));
+    }
+    Ok(())
+}
+
+pub(crate) async fn find<X: Executor, E: Entity>(x: &mut X, key: Vec<Value>) -> Result<Option<E>> {
+    let sql = read::find::<E>(flavor_for::<E>(x.sql_dialect())?, &key)?;
+    let rows = x.fetch(&sql.text, &sql.params).await?;
+    match rows.as_slice() {
+        [] => Ok(None),
+        [row] => E::from_row(row).map(Some),
+        more => Err(Error::new(
+            ErrorKind::Database,
+            format!(
+                "{} rows of table {} have the primary key that was looked up; is it declared \
+                 as the table's primary key?",
+                more.len(),
+                E::TABLE
+            ),
+        )),
+    }
+}
+
+pub(crate) async fn select<X: Executor, E: Entity>(
+    x: &mut X,
+    filter: Option<Filter>,
+) -> Result<Vec<E>> {
+    let sql = read::select::<E>(flavor_for::<E>(x.sql_dialect())?, filter.as_ref())?;
+    let rows = x.fetch(&sql.text, &sql.params).await?;
+    rows.iter().map(E::from_row).collect()
+}
+
+/// Refuses DDL inside a transaction where the server would commit that transaction.
+fn ddl_allowed<X: Executor>(dialect: &dyn Dialect) -> Result<()> {
+    if X::IN_TRANSACTION && !dialect.transactional_ddl() {
+        return Err(Error::unsupported(format!(
+            "{} commits the open transaction before running CREATE or DROP TABLE, which would \
+             silently end this one; run DDL on a connection outside a transaction",
+            dialect.name()
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn create_table<X: Executor, E: Entity>(x: &mut X) -> Result<()> {
+    let sql = {
+        let dialect = x.sql_dialect();
+        ddl_allowed::<X>(dialect)?;
+        E::table().create_table_sql(dialect, true)?
+    };
+    x.run(&sql, &[]).await.map(drop)
+}
+
+pub(crate) async fn drop_table<X: Executor, E: Entity>(x: &mut X) -> Result<()> {
+    let sql = {
+        let dialect = x.sql_dialect();
+        ddl_allowed::<X>(dialect)?;
+        E::table().drop_table_sql(dialect, true)?
+    };
+    x.run(&sql, &[]).await.map(drop)
+}

@@ -1,0 +1,232 @@
+//! INSERT, UPDATE and DELETE statements for an entity, rendered but not yet run: each
+//! plan carries what the run needs to interpret the answer (generated columns, the key and
+//! expected version for a StaleData error, the version to store on success).
+
+use sea_query::{Alias, Expr, ExprTrait, IntoIden, MysqlQueryBuilder, Query, QuotedBuilder};
+
+use super::bind::to_sea;
+use super::key::{key_text, value_text};
+use super::render::{self, Sql};
+use super::{ColumnDef, Entity};
+use crate::dialect::SqlFlavor;
+use crate::error::{Error, Result};
+use crate::value::Value;
+
+/// A rendered INSERT.
+#[derive(Debug)]
+pub(crate) struct InsertPlan {
+    pub(crate) sql: Sql,
+    /// The auto-increment columns left out, whose values the database makes.
+    pub(crate) generated: Vec<&'static str>,
+    /// Whether the statement returns them (`RETURNING`); else they are read with
+    /// `SELECT LAST_INSERT_ID()`.
+    pub(crate) returning: bool,
+    /// The version written, to store in the entity once the insert succeeded.
+    pub(crate) version: Option<Value>,
+}
+
+/// A rendered UPDATE or DELETE of one row by primary key.
+#[derive(Debug)]
+pub(crate) struct RowWritePlan {
+    pub(crate) sql: Sql,
+    /// The key, as text, for errors.
+    pub(crate) key: String,
+    /// The version the row must still have, as text; `None` when not versioned.
+    pub(crate) expected: Option<String>,
+    /// The version written (UPDATE of a versioned entity), to store on success.
+    pub(crate) version: Option<Value>,
+}
+
+/// The entity's values, checked against its column list.
+pub(crate) fn values_of<E: Entity>(entity: &E) -> Result<Vec<Value>> {
+    let values = entity.values();
+    if values.len() == E::COLUMNS.len() {
+        Ok(values)
+    } else {
+        Err(Error::config(format!(
+            "{}: values() returned {} values for {} columns",
+            E::TABLE,
+            values.len(),
+            E::COLUMNS.len()
+        )))
+    }
+}
+
+/// The version `next_version()` gives, which a versioned entity must.
+fn next_version<E: Entity>(entity: &E) -> Result<Value> {
+    entity.next_version().ok_or_else(|| {
+        Error::config(format!(
+            "{} has a version column but next_version() returned None",
+            E::TABLE
+        ))
+    })
+}
+
+/// INSERT of `entity`. An auto-increment column holding 0 or NULL is left out for the
+/// database to fill; a versioned entity is written with its next version.
+pub(crate) fn insert<E: Entity>(
+    flavor: SqlFlavor,
+    returning_ok: bool,
+    entity: &E,
+) -> Result<InsertPlan> {
+    let values = values_of(entity)?;
+    let version = match E::version_column() {
+        Some(_) => Some(next_version(entity)?),
+        None => None,
+    };
+    let mut columns = Vec::with_capacity(values.len());
+    let mut row = Vec::with_capacity(values.len());
+    let mut generated = Vec::new();
+    for (column, value) in E::COLUMNS.iter().zip(values) {
+        let value = match (&version, column.version) {
+            (Some(v), true) => v.clone(),
+            _ => value,
+        };
+        if column.auto_increment && matches!(value, Value::Null | Value::Int(0)) {
+            generated.push(column.name);
+            continue;
+        }
+        columns.push(Alias::new(column.name));
+        row.push(Expr::val(to_sea(&value)));
+    }
+    if !returning_ok && generated.len() > 1 {
+        return Err(Error::unsupported(format!(
+            "{}: this server has no INSERT … RETURNING, and LAST_INSERT_ID() reports only \
+             one generated column, but {} were left to the database",
+            E::TABLE,
+            generated.len()
+        )));
+    }
+    let mut stmt = Query::insert();
+    stmt.into_table(Alias::new(E::TABLE));
+    if columns.is_empty() {
+        stmt.or_default_values();
+    } else {
+        stmt.columns(columns)
+            .values(row)
+            .map_err(|e| Error::config(format!("{}: {e}", E::TABLE)))?;
+    }
+    let returning = returning_ok && !generated.is_empty();
+    if returning {
+        stmt.returning(Query::returning().columns(generated.iter().map(|c| Alias::new(*c))));
+    }
+    let mut sql = render::query(flavor, &stmt)?;
+    if returning && flavor == SqlFlavor::MySql {
+        // sea-query's MySQL builder has no RETURNING; MariaDB 10.5+ takes it after VALUES.
+        sql.text.push_str(" RETURNING ");
+        for (i, column) in generated.iter().enumerate() {
+            if i > 0 {
+                sql.text.push_str(", ");
+            }
+            MysqlQueryBuilder.prepare_iden(&Alias::new(*column).into_iden(), &mut sql.text);
+        }
+    }
+    Ok(InsertPlan {
+        sql,
+        generated,
+        returning,
+        version,
+    })
+}
+
+/// `pk = value` for every primary-key column, and the key's values.
+fn key_condition<E: Entity>(values: &[Value]) -> Result<(Vec<Expr>, Vec<Value>)> {
+    let mut conditions = Vec::new();
+    let mut key = Vec::new();
+    for (column, value) in E::COLUMNS.iter().zip(values) {
+        if !column.primary_key {
+            continue;
+        }
+        if *value == Value::Null {
+            return Err(Error::config(format!(
+                "{}: primary-key column {:?} is NULL",
+                E::TABLE,
+                column.name
+            )));
+        }
+        conditions.push(Expr::col(Alias::new(column.name)).eq(to_sea(value)));
+        key.push(value.clone());
+    }
+    if key.is_empty() {
+        return Err(Error::config(format!(
+            "{} has no primary-key column, so one row cannot be addressed",
+            E::TABLE
+        )));
+    }
+    Ok((conditions, key))
+}
+
+/// `version = current` (or `IS NULL`), and the current version as text.
+fn version_condition<E: Entity>(column: &ColumnDef, entity: &E) -> Result<(Expr, String)> {
+    let current = entity.version().ok_or_else(|| {
+        Error::config(format!(
+            "{} has a version column but version() returned None",
+            E::TABLE
+        ))
+    })?;
+    let col = Expr::col(Alias::new(column.name));
+    let condition = match &current {
+        Value::Null => col.is_null(),
+        v => col.eq(to_sea(v)),
+    };
+    Ok((condition, value_text(&current)))
+}
+
+/// UPDATE of every column but the key (and the version, which is advanced) of the row with
+/// `entity`'s key and, for a versioned entity, its current version. `None` when the entity
+/// has no column to set.
+pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<RowWritePlan>> {
+    let values = values_of(entity)?;
+    let (conditions, key) = key_condition::<E>(&values)?;
+    let mut stmt = Query::update();
+    stmt.table(Alias::new(E::TABLE));
+    let mut any = false;
+    for (column, value) in E::COLUMNS.iter().zip(&values) {
+        if !column.primary_key && !column.version {
+            stmt.value(Alias::new(column.name), Expr::val(to_sea(value)));
+            any = true;
+        }
+    }
+    let (mut expected, mut version, mut check) = (None, None, None);
+    if let Some(column) = E::version_column() {
+        let next = next_version(entity)?;
+        stmt.value(Alias::new(column.name), Expr::val(to_sea(&next)));
+        let (condition, current) = version_condition(column, entity)?;
+        (expected, version, check, any) = (Some(current), Some(next), Some(condition), true);
+    }
+    if !any {
+        return Ok(None);
+    }
+    for condition in conditions.into_iter().chain(check) {
+        stmt.and_where(condition);
+    }
+    Ok(Some(RowWritePlan {
+        sql: render::query(flavor, &stmt)?,
+        key: key_text(&key),
+        expected,
+        version,
+    }))
+}
+
+/// DELETE of the row with `entity`'s key and, for a versioned entity, its current version.
+pub(crate) fn delete<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<RowWritePlan> {
+    let values = values_of(entity)?;
+    let (conditions, key) = key_condition::<E>(&values)?;
+    let mut stmt = Query::delete();
+    stmt.from_table(Alias::new(E::TABLE));
+    for condition in conditions {
+        stmt.and_where(condition);
+    }
+    let mut expected = None;
+    if let Some(column) = E::version_column() {
+        let (condition, current) = version_condition(column, entity)?;
+        stmt.and_where(condition);
+        expected = Some(current);
+    }
+    Ok(RowWritePlan {
+        sql: render::query(flavor, &stmt)?,
+        key: key_text(&key),
+        expected,
+        version: None,
+    })
+}

@@ -1,0 +1,9 @@
+use txkit::Entity;
+
+#[derive(Entity)]
+struct Account {
+    id: i64,
+    balance: i64,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use txkit::Entity;
+
+#[derive(Entity)]
+struct Account {
+    #[txkit(primary_key)]
+    id: i64,
+    balance: u64,
+}
+
+fn main() {}

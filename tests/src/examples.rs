@@ -1,0 +1,35 @@
+//! Every example of the chapter, run on every backend.
+
+use crate::common::TestDb;
+
+/// `examples!(test_name: source_module => "path", …)` includes each example file as
+/// `source_module` and stamps `test_name` for every backend, calling its `run(url)`.
+macro_rules! examples {
+    ($($name:ident: $source:ident => $path:literal),* $(,)?) => {
+        $(
+            #[allow(dead_code)] // each example's `main` is not used here
+            #[path = $path]
+            mod $source;
+
+            async fn $name(db: TestDb) {
+                if let Err(e) = $source::run(&db.url).await {
+                    panic!("example {} failed on {:?}: {e}", stringify!($name), db.kind);
+                }
+                db.assert_no_idle_in_transaction().await;
+            }
+        )*
+        crate::matrix!($($name),*);
+    };
+}
+
+examples!(
+    simple_transactions: simple_transactions_src => "../../examples/simple_transactions.rs",
+    manual_control: manual_control_src => "../../examples/manual_control.rs",
+    savepoints: savepoints_src => "../../examples/savepoints.rs",
+    multiple_savepoints: multiple_savepoints_src => "../../examples/multiple_savepoints.rs",
+    isolation_levels: isolation_levels_src => "../../examples/isolation_levels.rs",
+    pessimistic_locking: pessimistic_locking_src => "../../examples/pessimistic_locking.rs",
+    table_locking: table_locking_src => "../../examples/table_locking.rs",
+    pool_status: pool_status_src => "../../examples/pool_status.rs",
+    queue_worker: queue_worker_src => "../../examples/queue_worker.rs",
+);
