@@ -1,0 +1,202 @@
+//! Row and table locks through sessions, two sessions at a time. Steps are ordered by
+//! awaiting each one before starting the next; a statement "blocks" when its task has not
+//! returned within [`BLOCKED`], and must then return within [`RELEASED`] once the lock
+//! holder ends.
+//!
+//! SQLite has no row locks: a locking read takes the database write lock (the session
+//! begins IMMEDIATE), so there the second locking reader always waits, shared locks do not
+//! coexist (stricter than asked, never weaker), SKIP LOCKED skips nothing once it has the
+//! lock, and NOWAIT is Unsupported.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use txkit::{Engine, ErrorKind, RowLock, TableLock};
+
+use crate::common::{Kind, TestDb};
+use crate::session::{Acct, seeded};
+
+const BLOCKED: Duration = Duration::from_millis(500);
+const RELEASED: Duration = Duration::from_secs(20);
+
+crate::matrix!(
+    for_update_blocks_a_second_locker,
+    nowait_fails_with_lock_not_available,
+    skip_locked_returns_the_unlocked_rows,
+    shared_locks_coexist_and_block_writers,
+    table_lock_blocks_writers,
+);
+
+/// Asserts `task` has not finished within [`BLOCKED`]; gives it back.
+async fn assert_blocked<T: std::fmt::Debug>(mut task: JoinHandle<T>) -> JoinHandle<T> {
+    let early = tokio::time::timeout(BLOCKED, &mut task).await;
+    assert!(early.is_err(), "expected to block, but returned {early:?}");
+    task
+}
+
+/// Awaits `task`, which must finish within [`RELEASED`].
+async fn finishes<T>(task: JoinHandle<T>) -> T {
+    tokio::time::timeout(RELEASED, task)
+        .await
+        .expect("the blocked statement did not finish after the lock was released")
+        .expect("task")
+}
+
+/// A task locking the row `id` with `lock` in a session of its own, then committing;
+/// returns the owners it read (or the error).
+fn lock_in_task(
+    engine: &Engine,
+    ids: Vec<i64>,
+    lock: RowLock,
+) -> JoinHandle<txkit::Result<Vec<String>>> {
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let mut s = engine.session();
+        let rows = s
+            .query::<Acct>()
+            .filter(Acct::ID.in_(ids))
+            .with_for_update(lock)
+            .all()
+            .await?;
+        s.commit().await?;
+        Ok(rows.into_iter().map(|a| a.owner).collect())
+    })
+}
+
+async fn for_update_blocks_a_second_locker(db: TestDb) {
+    let (iso, ids) = seeded(&db, 4, &["a", "b"]).await;
+    let mut holder = iso.engine.session();
+    let row = holder
+        .query::<Acct>()
+        .filter(Acct::ID.eq(ids[0]))
+        .with_for_update(RowLock::update())
+        .one()
+        .await
+        .unwrap();
+    assert_eq!(row.owner, "a");
+    let waiter = assert_blocked(lock_in_task(&iso.engine, vec![ids[0]], RowLock::update())).await;
+    holder.commit().await.unwrap();
+    assert_eq!(finishes(waiter).await.unwrap(), ["a"]);
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+async fn nowait_fails_with_lock_not_available(db: TestDb) {
+    let (iso, ids) = seeded(&db, 4, &["a"]).await;
+    let mut holder = iso.engine.session();
+    holder
+        .query::<Acct>()
+        .filter(Acct::ID.eq(ids[0]))
+        .with_for_update(RowLock::update())
+        .all()
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(
+        RELEASED,
+        lock_in_task(&iso.engine, vec![ids[0]], RowLock::update().nowait()),
+    )
+    .await
+    .expect("NOWAIT must not wait")
+    .unwrap();
+    let e = result.unwrap_err();
+    let want = match db.kind {
+        Kind::Sqlite => ErrorKind::Unsupported,
+        Kind::Postgres | Kind::MySql => ErrorKind::LockNotAvailable,
+    };
+    assert_eq!(e.kind(), want, "{e}");
+    holder.commit().await.unwrap();
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+async fn skip_locked_returns_the_unlocked_rows(db: TestDb) {
+    let (iso, ids) = seeded(&db, 4, &["a", "b", "c", "d"]).await;
+    let mut holder = iso.engine.session();
+    let locked = holder
+        .query::<Acct>()
+        .filter(Acct::ID.in_([ids[0], ids[1]]))
+        .with_for_update(RowLock::update())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(locked.len(), 2);
+    let skipper = lock_in_task(&iso.engine, ids.clone(), RowLock::update().skip_locked());
+    if db.kind == Kind::Sqlite {
+        // The write lock is the only lock: the skipper waits for it, then nothing is
+        // locked by anyone else, so it skips nothing.
+        let skipper = assert_blocked(skipper).await;
+        holder.commit().await.unwrap();
+        assert_eq!(finishes(skipper).await.unwrap(), ["a", "b", "c", "d"]);
+    } else {
+        assert_eq!(finishes(skipper).await.unwrap(), ["c", "d"]);
+        holder.commit().await.unwrap();
+    }
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+async fn shared_locks_coexist_and_block_writers(db: TestDb) {
+    let (iso, ids) = seeded(&db, 4, &["a"]).await;
+    let mut holder = iso.engine.session();
+    holder
+        .query::<Acct>()
+        .filter(Acct::ID.eq(ids[0]))
+        .with_for_update(RowLock::share())
+        .all()
+        .await
+        .unwrap();
+    let sharer = lock_in_task(&iso.engine, vec![ids[0]], RowLock::share());
+    let sharer = if db.kind == Kind::Sqlite {
+        // SQLite meets a shared lock with the database write lock: stricter, so a second
+        // shared locker waits.
+        Some(assert_blocked(sharer).await)
+    } else {
+        assert_eq!(finishes(sharer).await.unwrap(), ["a"]);
+        None
+    };
+    let engine = iso.engine.clone();
+    let id = ids[0];
+    let writer = tokio::spawn(async move {
+        let mut s = engine.session();
+        s.execute(
+            "UPDATE session_accounts SET balance = balance + 1 WHERE id = ?",
+            &txkit::params![id],
+        )
+        .await?;
+        s.commit().await
+    });
+    let writer = assert_blocked(writer).await;
+    holder.commit().await.unwrap();
+    if let Some(sharer) = sharer {
+        assert_eq!(finishes(sharer).await.unwrap(), ["a"]);
+    }
+    finishes(writer).await.unwrap();
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+async fn table_lock_blocks_writers(db: TestDb) {
+    let (iso, _) = seeded(&db, 4, &["a"]).await;
+    let mut holder = iso.engine.session();
+    let locked = holder.lock_table::<Acct>(TableLock::share()).await;
+    if db.kind == Kind::MySql {
+        // LOCK TABLES would commit the transaction: refused, never silently weakened.
+        assert_eq!(locked.unwrap_err().kind(), ErrorKind::Unsupported);
+        holder.rollback().await.unwrap();
+        iso.finish().await;
+        return;
+    }
+    locked.unwrap();
+    let engine = iso.engine.clone();
+    let writer = tokio::spawn(async move {
+        let mut row = Acct::new("b", 1);
+        let mut s = engine.session();
+        s.add(&mut row);
+        s.commit().await
+    });
+    let writer = assert_blocked(writer).await;
+    holder.commit().await.unwrap();
+    finishes(writer).await.unwrap();
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
