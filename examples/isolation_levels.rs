@@ -57,6 +57,12 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         shown(&engine, tx).await?
     );
 
+    // Per session: the lazily begun transaction carries the session's options.
+    let mut session = engine.session_with(TxOptions::new().isolation(IsolationLevel::Serializable));
+    session.query_sql("SELECT 1", &[]).await?;
+    session.commit().await?;
+    println!("session with SERIALIZABLE: committed");
+
     // Names are parsed forgivingly, and refused clearly.
     let parsed: IsolationLevel = "read-committed".parse()?;
     println!("parsed {parsed}");

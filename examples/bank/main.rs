@@ -7,43 +7,24 @@
 //! DATABASE_URL=mysql://root@127.0.0.1/test cargo run --example bank --features mysql
 //! ```
 
+#[path = "../common/mod.rs"]
+mod common;
 // The test suite uses parts of the bank that this demo does not.
 #[allow(dead_code)]
+#[path = "logic.rs"]
 mod logic;
 
 use logic::{Bank, Transfer};
 
-#[tokio::main]
-async fn main() {
-    if let Err(e) = run().await {
-        eprintln!("bank: {e}");
-        std::process::exit(1);
-    }
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() {
+    common::main_with("sqlite::memory:", |url| async move { run(&url).await });
 }
 
-fn url_from_args() -> Result<String, String> {
-    let mut args = std::env::args().skip(1);
-    let mut url = std::env::var("DATABASE_URL").ok();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--url" => url = Some(args.next().ok_or("--url needs a value")?),
-            s if s.starts_with("--url=") => url = Some(s["--url=".len()..].to_owned()),
-            "-h" | "--help" => {
-                println!("usage: bank [--url URL]   (or DATABASE_URL; default sqlite::memory:)");
-                std::process::exit(0);
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}; usage: bank [--url URL]"
-                ));
-            }
-        }
-    }
-    Ok(url.unwrap_or_else(|| "sqlite::memory:".to_owned()))
-}
-
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let url = url_from_args()?;
+/// The example, callable from the test suite on any database.
+pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
+    let url = url.to_owned();
     let engine = txkit::Engine::connect(&url).await?;
     println!("bank on {} ({})", engine.url(), engine.backend());
     let bank = Bank::create(engine, "txkit_bank_example").await?;

@@ -32,4 +32,9 @@ examples!(
     table_locking: table_locking_src => "../../examples/table_locking.rs",
     pool_status: pool_status_src => "../../examples/pool_status.rs",
     queue_worker: queue_worker_src => "../../examples/queue_worker.rs",
+    session_begin: session_begin_src => "../../examples/session_begin.rs",
+    optimistic_locking: optimistic_locking_src => "../../examples/optimistic_locking.rs",
+    transfer_with_locking: transfer_with_locking_src => "../../examples/transfer_with_locking.rs",
+    retry_on_deadlock: retry_on_deadlock_src => "../../examples/retry_on_deadlock.rs",
+    bank: bank_src => "../../examples/bank/main.rs",
 );
