@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use super::{CloseReason, Inner, PoolKind};
+use super::{CloseReason, Inner, Permit, PoolKind};
 use crate::connection::Connection;
 
 /// Starts the maintenance task when a setting needs one and a tokio runtime is running.
@@ -56,39 +56,41 @@ impl<C: Connection> Inner<C> {
         };
         let now = Instant::now();
         loop {
-            let slot = {
-                let mut idle = self.idle();
-                let open = self.open.load(Ordering::Acquire);
-                let stale = idle
-                    .front()
-                    .and_then(|s| s.returned)
-                    .is_some_and(|r| now.saturating_duration_since(r) >= limit);
-                if !stale || open <= self.config.min_idle {
-                    return;
-                }
-                idle.pop_front()
-            };
-            match slot {
-                Some(slot) => self.discard(slot, CloseReason::IdleTimeout, false),
-                None => return,
+            if self.open.load(Ordering::Acquire) <= self.config.min_idle {
+                return;
             }
+            let stale = |s: &super::Slot<C>| {
+                s.returned
+                    .is_some_and(|r| now.saturating_duration_since(r) >= limit)
+            };
+            let Some(slot) = self.slots.pop_stale(stale) else {
+                return;
+            };
+            self.discard(slot, CloseReason::IdleTimeout, false);
         }
     }
 
     /// Opens connections until `min_idle` are open, using free slots only.
     async fn top_up(self: &Arc<Self>) {
         while self.open.load(Ordering::Acquire) < self.config.min_idle.min(self.config.kept()) {
-            let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
+            if !self.slots.take_empty() {
                 return;
+            }
+            // Gives the slot back if opening fails or this task is dropped mid-connect.
+            let permit = Permit {
+                inner: self,
+                armed: true,
             };
             match self.open_new().await {
-                Ok(slot) => self.put_back(slot),
+                Ok(slot) => {
+                    permit.hand_over();
+                    self.put_back(slot);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "txkit pool could not open a min_idle connection");
                     return;
                 }
             }
-            drop(permit);
         }
     }
 

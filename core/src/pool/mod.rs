@@ -12,16 +12,17 @@ mod connector;
 mod events;
 mod maintain;
 mod pooled;
+mod slots;
 mod stats;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use slots::{Grant, Slots, Take};
 
 pub use config::{PoolConfig, PoolKind, PoolOrder};
 pub use connector::Connect;
@@ -70,11 +71,9 @@ pub(crate) struct Inner<C: Connection> {
     defaults: TxOptions,
     label: String,
     epoch: Instant,
-    idle: Mutex<VecDeque<Slot<C>>>,
-    slots: Arc<Semaphore>,
+    slots: Slots<C>,
     open: AtomicUsize,
     checked_out: AtomicUsize,
-    waiting: AtomicUsize,
     next_id: AtomicU64,
     first_connect: AtomicBool,
     /// Nanoseconds since the epoch of the last lost connection (0: none); connections
@@ -155,11 +154,9 @@ impl<C: Connection> Pool<C> {
             defaults,
             label: label.into(),
             epoch: Instant::now(),
-            idle: Mutex::new(VecDeque::with_capacity(config.size)),
-            slots: Arc::new(Semaphore::new(config.max_open())),
+            slots: Slots::new(config.max_open(), config.size),
             open: AtomicUsize::new(0),
             checked_out: AtomicUsize::new(0),
-            waiting: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             first_connect: AtomicBool::new(false),
             disconnect_ns: AtomicU64::new(0),
@@ -199,14 +196,15 @@ impl<C: Connection> Pool<C> {
     pub fn status(&self) -> PoolStatus {
         let c = &self.inner.config;
         let open = self.inner.open.load(Ordering::Acquire);
+        let (idle, waiting) = self.inner.slots.counts();
         PoolStatus {
             size: c.kept().max(if c.kind == PoolKind::Null { 0 } else { 1 }),
             max_overflow: c.max_overflow,
             open,
             checked_out: self.inner.checked_out.load(Ordering::Acquire),
             overflow: open.saturating_sub(c.kept()),
-            idle: self.inner.idle().len(),
-            waiting: self.inner.waiting.load(Ordering::Acquire),
+            idle,
+            waiting,
         }
     }
 
@@ -229,12 +227,19 @@ impl<C: Connection> Pool<C> {
         location: &'static Location<'static>,
     ) -> Result<PooledConnection<C>> {
         let inner = &self.inner;
-        let (permit, mut waited_until) = inner.acquire(self).await?;
+        let (permit, mut first, mut waited_until) = inner.acquire(self).await?;
         // Each idle connection is tried at most once; then a new one is opened.
         loop {
-            let Some(mut taken) = inner.pop_idle() else {
+            let candidate = first
+                .take()
+                .or_else(|| inner.slots.pop_idle(inner.config.order));
+            let Some(slot) = candidate else {
                 let slot = inner.open_new().await?;
                 return Ok(inner.hand_out(slot, permit, location));
+            };
+            let mut taken = Taken {
+                inner,
+                slot: Some(slot),
             };
             let now = if inner.config.needs_clock() {
                 Some(waited_until.take().unwrap_or_else(Instant::now))
@@ -267,9 +272,7 @@ impl<C: Connection> Pool<C> {
     /// Closes every idle connection and refuses new checkouts; checked-out connections are
     /// closed as they come back.
     pub async fn close(&self) {
-        self.inner.slots.close();
-        let idle: Vec<_> = self.inner.idle().drain(..).collect();
-        for slot in idle {
+        for slot in self.inner.slots.close() {
             let conn = self.inner.forget(slot, CloseReason::PoolClosed, false);
             conn.close().await;
         }
@@ -318,24 +321,49 @@ impl<C: Connection> Drop for Taken<'_, C> {
     }
 }
 
-/// Decrements a counter when dropped (a waiter that gave up or was cancelled).
-struct CountGuard<'a>(&'a AtomicUsize);
+/// A slot held by a checkout in progress: given back (empty) if the checkout fails or is
+/// cancelled before it hands a connection out.
+struct Permit<'p, C: Connection> {
+    inner: &'p Inner<C>,
+    armed: bool,
+}
 
-impl Drop for CountGuard<'_> {
+impl<C: Connection> Permit<'_, C> {
+    /// The slot now belongs to a [`PooledConnection`], which gives it back on return.
+    fn hand_over(mut self) {
+        self.armed = false;
+    }
+}
+
+impl<C: Connection> Drop for Permit<'_, C> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        if self.armed {
+            self.inner.release(None);
+        }
+    }
+}
+
+/// A queued checkout: if it is dropped (timed out or cancelled) after a grant was sent,
+/// the grant goes back to the pool.
+struct Waiter<'p, C: Connection> {
+    rx: tokio::sync::oneshot::Receiver<Grant<C>>,
+    inner: &'p Inner<C>,
+    done: bool,
+}
+
+impl<C: Connection> Drop for Waiter<'_, C> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.rx.close();
+        if let Ok(grant) = self.rx.try_recv() {
+            self.inner.release(grant);
+        }
     }
 }
 
 impl<C: Connection> Inner<C> {
-    fn idle(&self) -> MutexGuard<'_, VecDeque<Slot<C>>> {
-        // Push and pop are single calls, so a panic elsewhere cannot leave the queue
-        // half-changed: a poisoned lock is safe to use.
-        self.idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     fn now_ns(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
@@ -353,49 +381,49 @@ impl<C: Connection> Inner<C> {
         }
     }
 
-    /// A slot in the pool, waiting fairly (first come, first served) up to the timeout.
-    async fn acquire(&self, pool: &Pool<C>) -> Result<(OwnedSemaphorePermit, Option<Instant>)> {
-        match Arc::clone(&self.slots).try_acquire_owned() {
-            Ok(permit) => return Ok((permit, None)),
-            Err(tokio::sync::TryAcquireError::Closed) => return Err(closed_error()),
-            Err(tokio::sync::TryAcquireError::NoPermits) => {}
-        }
-        self.waiting.fetch_add(1, Ordering::AcqRel);
-        let _waiting = CountGuard(&self.waiting);
+    /// A slot in the pool (with an idle connection when there is one), waiting fairly
+    /// (first come, first served) up to the timeout; with the time it came when it waited.
+    async fn acquire(&self, pool: &Pool<C>) -> Result<(Permit<'_, C>, Grant<C>, Option<Instant>)> {
+        let permit = Permit {
+            inner: self,
+            armed: true,
+        };
+        let rx = match self.slots.take(self.config.order) {
+            Take::Now(grant) => return Ok((permit, grant, None)),
+            Take::Closed => {
+                permit.hand_over();
+                return Err(closed_error());
+            }
+            Take::Wait(rx) => rx,
+        };
+        let mut waiter = Waiter {
+            rx,
+            inner: self,
+            done: false,
+        };
         let started = Instant::now();
         // A timeout too large to add to the clock means no limit (30 years, as tokio does).
         let deadline = started
             .checked_add(self.config.timeout)
             .unwrap_or_else(|| started + Duration::from_secs(86_400 * 365 * 30));
         let deadline = tokio::time::Instant::from_std(deadline);
-        let acquired =
-            tokio::time::timeout_at(deadline, Arc::clone(&self.slots).acquire_owned()).await;
-        match acquired {
-            Ok(Ok(permit)) => {
+        match tokio::time::timeout_at(deadline, &mut waiter.rx).await {
+            Ok(Ok(grant)) => {
+                waiter.done = true;
                 let now = Instant::now();
                 self.stats.waited(now.saturating_duration_since(started));
-                Ok((permit, Some(now)))
+                Ok((permit, grant, Some(now)))
             }
-            Ok(Err(_)) => Err(closed_error()),
+            Ok(Err(_)) => {
+                permit.hand_over();
+                Err(closed_error())
+            }
             Err(_) => {
+                permit.hand_over();
                 self.stats.timeout();
                 Err(pool.timeout_error())
             }
         }
-    }
-
-    fn pop_idle(&self) -> Option<Taken<'_, C>> {
-        let slot = {
-            let mut idle = self.idle();
-            match self.config.order {
-                PoolOrder::Lifo => idle.pop_back(),
-                PoolOrder::Fifo => idle.pop_front(),
-            }
-        }?;
-        Some(Taken {
-            inner: self,
-            slot: Some(slot),
-        })
     }
 
     /// Why an idle connection must not be reused, if it must not.
@@ -464,9 +492,10 @@ impl<C: Connection> Inner<C> {
     fn hand_out(
         self: &Arc<Self>,
         slot: Slot<C>,
-        permit: OwnedSemaphorePermit,
+        permit: Permit<'_, C>,
         location: &'static Location<'static>,
     ) -> PooledConnection<C> {
+        permit.hand_over();
         self.checked_out.fetch_add(1, Ordering::AcqRel);
         self.stats.checkout();
         self.emit(PoolEvent::Checkout { id: slot.id });
@@ -483,7 +512,7 @@ impl<C: Connection> Inner<C> {
                     },
                 );
         }
-        PooledConnection::new(slot, permit, Arc::clone(self))
+        PooledConnection::new(slot, Arc::clone(self))
     }
 
     /// Takes a connection out of the pool's count, records why, and returns it for closing.
@@ -517,15 +546,19 @@ impl<C: Connection> Inner<C> {
 
     /// Puts a clean connection back on the idle queue.
     pub(crate) fn put_back(&self, mut slot: Slot<C>) {
-        if self.slots.is_closed() {
-            self.discard(slot, CloseReason::PoolClosed, false);
-            return;
-        }
         slot.conn.restore_defaults();
         if self.config.pre_ping || self.config.idle_timeout.is_some() {
             slot.returned = Some(Instant::now());
         }
-        self.idle().push_back(slot);
+        self.release(Some(slot));
+    }
+
+    /// Gives a slot back, with a clean connection or none; a closed pool closes the
+    /// connection instead.
+    pub(crate) fn release(&self, grant: Grant<C>) {
+        if let Some(slot) = self.slots.give(grant) {
+            self.discard(slot, CloseReason::PoolClosed, false);
+        }
     }
 }
 

@@ -5,8 +5,6 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use tokio::sync::OwnedSemaphorePermit;
-
 use super::{CloseReason, Inner, PoolEvent, PoolKind, Slot};
 use crate::connection::{AnyConnection, Connection, ResetMode};
 use crate::error::Error;
@@ -16,7 +14,6 @@ use crate::managed::ManagedConnection;
 /// Dereferences to [`ManagedConnection`], so `conn.begin()`, `conn.execute(…)` work on it.
 pub struct PooledConnection<C: Connection = AnyConnection> {
     slot: Option<Slot<C>>,
-    permit: Option<OwnedSemaphorePermit>,
     pool: Arc<Inner<C>>,
 }
 
@@ -31,10 +28,9 @@ impl<C: Connection> fmt::Debug for PooledConnection<C> {
 }
 
 impl<C: Connection> PooledConnection<C> {
-    pub(crate) fn new(slot: Slot<C>, permit: OwnedSemaphorePermit, pool: Arc<Inner<C>>) -> Self {
+    pub(crate) fn new(slot: Slot<C>, pool: Arc<Inner<C>>) -> Self {
         Self {
             slot: Some(slot),
-            permit: Some(permit),
             pool,
         }
     }
@@ -71,11 +67,9 @@ impl<C: Connection> DerefMut for PooledConnection<C> {
 
 impl<C: Connection> Drop for PooledConnection<C> {
     fn drop(&mut self) {
-        let (Some(slot), Some(permit)) = (self.slot.take(), self.permit.take()) else {
-            return;
-        };
-        let pool = Arc::clone(&self.pool);
-        pool.check_in(slot, permit);
+        if let Some(slot) = self.slot.take() {
+            self.pool.check_in(slot);
+        }
     }
 }
 
@@ -83,7 +77,7 @@ impl<C: Connection> Inner<C> {
     /// Decides the fate of a returned connection. Runs in `Drop`, so it never waits: a
     /// connection that needs a round trip to be clean is cleaned by a task that keeps its
     /// slot until done.
-    fn check_in(self: Arc<Self>, slot: Slot<C>, permit: OwnedSemaphorePermit) {
+    fn check_in(self: &Arc<Self>, slot: Slot<C>) {
         if self.config.leak_threshold.is_some() {
             self.checkouts
                 .lock()
@@ -107,16 +101,17 @@ impl<C: Connection> Inner<C> {
         } else if slot.conn.is_clean() && self.config.reset_on_return != ResetMode::Full {
             self.checked_in(id);
             self.put_back(slot);
+            return;
         } else if let Ok(handle) = tokio::runtime::Handle::try_current() {
             // Still checked out (in status and events) until `clean` finishes.
-            handle.spawn(Arc::clone(&self).clean(slot, permit));
+            handle.spawn(Arc::clone(self).clean(slot));
             return;
         } else {
             // No runtime to roll back on: closing is the only safe choice.
             self.checked_in(id);
             self.discard(slot, CloseReason::ResetFailed, true);
         }
-        drop(permit);
+        self.release(None);
     }
 
     /// The connection is back: counted and announced together, so `status()` and the
@@ -145,7 +140,7 @@ impl<C: Connection> Inner<C> {
 
     /// Rolls back or resets a returned connection, then puts it back or closes it. Holds
     /// the connection's slot (`permit`) throughout, and counts it as checked out.
-    async fn clean(self: Arc<Self>, mut slot: Slot<C>, permit: OwnedSemaphorePermit) {
+    async fn clean(self: Arc<Self>, mut slot: Slot<C>) {
         let mode = self.config.reset_on_return;
         let id = slot.id;
         let work = async {
@@ -160,6 +155,7 @@ impl<C: Connection> Inner<C> {
                 self.emit(PoolEvent::Reset { id });
                 self.checked_in(id);
                 self.put_back(slot);
+                return;
             }
             Ok(Ok(())) => {
                 tracing::warn!("txkit pool closed a connection still not clean after its reset");
@@ -180,6 +176,6 @@ impl<C: Connection> Inner<C> {
                 self.discard(slot, CloseReason::ResetFailed, true);
             }
         }
-        drop(permit);
+        self.release(None);
     }
 }
