@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use txkit::{CloseReason, Engine, ErrorKind, PoolEvent, PoolKind, PoolOrder, ResetMode, params};
+use txkit::{CloseReason, ErrorKind, PoolEvent, PoolKind, PoolOrder, ResetMode, params};
 
 use crate::common::{Kind, TestDb, poll_then_drop};
 use crate::logs;
@@ -186,30 +186,22 @@ async fn recycle_by_age(db: TestDb) {
     assert_eq!(engine.status().open, 1);
 }
 
-/// The server-side id of a pooled connection, and the statement that kills it.
-async fn session_id(db: &TestDb, engine: &Engine) -> Option<(i64, String)> {
-    let mut conn = engine.connection().await.unwrap();
-    match db.kind {
-        Kind::Sqlite => None,
-        Kind::Postgres => {
-            let id: i64 = conn
-                .query("SELECT pg_backend_pid() AS id", &[])
-                .await
-                .unwrap()[0]
-                .get("id")
-                .unwrap();
-            Some((id, format!("SELECT pg_terminate_backend({id})")))
-        }
-        Kind::MySql => {
-            let id: i64 = conn
-                .query("SELECT CONNECTION_ID() AS id", &[])
-                .await
-                .unwrap()[0]
-                .get("id")
-                .unwrap();
-            Some((id, format!("KILL CONNECTION {id}")))
-        }
-    }
+/// The statement that kills `conn`'s server session, or `None` on SQLite (no server).
+async fn kill_statement(db: &TestDb, conn: &mut txkit::PooledConnection) -> Option<String> {
+    let (query, kill) = match db.kind {
+        Kind::Sqlite => return None,
+        Kind::Postgres => (
+            "SELECT pg_backend_pid() AS id",
+            "SELECT pg_terminate_backend",
+        ),
+        Kind::MySql => ("SELECT CONNECTION_ID() AS id", "KILL CONNECTION "),
+    };
+    let id: i64 = conn.query(query, &[]).await.unwrap()[0].get("id").unwrap();
+    Some(if db.kind == Kind::Postgres {
+        format!("{kill}({id})")
+    } else {
+        format!("{kill}{id}")
+    })
 }
 
 async fn pre_ping_replaces_killed_connection(db: TestDb) {
@@ -220,7 +212,7 @@ async fn pre_ping_replaces_killed_connection(db: TestDb) {
         .build()
         .await
         .unwrap();
-    let Some((_, kill)) = session_id(&db, &engine).await else {
+    let Some(kill) = kill_statement(&db, &mut engine.connection().await.unwrap()).await else {
         // SQLite has no server to kill a session; its pre-ping path still runs.
         engine.query("SELECT 1", &[]).await.unwrap();
         return;
@@ -469,34 +461,14 @@ async fn disconnect_invalidates_older_idle_connections(db: TestDb) {
     }
     let mut ids = Vec::new();
     for conn in &mut kills {
-        let Some((id, kill)) = (match db.kind {
-            Kind::Sqlite => None,
-            Kind::Postgres => {
-                let id: i64 = conn
-                    .query("SELECT pg_backend_pid() AS id", &[])
-                    .await
-                    .unwrap()[0]
-                    .get("id")
-                    .unwrap();
-                Some((id, format!("SELECT pg_terminate_backend({id})")))
-            }
-            Kind::MySql => {
-                let id: i64 = conn
-                    .query("SELECT CONNECTION_ID() AS id", &[])
-                    .await
-                    .unwrap()[0]
-                    .get("id")
-                    .unwrap();
-                Some((id, format!("KILL CONNECTION {id}")))
-            }
-        }) else {
+        let Some(kill) = kill_statement(&db, conn).await else {
             return; // SQLite: no server to disconnect from
         };
-        ids.push((id, kill));
+        ids.push(kill);
     }
     drop(kills);
     let killer = db.builder().pool_size(1).build().await.unwrap();
-    for (_, kill) in &ids {
+    for kill in &ids {
         killer.execute(kill, &[]).await.unwrap();
     }
     // The first user may meet a dead connection (unless the driver already noticed the
