@@ -1,0 +1,30 @@
+//! Pessimistic: lock both accounts with SELECT … FOR UPDATE in id order, so two opposite
+//! transfers cannot deadlock; on SQLite an IMMEDIATE transaction takes the write lock.
+
+use txkit::{Result, SqliteBehavior, params};
+
+use super::{Bank, Outcome, Transfer, lock_clause, move_money, payer};
+
+/// One attempt at `t`.
+pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
+    let opts = bank.options().sqlite_behavior(SqliteBehavior::Immediate);
+    let mut tx = bank.engine.begin_with(opts).await?;
+    let lock = lock_clause(&tx)?;
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT id, balance, version FROM {} WHERE id IN (?, ?) ORDER BY id {lock}",
+                bank.accounts
+            ),
+            &params![t.from, t.to],
+        )
+        .await?;
+    let (balance, _) = payer(&rows, t)?;
+    if balance < t.amount {
+        tx.rollback().await?;
+        return Ok(Outcome::Refused);
+    }
+    move_money(&mut tx, bank, t).await?;
+    tx.commit().await?;
+    Ok(Outcome::Committed)
+}

@@ -1,0 +1,30 @@
+//! Pessimistic, unordered: lock the payer, then the payee. Two opposite transfers each hold
+//! the lock the other waits for; the server picks a deadlock victim, which is retried. (On
+//! SQLite the IMMEDIATE transaction serializes writers, so there is nothing to deadlock.)
+
+use txkit::{Result, SqliteBehavior, params};
+
+use super::{Bank, Outcome, Transfer, lock_clause, move_money, payer};
+
+/// One attempt at `t`.
+pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
+    let opts = bank.options().sqlite_behavior(SqliteBehavior::Immediate);
+    let mut tx = bank.engine.begin_with(opts).await?;
+    let lock = lock_clause(&tx)?;
+    let select = format!(
+        "SELECT id, balance, version FROM {} WHERE id = ? {lock}",
+        bank.accounts
+    );
+    let mut rows = tx.query(&select, &params![t.from]).await?;
+    // Give an opposite transfer the time to take its first lock.
+    tokio::task::yield_now().await;
+    rows.extend(tx.query(&select, &params![t.to]).await?);
+    let (balance, _) = payer(&rows, t)?;
+    if balance < t.amount {
+        tx.rollback().await?;
+        return Ok(Outcome::Refused);
+    }
+    move_money(&mut tx, bank, t).await?;
+    tx.commit().await?;
+    Ok(Outcome::Committed)
+}

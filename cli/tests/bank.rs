@@ -1,0 +1,197 @@
+//! Runs the built `txkit` binary: every strategy on SQLite (and on PostgreSQL and MariaDB
+//! when TXKIT_POSTGRES_URL / TXKIT_MYSQL_URL are set), the JSON report, and the one-line
+//! errors of a bad option and an unreachable server.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+const STRATEGIES: [&str; 5] = [
+    "pessimistic",
+    "pessimistic-unordered",
+    "optimistic",
+    "serializable",
+    "queue",
+];
+
+fn txkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_txkit"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A table prefix no other test (or concurrent test run) uses.
+fn prefix() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "txkit_cli_{}_{}_",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Runs a short JSON run and checks it succeeded with every invariant held.
+fn run_ok(url: Option<&str>, strategy: &str) -> serde_json::Value {
+    let prefix = prefix();
+    let mut args = vec![
+        "bank",
+        "--strategy",
+        strategy,
+        "--transfers",
+        "200",
+        "--workers",
+        "4",
+        "--seed",
+        "7",
+        "--json",
+        "--table-prefix",
+        &prefix,
+    ];
+    if let Some(url) = url {
+        args.extend(["--url", url]);
+    }
+    let out = txkit(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{strategy} on {url:?}: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["strategy"], strategy);
+    let committed = report["committed"].as_u64().unwrap();
+    assert_eq!(
+        report["invariants"]["ledger_rows"].as_u64(),
+        Some(committed)
+    );
+    assert_eq!(
+        report["invariants"]["total_before"],
+        report["invariants"]["total_after"]
+    );
+    assert_eq!(report["invariants"]["negative_balances"], 0);
+    assert_eq!(report["invariants"]["duplicate_transfer_ids"], 0);
+    let finished = report["transfers"].as_u64().unwrap();
+    assert_eq!(finished, 200, "{report}");
+    report
+}
+
+#[test]
+fn every_strategy_holds_the_invariants_on_sqlite() {
+    for strategy in STRATEGIES {
+        run_ok(None, strategy);
+    }
+}
+
+#[test]
+fn every_strategy_holds_the_invariants_on_postgres() {
+    let Ok(url) = std::env::var("TXKIT_POSTGRES_URL") else {
+        eprintln!("TXKIT_POSTGRES_URL not set: skipped");
+        return;
+    };
+    for strategy in STRATEGIES {
+        run_ok(Some(&url), strategy);
+    }
+}
+
+#[test]
+fn every_strategy_holds_the_invariants_on_mysql() {
+    let Ok(url) = std::env::var("TXKIT_MYSQL_URL") else {
+        eprintln!("TXKIT_MYSQL_URL not set: skipped");
+        return;
+    };
+    for strategy in STRATEGIES {
+        run_ok(Some(&url), strategy);
+    }
+}
+
+#[test]
+fn text_report_and_duration_run() {
+    let out = txkit(&["bank", "--duration", "0.3", "--workers", "2"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("all hold"), "{stdout}");
+    assert!(stdout.contains("p99"), "{stdout}");
+}
+
+#[test]
+fn json_committed_equals_ledger_and_stdout_is_only_json() {
+    let report = run_ok(None, "optimistic");
+    assert_eq!(report["committed"], report["invariants"]["ledger_rows"]);
+    assert!(report["retries_by_cause"].is_object());
+    assert!(report["pool"]["checkouts"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn same_seed_same_transfers() {
+    // One worker: the same seed gives the same transfers, so the same outcome.
+    let run = |seed: &str| {
+        let out = txkit(&[
+            "bank",
+            "--workers",
+            "1",
+            "--transfers",
+            "300",
+            "--seed",
+            seed,
+            "--json",
+            "--accounts",
+            "3",
+            "--initial-balance",
+            "40",
+        ]);
+        assert!(out.status.success());
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (r["committed"].clone(), r["refused"].clone())
+    };
+    assert_eq!(run("11"), run("11"));
+}
+
+fn assert_one_line_error(out: &Output) {
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_options_give_one_line_errors() {
+    for args in [
+        &["bank", "--bogus"][..],
+        &["bank", "--strategy", "nope"],
+        &["bank", "--workers", "0"],
+        &["bank", "--accounts", "1"],
+        &["bank", "--isolation", "sometimes"],
+        &["bank", "--transfers", "5", "--duration", "1"],
+        &["bank", "--table-prefix", "x; DROP TABLE y"],
+        &[],
+    ] {
+        let out = txkit(args);
+        assert_one_line_error(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn unreachable_url_gives_a_one_line_error() {
+    for url in ["postgres://u@127.0.0.1:1/db", "nosuch://x"] {
+        let out = txkit(&["bank", "--url", url]);
+        assert_one_line_error(&out);
+        assert_eq!(out.status.code(), Some(1));
+    }
+}
+
+#[test]
+fn a_broken_invariant_fails_the_run() {
+    let out = txkit(&["bank", "--transfers", "50", "--inject-fault", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("money not conserved"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
