@@ -19,6 +19,7 @@ use crate::value::Value;
 macro_rules! tracked {
     ($self:ident, $call:expr) => {{
         $self.book.in_flight = true;
+        $self.requests += 1;
         let result = $call.await;
         $self.book.in_flight = false;
         $self.observe(result)
@@ -36,6 +37,8 @@ pub struct ManagedConnection<C: Connection = AnyConnection> {
     pub(crate) book: TxBook,
     defaults: TxOptions,
     base_defaults: TxOptions,
+    /// Requests sent to the driver since the last [`take_requests`](Self::take_requests).
+    pub(crate) requests: u64,
 }
 
 impl<C: Connection> std::fmt::Debug for ManagedConnection<C> {
@@ -63,7 +66,17 @@ impl<C: Connection> ManagedConnection<C> {
             book: TxBook::new(),
             defaults,
             base_defaults: defaults,
+            requests: 0,
         }
+    }
+
+    /// How many requests this connection has sent to its driver since the last call, and
+    /// resets the count. A request is one exchange with the server: one round trip on the
+    /// network backends (statements pipelined together count once; a statement prepared for
+    /// the first time costs one more round trip, not counted here), one command to the
+    /// worker thread on SQLite.
+    pub fn take_requests(&mut self) -> u64 {
+        std::mem::take(&mut self.requests)
     }
 
     /// The transaction state as txkit knows it.
@@ -212,6 +225,7 @@ impl<C: Connection> ManagedConnection<C> {
         reject_transaction_control(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
         self.book.in_flight = true;
+        self.requests += 1;
         let begun = self.raw.begin_and_query(&opts, sql, params).await;
         self.book.in_flight = false;
         Ok((serial, self.started_with(begun)?))
@@ -227,6 +241,7 @@ impl<C: Connection> ManagedConnection<C> {
         reject_transaction_control(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
         self.book.in_flight = true;
+        self.requests += 1;
         let begun = self.raw.begin_and_execute(&opts, sql, params).await;
         self.book.in_flight = false;
         Ok((serial, self.started_with(begun)?))

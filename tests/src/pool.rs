@@ -21,6 +21,7 @@ crate::matrix!(
     null_pool_connects_per_checkout,
     full_reset_clears_session_state,
     random_cancellations_keep_counts_exact,
+    requests_are_counted,
 );
 
 /// Waits (bounded) until `cond` holds, yielding between checks.
@@ -498,4 +499,17 @@ async fn disconnect_invalidates_older_idle_connections(db: TestDb) {
         "{stats}"
     );
     assert_eq!(engine.status().open, 3);
+}
+
+async fn requests_are_counted(db: TestDb) {
+    let engine = db.builder().pool_size(1).build().await.unwrap();
+    let t = crate::common::people_table(&db, &engine).await;
+    let before = engine.stats().requests;
+    let mut tx = engine.begin().await.unwrap();
+    tx.execute(&format!("INSERT INTO {t} (name) VALUES (?)"), &params!["x"])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // BEGIN (with its options, one request on every backend), the INSERT, and COMMIT.
+    assert_eq!(engine.stats().requests - before, 3, "{}", engine.stats());
 }

@@ -77,7 +77,8 @@ impl<C: Connection> Inner<C> {
     /// Decides the fate of a returned connection. Runs in `Drop`, so it never waits: a
     /// connection that needs a round trip to be clean is cleaned by a task that keeps its
     /// slot until done.
-    fn check_in(self: &Arc<Self>, slot: Slot<C>) {
+    fn check_in(self: &Arc<Self>, mut slot: Slot<C>) {
+        self.stats.requests(slot.conn.take_requests());
         if self.config.leak_threshold.is_some() {
             self.checkouts
                 .lock()

@@ -16,6 +16,7 @@ pub(crate) struct Stats {
     waits: AtomicU64,
     timeouts: AtomicU64,
     connects: AtomicU64,
+    requests: AtomicU64,
     closed: [AtomicU64; CloseReason::ALL.len()],
     wait_hist: [AtomicU64; BUCKETS],
 }
@@ -27,6 +28,7 @@ impl Stats {
             waits: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
             connects: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             closed: std::array::from_fn(|_| AtomicU64::new(0)),
             wait_hist: std::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -45,6 +47,12 @@ impl Stats {
 
     pub(crate) fn timeout(&self) {
         self.timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn requests(&self, n: u64) {
+        if n > 0 {
+            self.requests.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn connect(&self) {
@@ -66,6 +74,7 @@ impl Stats {
             waits: self.waits.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
             connects: self.connects.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
             closed: CloseReason::ALL
                 .iter()
                 .map(|r| (*r, self.closed[r.index()].load(Ordering::Relaxed)))
@@ -110,6 +119,9 @@ pub struct PoolStats {
     pub timeouts: u64,
     /// Connections opened.
     pub connects: u64,
+    /// Requests connections sent to their drivers, counted when they came back to the pool
+    /// (see [`ManagedConnection::take_requests`](crate::ManagedConnection::take_requests)).
+    pub requests: u64,
     /// Connections closed, by reason.
     pub closed: Vec<(CloseReason, u64)>,
     /// Median wait of the checkouts that waited (to within a factor of two).
@@ -139,8 +151,9 @@ impl fmt::Display for PoolStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} checkouts, {} waited (p50 {:?}, p95 {:?}, p99 {:?}), {} timed out, {} opened, {} closed",
+            "{} checkouts, {} requests, {} waited (p50 {:?}, p95 {:?}, p99 {:?}), {} timed out, {} opened, {} closed",
             self.checkouts,
+            self.requests,
             self.waits,
             self.wait_p50,
             self.wait_p95,
