@@ -1,5 +1,6 @@
 //! Command-line options.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use txkit::IsolationLevel;
 
@@ -32,6 +33,10 @@ pub(crate) enum StrategyName {
     Serializable,
     /// Every transfer goes through one queue worker, one at a time.
     Queue,
+    /// Deliberately wrong, for testing the invariant check: reads both balances without
+    /// locks at READ COMMITTED, then writes absolute values, losing concurrent updates.
+    #[value(hide = true)]
+    LostUpdateFaulty,
 }
 
 impl StrategyName {
@@ -43,6 +48,7 @@ impl StrategyName {
             Self::Optimistic => "optimistic",
             Self::Serializable => "serializable",
             Self::Queue => "queue",
+            Self::LostUpdateFaulty => "lost-update-faulty",
         }
     }
 }
@@ -68,9 +74,16 @@ pub(crate) struct BankArgs {
     /// Number of transfers to attempt (default 2000).
     #[arg(long)]
     pub(crate) transfers: Option<u64>,
-    /// Concurrency-control strategy.
-    #[arg(long, value_enum, default_value_t = StrategyName::Pessimistic)]
-    pub(crate) strategy: StrategyName,
+    /// Concurrency-control strategy; `all` (with --sweep only) runs every strategy.
+    #[arg(long, default_value = "pessimistic", value_parser = strategy_parser())]
+    pub(crate) strategy: StrategyChoice,
+    /// Run the workload at each point of a sweep, e.g. `workers=1,2,4,8,16`, with the given
+    /// --transfers or --duration per point, and print a table.
+    #[arg(long, value_parser = parse_sweep)]
+    pub(crate) sweep: Option<Sweep>,
+    /// With --sweep, write an SVG chart of throughput and retry rate against workers.
+    #[arg(long)]
+    pub(crate) plot: Option<std::path::PathBuf>,
     /// Isolation level of the transfers (e.g. read-committed); `serializable` always uses
     /// SERIALIZABLE.
     #[arg(long, value_parser = parse_isolation)]
@@ -78,7 +91,7 @@ pub(crate) struct BankArgs {
     /// Attempts per transfer, the first included.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) max_attempts: u32,
-    /// Connections kept in the pool.
+    /// Connections kept in the pool (default: the number of workers).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) pool_size: Option<u32>,
     /// Extra connections opened beyond the pool size under load.
@@ -97,6 +110,65 @@ pub(crate) struct BankArgs {
     /// check catch it (for testing the checker).
     #[arg(long, hide = true)]
     pub(crate) inject_fault: bool,
+}
+
+/// The --strategy option: one strategy, or all of them (with --sweep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StrategyChoice {
+    /// One strategy.
+    One(StrategyName),
+    /// Every strategy not hidden from --help.
+    All,
+}
+
+impl StrategyChoice {
+    /// The strategies chosen, in --help's order.
+    pub(crate) fn strategies(self) -> Vec<StrategyName> {
+        match self {
+            Self::One(name) => vec![name],
+            Self::All => StrategyName::value_variants()
+                .iter()
+                .copied()
+                .filter(|v| v.to_possible_value().is_some_and(|p| !p.is_hide_set()))
+                .collect(),
+        }
+    }
+}
+
+/// The strategies' names, with their --help text, and `all`.
+fn strategy_parser() -> impl TypedValueParser<Value = StrategyChoice> {
+    let mut values: Vec<PossibleValue> = StrategyName::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+        .collect();
+    values.push(
+        PossibleValue::new("all").help("Every strategy above, one after another (with --sweep)"),
+    );
+    PossibleValuesParser::new(values)
+        .map(|s| StrategyName::from_str(&s, false).map_or(StrategyChoice::All, StrategyChoice::One))
+}
+
+/// What a sweep varies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Sweep {
+    /// The worker counts to run at.
+    Workers(Vec<u32>),
+}
+
+fn parse_sweep(s: &str) -> Result<Sweep, String> {
+    let Some(list) = s.strip_prefix("workers=") else {
+        return Err(format!(
+            "{s:?}: a sweep is `workers=N,N,…`, e.g. workers=1,2,4,8"
+        ));
+    };
+    let counts = list
+        .split(',')
+        .map(|n| match n.trim().parse::<u32>() {
+            Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+            _ => Err(format!("{n:?} is not a worker count from 1 to 10000")),
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    Ok(Sweep::Workers(counts))
 }
 
 impl BankArgs {

@@ -44,6 +44,14 @@ pub(crate) struct Report {
     pub(crate) latency_ms: Latency,
     /// Commits per second.
     pub(crate) commits_per_sec: f64,
+    /// Requests the transfers sent to the server, retries and refused transfers included.
+    /// A request is one exchange with the server (one round trip on PostgreSQL and MySQL,
+    /// statements pipelined together counting once; one command to the worker thread on
+    /// SQLite); the extra round trip of a statement's first prepare is not counted.
+    pub(crate) requests: u64,
+    /// Round trips per transaction: `requests` divided by the committed transfers (none
+    /// when nothing committed).
+    pub(crate) requests_per_commit: Option<f64>,
     /// The engine's pool statistics.
     pub(crate) pool: Pool,
     /// The invariant checks.
@@ -76,6 +84,8 @@ pub(crate) struct Pool {
     pub(crate) timeouts: u64,
     /// Connections opened.
     pub(crate) connects: u64,
+    /// Requests sent over the engine's life (the setup and the checks included).
+    pub(crate) requests: u64,
     /// Connections closed.
     pub(crate) closed: u64,
     /// Median wait of the checkouts that waited, in milliseconds.
@@ -94,6 +104,7 @@ impl Pool {
             waits: s.waits,
             timeouts: s.timeouts,
             connects: s.connects,
+            requests: s.requests,
             closed: s.closed_total(),
             wait_p50_ms: ms(s.wait_p50),
             wait_p95_ms: ms(s.wait_p95),
@@ -165,6 +176,12 @@ impl Report {
             self.gave_up
         ));
         line(format!("throughput  {:.1} commits/s", self.commits_per_sec));
+        line(format!(
+            "round trips {} requests, {} per committed transfer",
+            self.requests,
+            self.requests_per_commit
+                .map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}"))
+        ));
         line(format!(
             "retries     {} {:?}",
             self.retries, self.retries_by_cause

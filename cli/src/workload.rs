@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use txkit::{Engine, Error, Result, RetryPolicy, params};
 
-use crate::args::BankArgs;
+use crate::args::{BankArgs, StrategyName};
 use crate::progress::{Counters, Goal, Progress};
 use crate::rng::XorShift;
 use crate::strategy::{self, Bank, Outcome, Strategy, Transfer};
@@ -130,9 +130,15 @@ struct Shared {
     accounts: u64,
 }
 
-/// Runs the workers until the transfers are done or the time is up; fails on the first
-/// error that retrying cannot fix.
-pub(crate) async fn run(bank: Bank, args: &BankArgs, seed: u64) -> Result<RunResult> {
+/// Runs `workers` workers with `strategy` until the transfers are done or the time is up;
+/// fails on the first error that retrying cannot fix.
+pub(crate) async fn run(
+    bank: Bank,
+    args: &BankArgs,
+    strategy: StrategyName,
+    workers: u32,
+    seed: u64,
+) -> Result<RunResult> {
     let counters = Arc::new(Counters::default());
     let goal = match args.duration {
         Some(secs) => Goal::Duration(Duration::from_secs_f64(secs)),
@@ -141,7 +147,7 @@ pub(crate) async fn run(bank: Bank, args: &BankArgs, seed: u64) -> Result<RunRes
     let started = Instant::now();
     let shared = Arc::new(Shared {
         bank: Arc::new(bank),
-        strategy: Strategy::new(args.strategy, args.workers),
+        strategy: Strategy::new(strategy, workers),
         policy: strategy::policy(args.max_attempts),
         counters: Arc::clone(&counters),
         next: AtomicU64::new(0),
@@ -156,9 +162,9 @@ pub(crate) async fn run(bank: Bank, args: &BankArgs, seed: u64) -> Result<RunRes
         stop: AtomicBool::new(false),
         accounts: u64::from(args.accounts),
     });
-    let progress = Progress::start(counters, goal, !args.json);
+    let progress = Progress::start(counters, goal, !args.json && args.sweep.is_none());
     let mut tasks = Vec::new();
-    for w in 0..args.workers {
+    for w in 0..workers {
         let shared = Arc::clone(&shared);
         tasks.push(tokio::spawn(worker(shared, w, seed)));
     }

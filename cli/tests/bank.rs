@@ -114,6 +114,7 @@ fn text_report_and_duration_run() {
     );
     assert!(stdout.contains("all hold"), "{stdout}");
     assert!(stdout.contains("p99"), "{stdout}");
+    assert!(stdout.contains("per committed transfer"), "{stdout}");
 }
 
 #[test]
@@ -122,6 +123,10 @@ fn json_committed_equals_ledger_and_stdout_is_only_json() {
     assert_eq!(report["committed"], report["invariants"]["ledger_rows"]);
     assert!(report["retries_by_cause"].is_object());
     assert!(report["pool"]["checkouts"].as_u64().unwrap() > 0);
+    // At least begin, read, two updates, the ledger row and commit per committed transfer.
+    let per_commit = report["requests_per_commit"].as_f64().unwrap();
+    assert!(per_commit >= 6.0, "{report}");
+    assert!(report["requests"].as_u64().unwrap() >= 6 * report["committed"].as_u64().unwrap());
 }
 
 #[test]
@@ -168,6 +173,10 @@ fn bad_options_give_one_line_errors() {
         &["bank", "--isolation", "sometimes"],
         &["bank", "--transfers", "5", "--duration", "1"],
         &["bank", "--table-prefix", "x; DROP TABLE y"],
+        &["bank", "--strategy", "all"],
+        &["bank", "--plot", "x.svg"],
+        &["bank", "--sweep", "workers=0"],
+        &["bank", "--sweep", "threads=2"],
         &[],
     ] {
         let out = txkit(args);
@@ -194,4 +203,134 @@ fn a_broken_invariant_fails_the_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("money not conserved"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+/// Runs the deliberately faulty lost-update strategy (8 workers, 3 accounts) until the
+/// invariant check catches it, at most 5 runs: a run can by chance lose no update.
+fn lost_updates_are_caught(url: &str) {
+    for run in 1..=5 {
+        let prefix = prefix();
+        let out = txkit(&[
+            "bank",
+            "--url",
+            url,
+            "--strategy",
+            "lost-update-faulty",
+            "--workers",
+            "8",
+            "--accounts",
+            "3",
+            "--transfers",
+            "200",
+            "--json",
+            "--table-prefix",
+            &prefix,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            eprintln!("run {run} lost no update on {url}: retrying");
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(stderr.contains("invariant broken"), "{stderr}");
+        assert!(
+            stderr.contains("money not conserved")
+                || stderr.contains("balances differ from what the ledger explains"),
+            "{stderr}"
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["ok"], false);
+        return;
+    }
+    panic!("5 runs of lost-update-faulty on {url} lost no update");
+}
+
+#[test]
+fn lost_updates_are_caught_on_postgres() {
+    let Ok(url) = std::env::var("TXKIT_POSTGRES_URL") else {
+        eprintln!("TXKIT_POSTGRES_URL not set: skipped");
+        return;
+    };
+    lost_updates_are_caught(&url);
+}
+
+#[test]
+fn lost_updates_are_caught_on_mysql() {
+    let Ok(url) = std::env::var("TXKIT_MYSQL_URL") else {
+        eprintln!("TXKIT_MYSQL_URL not set: skipped");
+        return;
+    };
+    lost_updates_are_caught(&url);
+}
+
+#[test]
+fn the_faulty_strategy_is_hidden_from_help() {
+    let out = txkit(&["bank", "--help"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("optimistic"), "{stdout}");
+    assert!(!stdout.contains("faulty"), "{stdout}");
+}
+
+#[test]
+fn a_sweep_prints_a_table_and_plots_an_svg() {
+    let dir = std::env::temp_dir().join(format!("txkit-cli-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("sweep.svg");
+    let out = txkit(&[
+        "bank",
+        "--sweep",
+        "workers=1,2",
+        "--strategy",
+        "all",
+        "--transfers",
+        "40",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for strategy in STRATEGIES {
+        assert_eq!(
+            stdout
+                .lines()
+                .filter(|l| l.starts_with(&format!("{strategy} ")))
+                .count(),
+            2,
+            "{stdout}"
+        );
+    }
+    assert!(!stdout.contains("faulty"), "{stdout}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.trim_start().starts_with("<svg"), "{text}");
+    assert!(text.trim_end().ends_with("</svg>"), "{text}");
+    assert!(
+        text.contains("optimistic"),
+        "the legend names the strategies"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sweep_in_json_is_an_array_of_reports() {
+    let out = txkit(&[
+        "bank",
+        "--sweep",
+        "workers=1,3",
+        "--strategy",
+        "optimistic",
+        "--transfers",
+        "30",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reports = reports.as_array().unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["workers"], 1);
+    assert_eq!(reports[1]["workers"], 3);
+    assert!(reports.iter().all(|r| r["ok"] == true));
 }

@@ -1,6 +1,7 @@
 //! The transfer strategies, the SQL they share, and retrying a transfer while counting the
 //! retries by cause.
 
+mod faulty;
 mod optimistic;
 mod pessimistic;
 mod serializable;
@@ -133,6 +134,7 @@ async fn run(name: StrategyName, bank: &Bank, policy: &RetryPolicy, t: &Transfer
         }
         StrategyName::Optimistic => with_retry(policy, || optimistic::attempt(bank, t)).await,
         StrategyName::Serializable => with_retry(policy, || serializable::attempt(bank, t)).await,
+        StrategyName::LostUpdateFaulty => with_retry(policy, || faulty::attempt(bank, t)).await,
     }
 }
 
