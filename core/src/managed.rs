@@ -272,13 +272,6 @@ impl<C: Connection> ManagedConnection<C> {
             match self.raw.recover().await {
                 Ok(()) => {
                     self.book.in_flight = false;
-                    if depth > 0 {
-                        self.book.abort_reason = Some(
-                            "the transaction was rolled back because an operation on it \
-                             was cancelled before it finished"
-                                .to_owned(),
-                        );
-                    }
                     self.book.transition(TxEvent::Recovered);
                     tracing::debug!(
                         depth,
@@ -297,11 +290,7 @@ impl<C: Connection> ManagedConnection<C> {
                 self.book.transition(TxEvent::Ended);
             } else {
                 let level = to + 1;
-                let name = self
-                    .book
-                    .savepoint_name(level)
-                    .map(str::to_owned)
-                    .ok_or_else(|| Error::new(ErrorKind::Database, "savepoint bookkeeping lost"))?;
+                let name = self.book.savepoint_name(level)?;
                 tracked!(self, self.raw.rollback_to_savepoint(&name)).map_err(|e| self.fail(e))?;
                 self.book.transition(TxEvent::RolledBackTo { level });
             }
@@ -334,19 +323,9 @@ impl<C: Connection> ManagedConnection<C> {
 
     /// The error a guard gets when its level is no longer open.
     pub(crate) fn not_live_error(&self) -> Error {
-        let reason = self
-            .book
-            .abort_reason
-            .clone()
-            .unwrap_or_else(|| "it was already rolled back".to_owned());
-        let kind = if reason.contains("deadlock") {
-            ErrorKind::Deadlock
-        } else if reason.contains("serialization") {
-            ErrorKind::SerializationFailure
-        } else if reason.contains("lock timeout") {
-            ErrorKind::LockTimeout
-        } else {
-            ErrorKind::Database
+        let (kind, reason) = match &self.book.abort {
+            Some((kind, reason)) => (*kind, reason.as_str()),
+            None => (ErrorKind::Database, "it was already rolled back"),
         };
         Error::new(
             kind,

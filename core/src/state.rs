@@ -74,8 +74,9 @@ pub(crate) struct TxBook {
     /// Set before a request is sent, cleared once its whole answer is read; still set after
     /// a drop means the connection's position in the protocol is unknown.
     pub(crate) in_flight: bool,
-    /// Why the last transaction was ended by txkit rather than by its guard.
-    pub(crate) abort_reason: Option<String>,
+    /// Why the last transaction (or restart savepoint) was ended by txkit rather than by
+    /// its guard: the kind a guard used afterwards reports, and the reason in words.
+    pub(crate) abort: Option<(ErrorKind, String)>,
 }
 
 impl TxBook {
@@ -85,7 +86,7 @@ impl TxBook {
             levels: Vec::new(),
             next_serial: 1,
             in_flight: false,
-            abort_reason: None,
+            abort: None,
         }
     }
 
@@ -123,10 +124,17 @@ impl TxBook {
     }
 
     /// The savepoint name of level `level` (2 and up).
-    pub(crate) fn savepoint_name(&self, level: u32) -> Option<&str> {
-        self.levels
-            .get((level as usize).checked_sub(1)?)
-            .and_then(|l| l.savepoint.as_deref())
+    pub(crate) fn savepoint_name(&self, level: u32) -> crate::Result<String> {
+        (level as usize)
+            .checked_sub(1)
+            .and_then(|i| self.levels.get(i))
+            .and_then(|l| l.savepoint.clone())
+            .ok_or_else(|| {
+                crate::Error::new(
+                    ErrorKind::Database,
+                    format!("txkit lost track of the savepoint of level {level}"),
+                )
+            })
     }
 
     /// Whether the connection is clean enough to hand to another user as it is.
@@ -151,7 +159,7 @@ impl TxBook {
         match event {
             TxEvent::Begun => {
                 self.levels.clear();
-                self.abort_reason = None;
+                self.abort = None;
                 self.push(None, false);
             }
             TxEvent::SavepointSet(name) => self.push(Some(name), false),
@@ -160,7 +168,18 @@ impl TxBook {
                 let depth = self.levels.len().saturating_sub(1).max(1);
                 self.set_depth(depth);
             }
-            TxEvent::Ended | TxEvent::Recovered => self.set_depth(0),
+            TxEvent::Ended => self.set_depth(0),
+            TxEvent::Recovered => {
+                if !self.levels.is_empty() {
+                    self.abort = Some((
+                        ErrorKind::Database,
+                        "the transaction was rolled back because an operation on it was \
+                         cancelled before it finished"
+                            .to_owned(),
+                    ));
+                }
+                self.set_depth(0);
+            }
             TxEvent::RolledBackTo { level } => {
                 self.set_depth((level as usize).saturating_sub(1));
             }
@@ -179,8 +198,10 @@ impl TxBook {
                 // whole transaction goes.
                 match self.levels.iter().rposition(|l| l.restart) {
                     Some(index) => {
-                        self.abort_reason =
-                            Some(format!("the savepoint was rolled back after a {kind}"));
+                        self.abort = Some((
+                            kind,
+                            format!("the savepoint was rolled back after a {kind}"),
+                        ));
                         let to = u32::try_from(index).unwrap_or(u32::MAX);
                         let to = match before {
                             TxState::RollbackOwed { to: owed, .. } => owed.min(to),
@@ -189,8 +210,10 @@ impl TxBook {
                         self.owe(to);
                     }
                     None if !self.levels.is_empty() => {
-                        self.abort_reason =
-                            Some(format!("the transaction was rolled back after a {kind}"));
+                        self.abort = Some((
+                            kind,
+                            format!("the transaction was rolled back after a {kind}"),
+                        ));
                         self.owe(0);
                     }
                     None => {}
@@ -319,11 +342,11 @@ mod tests {
             }
         );
         assert!(
-            b.abort_reason
-                .as_deref()
-                .is_some_and(|r| r.contains("savepoint") && r.contains("serialization")),
+            b.abort.as_ref().is_some_and(|(kind, r)| {
+                *kind == ErrorKind::SerializationFailure && r.contains("savepoint")
+            }),
             "{:?}",
-            b.abort_reason
+            b.abort
         );
         // dropping the restart guard owes the same rollback
         b.transition(TxEvent::GuardDropped {

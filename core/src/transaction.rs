@@ -286,11 +286,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
         let level = self.level;
         let conn = &mut *self.conn;
         if level > 1 {
-            let name = conn
-                .book
-                .savepoint_name(level)
-                .map(str::to_owned)
-                .ok_or_else(|| Error::new(ErrorKind::Database, "savepoint bookkeeping lost"))?;
+            let name = conn.book.savepoint_name(level)?;
             tracked!(conn, conn.raw.release_savepoint(&name))?;
             conn.book.transition(TxEvent::Released);
             self.finished = true;
@@ -337,11 +333,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
         if !conn.book.holds(level, serial) {
             return Ok(());
         }
-        let name = conn
-            .book
-            .savepoint_name(level)
-            .map(str::to_owned)
-            .ok_or_else(|| Error::new(ErrorKind::Database, "savepoint bookkeeping lost"))?;
+        let name = conn.book.savepoint_name(level)?;
         tracked!(conn, conn.raw.rollback_to_savepoint(&name))?;
         conn.book.transition(TxEvent::RolledBackTo { level });
         Ok(())

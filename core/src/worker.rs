@@ -61,24 +61,9 @@ impl QueueWorker {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            Box::pin(async move {
-                // Run the unit as its own task so a panic in it is reported to its
-                // submitter instead of stopping the worker.
-                let outcome = tokio::spawn(work()).await;
-                let _ = reply.send(outcome);
-            })
-        });
+        let (job, answer) = job(work);
         self.queue.send(job).await.map_err(|_| shut_down())?;
-        match answer.await {
-            Ok(Ok(output)) => Ok(output),
-            Ok(Err(join)) => Err(Error::new(
-                ErrorKind::Database,
-                format!("the unit of work failed without an answer: {join}"),
-            )),
-            Err(_) => Err(shut_down()),
-        }
+        answer_of(answer).await
     }
 
     /// Like [`submit`](Self::submit), but refuses at once when the queue is full, so a
@@ -89,28 +74,15 @@ impl QueueWorker {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self.queue.try_reserve().map_err(|e| match e {
-            mpsc::error::TrySendError::Full(()) => Error::new(
+        let (job, answer) = job(work);
+        self.queue.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Error::new(
                 ErrorKind::PoolTimeout,
                 "the queue worker's queue is full; retry later or raise its capacity",
             ),
-            mpsc::error::TrySendError::Closed(()) => shut_down(),
+            mpsc::error::TrySendError::Closed(_) => shut_down(),
         })?;
-        let (reply, answer) = oneshot::channel();
-        permit.send(Box::new(move || {
-            Box::pin(async move {
-                let outcome = tokio::spawn(work()).await;
-                let _ = reply.send(outcome);
-            })
-        }));
-        match answer.await {
-            Ok(Ok(output)) => Ok(output),
-            Ok(Err(join)) => Err(Error::new(
-                ErrorKind::Database,
-                format!("the unit of work failed without an answer: {join}"),
-            )),
-            Err(_) => Err(shut_down()),
-        }
+        answer_of(answer).await
     }
 
     /// How many more units fit in the queue right now.
@@ -124,6 +96,38 @@ impl QueueWorker {
         let Self { queue, task } = self;
         drop(queue);
         task.await.unwrap_or(0)
+    }
+}
+
+type Answer<T> = oneshot::Receiver<std::result::Result<T, tokio::task::JoinError>>;
+
+/// Wraps `work` as a job that runs it as its own task (so a panic in it is reported to its
+/// submitter instead of stopping the worker) and sends back its outcome.
+fn job<T, F, Fut>(work: F) -> (Job, Answer<T>)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        Box::pin(async move {
+            let outcome = tokio::spawn(work()).await;
+            let _ = reply.send(outcome);
+        })
+    });
+    (job, answer)
+}
+
+/// The output of a submitted unit, or why there is none.
+async fn answer_of<T>(answer: Answer<T>) -> Result<T> {
+    match answer.await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(join)) => Err(Error::new(
+            ErrorKind::Database,
+            format!("the unit of work failed without an answer: {join}"),
+        )),
+        Err(_) => Err(shut_down()),
     }
 }
 
