@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use txkit::{
-    Engine, Error, ErrorKind, Result, RowLock, SqliteBehavior, Transaction, TxOptions, params,
+    Engine, Error, ErrorKind, Result, RetryPolicy, RowLock, SqliteBehavior, Transaction, TxOptions,
+    params, retry,
 };
 
 /// A bank kept in two tables of one database.
@@ -92,18 +93,17 @@ impl Bank {
         to: i64,
         cents: i64,
     ) -> Result<Transfer> {
-        let mut attempt = 1;
-        loop {
-            match self.try_transfer(transfer_id, from, to, cents).await {
-                Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
-                    tracing::debug!(attempt, error = %e, "transfer retried");
-                    let backoff = 2_u64.pow(attempt.min(6)) + u64::from(attempt * 7 % 11);
-                    tokio::time::sleep(Duration::from_millis(backoff)).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        // Deadlocks, serialization failures and lock timeouts end the attempt: re-run the
+        // whole transfer, with backoff.
+        let policy = RetryPolicy::new()
+            .max_attempts(ATTEMPTS)
+            .base_delay(Duration::from_millis(2))
+            .retry_on(ErrorKind::LockTimeout)
+            .named("bank transfer");
+        retry(&policy, async || {
+            self.try_transfer(transfer_id, from, to, cents).await
+        })
+        .await
     }
 
     async fn try_transfer(
