@@ -1,7 +1,13 @@
 //! From a URL scheme to a connector of the backend it names. Each backend is compiled in
 //! only with its Cargo feature; a URL for a backend left out says which feature to enable.
 
-use txkit_core::{AnyConnection, Backend, BoxFuture, Connect, DatabaseUrl, Error, Result};
+use txkit_core::{
+    AnyConnection, Backend, BoxFuture, Connect, DatabaseUrl, Error, PoolConfig, Result,
+};
+
+/// Lets a backend that pools connections itself take the engine's pool settings; returns
+/// whether it does (see [`Backend::external_pool`]).
+type AdoptPool = Box<dyn FnOnce(&PoolConfig) -> bool + Send>;
 
 /// What the engine needs to know about a URL's backend before it opens anything.
 pub(crate) struct Resolved {
@@ -10,6 +16,7 @@ pub(crate) struct Resolved {
     /// A private in-memory database: every connection would see a different one, so the
     /// pool must hold exactly one connection.
     pub(crate) single_connection: bool,
+    pub(crate) adopt_pool: AdoptPool,
 }
 
 /// A pool connector for backend `B`: its parsed options and its `connect`.
@@ -24,12 +31,19 @@ impl<B: Backend> Connect<AnyConnection> for Connector<B> {
 /// Resolves `url` with backend `B`.
 #[allow(dead_code)] // unused only in a build with no backend feature
 fn with<B: Backend>(url: &DatabaseUrl) -> Result<Resolved> {
-    let options = B::options_from_url(url)?;
-    Ok(Resolved {
+    Ok(with_options::<B>(B::options_from_url(url)?))
+}
+
+/// A backend with its options already made.
+#[allow(dead_code)] // unused only in a build with no backend feature
+pub(crate) fn with_options<B: Backend>(options: B::Options) -> Resolved {
+    let for_pool = options.clone();
+    Resolved {
         backend: B::NAME,
         single_connection: B::single_connection(&options),
         connector: Box::new(Connector::<B>(options)),
-    })
+        adopt_pool: Box::new(move |pool| B::external_pool(&for_pool, pool)),
+    }
 }
 
 /// The schemes this build understands, for error messages.
@@ -43,6 +57,9 @@ fn compiled_in() -> String {
     }
     if cfg!(feature = "mysql") {
         schemes.push("mysql:, mariadb:");
+    }
+    if cfg!(feature = "sea-orm") {
+        schemes.push("sea-orm+postgres:, sea-orm+mysql:, sea-orm+sqlite:");
     }
     if schemes.is_empty() {
         "none (enable a backend feature: sqlite, postgres or mysql)".to_owned()
@@ -81,6 +98,12 @@ pub(crate) fn resolve(url: &DatabaseUrl) -> Result<Resolved> {
             return with::<txkit_mysql::MySql>(url);
             #[cfg(not(feature = "mysql"))]
             return Err(not_compiled(url, "mysql"));
+        }
+        scheme if scheme.starts_with("sea-orm+") => {
+            #[cfg(feature = "sea-orm")]
+            return with::<txkit_sea_orm::SeaOrm>(url);
+            #[cfg(not(feature = "sea-orm"))]
+            return Err(not_compiled(url, "sea-orm"));
         }
         other => Err(Error::config(format!(
             "unknown database URL scheme {other:?} in {}; txkit accepts sqlite:, postgres:, \

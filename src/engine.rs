@@ -12,7 +12,7 @@ use txkit_core::{
     Transaction, TxOptions, Value,
 };
 
-use crate::{backends, url_options};
+use crate::backends;
 
 /// A connection pool to one database plus the default options of its transactions; the
 /// entry point of txkit. Cheap to clone: clones share the pool.
@@ -62,6 +62,7 @@ impl Engine {
     pub fn builder(url: &str) -> EngineBuilder {
         EngineBuilder {
             url: url.to_owned(),
+            prepared: None,
             settings: Vec::new(),
             sized: false,
             defaults: TxOptions::new(),
@@ -194,6 +195,9 @@ type PoolSetting = Arc<dyn Fn(&mut PoolConfig) + Send + Sync>;
 #[must_use = "call build() to create the engine"]
 pub struct EngineBuilder {
     url: String,
+    /// A backend made by the caller rather than from the URL (an application's sea-orm
+    /// connection); its pool is its own, so pool settings are refused.
+    pub(crate) prepared: Option<Arc<dyn Fn() -> backends::Resolved + Send + Sync>>,
     settings: Vec<PoolSetting>,
     sized: bool,
     defaults: TxOptions,
@@ -322,15 +326,50 @@ impl EngineBuilder {
     /// Creates the engine.
     pub async fn build(self) -> Result<Engine> {
         let url = DatabaseUrl::parse(&self.url)?;
-        let from_url = url_options::parse(&url)?;
+        let from_url = txkit_core::parse_url_options(&url)?;
         let mut pool = from_url.pool;
         for setting in &self.settings {
             setting(&mut pool);
         }
         let defaults = self.defaults.or(from_url.defaults);
-        let resolved = backends::resolve(&url)?;
+        let resolved = match &self.prepared {
+            None => backends::resolve(&url)?,
+            Some(_) if !self.settings.is_empty() => {
+                return Err(Error::config(
+                    "this engine runs on the application's own sea-orm connection, whose pool \
+                     keeps its own settings: set them on sea_orm::ConnectOptions (or build the \
+                     engine from a sea-orm+… URL to have txkit's pool settings applied)",
+                ));
+            }
+            Some(prepare) => prepare(),
+        };
+        Self::finish(
+            resolved,
+            url,
+            pool,
+            self.sized || from_url.sized,
+            defaults,
+            self.listeners,
+            self.eager,
+        )
+        .await
+    }
+
+    /// Builds the engine over a resolved backend.
+    async fn finish(
+        resolved: backends::Resolved,
+        url: DatabaseUrl,
+        mut pool: PoolConfig,
+        sized: bool,
+        defaults: TxOptions,
+        listeners: Vec<EventListener>,
+        eager: bool,
+    ) -> Result<Engine> {
+        if (resolved.adopt_pool)(&pool) {
+            // The driver's pool is the pool: txkit hands out handles on it.
+            pool.kind = PoolKind::Null;
+        }
         if resolved.single_connection {
-            let sized = self.sized || from_url.sized;
             if sized && (pool.kind != PoolKind::Static && pool.size != 1) {
                 return Err(Error::config(format!(
                     "{} is a private in-memory database: each connection would see a different \
@@ -345,7 +384,7 @@ impl EngineBuilder {
             return Err(Error::config("pool_size must be at least 1"));
         }
         let pool = Pool::new(resolved.connector, pool, defaults, url.redacted());
-        for listener in self.listeners {
+        for listener in listeners {
             pool.on_event(move |e| listener(e));
         }
         let engine = Engine {
@@ -353,7 +392,7 @@ impl EngineBuilder {
             backend: resolved.backend,
             url,
         };
-        if self.eager {
+        if eager {
             engine.pool.get().await?;
         }
         tracing::debug!(url = %engine.url, backend = engine.backend, "txkit engine ready");

@@ -102,7 +102,8 @@ mod backends;
 mod engine;
 mod retry;
 mod schema;
-mod url_options;
+#[cfg(feature = "sea-orm")]
+mod sea_orm_engine;
 
 pub use engine::{Engine, EngineBuilder};
 pub use schema::create_all;
@@ -138,3 +139,8 @@ pub use txkit_postgres as postgres;
 /// The MySQL/MariaDB backend.
 #[cfg(feature = "mysql")]
 pub use txkit_mysql as mysql;
+
+/// The sea-orm integration (feature `sea-orm`): `DbErr` classification, versioned updates of
+/// ActiveModels, and `tx.sea_orm()` to run sea-orm code in a txkit transaction.
+#[cfg(feature = "sea-orm")]
+pub use txkit_sea_orm as sea_orm;

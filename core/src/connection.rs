@@ -54,6 +54,15 @@ pub trait Backend: Send + Sync + 'static {
         let _ = options;
         false
     }
+
+    /// Whether the backend's connections come out of a pool of its driver's own (sea-orm's
+    /// sqlx pool): the backend then takes the engine's pool settings for that pool, and the
+    /// engine keeps no pool of its own — its connections are handles, opened per checkout
+    /// (a Null pool bounded by the same size). The default is false: txkit pools.
+    fn external_pool(options: &Self::Options, pool: &crate::PoolConfig) -> bool {
+        let _ = (options, pool);
+        false
+    }
 }
 
 /// One connection to a database, as a backend drives it. txkit's transaction bookkeeping
@@ -247,6 +256,8 @@ pub trait DynConnection: Send + 'static {
     fn dyn_is_broken(&self) -> bool;
     /// See [`Connection::close`].
     fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()>;
+    /// The concrete connection, for [`AnyConnection::downcast_ref`].
+    fn dyn_as_any(&self) -> &dyn std::any::Any;
 }
 
 impl<C: Connection> DynConnection for C {
@@ -329,6 +340,9 @@ impl<C: Connection> DynConnection for C {
     fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin((*self).close())
     }
+    fn dyn_as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// A connection to a backend chosen at run time (by URL scheme).
@@ -338,6 +352,12 @@ impl AnyConnection {
     /// Wraps a concrete connection.
     pub fn new(conn: impl Connection) -> Self {
         Self(Box::new(conn))
+    }
+
+    /// The concrete connection inside, when it is a `T`: for backend-specific extensions
+    /// (such as running sea-orm code in a txkit transaction).
+    pub fn downcast_ref<T: Connection>(&self) -> Option<&T> {
+        self.0.dyn_as_any().downcast_ref::<T>()
     }
 }
 

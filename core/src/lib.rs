@@ -3,7 +3,8 @@
 //! driver [`Connection`] trait, the transaction state machine behind [`Transaction`]
 //! guards, the connection [`Pool`], and [`Entity`] metadata with the SQL that stores and
 //! loads entities (insert / update / delete / find / select with optimistic version checks,
-//! CREATE and DROP TABLE), rendered per dialect with sea-query.
+//! CREATE and DROP TABLE), rendered per dialect with sea-query; and in [`dialects`], the SQL
+//! dialects of PostgreSQL, MySQL/MariaDB and SQLite with the meaning of their error codes.
 //!
 //! Application code normally uses the `txkit` facade crate, which adds the backends and the
 //! URL-driven `Engine`.
@@ -13,6 +14,7 @@
 
 mod connection;
 mod dialect;
+pub mod dialects;
 mod entity;
 mod error;
 mod isolation;
@@ -26,6 +28,7 @@ mod sql_guard;
 mod state;
 mod transaction;
 mod url;
+mod url_options;
 mod value;
 mod worker;
 
@@ -52,5 +55,6 @@ pub use session::{NestedSession, Query, Select, Session, SortOrder};
 pub use state::TxState;
 pub use transaction::Transaction;
 pub use url::{DatabaseUrl, ENGINE_URL_KEYS, Secret, redact};
+pub use url_options::{UrlOptions, parse_url_options};
 pub use value::{FromValue, Value};
 pub use worker::QueueWorker;

@@ -338,6 +338,11 @@ impl<C: Connection> ManagedConnection<C> {
         self.raw.close().await;
     }
 
+    /// The driver connection, read-only.
+    pub fn raw(&self) -> &C {
+        &self.raw
+    }
+
     /// The driver connection, bypassing txkit's bookkeeping; for backend-specific calls
     /// that do not open or end transactions.
     pub fn raw_mut(&mut self) -> &mut C {

@@ -114,6 +114,15 @@ impl<'c, C: Connection> Transaction<'c, C> {
         self.conn.dialect()
     }
 
+    /// The driver connection this transaction runs on, for backend-specific extensions that
+    /// run statements inside it (txkit-sea-orm's `tx.sea_orm()`). Debts left by dropped
+    /// savepoints are paid first, and the level must be usable; the shared borrow keeps
+    /// this guard from being used or ended while the connection is lent.
+    pub async fn driver(&mut self) -> Result<&C> {
+        self.ready().await?;
+        Ok(self.conn.raw())
+    }
+
     /// Pays what dropped children or a doomed restart savepoint left owed (for a retry
     /// loop, which then checks [`is_open`](Self::is_open)).
     pub(crate) async fn settle(&mut self) -> Result<()> {

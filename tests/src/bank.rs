@@ -10,7 +10,7 @@ use logic::{Bank, Transfer};
 
 use crate::common::{TestDb, unique};
 
-crate::matrix!(bank_conserves_money);
+crate::matrix!(sea_orm: bank_conserves_money);
 
 const ACCOUNTS: i64 = 5;
 const INITIAL: i64 = 1_000;

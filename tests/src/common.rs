@@ -17,7 +17,11 @@ pub enum Kind {
 /// One test's database: an engine builder for it, a unique prefix for its tables, and what
 /// must stay alive while it runs (a SQLite file's directory).
 pub struct TestDb {
+    /// The database.
     pub kind: Kind,
+    /// Whether the engine runs over sea-orm (a `sea-orm+…` URL) rather than txkit's own
+    /// driver for `kind`.
+    pub sea_orm: bool,
     pub url: String,
     /// The application_name given to PostgreSQL sessions of this test.
     pub app: String,
@@ -60,6 +64,7 @@ impl TestDb {
                 let path = dir.path().join("test.db");
                 Some(TestDb {
                     kind,
+                    sea_orm: false,
                     url: format!("sqlite://{}?busy_timeout=10000", path.display()),
                     app,
                     _dir: Some(dir),
@@ -70,6 +75,7 @@ impl TestDb {
                 let sep = if base.contains('?') { '&' } else { '?' };
                 Some(TestDb {
                     kind,
+                    sea_orm: false,
                     url: format!("{base}{sep}application_name={app}"),
                     app,
                     _dir: None,
@@ -79,12 +85,21 @@ impl TestDb {
                 let base = server_url("TXKIT_MYSQL_URL", "MySQL")?;
                 Some(TestDb {
                     kind,
+                    sea_orm: false,
                     url: base,
                     app,
                     _dir: None,
                 })
             }
         }
+    }
+
+    /// The same database reached through sea-orm's pool: the URL's scheme gets `sea-orm+`.
+    pub fn new_sea_orm(kind: Kind) -> Option<TestDb> {
+        let mut db = TestDb::new(kind)?;
+        db.url = format!("sea-orm+{}", db.url);
+        db.sea_orm = true;
+        Some(db)
     }
 
     /// A builder for an engine on this database.
@@ -142,28 +157,46 @@ where
     scenario(db).await;
 }
 
+/// Runs `scenario` on `kind`'s database through sea-orm, or prints a skip.
+pub async fn run_sea_orm<F, Fut>(kind: Kind, scenario: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(db) = TestDb::new_sea_orm(kind) else {
+        return;
+    };
+    scenario(db).await;
+}
+
 /// Stamps each named scenario (an `async fn(TestDb)`) once per backend:
-/// `<scenario>::sqlite`, `<scenario>::postgres`, `<scenario>::mysql`.
+/// `<scenario>::sqlite`, `<scenario>::postgres`, `<scenario>::mysql`. With `sea_orm:` first,
+/// also the fourth column, the same three databases through sea-orm's pool:
+/// `<scenario>::sea_orm_sqlite`, `<scenario>::sea_orm_postgres`, `<scenario>::sea_orm_mysql`.
 #[macro_export]
 macro_rules! matrix {
+    (@cell $runner:ident $name:ident $kind:ident $scenario:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            $crate::common::$runner($crate::common::Kind::$kind, super::$scenario).await;
+        }
+    };
+    (@three $runner:ident [$sqlite:ident $postgres:ident $mysql:ident] $scenario:ident) => {
+        $crate::matrix!(@cell $runner $sqlite Sqlite $scenario);
+        $crate::matrix!(@cell $runner $postgres Postgres $scenario);
+        $crate::matrix!(@cell $runner $mysql MySql $scenario);
+    };
+    (sea_orm: $($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+            $crate::matrix!(
+                @three run_sea_orm [sea_orm_sqlite sea_orm_postgres sea_orm_mysql] $scenario
+            );
+        }
+    )*};
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
-            use $crate::common::{run, Kind};
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(Kind::Sqlite, super::$scenario).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run(Kind::Postgres, super::$scenario).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mysql() {
-                run(Kind::MySql, super::$scenario).await;
-            }
+            $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
         }
     )*};
 }

@@ -5,6 +5,7 @@ use txkit::{TxState, params};
 use crate::common::{TestDb, count, people_table};
 
 crate::matrix!(
+    sea_orm:
     dropped_transaction_is_invisible_to_next_user,
     rollback_is_clean
 );

@@ -17,9 +17,12 @@ use txkit::{Engine, Entity, ErrorKind, create_all};
 use crate::common::{Kind, TestDb, unique};
 
 crate::matrix!(
+    sea_orm:
     versioned_increments_under_contention,
     stale_update_without_retry_writes_nothing,
     custom_version_generator_round_trips,
+);
+crate::matrix!(
     ddl_round_trip_of_every_type,
     quoted_identifiers_round_trip,
     generated_keys_filters_and_deletes,

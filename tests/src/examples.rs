@@ -37,4 +37,5 @@ examples!(
     transfer_with_locking: transfer_with_locking_src => "../../examples/transfer_with_locking.rs",
     retry_on_deadlock: retry_on_deadlock_src => "../../examples/retry_on_deadlock.rs",
     bank: bank_src => "../../examples/bank/main.rs",
+    sea_orm_versioned: sea_orm_versioned_src => "../../examples/sea_orm_versioned.rs",
 );

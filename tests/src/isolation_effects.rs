@@ -8,7 +8,7 @@ use txkit::{Engine, ErrorKind, IsolationLevel, TxOptions, params};
 
 use crate::common::{Kind, TestDb, unique};
 
-crate::matrix!(non_repeatable_read_by_level, write_skew_by_level);
+crate::matrix!(sea_orm: non_repeatable_read_by_level, write_skew_by_level);
 
 async fn single_row_table(db: &TestDb, engine: &Engine) -> String {
     let t = unique("iso");

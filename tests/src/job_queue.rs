@@ -23,7 +23,7 @@ const JOBS: i64 = 1000;
 const WORKERS: usize = 8;
 const BATCH: u64 = 10;
 
-crate::matrix!(job_queue_runs_each_job_once);
+crate::matrix!(sea_orm: job_queue_runs_each_job_once);
 
 async fn job_queue_runs_each_job_once(db: TestDb) {
     let iso = Isolated::new(&db, WORKERS).await;

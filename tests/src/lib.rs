@@ -25,6 +25,7 @@ mod logs;
 mod pool;
 mod retry;
 mod savepoints;
+mod sea_orm_native;
 mod select_sql;
 mod session;
 mod session_lazy_begin;

@@ -8,7 +8,7 @@ use txkit::{Engine, ErrorKind, RowLock, SqliteBehavior, TableLock, TxOptions, pa
 
 use crate::common::{Kind, TestDb, unique};
 
-crate::matrix!(row_locks, table_locks);
+crate::matrix!(sea_orm: row_locks, table_locks);
 
 /// How long a statement must stay unanswered to count as blocked.
 const BLOCKED: Duration = Duration::from_millis(300);

@@ -21,14 +21,18 @@ use txkit::{
 use crate::common::{Kind, TestDb, unique};
 
 crate::matrix!(
+    sea_orm:
     transfers_survive_deadlocks,
     final_error_counts_attempts,
-    commit_outcome_unknown_is_not_retried,
     deadline_stops_retries,
     unique_violation_is_returned_at_once,
     methods_and_spawned_futures,
     retry_transaction_per_attempt,
-    cockroach_savepoint_protocol,
+);
+// These two drive txkit's own PostgreSQL driver (a recorder around it, a proxy before it).
+crate::matrix!(
+    commit_outcome_unknown_is_not_retried,
+    cockroach_savepoint_protocol
 );
 
 const INITIAL: i64 = 1_000;
@@ -359,8 +363,11 @@ async fn deadline_stops_retries(db: TestDb) {
     let n = tries.load(Ordering::SeqCst);
     // Backoffs 20, 40, 80, 160 ms: the fourth retry would end after 300 ms.
     assert!((2..=4).contains(&n), "{n} attempts");
+    // Stopped at the deadline rather than running its 100 attempts (whose backoffs alone
+    // would take minutes); the bound is loose so a loaded machine's slow attempt cannot fail
+    // it — the attempt count above is the exact check.
     assert!(
-        started.elapsed() < Duration::from_millis(300),
+        started.elapsed() < Duration::from_millis(1_500),
         "{:?}",
         started.elapsed()
     );

@@ -5,6 +5,7 @@ use txkit::params;
 use crate::common::{TestDb, count, names, people_table};
 
 crate::matrix!(
+    sea_orm:
     alice_bob_carol,
     three_deep,
     outer_rollback_discards_released_inner,

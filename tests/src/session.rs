@@ -60,6 +60,7 @@ async fn owners(iso: &Isolated) -> Vec<String> {
 }
 
 crate::matrix!(
+    sea_orm:
     session_add_flush_commit_writes_keys_back,
     session_rollback_and_drop_discard,
     session_nested_scopes_pending_work,

@@ -20,6 +20,7 @@ const BLOCKED: Duration = Duration::from_millis(500);
 const RELEASED: Duration = Duration::from_secs(20);
 
 crate::matrix!(
+    sea_orm:
     for_update_blocks_a_second_locker,
     nowait_fails_with_lock_not_available,
     skip_locked_returns_the_unlocked_rows,

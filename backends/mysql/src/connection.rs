@@ -8,10 +8,10 @@ use txkit_core::{
     Connection, DatabaseUrl, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value,
 };
 
-use crate::dialect::MySqlDialect;
+use crate::MySqlDialect;
+use crate::ServerInfo;
 use crate::ops;
 use crate::options::MySqlConnectOptions;
-use crate::server::ServerInfo;
 use crate::slot::{OpSlot, Outcome};
 use crate::value::to_params;
 

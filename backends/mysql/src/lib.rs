@@ -95,19 +95,16 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod connection;
-mod dialect;
 pub mod error;
 mod ops;
 mod options;
-mod server;
 mod slot;
 mod table_lock;
 mod value;
 
 pub use connection::MySqlConnection;
-pub use dialect::MySqlDialect;
 pub use options::{MySqlConnectOptions, SslMode, URL_KEYS};
-pub use server::{ServerFlavor, ServerInfo};
+pub use txkit_core::dialects::mysql::{MySqlDialect, ServerFlavor, ServerInfo};
 
 /// The MySQL/MariaDB backend: schemes `mysql` and `mariadb`, options
 /// [`MySqlConnectOptions`], connections [`MySqlConnection`].

@@ -8,9 +8,9 @@ use mysql_async::{Conn, OptsBuilder};
 use percent_encoding::percent_decode_str;
 use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, Result, Secret};
 
+use crate::ServerInfo;
 use crate::connection::MySqlConnection;
 use crate::error::BACKEND;
-use crate::server::ServerInfo;
 
 /// The query-string keys this backend reads (besides the engine's own).
 pub const URL_KEYS: &[&str] = &[

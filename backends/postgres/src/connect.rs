@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Config, NoTls, Socket};
+use txkit_core::dialects::postgres::{classify, sqlstate};
 use txkit_core::{Error, ErrorKind, Result};
 
 use crate::connection::PgConnection;
-use crate::error::{self, BACKEND, describe, sqlstate};
+use crate::error::{BACKEND, describe};
 use crate::options::{PgConnectOptions, SslMode};
 
 /// Opens a connection as `opts` say.
@@ -131,7 +132,7 @@ fn connect_error(e: tokio_postgres::Error, opts: &PgConnectOptions) -> Error {
                 "check the database name in the URL, or create the database",
             ),
             _ => (
-                error::classify(code, db.message(), false),
+                classify(code, db.message(), false),
                 "check that the server accepts connections",
             ),
         };

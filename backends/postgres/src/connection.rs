@@ -12,16 +12,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, SimpleQueryMessage, Statement};
+use txkit_core::dialects::asks_nowait;
+use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
 use crate::decode;
-use crate::dialect::PgDialect;
 use crate::encode::{Encoded, encode_all};
-use crate::error::{
-    BACKEND, asks_nowait, is_connection_error, is_stale_plan, map_error, sqlstate, sqlstate_of,
-};
-use crate::placeholders;
+use crate::error::{BACKEND, is_connection_error, is_stale_plan, map_error, sqlstate_of};
 use crate::statement_cache::StatementCache;
+use txkit_core::dialects::placeholders;
 
 /// The session reset of [`ResetMode::Full`]: `DISCARD ALL` without its `DEALLOCATE ALL`, so
 /// the prepared statements txkit and tokio-postgres keep stay valid.
@@ -280,7 +279,7 @@ impl PgConnection {
                     let code = sqlstate_of(&e).unwrap_or(sqlstate::IN_FAILED_SQL_TRANSACTION);
                     let kind = match code {
                         sqlstate::IN_FAILED_SQL_TRANSACTION => ErrorKind::Database,
-                        other => crate::error::classify(other, "", false),
+                        other => classify(other, "", false),
                     };
                     Err(Error::database(
                         kind,

@@ -123,12 +123,10 @@ mod connect;
 mod connection;
 mod datetime;
 mod decode;
-mod dialect;
 mod encode;
 mod error;
 mod numeric;
 mod options;
-mod placeholders;
 mod statement_cache;
 #[cfg(feature = "tls")]
 mod tls;
@@ -137,9 +135,8 @@ mod tls;
 mod server_tests;
 
 pub use connection::PgConnection;
-pub use dialect::PgDialect;
-pub use error::{classify, sqlstate};
 pub use options::{DEFAULT_STATEMENT_CACHE_SIZE, PgConnectOptions, SslMode, URL_KEYS};
+pub use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
 
 use txkit_core::{Backend, DatabaseUrl, Result};
 

@@ -6,7 +6,7 @@ use txkit_core::{
     TxOptions, Value,
 };
 
-use crate::dialect::SqliteDialect;
+use crate::SqliteDialect;
 use crate::options::SqliteConnectOptions;
 use crate::session::Session;
 use crate::worker::{Gone, Worker};

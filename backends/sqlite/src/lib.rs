@@ -111,7 +111,6 @@
 
 pub mod codes;
 mod connection;
-mod dialect;
 mod error;
 mod file;
 mod options;
@@ -122,7 +121,6 @@ mod value;
 mod worker;
 
 pub use connection::{Sqlite, SqliteConnection};
-pub use dialect::{MAX_IDENTIFIER_BYTES, SqliteDialect};
 pub use error::map_error;
 pub use options::{
     DEFAULT_BUSY_TIMEOUT, DEFAULT_STATEMENT_CACHE_CAPACITY, JournalMode, OpenMode,
@@ -130,3 +128,4 @@ pub use options::{
 };
 /// The rusqlite version this crate is built on (pinned), for code that needs its types.
 pub use rusqlite;
+pub use txkit_core::dialects::sqlite::{MAX_IDENTIFIER_BYTES, SqliteDialect};

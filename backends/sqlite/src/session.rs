@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use rusqlite::Statement;
+use txkit_core::dialects::sqlite::code_name;
 use txkit_core::{Error, ErrorKind, Result, Row, Value};
 
 use crate::codes::SQLITE_READONLY;
-use crate::error::{code_name, map_error};
+use crate::error::map_error;
 use crate::options::SqliteConnectOptions;
 use crate::setup;
 use crate::value::{from_sql, to_sql};

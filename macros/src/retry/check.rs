@@ -6,12 +6,15 @@ use quote::ToTokens;
 use syn::{FnArg, ReturnType, Signature, Type};
 
 /// Types whose presence in a parameter means the function would run inside a transaction
-/// it did not begin (a transaction guard, or a connection that may hold one).
-const OUTER_TRANSACTION_TYPES: [&str; 4] = [
+/// it did not begin (a transaction guard, or a connection that may hold one): txkit's, and
+/// sea-orm's (`DatabaseTransaction`, and txkit-sea-orm's `SeaTx`).
+const OUTER_TRANSACTION_TYPES: [&str; 6] = [
     "Transaction",
     "PooledConnection",
     "ManagedConnection",
     "Session",
+    "DatabaseTransaction",
+    "SeaTx",
 ];
 
 /// Checks `sig`; every problem found is reported, each at its own span.

@@ -151,6 +151,8 @@ fn rejects_functions_it_cannot_retry() {
         quote!(&mut PooledConnection),
         quote!(&mut txkit::ManagedConnection),
         quote!(Option<&mut Session>),
+        quote!(&sea_orm::DatabaseTransaction),
+        quote!(&SeaTx<'_>),
     ] {
         let e = error(
             quote!(),

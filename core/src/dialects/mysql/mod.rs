@@ -1,12 +1,18 @@
-//! [`MySqlDialect`]: the SQL text MySQL and MariaDB accept, rendered for the server a
-//! connection detected.
+//! MySQL and MariaDB: [`MySqlDialect`], the SQL text each server accepts, rendered for the
+//! [`ServerInfo`] a connection detected; and in [`codes`], the error numbers txkit acts on
+//! with [`classify`], which maps a number to an [`ErrorKind`](crate::ErrorKind).
 
-use txkit_core::{
+mod server;
+
+pub mod codes;
+
+pub use codes::{classify, mentions_nowait, needs_full_rollback};
+pub use server::{ServerFlavor, ServerInfo};
+
+use crate::{
     AccessMode, Dialect, Error, LockStrength, LockWait, Result, RowLock, TableLock, TableLockMode,
     TxOptions, quote_identifier_with,
 };
-
-use crate::server::ServerInfo;
 
 /// Identifiers longer than this are truncated by the server; txkit refuses them instead.
 const MAX_IDENTIFIER_BYTES: usize = 64;
@@ -33,8 +39,7 @@ const MAX_IDENTIFIER_BYTES: usize = 64;
 /// on servers before MySQL 8.0.1 / MariaDB 10.3 / 10.6) is an Unsupported error.
 ///
 /// Table locks: see [`MySqlDialect::table_lock_sql`](Dialect::table_lock_sql) (always
-/// Unsupported) and
-/// [`MySqlConnection::with_table_locks`](crate::MySqlConnection::with_table_locks).
+/// Unsupported) and `MySqlConnection::with_table_locks` in txkit-mysql.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MySqlDialect {
     server: ServerInfo,
@@ -57,8 +62,8 @@ impl MySqlDialect {
     /// it applies to the whole statement).
     ///
     /// LOCK TABLES commits any open transaction, and START TRANSACTION releases table locks:
-    /// run it through [`MySqlConnection::with_table_locks`](crate::MySqlConnection::with_table_locks),
-    /// never inside a transaction.
+    /// run it through `MySqlConnection::with_table_locks` (txkit-mysql), never inside a
+    /// transaction.
     pub fn lock_tables_sql(&self, tables: &[(&str, TableLock)]) -> Result<String> {
         if tables.is_empty() {
             return Err(Error::config("LOCK TABLES needs at least one table"));
@@ -153,21 +158,13 @@ impl Dialect for MySqlDialect {
             }
             LockStrength::Share | LockStrength::KeyShare => String::from("LOCK IN SHARE MODE"),
         };
-        if !lock.of.is_empty() {
-            if !server.supports_lock_of() {
-                return Err(Error::unsupported(format!(
-                    "{server} cannot restrict a row lock to some tables (FOR UPDATE OF …; \
-                     MySQL 8 can); lock the whole query, or select from one table"
-                )));
-            }
-            let tables = lock
-                .of
-                .iter()
-                .map(|t| self.quote_identifier(t))
-                .collect::<Result<Vec<_>>>()?;
-            sql.push_str(" OF ");
-            sql.push_str(&tables.join(", "));
+        if !lock.of.is_empty() && !server.supports_lock_of() {
+            return Err(Error::unsupported(format!(
+                "{server} cannot restrict a row lock to some tables (FOR UPDATE OF …; \
+                 MySQL 8 can); lock the whole query, or select from one table"
+            )));
         }
+        sql.push_str(&super::lock_of_clause(self, &lock.of)?);
         match lock.wait {
             LockWait::Wait => {}
             LockWait::NoWait if server.supports_nowait() => sql.push_str(" NOWAIT"),
@@ -198,7 +195,7 @@ impl Dialect for MySqlDialect {
     /// Always Unsupported: `LOCK TABLES` commits the open transaction, so it cannot be a
     /// statement inside one. Use row locks (`SELECT … FOR UPDATE` over the rows, or the whole
     /// table), or run a unit of work under table locks with
-    /// [`MySqlConnection::with_table_locks`](crate::MySqlConnection::with_table_locks).
+    /// `MySqlConnection::with_table_locks` (txkit-mysql).
     fn table_lock_sql(&self, table: &str, _lock: &TableLock) -> Result<Vec<String>> {
         Err(Error::unsupported(format!(
             "MySQL/MariaDB cannot lock table {table:?} inside a transaction: LOCK TABLES \
@@ -212,7 +209,7 @@ impl Dialect for MySqlDialect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use txkit_core::{ErrorKind, IsolationLevel};
+    use crate::{ErrorKind, IsolationLevel};
 
     fn mysql8() -> MySqlDialect {
         MySqlDialect::new(ServerInfo::mysql(8, 0, 36))
@@ -255,7 +252,7 @@ mod tests {
         assert!(!mysql8().supports_insert_returning());
         assert!(!mysql57().supports_insert_returning());
         assert!(!maria(11).transactional_ddl());
-        assert_eq!(mysql8().sql_flavor(), Some(txkit_core::SqlFlavor::MySql));
+        assert_eq!(mysql8().sql_flavor(), Some(crate::SqlFlavor::MySql));
     }
 
     #[test]

@@ -2,20 +2,20 @@
 
 use std::time::Duration;
 
-use txkit_core::{
-    DatabaseUrl, Error, PoolConfig, PoolKind, PoolOrder, ResetMode, Result, TxOptions,
-};
+use crate::{DatabaseUrl, Error, PoolConfig, PoolKind, PoolOrder, ResetMode, Result, TxOptions};
 
 /// What the URL's query string says about the pool and the transaction defaults.
-pub(crate) struct UrlOptions {
-    pub(crate) pool: PoolConfig,
-    pub(crate) defaults: TxOptions,
+pub struct UrlOptions {
+    /// The pool settings.
+    pub pool: PoolConfig,
+    /// The transactions' default options.
+    pub defaults: TxOptions,
     /// Whether the URL set the pool's size or kind explicitly.
-    pub(crate) sized: bool,
+    pub sized: bool,
 }
 
 /// Reads the engine's keys from `url`; backend keys are left to the backend.
-pub(crate) fn parse(url: &DatabaseUrl) -> Result<UrlOptions> {
+pub fn parse_url_options(url: &DatabaseUrl) -> Result<UrlOptions> {
     let mut pool = PoolConfig::default();
     let mut defaults = TxOptions::new();
     let mut sized = false;

@@ -14,22 +14,57 @@ struct Scan {
     questions: Vec<usize>,
     /// Whether a `$n` parameter appears outside literals and comments.
     has_dollar_params: bool,
+    /// Each `$n` parameter: its byte range and `n`.
+    dollars: Vec<(usize, usize, usize)>,
 }
 
 /// Returns `sql` with each `?` placeholder replaced by `$1`, `$2`, … in order. SQL without
 /// `?` placeholders, or with `$n` parameters of its own, is returned as it is (borrowed).
-pub(crate) fn rewrite(sql: &str) -> Cow<'_, str> {
+pub fn rewrite(sql: &str) -> Cow<'_, str> {
+    rewrite_with(sql, Some)
+}
+
+/// Like [`rewrite`], but `number(i)` decides parameter `i` (from 0): `Some(n)` is written
+/// `$n+1`, `None` the literal `NULL` (for a driver that cannot bind an untyped NULL, which
+/// then leaves that parameter out and numbers the rest on). Parameter `i` is the `i`-th `?`
+/// of portable SQL, or `$i+1` in SQL that numbers its own parameters (which may appear
+/// more than once: `number` is asked for each appearance).
+pub fn rewrite_with(sql: &str, number: impl Fn(usize) -> Option<usize>) -> Cow<'_, str> {
     let scan = scan(sql);
-    if scan.questions.is_empty() || scan.has_dollar_params {
+    let spans: Vec<(usize, usize, usize)> = if scan.has_dollar_params {
+        scan.dollars
+            .iter()
+            .filter(|&&(_, _, n)| n >= 1)
+            .map(|&(start, end, n)| (start, end, n - 1))
+            .collect()
+    } else {
+        scan.questions
+            .iter()
+            .enumerate()
+            .map(|(i, &at)| (at, at + 1, i))
+            .collect()
+    };
+    let replacements: Vec<Option<usize>> = spans.iter().map(|&(_, _, i)| number(i)).collect();
+    let unchanged = scan.has_dollar_params
+        && spans
+            .iter()
+            .zip(&replacements)
+            .all(|(&(_, _, i), r)| *r == Some(i));
+    if spans.is_empty() || unchanged {
         return Cow::Borrowed(sql);
     }
-    let mut out = String::with_capacity(sql.len() + scan.questions.len() * 2);
+    let mut out = String::with_capacity(sql.len() + spans.len() * 2);
     let mut last = 0;
-    for (n, &at) in scan.questions.iter().enumerate() {
-        out.push_str(&sql[last..at]);
-        out.push('$');
-        out.push_str(&(n + 1).to_string());
-        last = at + 1;
+    for (&(start, end, _), replacement) in spans.iter().zip(replacements) {
+        out.push_str(&sql[last..start]);
+        match replacement {
+            Some(n) => {
+                out.push('$');
+                out.push_str(&(n + 1).to_string());
+            }
+            None => out.push_str("NULL"),
+        }
+        last = end;
     }
     out.push_str(&sql[last..]);
     Cow::Owned(out)
@@ -44,6 +79,7 @@ fn scan(sql: &str) -> Scan {
     let mut found = Scan {
         questions: Vec::new(),
         has_dollar_params: false,
+        dollars: Vec::new(),
     };
     let mut i = 0;
     while i < b.len() {
@@ -67,7 +103,14 @@ fn scan(sql: &str) -> Scan {
             b'$' if !prev_ident => {
                 if b.get(i + 1).is_some_and(u8::is_ascii_digit) {
                     found.has_dollar_params = true;
-                    i += 2;
+                    let end = b[i + 1..]
+                        .iter()
+                        .position(|c| !c.is_ascii_digit())
+                        .map_or(b.len(), |p| i + 1 + p);
+                    if let Ok(n) = sql[i + 1..end].parse::<usize>() {
+                        found.dollars.push((i, end, n));
+                    }
+                    i = end;
                 } else if let Some(end) = dollar_quote_end(b, i) {
                     i = end;
                 } else {
@@ -161,6 +204,13 @@ mod tests {
             "UPDATE t SET a = $1, b = $2 WHERE id = $3"
         );
         assert_eq!(rewrite("SELECT ?"), "SELECT $1");
+        // Parameters 0 and 2 are bound (as $1 and $2), parameter 1 is inlined as NULL.
+        let map = [Some(0), None, Some(1)];
+        let inlined = rewrite_with("VALUES (?, ?, '?', ?)", |i| map[i]);
+        assert_eq!(inlined, "VALUES ($1, NULL, '?', $2)");
+        let numbered = rewrite_with("SET a = $2, b = $3 WHERE c = $1 OR d = $2", |i| map[i]);
+        assert_eq!(numbered, "SET a = NULL, b = $2 WHERE c = $1 OR d = NULL");
+        assert!(matches!(rewrite_with("SELECT $1", Some), Cow::Borrowed(_)));
         assert_eq!(rewrite("f(?,?)"), "f($1,$2)");
     }
 

@@ -1,6 +1,14 @@
-//! [`SqliteDialect`]: how SQLite spells what differs between backends.
+//! SQLite: [`SqliteDialect`], how SQLite spells what differs between backends; its result
+//! codes in [`codes`]; and [`classify`], [`code_name`] and [`sqlite_error`], which turn an
+//! extended result code into the [`ErrorKind`](crate::ErrorKind) a caller acts on and the
+//! code name an [`Error`] keeps.
 
-use txkit_core::{
+pub mod codes;
+mod errors;
+
+pub use errors::{classify, code_name, sqlite_error};
+
+use crate::{
     AccessMode, Dialect, Error, Result, RowLock, SqliteBehavior, TableLock, TableLockMode,
     TxOptions, quote_identifier_with,
 };
@@ -88,7 +96,7 @@ impl Dialect for SqliteDialect {
 
 #[cfg(test)]
 mod tests {
-    use txkit_core::{ErrorKind, IsolationLevel};
+    use crate::{ErrorKind, IsolationLevel};
 
     use super::*;
 

@@ -36,7 +36,7 @@ impl fmt::Display for ServerFlavor {
 /// The server a connection talks to, detected at connect from `SELECT VERSION()`.
 ///
 /// ```
-/// use txkit_mysql::{ServerFlavor, ServerInfo};
+/// use txkit_core::dialects::mysql::{ServerFlavor, ServerInfo};
 /// let info = ServerInfo::parse("10.11.6-MariaDB-0+deb12u1");
 /// assert_eq!(info.flavor(), ServerFlavor::MariaDb);
 /// assert_eq!(info.version(), (10, 11, 6));

@@ -1,0 +1,83 @@
+//! A txkit statement (SQL with `?` placeholders and [`Value`]s) as a sea-orm [`Statement`].
+
+use sea_orm::{DbBackend, Statement};
+use txkit_core::Value;
+use txkit_core::dialects::placeholders;
+
+/// `sql` and `params` as a statement for `backend`.
+///
+/// sqlx binds every parameter with a type, and a NULL of the wrong type is an error on
+/// PostgreSQL ("column is of type boolean but expression is of type bigint"). txkit's
+/// `Value::Null` has no type, so on PostgreSQL it is written into the SQL as the literal
+/// `NULL` — which the server types from its context, as it would an untyped parameter —
+/// and the other parameters are numbered `$1, $2, …` around it. MySQL and SQLite convert a
+/// NULL of any type, so they bind it.
+pub(crate) fn statement(backend: DbBackend, sql: &str, params: &[Value]) -> Statement {
+    if backend != DbBackend::Postgres {
+        let values = params.iter().map(to_sea_value);
+        return Statement::from_sql_and_values(backend, sql, values);
+    }
+    // Each bound parameter's new number; None for a NULL written into the SQL.
+    let mut bound = 0;
+    let numbers: Vec<Option<usize>> = params
+        .iter()
+        .map(|v| {
+            (!matches!(v, Value::Null)).then(|| {
+                bound += 1;
+                bound - 1
+            })
+        })
+        .collect();
+    let sql = placeholders::rewrite_with(sql, |i| numbers.get(i).copied().unwrap_or(Some(i)));
+    let values = params
+        .iter()
+        .filter(|v| !matches!(v, Value::Null))
+        .map(to_sea_value);
+    Statement::from_sql_and_values(backend, sql.into_owned(), values)
+}
+
+/// One parameter; a NULL (bound on MySQL and SQLite only) as text.
+fn to_sea_value(value: &Value) -> sea_orm::Value {
+    match value {
+        Value::Null => sea_orm::Value::String(None),
+        Value::Bool(b) => sea_orm::Value::Bool(Some(*b)),
+        Value::Int(i) => sea_orm::Value::BigInt(Some(*i)),
+        Value::Float(f) => sea_orm::Value::Double(Some(*f)),
+        Value::Text(s) => sea_orm::Value::String(Some(s.clone())),
+        Value::Bytes(b) => sea_orm::Value::Bytes(Some(b.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_gets_numbered_placeholders_and_literal_nulls() {
+        let s = statement(
+            DbBackend::Postgres,
+            "UPDATE t SET a = ?, b = ? WHERE c = ? AND d = '?'",
+            &[Value::Int(1), Value::Null, Value::Bool(true)],
+        );
+        assert_eq!(
+            s.sql,
+            "UPDATE t SET a = $1, b = NULL WHERE c = $2 AND d = '?'"
+        );
+        let values = s.values.expect("values").0;
+        assert_eq!(
+            values,
+            vec![
+                sea_orm::Value::BigInt(Some(1)),
+                sea_orm::Value::Bool(Some(true))
+            ]
+        );
+    }
+
+    #[test]
+    fn mysql_and_sqlite_bind_nulls() {
+        let s = statement(DbBackend::MySql, "SELECT ?", &[Value::Null]);
+        assert_eq!(s.sql, "SELECT ?");
+        let values = s.values.expect("values").0;
+        assert_eq!(values, vec![sea_orm::Value::String(None)]);
+    }
+}
