@@ -15,7 +15,7 @@ use tokio::sync::Barrier;
 use txkit::sea_orm::{
     DbErrExt, SeaOrmTransactionExt, VersionedUpdate, database_code, error_kind_of,
 };
-use txkit::{Engine, ErrorKind, retry_on_deadlock};
+use txkit::{Engine, ErrorKind, RowLock, retry_on_deadlock};
 
 use crate::common::{Kind, TestDb};
 
@@ -26,6 +26,7 @@ crate::matrix!(
     stale_versioned_update_writes_nothing,
     sea_orm_code_runs_inside_txkit_transactions,
     doomed_transaction_repeats_its_error_and_never_commits,
+    locked_reads_are_rendered_by_txkit,
 );
 
 /// A sea-orm entity per scenario: the table name is fixed at compile time, so each scenario
@@ -63,6 +64,7 @@ account_entity!(versioned, "sea_versioned");
 account_entity!(stale, "sea_stale");
 account_entity!(inside, "sea_inside");
 account_entity!(doomed, "sea_doomed");
+account_entity!(locked, "sea_locked");
 
 /// The application's own sea-orm connection to `db` (as an application would make it).
 async fn connect(db: &TestDb, busy_timeout: Duration) -> DatabaseConnection {
@@ -504,5 +506,70 @@ async fn doomed_transaction_repeats_its_error_and_never_commits(db: TestDb) {
     let rows = doomed::Entity::find().all(&sea).await.unwrap();
     let balances: Vec<i64> = rows.iter().map(|r| r.balance).collect();
     assert_eq!(balances, vec![1_000, 1_000]);
+    db.assert_no_idle_in_transaction().await;
+}
+
+async fn locked_reads_are_rendered_by_txkit(db: TestDb) {
+    let sea = connect(&db, Duration::from_secs(10)).await;
+    accounts(&sea, "sea_locked", 2).await;
+    let engine = Engine::from_sea_orm(sea.clone()).await.unwrap();
+    let one = || locked::Entity::find_by_id(1);
+
+    let mut holder = engine.begin().await.unwrap();
+    let held = holder
+        .sea_orm()
+        .await
+        .unwrap()
+        .find_locked(one(), &RowLock::update())
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+
+    let mut other = engine.begin().await.unwrap();
+    let sea_other = other.sea_orm().await.unwrap();
+    if db.kind == Kind::Sqlite {
+        // No row locks: the holder took the database's write lock, so NOWAIT is refused and
+        // another writer cannot get in (sea-orm's lock_exclusive() would have locked nothing).
+        let err = sea_other
+            .find_locked(one(), &RowLock::update().nowait())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("NOWAIT"), "{err}");
+        drop(other);
+        let impatient = connect(&db, Duration::ZERO).await;
+        let busy = impatient
+            .execute_unprepared("UPDATE sea_locked SET balance = 0 WHERE id = 2")
+            .await
+            .unwrap_err();
+        assert_eq!(busy.txkit_kind(), ErrorKind::LockTimeout, "{busy}");
+    } else {
+        let err = sea_other
+            .find_locked(one(), &RowLock::update().nowait())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error_kind_of(&err, true),
+            ErrorKind::LockNotAvailable,
+            "{err}"
+        );
+        drop(other);
+        // A shared lock in the spelling this server accepts (MariaDB: LOCK IN SHARE MODE),
+        // and SKIP LOCKED passing over the held row.
+        let mut reader = engine.begin().await.unwrap();
+        let sea_reader = reader.sea_orm().await.unwrap();
+        let skipped = sea_reader
+            .find_locked(locked::Entity::find(), &RowLock::update().skip_locked())
+            .await
+            .unwrap();
+        assert_eq!(skipped.iter().map(|m| m.id).collect::<Vec<_>>(), vec![2]);
+        let shared = sea_reader
+            .find_locked(locked::Entity::find_by_id(2), &RowLock::share())
+            .await
+            .unwrap();
+        assert_eq!(shared.len(), 1);
+        reader.rollback().await.unwrap();
+    }
+    holder.rollback().await.unwrap();
+    engine.close().await;
     db.assert_no_idle_in_transaction().await;
 }

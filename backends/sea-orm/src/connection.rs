@@ -66,6 +66,11 @@ impl SeaOrmConnection {
         self.ready.db.get_database_backend()
     }
 
+    /// This connection's dialect.
+    pub(crate) fn dialect_ref(&self) -> &dyn Dialect {
+        self.ready.dialect.as_dyn()
+    }
+
     /// The open transaction, for running sea-orm code in it.
     pub(crate) fn transaction(&self) -> Option<&DatabaseTransaction> {
         self.tx.as_ref()

@@ -16,7 +16,8 @@
 //!   depth, row locks rendered by txkit's dialects (refused where a database cannot honour
 //!   them, never dropped), table locks, retry — over sea-orm's pool; and
 //!   [`SeaOrmTransactionExt::sea_orm`] lends a txkit transaction to sea-orm code
-//!   (`Entity::find().all(&tx.sea_orm().await?)`).
+//!   (`Entity::find().all(&tx.sea_orm().await?)`), with [`SeaTx::find_locked`] for locked
+//!   reads that are never silently weakened.
 //!
 //! ```no_run
 //! # mod accounts {

@@ -4,11 +4,11 @@
 use std::future::Future;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
-    Statement,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, QueryResult,
+    QueryTrait, RuntimeErr, Select, Statement,
 };
 use txkit_core::dialects::asks_nowait;
-use txkit_core::{AnyConnection, Connection, Transaction};
+use txkit_core::{AnyConnection, Connection, LockWait, RowLock, TableLock, Transaction};
 
 use crate::connection::SeaOrmConnection;
 
@@ -90,6 +90,50 @@ impl<C: AsSeaOrm> SeaOrmTransactionExt for Transaction<'_, C> {
 }
 
 impl SeaTx<'_> {
+    /// Runs `select` with the row lock `lock`, as txkit renders it for this database:
+    /// `FOR UPDATE` / `FOR NO KEY UPDATE` / `FOR SHARE` on PostgreSQL, `LOCK IN SHARE MODE`
+    /// where MariaDB needs it, `OF`, `NOWAIT` and `SKIP LOCKED` where the server has them —
+    /// and a refusal where it does not, never a weaker lock. (sea-orm's own
+    /// `lock_exclusive()` is dropped without a word on SQLite.)
+    ///
+    /// SQLite has no row locks: the transaction takes the database's write lock before the
+    /// read (what txkit's own SQLite backend does), which excludes every other writer — more
+    /// than asked, never less; NOWAIT is refused there (the wait is the busy timeout).
+    pub async fn find_locked<E>(
+        &self,
+        select: Select<E>,
+        lock: &RowLock,
+    ) -> Result<Vec<E::Model>, DbErr>
+    where
+        E: EntityTrait,
+    {
+        self.check()?;
+        let backend = self.get_database_backend();
+        let mut stmt = select.build(backend);
+        let dialect = self.conn.dialect_ref();
+        let refused = |e: txkit_core::Error| DbErr::Custom(format!("txkit: {e}"));
+        if backend == DbBackend::Sqlite {
+            if lock.wait == LockWait::NoWait {
+                return Err(DbErr::Custom(
+                    "txkit: SQLite cannot take a lock with NOWAIT: a lock waits up to the \
+                     busy timeout; open the pool with a busy timeout of 0 to fail at once"
+                        .to_owned(),
+                ));
+            }
+            let table = E::default().table_name().to_owned();
+            for sql in dialect
+                .table_lock_sql(&table, &TableLock::share())
+                .map_err(refused)?
+            {
+                self.execute_unprepared(&sql).await?;
+            }
+        } else {
+            let clause = dialect.row_lock_clause(lock).map_err(refused)?;
+            stmt.sql = format!("{} {clause}", stmt.sql);
+        }
+        E::find().from_raw_sql(stmt).all(self).await
+    }
+
     fn check(&self) -> Result<(), DbErr> {
         match self.conn.doomed() {
             Some(err) => Err(err),
