@@ -128,6 +128,28 @@ pub trait Connection: Send + 'static {
     /// while waiting for the answer is [`ErrorKind::CommitOutcomeUnknown`](crate::ErrorKind).
     fn commit(&mut self) -> impl Future<Output = Result<()>> + Send;
 
+    /// Runs `statements` (each SQL text with its parameters) in the open transaction, then
+    /// commits: the write-behind flush of a unit of work. Returns the rows each statement
+    /// affected. A backend whose protocol can carry them together overrides this so the
+    /// statements and COMMIT cost one round trip (PostgreSQL); the default sends them one
+    /// after another. When a statement fails, its error is returned and nothing is
+    /// committed (the caller rolls back whatever is still open); a connection lost after
+    /// COMMIT may have reached the server is
+    /// [`ErrorKind::CommitOutcomeUnknown`](crate::ErrorKind).
+    fn execute_all_and_commit(
+        &mut self,
+        statements: &[(&str, &[Value])],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        async move {
+            let mut counts = Vec::with_capacity(statements.len());
+            for (sql, params) in statements {
+                counts.push(self.execute(sql, params).await?);
+            }
+            self.commit().await?;
+            Ok(counts)
+        }
+    }
+
     /// Rolls back the open transaction; succeeds when none is open.
     fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send;
 
@@ -230,6 +252,11 @@ pub trait DynConnection: Send + 'static {
     ) -> BoxFuture<'a, Result<Result<u64>>>;
     /// See [`Connection::commit`].
     fn dyn_commit(&mut self) -> BoxFuture<'_, Result<()>>;
+    /// See [`Connection::execute_all_and_commit`].
+    fn dyn_execute_all_and_commit<'a>(
+        &'a mut self,
+        statements: &'a [(&'a str, &'a [Value])],
+    ) -> BoxFuture<'a, Result<Vec<u64>>>;
     /// See [`Connection::rollback`].
     fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>>;
     /// See [`Connection::savepoint`].
@@ -302,6 +329,12 @@ impl<C: Connection> DynConnection for C {
     }
     fn dyn_commit(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.commit())
+    }
+    fn dyn_execute_all_and_commit<'a>(
+        &'a mut self,
+        statements: &'a [(&'a str, &'a [Value])],
+    ) -> BoxFuture<'a, Result<Vec<u64>>> {
+        Box::pin(self.execute_all_and_commit(statements))
     }
     fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.rollback())
@@ -403,6 +436,12 @@ impl Connection for AnyConnection {
     }
     fn commit(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_commit()
+    }
+    async fn execute_all_and_commit(
+        &mut self,
+        statements: &[(&str, &[Value])],
+    ) -> Result<Vec<u64>> {
+        self.0.dyn_execute_all_and_commit(statements).await
     }
     fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_rollback()

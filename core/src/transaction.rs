@@ -302,18 +302,52 @@ impl<'c, C: Connection> Transaction<'c, C> {
             return Ok(());
         }
         let result = tracked!(conn, conn.raw.commit());
-        match &result {
-            Ok(()) => conn.book.transition(TxEvent::Ended),
-            Err(e) if e.is_connection_lost() => {}
-            Err(e) => {
-                // The server may have ended the transaction or may still hold it open;
-                // make sure it is gone before anyone else uses the connection.
-                conn.book.transition(TxEvent::Doomed(e.kind()));
-                if let Err(settle) = conn.settle().await {
-                    tracing::warn!(error = %settle, "rollback after a failed COMMIT also failed");
-                }
-            }
+        ended_by_commit(conn, result.as_ref().err()).await;
+        self.finished = true;
+        result
+    }
+
+    /// Runs `statements` and commits, as one flush: on PostgreSQL the statements and
+    /// COMMIT leave together and cost one round trip (their plans cached after first use);
+    /// on MySQL/MariaDB and SQLite they run one after another, then COMMIT. Returns the rows
+    /// each statement affected.
+    ///
+    /// Use it for the writes of a unit of work whose results it does not need before
+    /// deciding to commit: a transfer's two UPDATEs and its ledger INSERT after the locked
+    /// read. When a statement fails nothing is committed: the transaction is rolled back
+    /// and that statement's error returned (a deadlock stays a retryable Deadlock). On a
+    /// savepoint the statements run and the savepoint is released.
+    ///
+    /// ```
+    /// # async fn demo(conn: &mut txkit_core::ManagedConnection) -> txkit_core::Result<()> {
+    /// use txkit_core::params;
+    /// let mut tx = conn.begin().await?;
+    /// tx.query("SELECT balance FROM accounts WHERE id IN (1, 2) ORDER BY id", &[]).await?;
+    /// let counts = tx
+    ///     .commit_with(&[
+    ///         ("UPDATE accounts SET balance = balance - ? WHERE id = ?", &params![5, 1]),
+    ///         ("UPDATE accounts SET balance = balance + ? WHERE id = ?", &params![5, 2]),
+    ///     ])
+    ///     .await?;
+    /// assert_eq!(counts, [1, 1]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn commit_with(mut self, statements: &[(&str, &[Value])]) -> Result<Vec<u64>> {
+        for (sql, _) in statements {
+            reject_transaction_control(sql)?;
         }
+        if self.level > 1 {
+            let mut counts = Vec::with_capacity(statements.len());
+            for (sql, params) in statements {
+                counts.push(self.execute(sql, params).await?);
+            }
+            self.commit().await?;
+            return Ok(counts);
+        }
+        self.ready().await?;
+        let conn = &mut *self.conn;
+        let result = tracked!(conn, conn.raw.execute_all_and_commit(statements));
+        ended_by_commit(conn, result.as_ref().err()).await;
         self.finished = true;
         result
     }
@@ -382,6 +416,24 @@ impl<C: Connection> Transaction<'static, C> {
     ) -> Result<(Self, Result<u64>)> {
         let (serial, count) = conn.start_with_execute(opts, sql, params).await?;
         Ok((Self::armed(Slot::Pooled(conn), serial), count))
+    }
+}
+
+/// The state after a COMMIT (or a flush ending in COMMIT) answered with `error` (or
+/// succeeded): ended; or, after a failure that left the connection up, doomed and rolled
+/// back now — the server may have ended the transaction or may still hold it open, and it
+/// must be gone before anyone else uses the connection. A lost connection is already
+/// marked broken.
+async fn ended_by_commit<C: Connection>(conn: &mut ManagedConnection<C>, error: Option<&Error>) {
+    match error {
+        None => conn.book.transition(TxEvent::Ended),
+        Some(e) if e.is_connection_lost() => {}
+        Some(e) => {
+            conn.book.transition(TxEvent::Doomed(e.kind()));
+            if let Err(settle) = conn.settle().await {
+                tracing::warn!(error = %settle, "rollback after a failed COMMIT also failed");
+            }
+        }
     }
 }
 

@@ -30,12 +30,13 @@ async fn level_in(
             Some(row.get::<String>(0).unwrap().parse().unwrap())
         }
         Kind::MySql => {
-            // InnoDB registers the transaction at its first read. Its information_schema
+            // InnoDB registers the transaction at its first locking read (a plain read
+            // under READ UNCOMMITTED needs no snapshot, so it may not). Its information_schema
             // view is a cache refreshed at most every 100 ms — by whichever session reads it
             // first, so a concurrent test's read can leave it just short of this
             // transaction. A stale cache only ever shows an older state: read until it shows
             // `want`, within a bounded wait, and report the last level seen.
-            tx.query(&format!("SELECT count(*) FROM {probe}"), &[])
+            tx.query(&format!("SELECT count(*) FROM {probe} FOR UPDATE"), &[])
                 .await
                 .unwrap();
             let mut seen = None;

@@ -17,6 +17,7 @@ mod cancellation;
 mod drop_rollback;
 mod entities;
 mod examples;
+mod flush;
 mod isolation;
 mod isolation_effects;
 mod job_queue;

@@ -24,13 +24,13 @@ use txkit::{Engine, params};
 use crate::common::{Kind, TestDb, unique};
 
 #[derive(Default)]
-struct Turns {
-    turns: AtomicU64,
+pub(crate) struct Turns {
+    pub(crate) turns: AtomicU64,
     server_spoke: AtomicBool,
 }
 
 /// Starts a proxy to `target`; returns its address and its counter.
-async fn proxy(target: String) -> (String, Arc<Turns>) {
+pub(crate) async fn proxy(target: String) -> (String, Arc<Turns>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let turns = Arc::new(Turns::default());
@@ -69,7 +69,7 @@ async fn proxy(target: String) -> (String, Arc<Turns>) {
 }
 
 /// `url` with its host:port replaced by `addr`, and that host:port.
-fn through(url: &str, addr: &str) -> (String, String) {
+pub(crate) fn through(url: &str, addr: &str) -> (String, String) {
     let start = url
         .find('@')
         .or_else(|| url.find("://").map(|i| i + 2))

@@ -40,13 +40,13 @@ const IN_TRANSACTION_PROBE: &str = "SELECT now() <> statement_timestamp()";
 
 /// A connection to PostgreSQL. Made by [`PgConnectOptions::connect`](crate::PgConnectOptions::connect).
 pub struct PgConnection {
-    client: Client,
+    pub(crate) client: Client,
     broken: Arc<AtomicBool>,
-    statements: StatementCache,
+    pub(crate) statements: StatementCache,
     /// txkit's view: a BEGIN was sent and no COMMIT/ROLLBACK answered since. Decides only
     /// whether a statement whose cached plan went stale may be re-run at once.
-    in_transaction: bool,
-    target: String,
+    pub(crate) in_transaction: bool,
+    pub(crate) target: String,
 }
 
 impl fmt::Debug for PgConnection {
@@ -94,7 +94,11 @@ impl PgConnection {
     }
 
     /// The prepared statement for `sql`, from the cache or prepared now.
-    async fn prepare(&mut self, sql: &str, nowait: bool) -> Result<(Statement, Arc<[String]>)> {
+    pub(crate) async fn prepare(
+        &mut self,
+        sql: &str,
+        nowait: bool,
+    ) -> Result<(Statement, Arc<[String]>)> {
         if let Some(found) = self.statements.get(sql) {
             return Ok(found);
         }
@@ -248,7 +252,7 @@ impl PgConnection {
         }
     }
 
-    fn lost(&self, what: &str) -> Error {
+    pub(crate) fn lost(&self, what: &str) -> Error {
         Error::connection_lost(format!(
             "the connection to {} is closed, so {what}; open a new connection",
             self.target
@@ -269,35 +273,49 @@ impl PgConnection {
         let commit = self.client.simple_query("COMMIT");
         let (probe, commit) = futures_util::future::join(probe, commit).await;
         self.in_transaction = false;
-        match commit {
-            Err(e) if is_connection_error(&e) => Err(commit_outcome_unknown(e, &self.target)),
-            Err(e) => Err(map_error(e, false)
-                .context("COMMIT failed and the server rolled the transaction back")),
-            Ok(_) => match probe {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let code = sqlstate_of(&e).unwrap_or(sqlstate::IN_FAILED_SQL_TRANSACTION);
-                    let kind = match code {
-                        sqlstate::IN_FAILED_SQL_TRANSACTION => ErrorKind::Database,
-                        other => classify(other, "", false),
-                    };
-                    Err(Error::database(
-                        kind,
-                        BACKEND,
-                        code,
-                        "the transaction had already failed (a statement in it returned an \
-                         error), so the server rolled it back instead of committing; nothing \
-                         was committed",
-                    )
-                    .with_source(e))
-                }
-            },
+        commit_answer(probe.map(drop), commit.map(drop), &self.target)
+    }
+}
+
+/// What a probe (`SELECT 1`) and COMMIT sent together say: success only when both
+/// succeeded. In a failed transaction the probe fails with 25P02 and the server answers
+/// COMMIT with ROLLBACK — a tag tokio-postgres does not show, so the probe is how txkit
+/// knows nothing was committed.
+pub(crate) fn commit_answer(
+    probe: std::result::Result<(), tokio_postgres::Error>,
+    commit: std::result::Result<(), tokio_postgres::Error>,
+    target: &str,
+) -> Result<()> {
+    match commit {
+        Err(e) if is_connection_error(&e) => Err(commit_outcome_unknown(e, target)),
+        Err(e) => {
+            Err(map_error(e, false)
+                .context("COMMIT failed and the server rolled the transaction back"))
         }
+        Ok(()) => match probe {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let code = sqlstate_of(&e).unwrap_or(sqlstate::IN_FAILED_SQL_TRANSACTION);
+                let kind = match code {
+                    sqlstate::IN_FAILED_SQL_TRANSACTION => ErrorKind::Database,
+                    other => classify(other, "", false),
+                };
+                Err(Error::database(
+                    kind,
+                    BACKEND,
+                    code,
+                    "the transaction had already failed (a statement in it returned an \
+                     error), so the server rolled it back instead of committing; nothing \
+                     was committed",
+                )
+                .with_source(e))
+            }
+        },
     }
 }
 
 /// The error for a connection lost while COMMIT was in flight.
-fn commit_outcome_unknown(e: tokio_postgres::Error, target: &str) -> Error {
+pub(crate) fn commit_outcome_unknown(e: tokio_postgres::Error, target: &str) -> Error {
     let code = sqlstate_of(&e).map(str::to_owned);
     let message = format!(
         "the connection to {target} was lost after COMMIT was sent and before its answer \
@@ -370,6 +388,13 @@ impl Connection for PgConnection {
 
     async fn commit(&mut self) -> Result<()> {
         self.commit_inner().await
+    }
+
+    async fn execute_all_and_commit(
+        &mut self,
+        statements: &[(&str, &[Value])],
+    ) -> Result<Vec<u64>> {
+        self.flush_and_commit(statements).await
     }
 
     async fn rollback(&mut self) -> Result<()> {

@@ -125,6 +125,7 @@ mod datetime;
 mod decode;
 mod encode;
 mod error;
+mod flush;
 mod numeric;
 mod options;
 mod statement_cache;

@@ -142,6 +142,32 @@ impl<'a, C: Connection> Session<'a, C> {
         }
     }
 
+    /// Flushes, then runs `statements` and COMMIT as one flush
+    /// ([`Transaction::commit_with`]): on PostgreSQL one round trip. With the lazy BEGIN
+    /// that rides on the session's first query, a unit of work of one locked read and its
+    /// writes — a transfer — costs two round trips. Returns the rows each statement
+    /// affected; when one fails nothing is committed.
+    pub async fn commit_with(mut self, statements: &[(&str, &[Value])]) -> Result<Vec<u64>> {
+        let flushed = self.flush().await;
+        let checked = flushed.and_then(|()| self.pending.check_not_failed());
+        if let Err(e) = checked {
+            if let Some(tx) = self.lazy.into_transaction()
+                && let Err(rollback) = tx.rollback().await
+            {
+                tracing::warn!(error = %rollback, "rolling back a session after a failed flush");
+            }
+            return Err(e);
+        }
+        self.lazy.transaction().await?;
+        match self.lazy.into_transaction() {
+            Some(tx) => tx.commit_with(statements).await,
+            None => Err(crate::Error::new(
+                crate::ErrorKind::Database,
+                "the session's transaction is gone before its flush",
+            )),
+        }
+    }
+
     /// Discards pending work and rolls back whatever was sent.
     pub async fn rollback(mut self) -> Result<()> {
         self.pending.discard();

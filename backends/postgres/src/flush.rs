@@ -1,0 +1,106 @@
+//! The write-behind flush: a unit of work's last statements and its COMMIT in one round
+//! trip.
+//!
+//! tokio-postgres pipelines requests whose futures are polled together: every statement's
+//! Bind/Execute/Sync, the `SELECT 1` probe and COMMIT are handed to the connection task
+//! before any answer is awaited, so they leave in one write and their answers come back in
+//! one. Statements not yet prepared are prepared first, all in one more round trip (so a
+//! flush costs one round trip once its statements are cached). PostgreSQL runs them in
+//! order; after a failed one it refuses the rest (25P02) and turns COMMIT into ROLLBACK, so
+//! the first failure is the one reported, and nothing is committed.
+
+use std::borrow::Cow;
+
+use tokio_postgres::types::ToSql;
+use txkit_core::dialects::{asks_nowait, placeholders};
+use txkit_core::{Connection, Result, Value};
+
+use crate::connection::{PgConnection, commit_answer};
+use crate::encode::{Encoded, encode_all};
+use crate::error::{is_connection_error, is_stale_plan, map_error};
+
+impl PgConnection {
+    /// Runs `statements` and COMMIT in one round trip (see the module docs).
+    pub(crate) async fn flush_and_commit(
+        &mut self,
+        statements: &[(&str, &[Value])],
+    ) -> Result<Vec<u64>> {
+        if self.is_broken() {
+            return Err(self.lost(
+                "neither the statements nor COMMIT were sent (the server rolls back an open \
+                 transaction when its session ends)",
+            ));
+        }
+        let texts: Vec<Cow<'_, str>> = statements
+            .iter()
+            .map(|(sql, _)| placeholders::rewrite(sql))
+            .collect();
+        self.prepare_all(&texts).await?;
+        let mut prepared = Vec::with_capacity(texts.len());
+        for text in &texts {
+            // Just prepared, or cached: a miss only if the cache is smaller than the flush.
+            prepared.push(self.prepare(text, asks_nowait(text)).await?.0);
+        }
+        let encoded: Vec<Vec<Encoded<'_>>> = statements
+            .iter()
+            .zip(&prepared)
+            .map(|((_, params), stmt)| encode_all(params, stmt.params()))
+            .collect::<Result<_>>()?;
+        let refs: Vec<Vec<&(dyn ToSql + Sync)>> = encoded
+            .iter()
+            .map(|e| e.iter().map(|v| v as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let client = &self.client;
+        let executes = futures_util::future::join_all(
+            prepared
+                .iter()
+                .zip(&refs)
+                .map(|(stmt, params)| client.execute(stmt, params)),
+        );
+        let probe = client.query_typed("SELECT 1", &[]);
+        let commit = client.simple_query("COMMIT");
+        let (counts, probe, commit) = futures_util::future::join3(executes, probe, commit).await;
+        self.in_transaction = false;
+        let mut out = Vec::with_capacity(counts.len());
+        for (count, text) in counts.into_iter().zip(&texts) {
+            match count {
+                Ok(n) => out.push(n),
+                // The first failure: the rest were refused and COMMIT became ROLLBACK —
+                // unless the connection itself went, when COMMIT's fate is what matters.
+                Err(e) if !is_connection_error(&e) => {
+                    if is_stale_plan(&e) {
+                        self.statements.remove(text);
+                    }
+                    return Err(map_error(e, asks_nowait(text))
+                        .context("the flush failed, so nothing was committed"));
+                }
+                Err(_) => break,
+            }
+        }
+        commit_answer(probe.map(drop), commit.map(drop), &self.target)?;
+        Ok(out)
+    }
+
+    /// Prepares every statement of `texts` not in the cache, all in one round trip.
+    async fn prepare_all(&mut self, texts: &[Cow<'_, str>]) -> Result<()> {
+        let mut missing: Vec<&str> = texts
+            .iter()
+            .map(|t| t.as_ref())
+            .filter(|t| self.statements.get(t).is_none())
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let client = &self.client;
+        let prepared =
+            futures_util::future::join_all(missing.iter().map(|t| client.prepare(t))).await;
+        for (text, result) in missing.iter().zip(prepared) {
+            let stmt = result.map_err(|e| map_error(e, asks_nowait(text)))?;
+            let names = crate::decode::column_names(stmt.columns());
+            self.statements.insert(text, stmt, names);
+        }
+        Ok(())
+    }
+}
