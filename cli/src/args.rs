@@ -27,6 +27,9 @@ pub(crate) enum StrategyName {
     Pessimistic,
     /// Lock the payer, then the payee: opposite transfers deadlock and are retried.
     PessimisticUnordered,
+    /// Pessimistic, with the writes and COMMIT sent as one flush (2 round trips on
+    /// PostgreSQL).
+    Pipelined,
     /// No locks: a version column; a stale write is retried.
     Optimistic,
     /// SERIALIZABLE isolation; serialization failures are retried.
@@ -45,6 +48,7 @@ impl StrategyName {
         match self {
             Self::Pessimistic => "pessimistic",
             Self::PessimisticUnordered => "pessimistic-unordered",
+            Self::Pipelined => "pipelined",
             Self::Optimistic => "optimistic",
             Self::Serializable => "serializable",
             Self::Queue => "queue",

@@ -150,6 +150,20 @@ pub trait Connection: Send + 'static {
         }
     }
 
+    /// Whether [`begin_and_query`](Connection::begin_and_query) and
+    /// [`begin_and_execute`](Connection::begin_and_execute) cost one round trip (BEGIN
+    /// travels with the statement) rather than two. Used to count round trips honestly.
+    fn pipelines_begin(&self) -> bool {
+        false
+    }
+
+    /// Whether [`execute_all_and_commit`](Connection::execute_all_and_commit) sends its
+    /// statements and COMMIT in one round trip (once the statements are prepared), rather
+    /// than one after another. Used to count round trips honestly.
+    fn pipelines_flush(&self) -> bool {
+        false
+    }
+
     /// Rolls back the open transaction; succeeds when none is open.
     fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send;
 
@@ -257,6 +271,10 @@ pub trait DynConnection: Send + 'static {
         &'a mut self,
         statements: &'a [(&'a str, &'a [Value])],
     ) -> BoxFuture<'a, Result<Vec<u64>>>;
+    /// See [`Connection::pipelines_begin`].
+    fn dyn_pipelines_begin(&self) -> bool;
+    /// See [`Connection::pipelines_flush`].
+    fn dyn_pipelines_flush(&self) -> bool;
     /// See [`Connection::rollback`].
     fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>>;
     /// See [`Connection::savepoint`].
@@ -335,6 +353,12 @@ impl<C: Connection> DynConnection for C {
         statements: &'a [(&'a str, &'a [Value])],
     ) -> BoxFuture<'a, Result<Vec<u64>>> {
         Box::pin(self.execute_all_and_commit(statements))
+    }
+    fn dyn_pipelines_begin(&self) -> bool {
+        self.pipelines_begin()
+    }
+    fn dyn_pipelines_flush(&self) -> bool {
+        self.pipelines_flush()
     }
     fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.rollback())
@@ -442,6 +466,12 @@ impl Connection for AnyConnection {
         statements: &[(&str, &[Value])],
     ) -> Result<Vec<u64>> {
         self.0.dyn_execute_all_and_commit(statements).await
+    }
+    fn pipelines_begin(&self) -> bool {
+        self.0.dyn_pipelines_begin()
+    }
+    fn pipelines_flush(&self) -> bool {
+        self.0.dyn_pipelines_flush()
     }
     fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_rollback()

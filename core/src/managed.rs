@@ -225,7 +225,7 @@ impl<C: Connection> ManagedConnection<C> {
         reject_transaction_control(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
         self.book.in_flight = true;
-        self.requests += 1;
+        self.requests += if self.raw.pipelines_begin() { 1 } else { 2 };
         let begun = self.raw.begin_and_query(&opts, sql, params).await;
         self.book.in_flight = false;
         Ok((serial, self.started_with(begun)?))
@@ -241,7 +241,7 @@ impl<C: Connection> ManagedConnection<C> {
         reject_transaction_control(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
         self.book.in_flight = true;
-        self.requests += 1;
+        self.requests += if self.raw.pipelines_begin() { 1 } else { 2 };
         let begun = self.raw.begin_and_execute(&opts, sql, params).await;
         self.book.in_flight = false;
         Ok((serial, self.started_with(begun)?))

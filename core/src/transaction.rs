@@ -346,6 +346,10 @@ impl<'c, C: Connection> Transaction<'c, C> {
         }
         self.ready().await?;
         let conn = &mut *self.conn;
+        if !conn.raw.pipelines_flush() {
+            // One request per statement, then COMMIT (counted by `tracked!`).
+            conn.requests += statements.len() as u64;
+        }
         let result = tracked!(conn, conn.raw.execute_all_and_commit(statements));
         ended_by_commit(conn, result.as_ref().err()).await;
         self.finished = true;

@@ -99,6 +99,11 @@ impl Connection for SqliteConnection {
         self.call(move |s| s.begin(&sql, read_only)).await
     }
 
+    /// BEGIN travels with the first statement, in one command to the worker thread.
+    fn pipelines_begin(&self) -> bool {
+        true
+    }
+
     /// BEGIN and the query in one command to the worker thread.
     async fn begin_and_query(
         &mut self,

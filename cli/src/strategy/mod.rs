@@ -4,6 +4,7 @@
 mod faulty;
 mod optimistic;
 mod pessimistic;
+mod pipelined;
 mod serializable;
 mod unordered;
 
@@ -132,6 +133,7 @@ async fn run(name: StrategyName, bank: &Bank, policy: &RetryPolicy, t: &Transfer
         StrategyName::PessimisticUnordered => {
             with_retry(policy, || unordered::attempt(bank, t)).await
         }
+        StrategyName::Pipelined => with_retry(policy, || pipelined::attempt(bank, t)).await,
         StrategyName::Optimistic => with_retry(policy, || optimistic::attempt(bank, t)).await,
         StrategyName::Serializable => with_retry(policy, || serializable::attempt(bank, t)).await,
         StrategyName::LostUpdateFaulty => with_retry(policy, || faulty::attempt(bank, t)).await,
