@@ -9,7 +9,7 @@
 use std::sync::Mutex;
 
 use sea_orm::{
-    AccessMode as SeaAccess, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    AccessMode as SeaAccess, ConnectionTrait, DbBackend, DbErr, ExecResult,
     IsolationLevel as SeaIsolation, QueryResult, SqliteTransactionMode, Statement,
     TransactionOptions, TransactionTrait,
 };
@@ -21,6 +21,7 @@ use txkit_core::{
 
 use crate::backend::{Ready, SeaDialect};
 use crate::classify::{error_kind_of, to_txkit_error};
+use crate::shield::{SharedTx, spawned};
 use crate::{decode, statement};
 
 /// What went wrong inside the open transaction, remembered until it ends.
@@ -34,10 +35,12 @@ pub(crate) struct Failure {
     doomed: Option<DbErr>,
 }
 
-/// One txkit connection over sea-orm's pool (see the module docs).
+/// One txkit connection over sea-orm's pool (see the module docs). Every sea-orm call it
+/// makes runs to completion on a task of its own (see `shield`), so a dropped txkit future
+/// never stops sqlx half-way.
 pub struct SeaOrmConnection {
     ready: Ready,
-    tx: Option<DatabaseTransaction>,
+    tx: Option<SharedTx>,
     failure: Mutex<Failure>,
     broken: bool,
 }
@@ -72,7 +75,7 @@ impl SeaOrmConnection {
     }
 
     /// The open transaction, for running sea-orm code in it.
-    pub(crate) fn transaction(&self) -> Option<&DatabaseTransaction> {
+    pub(crate) fn transaction(&self) -> Option<&SharedTx> {
         self.tx.as_ref()
     }
 
@@ -88,11 +91,13 @@ impl SeaOrmConnection {
     /// Notes what `err`, from a statement in the open transaction `tx`, does to it. A MySQL
     /// lock wait timeout undoes only the statement; the whole transaction is rolled back
     /// here, as txkit's MySQL backend does, so a retry never builds on half of it.
-    pub(crate) async fn note_failure(&self, tx: &DatabaseTransaction, err: &DbErr, nowait: bool) {
+    pub(crate) async fn note_failure(&self, tx: &SharedTx, err: &DbErr, nowait: bool) {
         let kind = error_kind_of(err, nowait);
         let backend = self.backend();
         if backend == DbBackend::MySql && mysql::needs_full_rollback(kind) {
-            let _ = tx.execute_unprepared("ROLLBACK").await;
+            let _ = tx
+                .run(|t| async move { t.execute_unprepared("ROLLBACK").await })
+                .await;
         }
         let mut failure = self.failure();
         if backend == DbBackend::Postgres && failure.aborted.is_none() {
@@ -123,8 +128,11 @@ impl SeaOrmConnection {
     async fn exec(&mut self, stmt: Statement) -> Result<ExecResult> {
         let sql = stmt.sql.clone();
         let result = match &self.tx {
-            Some(tx) => tx.execute_raw(stmt).await,
-            None => self.ready.db.execute_raw(stmt).await,
+            Some(tx) => tx.run(|t| async move { t.execute_raw(stmt).await }).await,
+            None => {
+                let db = self.ready.db.clone();
+                spawned(async move { db.execute_raw(stmt).await }).await
+            }
         };
         match result {
             Ok(r) => Ok(r),
@@ -135,8 +143,11 @@ impl SeaOrmConnection {
     async fn fetch(&mut self, stmt: Statement) -> Result<Vec<QueryResult>> {
         let sql = stmt.sql.clone();
         let result = match &self.tx {
-            Some(tx) => tx.query_all_raw(stmt).await,
-            None => self.ready.db.query_all_raw(stmt).await,
+            Some(tx) => tx.run(|t| async move { t.query_all_raw(stmt).await }).await,
+            None => {
+                let db = self.ready.db.clone();
+                spawned(async move { db.query_all_raw(stmt).await }).await
+            }
         };
         match result {
             Ok(r) => Ok(r),
@@ -187,7 +198,11 @@ impl SeaOrmConnection {
         let Some(tx) = self.tx.take() else {
             return Ok(());
         };
-        tx.rollback().await.map_err(|e| {
+        let rolled_back = async move {
+            let tx = tx.into_inner().await?;
+            spawned(async move { tx.rollback().await }).await
+        };
+        rolled_back.await.map_err(|e| {
             self.broken = true;
             to_txkit_error(e, false).context("ROLLBACK failed")
         })
@@ -210,9 +225,16 @@ impl Connection for SeaOrmConnection {
     }
 
     async fn batch(&mut self, sql: &str) -> Result<()> {
+        let text = sql.to_owned();
         let result = match &self.tx {
-            Some(tx) => tx.execute_unprepared(sql).await,
-            None => self.ready.db.execute_unprepared(sql).await,
+            Some(tx) => {
+                tx.run(|t| async move { t.execute_unprepared(&text).await })
+                    .await
+            }
+            None => {
+                let db = self.ready.db.clone();
+                spawned(async move { db.execute_unprepared(&text).await }).await
+            }
         };
         match result {
             Ok(_) => Ok(()),
@@ -230,25 +252,30 @@ impl Connection for SeaOrmConnection {
         // The dialect decides what is accepted, exactly as on txkit's native backends.
         let begin_sql = self.dialect().begin_sql(opts)?;
         let options = self.sea_options(opts)?;
-        let tx = self
-            .ready
-            .db
-            .begin_with_options(options)
-            .await
-            .map_err(|e| to_txkit_error(e, false).context("BEGIN failed"))?;
-        *self.failure() = Failure::default();
-        if let SeaDialect::Postgres(_) = &*self.ready.dialect {
-            // sqlx sends a plain BEGIN; the characteristics follow in one statement.
-            let characteristics = begin_sql.strip_prefix("BEGIN").unwrap_or("").trim();
-            if !characteristics.is_empty() {
-                let set = format!("SET TRANSACTION {characteristics}");
-                if let Err(e) = tx.execute_unprepared(&set).await {
-                    let _ = tx.rollback().await;
-                    return Err(to_txkit_error(e, false).context("BEGIN failed"));
-                }
+        // sqlx sends a plain BEGIN on PostgreSQL; the characteristics follow in one
+        // statement, on the same task (so a dropped caller never leaves BEGIN half-done).
+        let set = match &*self.ready.dialect {
+            SeaDialect::Postgres(_) => {
+                let characteristics = begin_sql.strip_prefix("BEGIN").unwrap_or("").trim();
+                (!characteristics.is_empty()).then(|| format!("SET TRANSACTION {characteristics}"))
             }
-        }
-        self.tx = Some(tx);
+            _ => None,
+        };
+        let db = self.ready.db.clone();
+        let tx = spawned(async move {
+            let tx = db.begin_with_options(options).await?;
+            if let Some(set) = set
+                && let Err(e) = tx.execute_unprepared(&set).await
+            {
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
+            Ok(tx)
+        })
+        .await
+        .map_err(|e| to_txkit_error(e, false).context("BEGIN failed"))?;
+        *self.failure() = Failure::default();
+        self.tx = Some(SharedTx::new(tx));
         Ok(())
     }
 
@@ -260,37 +287,44 @@ impl Connection for SeaOrmConnection {
                 "COMMIT without an open transaction",
             ));
         };
+        let tx = match tx.into_inner().await {
+            Ok(tx) => tx,
+            Err(e) => return Err(to_txkit_error(e, false).context("COMMIT was not sent")),
+        };
+        if failure.doomed.is_some() || failure.aborted.is_some() {
+            let _ = spawned(async move { tx.rollback().await }).await;
+        } else {
+            return spawned(async move { tx.commit().await })
+                .await
+                .map_err(|e| {
+                    let error = to_txkit_error(e, false);
+                    if error.kind() == ErrorKind::ConnectionLost {
+                        self.broken = true;
+                        error.with_kind(ErrorKind::CommitOutcomeUnknown).context(
+                            "the connection was lost while COMMIT was in flight: the transaction \
+                         may or may not have committed",
+                        )
+                    } else {
+                        error.context("COMMIT failed")
+                    }
+                });
+        }
         if let Some(doomed) = failure.doomed {
-            let _ = tx.rollback().await;
             return Err(to_txkit_error(doomed, false).context(
                 "the transaction was rolled back by this earlier error; nothing was committed",
             ));
         }
-        if let Some(message) = failure.aborted {
-            let _ = tx.rollback().await;
-            return Err(Error::database(
-                ErrorKind::Database,
-                "postgres",
-                postgres::sqlstate::IN_FAILED_SQL_TRANSACTION,
-                format!(
-                    "the transaction had already failed (a statement in it returned an error: \
-                     {message}), so it was rolled back instead of committed; nothing was \
-                     committed"
-                ),
-            ));
-        }
-        tx.commit().await.map_err(|e| {
-            let error = to_txkit_error(e, false);
-            if error.kind() == ErrorKind::ConnectionLost {
-                self.broken = true;
-                error.with_kind(ErrorKind::CommitOutcomeUnknown).context(
-                    "the connection was lost while COMMIT was in flight: the transaction may or \
-                     may not have committed",
-                )
-            } else {
-                error.context("COMMIT failed")
-            }
-        })
+        let message = failure.aborted.unwrap_or_default();
+        Err(Error::database(
+            ErrorKind::Database,
+            "postgres",
+            postgres::sqlstate::IN_FAILED_SQL_TRANSACTION,
+            format!(
+                "the transaction had already failed (a statement in it returned an error: \
+                 {message}), so it was rolled back instead of committed; nothing was \
+                 committed"
+            ),
+        ))
     }
 
     async fn rollback(&mut self) -> Result<()> {
@@ -306,19 +340,17 @@ impl Connection for SeaOrmConnection {
     }
 
     async fn ping(&mut self) -> Result<()> {
-        match &self.tx {
-            Some(tx) => tx
-                .execute_unprepared("SELECT 1")
-                .await
-                .map(|_| ())
-                .map_err(|e| to_txkit_error(e, false)),
-            None => self
-                .ready
-                .db
-                .ping()
-                .await
-                .map_err(|e| to_txkit_error(e, false)),
-        }
+        let result = match &self.tx {
+            Some(tx) => {
+                tx.run(|t| async move { t.execute_unprepared("SELECT 1").await.map(drop) })
+                    .await
+            }
+            None => {
+                let db = self.ready.db.clone();
+                spawned(async move { db.ping().await }).await
+            }
+        };
+        result.map_err(|e| to_txkit_error(e, false))
     }
 
     /// Whether this handle holds an open transaction: outside one it holds no server

@@ -4,13 +4,14 @@
 use std::future::Future;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, QueryResult,
-    QueryTrait, RuntimeErr, Select, Statement,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, ExecResult, QueryResult, QueryTrait,
+    RuntimeErr, Select, Statement,
 };
 use txkit_core::dialects::asks_nowait;
 use txkit_core::{AnyConnection, Connection, LockWait, RowLock, TableLock, Transaction};
 
 use crate::connection::SeaOrmConnection;
+use crate::shield::SharedTx;
 
 /// A txkit transaction (or savepoint) lent to sea-orm: pass `&tx` wherever sea-orm takes a
 /// connection (`Entity::find().one(&tx)`, `model.update(&tx)`).
@@ -24,7 +25,7 @@ use crate::connection::SeaOrmConnection;
 /// the txkit guard it came from, and use `savepoint()` there for nesting.
 pub struct SeaTx<'t> {
     conn: &'t SeaOrmConnection,
-    tx: &'t DatabaseTransaction,
+    tx: &'t SharedTx,
 }
 
 impl std::fmt::Debug for SeaTx<'_> {
@@ -149,40 +150,55 @@ impl SeaTx<'_> {
     }
 }
 
+/// Each statement runs to completion on a task of its own (see `shield`), so sea-orm code
+/// that gives up half-way never leaves the connection out of step.
 #[async_trait::async_trait]
 impl ConnectionTrait for SeaTx<'_> {
     fn get_database_backend(&self) -> DbBackend {
-        self.tx.get_database_backend()
+        self.tx.get().get_database_backend()
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         self.check()?;
         let sql = stmt.sql.clone();
-        let result = self.tx.execute_raw(stmt).await;
+        let result = self
+            .tx
+            .run(|t| async move { t.execute_raw(stmt).await })
+            .await;
         self.observe(&sql, result).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         self.check()?;
-        let result = self.tx.execute_unprepared(sql).await;
+        let text = sql.to_owned();
+        let result = self
+            .tx
+            .run(|t| async move { t.execute_unprepared(&text).await })
+            .await;
         self.observe(sql, result).await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         self.check()?;
         let sql = stmt.sql.clone();
-        let result = self.tx.query_one_raw(stmt).await;
+        let result = self
+            .tx
+            .run(|t| async move { t.query_one_raw(stmt).await })
+            .await;
         self.observe(&sql, result).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         self.check()?;
         let sql = stmt.sql.clone();
-        let result = self.tx.query_all_raw(stmt).await;
+        let result = self
+            .tx
+            .run(|t| async move { t.query_all_raw(stmt).await })
+            .await;
         self.observe(&sql, result).await
     }
 
     fn support_returning(&self) -> bool {
-        self.tx.support_returning()
+        self.tx.get().support_returning()
     }
 }
