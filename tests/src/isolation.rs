@@ -32,15 +32,18 @@ async fn level_in(
         Kind::MySql => {
             // InnoDB registers the transaction at its first locking read (a plain read
             // under READ UNCOMMITTED needs no snapshot, so it may not). Its information_schema
-            // view is a cache refreshed at most every 100 ms — by whichever session reads it
-            // first, so a concurrent test's read can leave it just short of this
-            // transaction. A stale cache only ever shows an older state: read until it shows
-            // `want`, within a bounded wait, and report the last level seen.
+            // view is a cache that refreshes only when nobody has read it for 100 ms — so
+            // concurrent probes (other tests, other processes) can starve it for good. The
+            // probes therefore take turns under a server-wide user lock, and each waits
+            // 150 ms of quiet before reading.
             tx.query(&format!("SELECT count(*) FROM {probe} FOR UPDATE"), &[])
                 .await
                 .unwrap();
+            tx.query("SELECT GET_LOCK('txkit_test_innodb_trx_probe', 60)", &[])
+                .await
+                .unwrap();
             let mut seen = None;
-            for _ in 0..20 {
+            for _ in 0..5 {
                 tx.execute("DO SLEEP(0.15)", &[]).await.unwrap();
                 let row = tx
                     .query_opt(
@@ -55,6 +58,9 @@ async fn level_in(
                     break;
                 }
             }
+            tx.query("SELECT RELEASE_LOCK('txkit_test_innodb_trx_probe')", &[])
+                .await
+                .unwrap();
             seen
         }
     }

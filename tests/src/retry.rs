@@ -361,8 +361,9 @@ async fn deadline_stops_retries(db: TestDb) {
     let started = Instant::now();
     let err = always_deadlocked(&engine, &tries).await.unwrap_err();
     let n = tries.load(Ordering::SeqCst);
-    // Backoffs 20, 40, 80, 160 ms: the fourth retry would end after 300 ms.
-    assert!((2..=4).contains(&n), "{n} attempts");
+    // Backoffs 20, 40, 80, 160 ms: the fourth retry would end after 300 ms (fewer attempts
+    // fit when the machine is so loaded that an attempt itself is slow).
+    assert!((1..=4).contains(&n), "{n} attempts");
     // Stopped at the deadline rather than running its 100 attempts (whose backoffs alone
     // would take minutes); the bound is loose so a loaded machine's slow attempt cannot fail
     // it — the attempt count above is the exact check.

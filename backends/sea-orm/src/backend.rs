@@ -284,10 +284,31 @@ fn open_pool(
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(busy_timeout)
                 .disable_statement_logging();
+            create_private_sqlite_file(options.get_filename());
             let pool = pool_options(pool).connect_lazy_with(options);
             SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
         }
     })
+}
+
+/// Creates a new SQLite database file empty with mode 0600 before sqlx opens it, so the
+/// database (and the -wal / -shm files, which SQLite gives the main file's mode) is private
+/// to its owner whatever the umask. An existing file is left as it is; an in-memory
+/// database has no file; any other failure is left for sqlx to report when it opens.
+fn create_private_sqlite_file(path: &std::path::Path) {
+    let name = path.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+    }
 }
 
 /// The dialect of `db`'s database; for MySQL, read from the server's version (MariaDB and

@@ -39,6 +39,15 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<SqliteConnectOptions> {
         .split_once('?')
         .map_or(after_scheme, |(path, _)| path);
     let location = location.strip_prefix("//").unwrap_or(location);
+    // `sqlite://user:password@host/path`: SQLite takes no credentials, and the text would
+    // otherwise be read as a relative path and echoed, password included, in errors.
+    let first = location.split('/').next().unwrap_or("");
+    if first.contains('@') && first.contains(':') {
+        return Err(Error::config(format!(
+            "SQLite URL {} has a user and password, which SQLite does not use; use {FORMS}",
+            url.redacted()
+        )));
+    }
     let mut opts = match location {
         ":memory:" => SqliteConnectOptions::memory(),
         "" => {

@@ -109,7 +109,21 @@ impl Dialect for MySqlDialect {
         self.server.flavor().as_str()
     }
 
+    /// Also refuses what MySQL and MariaDB refuse in a name (which would otherwise be a
+    /// server error, not a Config one): trailing whitespace (error 1103/1166) and
+    /// characters outside the Basic Multilingual Plane, such as emoji (error 1300).
     fn quote_identifier(&self, ident: &str) -> Result<String> {
+        if ident.ends_with([' ', '\t', '\n', '\r', '\u{b}', '\u{c}']) {
+            return Err(Error::config(format!(
+                "identifier {ident:?} ends with whitespace, which MySQL and MariaDB refuse in names"
+            )));
+        }
+        if ident.chars().any(|c| u32::from(c) > 0xFFFF) {
+            return Err(Error::config(format!(
+                "identifier {ident:?} has a character outside the Basic Multilingual Plane \
+                 (e.g. an emoji), which MySQL and MariaDB refuse in names"
+            )));
+        }
         quote_identifier_with(ident, '`', MAX_IDENTIFIER_BYTES)
     }
 

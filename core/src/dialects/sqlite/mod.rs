@@ -27,7 +27,18 @@ impl Dialect for SqliteDialect {
         "sqlite"
     }
 
+    /// Also refuses names starting with `sqlite_` (any case), which SQLite reserves for its
+    /// own tables ("object name reserved for internal use").
     fn quote_identifier(&self, ident: &str) -> Result<String> {
+        if ident
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
+        {
+            return Err(Error::config(format!(
+                "identifier {ident:?} starts with \"sqlite_\", which SQLite reserves for its own \
+                 tables"
+            )));
+        }
         quote_identifier_with(ident, '"', MAX_IDENTIFIER_BYTES)
     }
 
