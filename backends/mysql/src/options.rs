@@ -21,6 +21,7 @@ pub const URL_KEYS: &[&str] = &[
     "application_name",
     "program_name",
     "statement_cache_size",
+    "prefer_socket",
 ];
 
 const DEFAULT_PORT: u16 = 3306;
@@ -97,6 +98,7 @@ pub struct MySqlConnectOptions {
     ssl_mode: SslMode,
     application_name: Option<String>,
     statement_cache_size: usize,
+    prefer_socket: bool,
     redacted_url: Option<String>,
 }
 
@@ -113,6 +115,7 @@ impl fmt::Debug for MySqlConnectOptions {
             .field("ssl_mode", &self.ssl_mode)
             .field("application_name", &self.application_name)
             .field("statement_cache_size", &self.statement_cache_size)
+            .field("prefer_socket", &self.prefer_socket)
             .finish()
     }
 }
@@ -144,6 +147,7 @@ impl MySqlConnectOptions {
             ssl_mode: SslMode::default(),
             application_name: None,
             statement_cache_size: DEFAULT_STATEMENT_CACHE_SIZE,
+            prefer_socket: true,
             redacted_url: None,
         }
     }
@@ -152,7 +156,9 @@ impl MySqlConnectOptions {
     /// `mariadb`). User, password and database are percent-decoded; the password may also
     /// be given as `?password=`. Options: `connect_timeout` (seconds), `socket` (Unix
     /// socket path), `ssl_mode`, `application_name` / `program_name` (the `program_name`
-    /// connection attribute), `statement_cache_size`. The engine's keys
+    /// connection attribute), `statement_cache_size`, `prefer_socket` (`false` keeps a
+    /// loopback connection on TCP instead of moving to the server's Unix socket). The
+    /// engine's keys
     /// ([`ENGINE_URL_KEYS`]) are skipped; any other key is a Config error listing the
     /// accepted ones.
     pub fn from_url(url: &DatabaseUrl) -> Result<Self> {
@@ -229,6 +235,17 @@ impl MySqlConnectOptions {
                     ))
                 })?;
             }
+            "prefer_socket" => {
+                self.prefer_socket = match value.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => {
+                        return Err(Error::config(format!(
+                            "prefer_socket={value:?} must be true or false"
+                        )));
+                    }
+                };
+            }
             _ if ENGINE_URL_KEYS.contains(&key) => {}
             _ => {
                 return Err(Error::config(format!(
@@ -293,6 +310,13 @@ impl MySqlConnectOptions {
     /// `performance_schema.session_connect_attrs`).
     pub fn application_name(mut self, name: impl Into<String>) -> Self {
         self.application_name = Some(name.into());
+        self
+    }
+
+    /// Whether a TCP connection to the local server moves to the server's Unix socket
+    /// (mysql_async's default, true). `false` keeps it on TCP — through a proxy, say.
+    pub fn prefer_socket(mut self, prefer: bool) -> Self {
+        self.prefer_socket = prefer;
         self
     }
 
@@ -384,6 +408,7 @@ impl MySqlConnectOptions {
             .db_name(self.database.clone())
             .socket(self.socket.clone())
             .stmt_cache_size(self.statement_cache_size)
+            .prefer_socket(self.prefer_socket)
             // Affected rows mean rows *matched*, as on PostgreSQL and SQLite: an UPDATE
             // that finds its row but changes nothing still counts 1, so a version check
             // never mistakes "unchanged" for "gone".
@@ -470,6 +495,14 @@ mod tests {
         assert_eq!(o.get_ssl_mode(), SslMode::Disabled);
         assert_eq!(o.get_application_name(), Some("billing"));
         assert_eq!(o.get_statement_cache_size(), 0);
+        assert!(o.prefer_socket, "mysql_async's default");
+        assert!(
+            !opts("mysql://h/db?prefer_socket=false")
+                .expect("tcp")
+                .prefer_socket
+        );
+        let err = opts("mysql://h/db?prefer_socket=maybe").unwrap_err();
+        assert!(err.to_string().contains("true or false"), "{err}");
     }
 
     #[test]
