@@ -36,6 +36,11 @@ pub fn unique(base: &str) -> String {
     format!("{base}_{}_{n}", std::process::id())
 }
 
+/// Whether the long form of the reliability tests was asked for (`TXKIT_LONG=1`).
+pub fn long() -> bool {
+    std::env::var("TXKIT_LONG").is_ok_and(|v| v == "1")
+}
+
 fn require_all() -> bool {
     std::env::var("TXKIT_REQUIRE_ALL_BACKENDS").is_ok_and(|v| v == "1")
 }

@@ -25,6 +25,7 @@ mod job_queue;
 mod locks;
 mod logs;
 mod pool;
+mod reliability;
 mod retry;
 mod savepoints;
 mod sea_orm_native;

@@ -11,10 +11,7 @@ mod proxy;
 
 use crate::common::{Kind, TestDb};
 
-/// Whether the long form was asked for (`TXKIT_LONG=1`).
-fn long() -> bool {
-    std::env::var("TXKIT_LONG").is_ok_and(|v| v == "1")
-}
+pub(crate) use crate::common::long;
 
 /// The backend's name in `RELIABILITY` lines.
 fn backend_name(db: &TestDb) -> String {

@@ -9,7 +9,4 @@ mod identifiers;
 mod names;
 mod secrets;
 
-/// `TXKIT_LONG=1`: the long form (every generated name through every server path).
-pub fn long() -> bool {
-    std::env::var("TXKIT_LONG").is_ok_and(|v| v == "1")
-}
+pub(crate) use crate::common::long;

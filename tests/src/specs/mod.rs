@@ -31,10 +31,7 @@ use crate::common::{Kind, TestDb};
 pub use runner::{Act, StepDef, commit, run, sql};
 pub use session::{Session, Step};
 
-/// `TXKIT_LONG=1`: the long form (here: every scenario repeated a few times).
-pub fn long() -> bool {
-    std::env::var("TXKIT_LONG").is_ok_and(|v| v == "1")
-}
+pub(crate) use crate::common::long;
 
 /// How many times each cell runs: once in CI, five times in the long form (the outcome must
 /// be the same every time).
