@@ -6,8 +6,9 @@
 /// Stamps one `#[tokio::test]` per bank cell:
 /// `name: Kind, "label", isolation, locking;` (with `faults` first for the fault cells).
 macro_rules! bank_cells {
-    ($faults:expr; $($name:ident: $kind:ident, $label:literal, $level:expr, $locking:ident;)*) => {$(
+    ($faults:expr; $($(#[$attr:meta])* $name:ident: $kind:ident, $label:literal, $level:expr, $locking:ident;)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])*
         async fn $name() {
             super::bank_run::cell(
                 crate::common::Kind::$kind,

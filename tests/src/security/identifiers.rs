@@ -395,6 +395,8 @@ async fn round_trip(
         .map_err(ex)?;
     match order_by_sql(conn.dialect(), name) {
         Err(e) if e.kind() == ErrorKind::Config => t.ordered += 1,
+        // The probe entity does declare `id`: ordering by it is right.
+        Ok(_) if name == "id" => t.ordered += 1,
         other => return Err(format!("order_by by an undeclared column: {other:?}")),
     }
     t.round_trips += 1;

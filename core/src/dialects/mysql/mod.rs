@@ -17,6 +17,9 @@ use crate::{
 /// Identifiers longer than this are truncated by the server; txkit refuses them instead.
 const MAX_IDENTIFIER_BYTES: usize = 64;
 
+/// The longest table file name (255 bytes, less the four of the `.frm` / `.ibd` suffix).
+const MAX_FILE_NAME_BYTES: usize = 251;
+
 /// The SQL dialect of one MySQL or MariaDB server.
 ///
 /// Row locks (for [`Dialect::row_lock_clause`]):
@@ -124,6 +127,27 @@ impl Dialect for MySqlDialect {
                  (e.g. an emoji), which MySQL and MariaDB refuse in names"
             )));
         }
+        // A table is a file named after it, with every character other than ASCII letters,
+        // digits and `_` written as `@` and four hex digits; the file system's 255-byte
+        // limit (less the `.frm`/`.ibd` suffix) then refuses names MySQL itself would take.
+        let file_name_bytes: usize = ident
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    1
+                } else {
+                    5
+                }
+            })
+            .sum();
+        if file_name_bytes > MAX_FILE_NAME_BYTES {
+            return Err(Error::config(format!(
+                "identifier {ident:?} would need a {file_name_bytes}-byte file name (MySQL and \
+                 MariaDB encode each character other than letters, digits and _ in 5 bytes, \
+                 and a table's file name may have at most {MAX_FILE_NAME_BYTES}); use a \
+                 shorter name or fewer special characters"
+            )));
+        }
         quote_identifier_with(ident, '`', MAX_IDENTIFIER_BYTES)
     }
 
@@ -227,6 +251,19 @@ mod tests {
 
     fn mysql8() -> MySqlDialect {
         MySqlDialect::new(ServerInfo::mysql(8, 0, 36))
+    }
+
+    #[test]
+    fn names_too_long_as_table_file_names_are_config_errors() {
+        let d = mysql8();
+        assert!(d.quote_identifier(&"a".repeat(64)).is_ok());
+        assert!(
+            d.quote_identifier(&"\"".repeat(50)).is_ok(),
+            "250 bytes as a file name"
+        );
+        let e = d.quote_identifier(&"\"".repeat(51)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("file name"), "{e}");
     }
     fn mysql57() -> MySqlDialect {
         MySqlDialect::new(ServerInfo::mysql(5, 7, 44))

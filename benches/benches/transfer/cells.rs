@@ -1,0 +1,158 @@
+//! The cells of the bench (backend × work × contention × tasks), and running one cell:
+//! every contender's batches in rotating order, optionally checking the invariants after
+//! each batch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use txkit::Engine;
+
+use crate::schema::{self, ACCOUNTS, Backend, HOT_ACCOUNTS};
+use crate::workload::{BATCH_ROWS, Contender, Plan, Work, batch, workers};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cell {
+    pub(crate) plan: Plan,
+    pub(crate) tasks: usize,
+}
+
+impl Cell {
+    pub(crate) fn contention(&self) -> &'static str {
+        if self.plan.accounts == HOT_ACCOUNTS {
+            "contended"
+        } else {
+            "uncontended"
+        }
+    }
+
+    pub(crate) fn label(&self, backend: Backend) -> String {
+        match self.plan.work {
+            Work::Transfer => format!(
+                "{} {} {} tasks={}",
+                backend.name(),
+                self.plan.work.name(),
+                self.contention(),
+                self.tasks
+            ),
+            w => format!("{} {} tasks={}", backend.name(), w.name(), self.tasks),
+        }
+    }
+
+    /// Ops per task in one batch (smoke: a handful).
+    pub(crate) fn per_task(&self, smoke: bool) -> usize {
+        match (self.plan.work, smoke) {
+            (Work::InsertBatch, true) => 1,
+            (_, true) => 3,
+            (Work::Transfer, false) => 50,
+            (Work::InsertBatch, false) => 5,
+            (Work::PointRead | Work::Select1, false) => 200,
+        }
+    }
+}
+
+/// Every cell on `backend`: transfers uncontended and contended at 1 and 8 tasks (and 16
+/// for PostgreSQL's hot rows), the other work uncontended at 1 and 8.
+pub(crate) fn cells(backend: Backend) -> Vec<Cell> {
+    let mut out = Vec::new();
+    for accounts in [ACCOUNTS, HOT_ACCOUNTS] {
+        let mut tasks = vec![1, 8];
+        if backend == Backend::Postgres && accounts == HOT_ACCOUNTS {
+            tasks.push(16);
+        }
+        for t in tasks {
+            out.push(Cell {
+                plan: Plan {
+                    work: Work::Transfer,
+                    accounts,
+                },
+                tasks: t,
+            });
+        }
+    }
+    for work in [Work::PointRead, Work::InsertBatch, Work::Select1] {
+        for tasks in [1, 8] {
+            out.push(Cell {
+                plan: Plan {
+                    work,
+                    accounts: ACCOUNTS,
+                },
+                tasks,
+            });
+        }
+    }
+    out
+}
+
+/// One contender's measurements in a cell.
+pub(crate) struct Measured {
+    pub(crate) name: &'static str,
+    pub(crate) batches: Vec<Duration>,
+    pub(crate) latencies: Vec<Duration>,
+}
+
+/// Runs `rounds` rounds (after one warm-up round) of one batch per contender, in an order
+/// that rotates every round. With `check`, the invariants are checked after every batch:
+/// no cent created or lost, and exactly the expected ledger and item rows added.
+pub(crate) async fn run(
+    contenders: &[Arc<dyn Contender>],
+    cell: Cell,
+    rounds: usize,
+    per_task: usize,
+    check: Option<(&Engine, Backend)>,
+) -> Vec<Measured> {
+    let playing: Vec<&Arc<dyn Contender>> = contenders
+        .iter()
+        .filter(|c| c.runs(cell.plan.work))
+        .collect();
+    let mut pools = Vec::new();
+    for c in &playing {
+        pools.push(Some(workers(c.as_ref(), cell.tasks).await));
+    }
+    let mut out: Vec<Measured> = playing
+        .iter()
+        .map(|c| Measured {
+            name: c.name(),
+            batches: Vec::new(),
+            latencies: Vec::new(),
+        })
+        .collect();
+    let n = playing.len();
+    let ops = (cell.tasks * per_task) as i64;
+    for round in 0..=rounds {
+        for k in 0..n {
+            let which = (round + k) % n;
+            let before = match check {
+                Some((engine, backend)) => Some(schema::check(engine, backend).await),
+                None => None,
+            };
+            let ws = pools[which].take().expect("workers");
+            let seed = (round * n + k) as u64;
+            let (ws, measured) = batch(ws, cell.plan, per_task, seed).await;
+            pools[which] = Some(ws);
+            if let (Some((engine, backend)), Some(before)) = (check, before) {
+                let after = schema::check(engine, backend).await;
+                let (ledger, items) = match cell.plan.work {
+                    Work::Transfer => (ops, 0),
+                    Work::InsertBatch => (0, ops * BATCH_ROWS),
+                    _ => (0, 0),
+                };
+                assert_eq!(
+                    (after.ledger - before.ledger, after.items - before.items),
+                    (ledger, items),
+                    "{}: {} wrote the wrong number of rows",
+                    cell.label(backend),
+                    playing[which].name()
+                );
+            }
+            if round > 0 {
+                out[which].batches.push(measured.elapsed);
+                out[which].latencies.extend(measured.latencies);
+            }
+        }
+    }
+    for m in &mut out {
+        m.batches.sort_unstable();
+        m.latencies.sort_unstable();
+    }
+    out
+}

@@ -1,0 +1,88 @@
+//! Every contender of a backend, connected directly or through the counting proxy.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::proxy::{Proxy, through};
+use crate::schema::Backend;
+use crate::workload::Contender;
+use crate::{mysql_raw, pg_raw, seaorm_side, sqlite_raw, sqlx_side, txkit_side};
+
+/// Where a backend lives.
+#[derive(Clone, Debug)]
+pub(crate) enum Server {
+    Postgres(String),
+    Mysql(String),
+    Sqlite(PathBuf),
+}
+
+impl Server {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Server::Postgres(_) => Backend::Postgres,
+            Server::Mysql(_) => Backend::Mysql,
+            Server::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// txkit's URL for this server.
+    pub(crate) fn txkit_url(&self) -> String {
+        match self {
+            Server::Postgres(url) | Server::Mysql(url) => url.clone(),
+            Server::Sqlite(path) => format!("sqlite://{}", path.display()),
+        }
+    }
+}
+
+fn with_option(url: &str, option: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{option}")
+}
+
+/// The contenders on `server`, each pool holding `pool` connections; through `proxy`
+/// when given (round-trip counting).
+pub(crate) async fn all(
+    server: &Server,
+    pool: usize,
+    proxy: Option<&Proxy>,
+) -> Vec<Arc<dyn Contender>> {
+    let backend = server.backend();
+    match server {
+        Server::Postgres(url) => {
+            let url = match proxy {
+                Some(p) => through(url, &p.addr).0,
+                None => url.clone(),
+            };
+            let mut out = txkit_side::contenders(&url, backend, pool).await;
+            out.push(Arc::new(pg_raw::TokioPostgres::new(&url)));
+            out.push(Arc::new(sqlx_side::postgres(&url, pool).await));
+            out.push(Arc::new(seaorm_side::SeaOrm::connect(&url, pool).await));
+            out
+        }
+        Server::Mysql(url) => {
+            let (txkit_url, tcp_url) = match proxy {
+                Some(p) => (
+                    with_option(url, &format!("socket={}", p.socket.display())),
+                    through(url, &p.addr).0,
+                ),
+                None => (url.clone(), url.clone()),
+            };
+            let mut out = txkit_side::contenders(&txkit_url, backend, pool).await;
+            out.push(Arc::new(mysql_raw::MysqlAsync::new(
+                &tcp_url,
+                proxy.is_none(),
+            )));
+            out.push(Arc::new(sqlx_side::mysql(&tcp_url, pool).await));
+            out.push(Arc::new(seaorm_side::SeaOrm::connect(&tcp_url, pool).await));
+            out
+        }
+        Server::Sqlite(path) => {
+            let mut out = txkit_side::contenders(&server.txkit_url(), backend, pool).await;
+            out.push(Arc::new(sqlite_raw::Rusqlite::new(path.clone())));
+            out.push(Arc::new(sqlx_side::sqlite(path, pool).await));
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            out.push(Arc::new(seaorm_side::SeaOrm::connect(&url, pool).await));
+            out
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Hand-written tokio-postgres, as a careful user writes it: one connection per task,
+//! every statement prepared once on it, each step awaited (BEGIN, locked read, two
+//! UPDATEs, ledger INSERT, COMMIT: 6 round trips).
+
+use tokio_postgres::{Client, NoTls, Statement};
+
+use crate::schema::{q, q_pg};
+use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Worker};
+
+pub(crate) struct TokioPostgres {
+    url: String,
+}
+
+impl TokioPostgres {
+    pub(crate) fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+        }
+    }
+}
+
+struct Prepared {
+    lock: Statement,
+    debit: Statement,
+    credit: Statement,
+    record: Statement,
+    point: Statement,
+    item: Statement,
+    select1: Statement,
+}
+
+struct PgWorker {
+    client: Client,
+    st: Prepared,
+}
+
+impl Contender for TokioPostgres {
+    fn name(&self) -> &'static str {
+        "tokio-postgres"
+    }
+
+    fn worker(&self) -> BoxFut<'_, Box<dyn Worker>> {
+        Box::pin(async move {
+            let (client, connection) = tokio_postgres::connect(&self.url, NoTls)
+                .await
+                .expect("tokio-postgres connect");
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    eprintln!("tokio-postgres connection: {e}");
+                }
+            });
+            let st = Prepared {
+                lock: client.prepare(q_pg::LOCK).await.expect("prepare"),
+                debit: client.prepare(q_pg::DEBIT).await.expect("prepare"),
+                credit: client.prepare(q_pg::CREDIT).await.expect("prepare"),
+                record: client.prepare(q_pg::RECORD).await.expect("prepare"),
+                point: client.prepare(q_pg::POINT).await.expect("prepare"),
+                item: client.prepare(q_pg::ITEM).await.expect("prepare"),
+                select1: client.prepare(q::SELECT1).await.expect("prepare"),
+            };
+            Box::new(PgWorker { client, st }) as Box<dyn Worker>
+        })
+    }
+}
+
+impl Worker for PgWorker {
+    fn run(&mut self, op: Op) -> BoxFut<'_, ()> {
+        Box::pin(async move {
+            let st = &self.st;
+            match op {
+                Op::Transfer { from, to } => {
+                    let (low, high) = (from.min(to), from.max(to));
+                    let tx = self.client.transaction().await.expect("BEGIN");
+                    let rows = tx.query(&st.lock, &[&low, &high]).await.expect("lock");
+                    assert_eq!(rows.len(), 2, "both accounts locked");
+                    tx.execute(&st.debit, &[&1_i64, &from])
+                        .await
+                        .expect("debit");
+                    tx.execute(&st.credit, &[&1_i64, &to])
+                        .await
+                        .expect("credit");
+                    tx.execute(&st.record, &[&from, &to, &1_i64])
+                        .await
+                        .expect("ledger");
+                    tx.commit().await.expect("COMMIT");
+                }
+                Op::PointRead { id } => {
+                    let row = self
+                        .client
+                        .query_one(&st.point, &[&id])
+                        .await
+                        .expect("read");
+                    std::hint::black_box(row.get::<_, i64>(0));
+                }
+                Op::InsertBatch { tag } => {
+                    let tx = self.client.transaction().await.expect("BEGIN");
+                    for _ in 0..BATCH_ROWS {
+                        tx.execute(&st.item, &[&tag]).await.expect("insert");
+                    }
+                    tx.commit().await.expect("COMMIT");
+                }
+                Op::Select1 => {
+                    let row = self
+                        .client
+                        .query_one(&st.select1, &[])
+                        .await
+                        .expect("SELECT 1");
+                    assert_eq!(row.get::<_, i32>(0), 1);
+                }
+            }
+        })
+    }
+}

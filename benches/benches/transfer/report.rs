@@ -1,0 +1,73 @@
+//! Printing a cell's results: a Markdown table row per contender (median batch and the
+//! fastest, p99 latency per operation, round trips per operation, txkit's time over this
+//! contender's), and one `RATIOS` line per cell (printed after the table) with txkit over the raw driver, sqlx and sea-orm.
+
+use crate::cells::{Cell, Measured};
+use crate::round_trips::RoundTrips;
+use crate::schema::Backend;
+use crate::workload::quantile;
+
+pub(crate) fn header() {
+    println!(
+        "| cell | contender | median batch ms [fastest] | p99 per op µs | round trips / op | txkit ÷ this | txkit-pipelined ÷ this |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+}
+
+fn median_ms(m: &Measured) -> f64 {
+    quantile(&m.batches, 0.5).as_secs_f64() * 1e3
+}
+
+fn fastest_ms(m: &Measured) -> f64 {
+    m.batches.first().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+fn raw(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "tokio-postgres",
+        Backend::Mysql => "mysql_async",
+        Backend::Sqlite => "rusqlite",
+    }
+}
+
+/// Prints the cell's table rows; returns its `RATIOS` line (printed after the table).
+pub(crate) fn cell(backend: Backend, cell: Cell, results: &[Measured], rts: &RoundTrips) -> String {
+    let label = cell.label(backend);
+    let find = |name: &str| results.iter().find(|m| m.name == name);
+    let ratio = |a: Option<&Measured>, b: &Measured| match a {
+        Some(a) => format!(
+            "{:.2} [{:.2}]",
+            median_ms(a) / median_ms(b),
+            fastest_ms(a) / fastest_ms(b)
+        ),
+        None => "–".to_owned(),
+    };
+    let (txkit, pipelined) = (find("txkit"), find("txkit-pipelined"));
+    for m in results {
+        let rt = rts
+            .get(&(m.name, cell.plan.work.name()))
+            .map_or("–".to_owned(), |r| format!("{r:.1}"));
+        println!(
+            "| {label} | {} | {:.2} [{:.2}] | {:.0} | {rt} | {} | {} |",
+            m.name,
+            median_ms(m),
+            fastest_ms(m),
+            quantile(&m.latencies, 0.99).as_secs_f64() * 1e6,
+            ratio(txkit, m),
+            ratio(pipelined, m),
+        );
+    }
+    let mut line = format!("RATIOS {label}:");
+    for (who, mine) in [("txkit", txkit), ("txkit-pipelined", pipelined)] {
+        let Some(mine) = mine else { continue };
+        for other in [raw(backend), "sqlx", "sea-orm"] {
+            if let Some(o) = find(other) {
+                line.push_str(&format!(
+                    " {who}/{other}={:.2}",
+                    median_ms(mine) / median_ms(o)
+                ));
+            }
+        }
+    }
+    line
+}

@@ -1,0 +1,92 @@
+//! Round trips per operation for each contender on PostgreSQL and MariaDB, counted by the
+//! proxy (`proxy.rs`) on a current-thread runtime of their own, one contender at a time on
+//! one connection, after two warm-up operations (so statement caches are filled).
+
+use std::collections::HashMap;
+
+use crate::cells::cells;
+use crate::contenders::{self, Server};
+use crate::proxy::{Proxy, through};
+use crate::schema::Backend;
+use crate::workload::{Rng, Work};
+
+/// Operations counted per contender and work, after the warm-up.
+const COUNTED: u64 = 4;
+
+/// (contender, work) → round trips per operation.
+pub(crate) type RoundTrips = HashMap<(&'static str, &'static str), f64>;
+
+pub(crate) fn count(server: &Server) -> RoundTrips {
+    let url = match server {
+        Server::Postgres(url) | Server::Mysql(url) => url.clone(),
+        Server::Sqlite(_) => return RoundTrips::new(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("current-thread runtime");
+    rt.block_on(async {
+        let proxy = Proxy::start(through(&url, "").1).await;
+        let all = contenders::all(server, 1, Some(&proxy)).await;
+        let mut works: Vec<Work> = Vec::new();
+        for cell in cells(server.backend()) {
+            if !works.contains(&cell.plan.work) {
+                works.push(cell.plan.work);
+            }
+        }
+        let mut out = RoundTrips::new();
+        for c in &all {
+            let mut worker = c.worker().await;
+            for &work in &works {
+                if !c.runs(work) {
+                    continue;
+                }
+                let plan = cells(server.backend())
+                    .into_iter()
+                    .find(|cell| cell.plan.work == work)
+                    .expect("a cell")
+                    .plan;
+                let mut rng = Rng::new(7);
+                for n in 0..2 {
+                    worker.run(plan.op(&mut rng, n)).await;
+                }
+                let t0 = proxy.turns();
+                for n in 0..COUNTED {
+                    worker.run(plan.op(&mut rng, n as i64)).await;
+                }
+                let turns = proxy.turns() - t0;
+                out.insert((c.name(), work.name()), turns as f64 / COUNTED as f64);
+            }
+        }
+        out
+    })
+}
+
+/// Asserts the round trips the bench's documentation promises for a transfer.
+pub(crate) fn check(backend: Backend, counted: &RoundTrips) {
+    let expected: &[(&str, f64)] = match backend {
+        Backend::Postgres => &[
+            ("txkit", 6.0),
+            ("txkit-pipelined", 2.0),
+            ("tokio-postgres", 6.0),
+        ],
+        Backend::Mysql => &[("txkit", 6.0)],
+        Backend::Sqlite => &[],
+    };
+    for &(name, rt) in expected {
+        let got = counted.get(&(name, "transfer")).copied();
+        assert_eq!(
+            got,
+            Some(rt),
+            "{} {name}: round trips per transfer",
+            backend.name()
+        );
+    }
+    for ((name, work), rt) in counted {
+        assert!(
+            *rt >= 1.0,
+            "{} {name} {work}: {rt} round trips",
+            backend.name()
+        );
+    }
+}

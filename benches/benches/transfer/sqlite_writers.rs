@@ -1,0 +1,215 @@
+//! SQLite writes from 8 tasks, three ways: txkit's `QueueWorker` (every transfer handed
+//! to one worker that runs them one at a time), naive concurrent transactions (each task
+//! its own `engine.begin()` — DEFERRED, as a first try looks — on a pool of 8), and one
+//! connection writing alone (pool of 1, one task doing all the transfers). Counts any
+//! SQLITE_BUSY that reached a caller (txkit: LockTimeout for BUSY, SerializationFailure
+//! for BUSY_SNAPSHOT); other errors abort the bench.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use txkit::{Engine, ErrorKind, QueueWorker, params};
+
+use crate::schema::{ACCOUNTS, Backend, check, q};
+use crate::workload::{Plan, Rng, Work};
+
+pub(crate) const TASKS: usize = 8;
+
+/// What one way measured.
+pub(crate) struct Outcome {
+    pub(crate) way: &'static str,
+    pub(crate) elapsed: Duration,
+    pub(crate) committed: u64,
+    pub(crate) busy: u64,
+}
+
+async fn transfer(engine: &Engine, from: i64, to: i64) -> txkit::Result<()> {
+    let (low, high) = (from.min(to), from.max(to));
+    let mut tx = engine.begin().await?;
+    let rows = tx.query(q::LOCK_SQLITE, &params![low, high]).await?;
+    assert_eq!(rows.len(), 2, "both accounts read");
+    tx.execute(q::DEBIT, &params![1, from]).await?;
+    tx.execute(q::CREDIT, &params![1, to]).await?;
+    tx.execute(q::RECORD, &params![from, to, 1]).await?;
+    tx.commit().await
+}
+
+/// Whether `e` is SQLite saying BUSY (in either form).
+fn busy(e: &txkit::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::LockTimeout | ErrorKind::SerializationFailure
+    )
+}
+
+fn ops(task: usize, per_task: usize) -> Vec<(i64, i64)> {
+    let plan = Plan {
+        work: Work::Transfer,
+        accounts: ACCOUNTS,
+    };
+    let mut rng = Rng::new(task as u64 + 99);
+    (0..per_task)
+        .map(|n| match plan.op(&mut rng, n as i64) {
+            crate::workload::Op::Transfer { from, to } => (from, to),
+            other => unreachable!("{other:?}"),
+        })
+        .collect()
+}
+
+fn tally(result: txkit::Result<()>, committed: &mut u64, busy_errors: &mut u64) {
+    match result {
+        Ok(()) => *committed += 1,
+        Err(e) if busy(&e) => *busy_errors += 1,
+        Err(e) => panic!("sqlite writers: {e}"),
+    }
+}
+
+async fn queue_worker(url: &str, per_task: usize) -> Outcome {
+    let engine = Engine::builder(url)
+        .pool_size(TASKS)
+        .build()
+        .await
+        .expect("engine");
+    let worker = Arc::new(QueueWorker::spawn(TASKS));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let (engine, worker) = (engine.clone(), worker.clone());
+            tokio::spawn(async move {
+                let (mut committed, mut busy_errors) = (0, 0);
+                for (from, to) in ops(task, per_task) {
+                    let engine = engine.clone();
+                    let result = worker
+                        .submit(move || async move { transfer(&engine, from, to).await })
+                        .await
+                        .and_then(|r| r);
+                    tally(result, &mut committed, &mut busy_errors);
+                }
+                (committed, busy_errors)
+            })
+        })
+        .collect();
+    let (committed, busy) = sum(handles).await;
+    let elapsed = start.elapsed();
+    engine.close().await;
+    Outcome {
+        way: "queue-worker",
+        elapsed,
+        committed,
+        busy,
+    }
+}
+
+async fn naive(url: &str, per_task: usize) -> Outcome {
+    let engine = Engine::builder(url)
+        .pool_size(TASKS)
+        .build()
+        .await
+        .expect("engine");
+    let start = Instant::now();
+    let handles: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let (mut committed, mut busy_errors) = (0, 0);
+                for (from, to) in ops(task, per_task) {
+                    tally(
+                        transfer(&engine, from, to).await,
+                        &mut committed,
+                        &mut busy_errors,
+                    );
+                }
+                (committed, busy_errors)
+            })
+        })
+        .collect();
+    let (committed, busy) = sum(handles).await;
+    let elapsed = start.elapsed();
+    engine.close().await;
+    Outcome {
+        way: "naive-concurrent",
+        elapsed,
+        committed,
+        busy,
+    }
+}
+
+async fn alone(url: &str, per_task: usize) -> Outcome {
+    let engine = Engine::builder(url)
+        .pool_size(1)
+        .build()
+        .await
+        .expect("engine");
+    let start = Instant::now();
+    let (mut committed, mut busy_errors) = (0, 0);
+    for task in 0..TASKS {
+        for (from, to) in ops(task, per_task) {
+            tally(
+                transfer(&engine, from, to).await,
+                &mut committed,
+                &mut busy_errors,
+            );
+        }
+    }
+    let elapsed = start.elapsed();
+    engine.close().await;
+    Outcome {
+        way: "one-connection",
+        elapsed,
+        committed,
+        busy: busy_errors,
+    }
+}
+
+async fn sum(handles: Vec<tokio::task::JoinHandle<(u64, u64)>>) -> (u64, u64) {
+    let mut total = (0, 0);
+    for h in handles {
+        let (c, b) = h.await.expect("writer task");
+        total = (total.0 + c, total.1 + b);
+    }
+    total
+}
+
+/// Runs the three ways, `per_task` transfers per task each, checking after each that the
+/// ledger grew by exactly the transfers committed and no cent moved wrongly.
+pub(crate) async fn run(url: &str, per_task: usize) -> Vec<Outcome> {
+    let checker = Engine::connect(url).await.expect("engine");
+    let mut out = Vec::new();
+    for way in 0..3 {
+        let before = check(&checker, Backend::Sqlite).await;
+        let outcome = match way {
+            0 => queue_worker(url, per_task).await,
+            1 => naive(url, per_task).await,
+            _ => alone(url, per_task).await,
+        };
+        let after = check(&checker, Backend::Sqlite).await;
+        assert_eq!(
+            after.ledger - before.ledger,
+            outcome.committed as i64,
+            "{}: ledger rows and commits differ",
+            outcome.way
+        );
+        assert_eq!(
+            outcome.committed + outcome.busy,
+            (TASKS * per_task) as u64,
+            "{}: a transfer is unaccounted for",
+            outcome.way
+        );
+        out.push(outcome);
+    }
+    checker.close().await;
+    out
+}
+
+pub(crate) fn print(outcomes: &[Outcome]) {
+    for o in outcomes {
+        let per = o.elapsed.as_secs_f64() * 1e6 / o.committed.max(1) as f64;
+        println!(
+            "SQLITE_WRITERS {} tasks={TASKS} committed={} busy_reached_caller={} elapsed_ms={:.1} per_commit_us={per:.0}",
+            o.way,
+            o.committed,
+            o.busy,
+            o.elapsed.as_secs_f64() * 1e3
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! txkit's contenders. `txkit`: `engine.begin()` (SQLite: begun IMMEDIATE) and each
+//! statement awaited — 6 round trips per transfer on PostgreSQL and MariaDB.
+//! `txkit-pipelined` (PostgreSQL): `engine.session()`, the locked read (which carries
+//! BEGIN), then `commit_with` sending both UPDATEs, the ledger INSERT and COMMIT in one
+//! flush — 2 round trips; its INSERT batch is one `commit_with` of 100 INSERTs.
+
+use std::sync::Arc;
+
+use txkit::{Engine, SqliteBehavior, TxOptions, Value, params};
+
+use crate::schema::{Backend, q};
+use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Work, Worker};
+
+pub(crate) struct Txkit {
+    engine: Engine,
+    backend: Backend,
+    pipelined: bool,
+}
+
+impl Txkit {
+    /// An engine with `pool` connections, everything else default.
+    pub(crate) async fn new(url: &str, backend: Backend, pool: usize, pipelined: bool) -> Self {
+        let engine = Engine::builder(url)
+            .pool_size(pool)
+            .build()
+            .await
+            .expect("txkit engine");
+        Self {
+            engine,
+            backend,
+            pipelined,
+        }
+    }
+}
+
+impl Contender for Txkit {
+    fn name(&self) -> &'static str {
+        if self.pipelined {
+            "txkit-pipelined"
+        } else {
+            "txkit"
+        }
+    }
+
+    fn worker(&self) -> BoxFut<'_, Box<dyn Worker>> {
+        let worker = TxkitWorker {
+            engine: self.engine.clone(),
+            backend: self.backend,
+            pipelined: self.pipelined,
+        };
+        Box::pin(async move { Box::new(worker) as Box<dyn Worker> })
+    }
+
+    fn close(&self) -> BoxFut<'_, ()> {
+        Box::pin(self.engine.close())
+    }
+
+    fn runs(&self, work: Work) -> bool {
+        !self.pipelined || matches!(work, Work::Transfer | Work::InsertBatch)
+    }
+}
+
+struct TxkitWorker {
+    engine: Engine,
+    backend: Backend,
+    pipelined: bool,
+}
+
+impl TxkitWorker {
+    fn tx_options(&self) -> TxOptions {
+        match self.backend {
+            Backend::Sqlite => TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate),
+            _ => TxOptions::new(),
+        }
+    }
+
+    fn lock_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => q::LOCK_SQLITE,
+            _ => q::LOCK,
+        }
+    }
+
+    async fn transfer(&self, from: i64, to: i64) {
+        let (low, high) = (from.min(to), from.max(to));
+        let mut tx = self
+            .engine
+            .begin_with(self.tx_options())
+            .await
+            .expect("begin");
+        let rows = tx
+            .query(self.lock_sql(), &params![low, high])
+            .await
+            .expect("locked read");
+        assert_eq!(rows.len(), 2, "both accounts locked");
+        tx.execute(q::DEBIT, &params![1, from])
+            .await
+            .expect("debit");
+        tx.execute(q::CREDIT, &params![1, to])
+            .await
+            .expect("credit");
+        tx.execute(q::RECORD, &params![from, to, 1])
+            .await
+            .expect("ledger");
+        tx.commit().await.expect("commit");
+    }
+
+    async fn transfer_pipelined(&self, from: i64, to: i64) {
+        let (low, high) = (from.min(to), from.max(to));
+        let mut s = self.engine.session();
+        let rows = s
+            .query_sql(q::LOCK, &params![low, high])
+            .await
+            .expect("locked read");
+        assert_eq!(rows.len(), 2, "both accounts locked");
+        let counts = s
+            .commit_with(&[
+                (q::DEBIT, &params![1, from]),
+                (q::CREDIT, &params![1, to]),
+                (q::RECORD, &params![from, to, 1]),
+            ])
+            .await
+            .expect("commit_with");
+        assert_eq!(counts, [1, 1, 1]);
+    }
+
+    async fn insert_batch(&self, tag: i64) {
+        if self.pipelined {
+            let rows: Vec<Vec<Value>> = (0..BATCH_ROWS).map(|_| params![tag]).collect();
+            let statements: Vec<(&str, &[Value])> =
+                rows.iter().map(|p| (q::ITEM, p.as_slice())).collect();
+            let counts = self
+                .engine
+                .session()
+                .commit_with(&statements)
+                .await
+                .expect("commit_with");
+            assert_eq!(counts.len(), BATCH_ROWS as usize);
+            return;
+        }
+        let mut tx = self.engine.begin().await.expect("begin");
+        for _ in 0..BATCH_ROWS {
+            tx.execute(q::ITEM, &params![tag]).await.expect("insert");
+        }
+        tx.commit().await.expect("commit");
+    }
+}
+
+impl Worker for TxkitWorker {
+    fn run(&mut self, op: Op) -> BoxFut<'_, ()> {
+        Box::pin(async move {
+            match op {
+                Op::Transfer { from, to } if self.pipelined => {
+                    self.transfer_pipelined(from, to).await;
+                }
+                Op::Transfer { from, to } => self.transfer(from, to).await,
+                Op::PointRead { id } => {
+                    let rows = self
+                        .engine
+                        .query(q::POINT, &params![id])
+                        .await
+                        .expect("point read");
+                    let balance: i64 = rows[0].get("balance").expect("balance");
+                    std::hint::black_box(balance);
+                }
+                Op::InsertBatch { tag } => self.insert_batch(tag).await,
+                Op::Select1 => {
+                    let rows = self.engine.query(q::SELECT1, &[]).await.expect("SELECT 1");
+                    assert_eq!(rows.len(), 1);
+                }
+            }
+        })
+    }
+}
+
+/// txkit's contenders on `backend`: plain, and pipelined on PostgreSQL.
+pub(crate) async fn contenders(
+    url: &str,
+    backend: Backend,
+    pool: usize,
+) -> Vec<Arc<dyn Contender>> {
+    let mut out: Vec<Arc<dyn Contender>> =
+        vec![Arc::new(Txkit::new(url, backend, pool, false).await)];
+    if backend == Backend::Postgres {
+        out.push(Arc::new(Txkit::new(url, backend, pool, true).await));
+    }
+    out
+}

@@ -1,0 +1,191 @@
+//! The operations every contender runs, the object-safe traits they implement, and the
+//! batch runner that times them: `tasks` tokio tasks, each with its own worker (a pool
+//! handle, or a dedicated connection for the raw drivers), each running `per_task` ops.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// Rows in one INSERT batch (one transaction).
+pub(crate) const BATCH_ROWS: i64 = 100;
+
+pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a cell measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Work {
+    /// Lock two accounts (in id order), debit, credit, ledger INSERT, COMMIT.
+    Transfer,
+    /// `SELECT balance … WHERE id = ?`, outside a transaction.
+    PointRead,
+    /// 100 single-row INSERTs in one transaction.
+    InsertBatch,
+    /// `SELECT 1`.
+    Select1,
+}
+
+impl Work {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Work::Transfer => "transfer",
+            Work::PointRead => "point_read",
+            Work::InsertBatch => "insert_batch",
+            Work::Select1 => "select1",
+        }
+    }
+}
+
+/// One operation, with its arguments drawn by the task that runs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op {
+    /// Move one cent from `from` to `to` (distinct ids).
+    Transfer {
+        from: i64,
+        to: i64,
+    },
+    PointRead {
+        id: i64,
+    },
+    /// Insert [`BATCH_ROWS`] item rows carrying `tag`.
+    InsertBatch {
+        tag: i64,
+    },
+    Select1,
+}
+
+/// One worker of one contender, owned by one task for a whole batch.
+pub(crate) trait Worker: Send {
+    /// Runs `op`, panicking (with the contender's name) on any error: a benchmark that
+    /// silently skips work would time nothing.
+    fn run(&mut self, op: Op) -> BoxFut<'_, ()>;
+}
+
+/// A library under test, connected to one database.
+pub(crate) trait Contender: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// A worker for one task: a clone of the pool, or a new dedicated connection.
+    fn worker(&self) -> BoxFut<'_, Box<dyn Worker>>;
+    /// Whether this contender takes part in cells of `work` (txkit's pipelined session is
+    /// only measured where it differs from plain txkit).
+    fn runs(&self, work: Work) -> bool {
+        let _ = work;
+        true
+    }
+    /// Closes the contender's pool (the raw drivers have none: their connections close
+    /// with their workers).
+    fn close(&self) -> BoxFut<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+/// splitmix64: a tiny, seedable generator, so no task shares state with another.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// An id in `1..=n`.
+    pub(crate) fn id(&mut self, n: i64) -> i64 {
+        (self.next() % n.unsigned_abs()) as i64 + 1
+    }
+}
+
+/// A cell's work: what to run, over how many accounts (10 = hot rows, 1,000,000 = none
+/// shared).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan {
+    pub(crate) work: Work,
+    pub(crate) accounts: i64,
+}
+
+impl Plan {
+    pub(crate) fn op(&self, rng: &mut Rng, tag: i64) -> Op {
+        match self.work {
+            Work::Transfer => {
+                let from = rng.id(self.accounts);
+                let mut to = rng.id(self.accounts - 1);
+                if to >= from {
+                    to += 1;
+                }
+                Op::Transfer { from, to }
+            }
+            Work::PointRead => Op::PointRead {
+                id: rng.id(self.accounts),
+            },
+            Work::InsertBatch => Op::InsertBatch { tag },
+            Work::Select1 => Op::Select1,
+        }
+    }
+}
+
+/// What one batch measured.
+pub(crate) struct Batch {
+    pub(crate) elapsed: Duration,
+    /// Every op's latency, all tasks together.
+    pub(crate) latencies: Vec<Duration>,
+}
+
+/// Runs one batch: each worker on its own task doing `per_task` ops of `plan`; gives the
+/// workers back for the next batch.
+pub(crate) async fn batch(
+    workers: Vec<Box<dyn Worker>>,
+    plan: Plan,
+    per_task: usize,
+    seed: u64,
+) -> (Vec<Box<dyn Worker>>, Batch) {
+    let start = Instant::now();
+    let handles: Vec<_> = workers
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut worker)| {
+            tokio::spawn(async move {
+                let mut rng = Rng::new(seed.wrapping_mul(1000).wrapping_add(i as u64));
+                let mut latencies = Vec::with_capacity(per_task);
+                for n in 0..per_task {
+                    let op = plan.op(&mut rng, (i * per_task + n) as i64);
+                    let t = Instant::now();
+                    worker.run(op).await;
+                    latencies.push(t.elapsed());
+                }
+                (worker, latencies)
+            })
+        })
+        .collect();
+    let mut workers = Vec::with_capacity(handles.len());
+    let mut latencies = Vec::new();
+    for handle in handles {
+        let (worker, l) = handle.await.expect("a bench task panicked");
+        workers.push(worker);
+        latencies.extend(l);
+    }
+    let elapsed = start.elapsed();
+    (workers, Batch { elapsed, latencies })
+}
+
+/// `tasks` workers of `contender`.
+pub(crate) async fn workers(contender: &dyn Contender, tasks: usize) -> Vec<Box<dyn Worker>> {
+    let mut out = Vec::with_capacity(tasks);
+    for _ in 0..tasks {
+        out.push(contender.worker().await);
+    }
+    out
+}
+
+/// The `q`-quantile (0..=1) of `sorted`.
+pub(crate) fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
