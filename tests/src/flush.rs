@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use txkit::{Engine, ErrorKind, params};
 
-use crate::common::{Kind, TestDb, unique};
+use crate::common::{Kind, TestDb, host_port, unique};
 use crate::session_lazy_begin::{proxy, through};
 
 crate::matrix!(sea_orm: flush_commits_all_or_nothing);
@@ -110,9 +110,8 @@ async fn a_transfer_is_two_round_trips_on_postgres() {
     let Some(db) = TestDb::new(Kind::Postgres) else {
         return;
     };
-    let (_, target) = through(&db.url, "");
-    let (addr, turns) = proxy(target).await;
-    let (url, _) = through(&db.url, &addr);
+    let (addr, turns) = proxy(host_port(&db.url)).await;
+    let url = through(&db.url, &addr);
     let engine = Engine::builder(&url).pool_size(1).build().await.unwrap();
     let (accounts, ledger) = accounts(&engine).await;
     let locked = format!("SELECT id FROM {accounts} WHERE id IN (?, ?) ORDER BY id FOR UPDATE");
@@ -148,10 +147,19 @@ async fn a_transfer_is_two_round_trips_on_postgres() {
     pipelined(1).await;
     awaited(2).await;
     let t0 = turns.turns.load(Ordering::SeqCst);
+    let r0 = engine.stats().requests;
     pipelined(3).await;
     let t1 = turns.turns.load(Ordering::SeqCst);
+    let r1 = engine.stats().requests;
     awaited(4).await;
     let t2 = turns.turns.load(Ordering::SeqCst);
+    let r2 = engine.stats().requests;
+    // The pool's request counter (what `txkit bank` reports) agrees with the wire.
+    assert_eq!(
+        (r1 - r0, r2 - r1),
+        (t1 - t0, t2 - t1),
+        "requests counted vs round trips"
+    );
     println!(
         "postgres transfer: session + commit_with {} round trips; each statement awaited {}",
         t1 - t0,

@@ -397,6 +397,16 @@ impl Connection for PgConnection {
         self.flush_and_commit(statements).await
     }
 
+    /// BEGIN leaves with the first statement (`begin_then`).
+    fn pipelines_begin(&self) -> bool {
+        true
+    }
+
+    /// The statements, the probe and COMMIT leave in one write (`flush_and_commit`).
+    fn pipelines_flush(&self) -> bool {
+        true
+    }
+
     async fn rollback(&mut self) -> Result<()> {
         self.simple("ROLLBACK").await?;
         self.in_transaction = false;
