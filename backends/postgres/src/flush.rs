@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 
+use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
 use txkit_core::dialects::{asks_nowait, placeholders};
 use txkit_core::{Connection, Result, Value};
@@ -35,12 +36,7 @@ impl PgConnection {
             .iter()
             .map(|(sql, _)| placeholders::rewrite(sql))
             .collect();
-        self.prepare_all(&texts).await?;
-        let mut prepared = Vec::with_capacity(texts.len());
-        for text in &texts {
-            // Just prepared, or cached: a miss only if the cache is smaller than the flush.
-            prepared.push(self.prepare(text, asks_nowait(text)).await?.0);
-        }
+        let prepared = self.prepare_all(&texts).await?;
         let encoded: Vec<Vec<Encoded<'_>>> = statements
             .iter()
             .zip(&prepared)
@@ -81,26 +77,37 @@ impl PgConnection {
         Ok(out)
     }
 
-    /// Prepares every statement of `texts` not in the cache, all in one round trip.
-    async fn prepare_all(&mut self, texts: &[Cow<'_, str>]) -> Result<()> {
+    /// The prepared statement of each of `texts`, in order: from the cache, and those not
+    /// in it prepared now, all in one round trip.
+    async fn prepare_all(&mut self, texts: &[Cow<'_, str>]) -> Result<Vec<Statement>> {
+        let mut found: Vec<Option<Statement>> = texts
+            .iter()
+            .map(|t| self.statements.get(t).map(|(stmt, _)| stmt))
+            .collect();
+        // Each text not cached, once (a flush may repeat a statement).
         let mut missing: Vec<&str> = texts
             .iter()
-            .map(|t| t.as_ref())
-            .filter(|t| self.statements.get(t).is_none())
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(t, _)| t.as_ref())
             .collect();
         missing.sort_unstable();
         missing.dedup();
-        if missing.is_empty() {
-            return Ok(());
+        if !missing.is_empty() {
+            let client = &self.client;
+            let prepared =
+                futures_util::future::join_all(missing.iter().map(|t| client.prepare(t))).await;
+            for (text, result) in missing.iter().zip(prepared) {
+                let stmt = result.map_err(|e| map_error(e, asks_nowait(text)))?;
+                let names = crate::decode::column_names(stmt.columns());
+                self.statements.insert(text, stmt.clone(), names);
+                for (slot, t) in found.iter_mut().zip(texts) {
+                    if slot.is_none() && t.as_ref() == *text {
+                        *slot = Some(stmt.clone());
+                    }
+                }
+            }
         }
-        let client = &self.client;
-        let prepared =
-            futures_util::future::join_all(missing.iter().map(|t| client.prepare(t))).await;
-        for (text, result) in missing.iter().zip(prepared) {
-            let stmt = result.map_err(|e| map_error(e, asks_nowait(text)))?;
-            let names = crate::decode::column_names(stmt.columns());
-            self.statements.insert(text, stmt, names);
-        }
-        Ok(())
+        Ok(found.into_iter().flatten().collect())
     }
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use txkit::{
     Engine, Error, ErrorKind, IsolationLevel, QueueWorker, Result, RetryPolicy, Row, RowLock,
-    Transaction, TxOptions, params, retry,
+    Transaction, TxOptions, Value, params, retry,
 };
 
 use crate::args::StrategyName;
@@ -213,24 +213,48 @@ fn payer(rows: &[Row], t: &Transfer) -> Result<(i64, i64)> {
 
 /// Moves the money (bumping both versions) and writes the ledger row.
 async fn move_money(tx: &mut Transaction<'_>, bank: &Bank, t: &Transfer) -> Result<()> {
+    for (sql, params) in &money_moves(bank, t) {
+        tx.execute(sql, params).await?;
+    }
+    Ok(())
+}
+
+/// A transfer's writes — debit, credit, ledger row — as SQL with its parameters.
+fn money_moves(bank: &Bank, t: &Transfer) -> [(String, Vec<Value>); 3] {
     let update = format!(
         "UPDATE {} SET balance = balance + ?, version = version + 1 WHERE id = ?",
         bank.accounts
     );
-    tx.execute(&update, &params![-t.amount, t.from]).await?;
-    tx.execute(&update, &params![t.amount, t.to]).await?;
-    write_ledger(tx, bank, t).await
+    [
+        (update.clone(), params![-t.amount, t.from]),
+        (update, params![t.amount, t.to]),
+        ledger_insert(bank, t),
+    ]
+}
+
+/// The transfer's ledger row, as SQL with its parameters.
+fn ledger_insert(bank: &Bank, t: &Transfer) -> (String, Vec<Value>) {
+    (
+        format!(
+            "INSERT INTO {} (id, from_id, to_id, amount) VALUES (?, ?, ?, ?)",
+            bank.ledger
+        ),
+        params![t.id.as_str(), t.from, t.to, t.amount],
+    )
 }
 
 /// Writes the transfer's ledger row.
 async fn write_ledger(tx: &mut Transaction<'_>, bank: &Bank, t: &Transfer) -> Result<()> {
-    tx.execute(
-        &format!(
-            "INSERT INTO {} (id, from_id, to_id, amount) VALUES (?, ?, ?, ?)",
-            bank.ledger
-        ),
-        &params![t.id.as_str(), t.from, t.to, t.amount],
-    )
-    .await?;
+    let (sql, params) = ledger_insert(bank, t);
+    tx.execute(&sql, &params).await?;
     Ok(())
+}
+
+/// Both accounts of `t`, read in id order with the row-lock clause `lock` (empty on SQLite,
+/// where the transaction's write lock does the locking).
+fn locked_pair_sql(bank: &Bank, lock: &str) -> String {
+    format!(
+        "SELECT id, balance, version FROM {} WHERE id IN (?, ?) ORDER BY id {lock}",
+        bank.accounts
+    )
 }

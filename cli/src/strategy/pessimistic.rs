@@ -3,7 +3,7 @@
 
 use txkit::{Result, SqliteBehavior, params};
 
-use super::{Bank, Outcome, Transfer, lock_clause, move_money, payer};
+use super::{Bank, Outcome, Transfer, lock_clause, locked_pair_sql, move_money, payer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
@@ -11,13 +11,7 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     let mut tx = bank.engine.begin_with(opts).await?;
     let lock = lock_clause(&tx)?;
     let rows = tx
-        .query(
-            &format!(
-                "SELECT id, balance, version FROM {} WHERE id IN (?, ?) ORDER BY id {lock}",
-                bank.accounts
-            ),
-            &params![t.from, t.to],
-        )
+        .query(&locked_pair_sql(bank, &lock), &params![t.from, t.to])
         .await?;
     let (balance, _) = payer(&rows, t)?;
     if balance < t.amount {

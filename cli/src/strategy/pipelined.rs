@@ -5,7 +5,7 @@
 
 use txkit::{Result, SqliteBehavior, params};
 
-use super::{Bank, Outcome, Transfer, payer};
+use super::{Bank, Outcome, Transfer, locked_pair_sql, money_moves, payer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
@@ -18,33 +18,17 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
         "FOR UPDATE"
     };
     let rows = session
-        .query_sql(
-            &format!(
-                "SELECT id, balance, version FROM {} WHERE id IN (?, ?) ORDER BY id {lock}",
-                bank.accounts
-            ),
-            &params![t.from, t.to],
-        )
+        .query_sql(&locked_pair_sql(bank, lock), &params![t.from, t.to])
         .await?;
     let (balance, _) = payer(&rows, t)?;
     if balance < t.amount {
         session.rollback().await?;
         return Ok(Outcome::Refused);
     }
-    let update = format!(
-        "UPDATE {} SET balance = balance + ?, version = version + 1 WHERE id = ?",
-        bank.accounts
-    );
-    let ledger = format!(
-        "INSERT INTO {} (id, from_id, to_id, amount) VALUES (?, ?, ?, ?)",
-        bank.ledger
-    );
-    session
-        .commit_with(&[
-            (&update, &params![-t.amount, t.from]),
-            (&update, &params![t.amount, t.to]),
-            (&ledger, &params![t.id.as_str(), t.from, t.to, t.amount]),
-        ])
-        .await?;
+    let moves = money_moves(bank, t);
+    let statements = moves
+        .each_ref()
+        .map(|(sql, params)| (sql.as_str(), params.as_slice()));
+    session.commit_with(&statements).await?;
     Ok(Outcome::Committed)
 }

@@ -195,6 +195,18 @@ impl<C: Connection> Lazy<C> {
         self.fetch_with(opts, sql, params).await
     }
 
+    /// The open transaction, if BEGIN was sent, taken out of the session (which is then
+    /// idle).
+    pub(crate) fn take_transaction(&mut self) -> Option<Transaction<'static, C>> {
+        match std::mem::replace(&mut self.stage, Stage::Idle) {
+            Stage::Active(tx) => Some(tx),
+            other => {
+                self.stage = other;
+                None
+            }
+        }
+    }
+
     /// Ends the session's use of the database: the open transaction, if BEGIN was sent
     /// (a connection checked out without BEGIN simply goes back to the pool).
     pub(crate) fn into_transaction(self) -> Option<Transaction<'static, C>> {

@@ -126,19 +126,10 @@ impl<'a, C: Connection> Session<'a, C> {
 
     /// Flushes, then COMMITs. A session that never sent a statement sends nothing.
     pub async fn commit(mut self) -> Result<()> {
-        let flushed = self.flush().await;
-        let checked = flushed.and_then(|()| self.pending.check_not_failed());
-        let tx = self.lazy.into_transaction();
-        match (checked, tx) {
-            (Ok(()), Some(tx)) => tx.commit().await,
-            (Ok(()), None) => Ok(()),
-            (Err(e), Some(tx)) => {
-                if let Err(rollback) = tx.rollback().await {
-                    tracing::warn!(error = %rollback, "rolling back a session after a failed flush");
-                }
-                Err(e)
-            }
-            (Err(e), None) => Err(e),
+        self.flush_for_commit().await?;
+        match self.lazy.into_transaction() {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
         }
     }
 
@@ -148,16 +139,7 @@ impl<'a, C: Connection> Session<'a, C> {
     /// writes — a transfer — costs two round trips. Returns the rows each statement
     /// affected; when one fails nothing is committed.
     pub async fn commit_with(mut self, statements: &[(&str, &[Value])]) -> Result<Vec<u64>> {
-        let flushed = self.flush().await;
-        let checked = flushed.and_then(|()| self.pending.check_not_failed());
-        if let Err(e) = checked {
-            if let Some(tx) = self.lazy.into_transaction()
-                && let Err(rollback) = tx.rollback().await
-            {
-                tracing::warn!(error = %rollback, "rolling back a session after a failed flush");
-            }
-            return Err(e);
-        }
+        self.flush_for_commit().await?;
         self.lazy.transaction().await?;
         match self.lazy.into_transaction() {
             Some(tx) => tx.commit_with(statements).await,
@@ -166,6 +148,21 @@ impl<'a, C: Connection> Session<'a, C> {
                 "the session's transaction is gone before its flush",
             )),
         }
+    }
+
+    /// Writes the pending work before COMMIT; when that (or an earlier flush) failed, rolls
+    /// back what was sent and returns the failure.
+    async fn flush_for_commit(&mut self) -> Result<()> {
+        let flushed = self.flush().await;
+        let Err(e) = flushed.and_then(|()| self.pending.check_not_failed()) else {
+            return Ok(());
+        };
+        if let Some(tx) = self.lazy.take_transaction()
+            && let Err(rollback) = tx.rollback().await
+        {
+            tracing::warn!(error = %rollback, "rolling back a session after a failed flush");
+        }
+        Err(e)
     }
 
     /// Discards pending work and rolls back whatever was sent.
