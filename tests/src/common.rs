@@ -36,6 +36,17 @@ pub fn unique(base: &str) -> String {
     format!("{base}_{}_{n}", std::process::id())
 }
 
+/// `url`'s `host:port`, for pointing a test proxy at the server.
+pub fn host_port(url: &str) -> String {
+    let start = url
+        .find('@')
+        .or_else(|| url.find("://").map(|i| i + 2))
+        .unwrap()
+        + 1;
+    let end = start + url[start..].find('/').unwrap();
+    url[start..end].to_owned()
+}
+
 /// Whether the long form of the reliability tests was asked for (`TXKIT_LONG=1`).
 pub fn long() -> bool {
     std::env::var("TXKIT_LONG").is_ok_and(|v| v == "1")

@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use txkit::{Engine, params};
 
-use crate::common::{Kind, TestDb, unique};
+use crate::common::{Kind, TestDb, host_port, unique};
 
 #[derive(Default)]
 pub(crate) struct Turns {
@@ -68,23 +68,15 @@ pub(crate) async fn proxy(target: String) -> (String, Arc<Turns>) {
     (addr, turns)
 }
 
-/// `url` with its host:port replaced by `addr`, and that host:port.
-pub(crate) fn through(url: &str, addr: &str) -> (String, String) {
-    let start = url
-        .find('@')
-        .or_else(|| url.find("://").map(|i| i + 2))
-        .unwrap()
-        + 1;
-    let end = start + url[start..].find('/').unwrap();
-    let target = url[start..end].to_owned();
-    (format!("{}{addr}{}", &url[..start], &url[end..]), target)
+/// `url` with its host:port replaced by `addr`.
+pub(crate) fn through(url: &str, addr: &str) -> String {
+    url.replacen(&host_port(url), addr, 1)
 }
 
 async fn measure(kind: Kind) -> Option<(u64, u64)> {
     let db = TestDb::new(kind)?;
-    let (_, target) = through(&db.url, "");
-    let (addr, turns) = proxy(target).await;
-    let (url, _) = through(&db.url, &addr);
+    let (addr, turns) = proxy(host_port(&db.url)).await;
+    let url = through(&db.url, &addr);
     let engine = Engine::builder(&url).pool_size(1).build().await.unwrap();
     let table = unique("lazy_rt");
     engine

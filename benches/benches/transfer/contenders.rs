@@ -61,10 +61,10 @@ pub(crate) async fn all(
         }
         Server::Mysql(url) => {
             let (txkit_url, tcp_url) = match proxy {
-                Some(p) => (
-                    with_option(url, &format!("socket={}", p.socket.display())),
-                    through(url, &p.addr).0,
-                ),
+                Some(p) => {
+                    let tcp = through(url, &p.addr).0;
+                    (with_option(&tcp, "prefer_socket=false"), tcp)
+                }
                 None => (url.clone(), url.clone()),
             };
             let mut out = txkit_side::contenders(&txkit_url, backend, pool).await;

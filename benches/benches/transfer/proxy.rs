@@ -3,18 +3,16 @@
 //! Each proxied connection counts *turns*: a client→server write that follows a
 //! server→client write (or opens the connection) starts a turn; writes the client makes
 //! before the server has answered belong to the same turn. Turns are round trips. The
-//! proxy listens on TCP 127.0.0.1 (PostgreSQL, and MariaDB for mysql_async with
-//! `prefer_socket=false`, sqlx and sea-orm) or on a Unix socket (txkit's MySQL backend,
-//! whose mysql_async would otherwise leave a loopback TCP proxy for the server's own
-//! socket; its `socket=` URL option points it at ours). Counting runs on a current-thread
-//! runtime, so a client's pipelined writes are not split by the server's answer.
+//! proxy listens on TCP 127.0.0.1; MySQL clients built on mysql_async (txkit, and the raw
+//! driver) are told `prefer_socket=false` so they do not leave it for the server's Unix
+//! socket. Counting runs on a current-thread runtime, so a client's pipelined writes are
+//! not split by the server's answer.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::net::{TcpListener, TcpStream};
 
 /// Turns of every connection through one proxy.
 pub(crate) type Turns = Arc<AtomicU64>;
@@ -54,54 +52,31 @@ where
     });
 }
 
-/// One counter behind two listeners to the same server: TCP on 127.0.0.1 and a Unix
-/// socket.
+/// A counting listener on 127.0.0.1 in front of one server.
 pub(crate) struct Proxy {
-    /// The TCP listener's host:port.
+    /// The listener's host:port.
     pub(crate) addr: String,
-    /// The Unix listener's path.
-    pub(crate) socket: PathBuf,
     pub(crate) turns: Turns,
 }
 
 impl Proxy {
-    /// Starts both listeners, forwarding to `target` (host:port).
+    /// Starts the listener, forwarding to `target` (host:port).
     pub(crate) async fn start(target: String) -> Self {
         let turns = Turns::default();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address").to_string();
-        let (counter, to) = (turns.clone(), target.clone());
+        let counter = turns.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 client.set_nodelay(true).ok();
-                pipe(client, to.clone(), counter.clone());
-            }
-        });
-        let socket =
-            std::env::temp_dir().join(format!("txkit-bench-proxy-{}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&socket);
-        let unix = UnixListener::bind(&socket).expect("bind unix proxy");
-        let counter = turns.clone();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = unix.accept().await {
                 pipe(client, target.clone(), counter.clone());
             }
         });
-        Self {
-            addr,
-            socket,
-            turns,
-        }
+        Self { addr, turns }
     }
 
     pub(crate) fn turns(&self) -> u64 {
         self.turns.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.socket);
     }
 }
 

@@ -64,13 +64,15 @@ fn tally(result: txkit::Result<()>, committed: &mut u64, busy_errors: &mut u64) 
     }
 }
 
-async fn queue_worker(url: &str, per_task: usize) -> Outcome {
+/// `TASKS` tasks writing at once on a pool of `TASKS`: each transfer handed to one queue
+/// worker (`queued`), or run as its own transaction (naive).
+async fn concurrent(url: &str, per_task: usize, queued: bool) -> Outcome {
     let engine = Engine::builder(url)
         .pool_size(TASKS)
         .build()
         .await
         .expect("engine");
-    let worker = Arc::new(QueueWorker::spawn(TASKS));
+    let worker = queued.then(|| Arc::new(QueueWorker::spawn(TASKS)));
     let start = Instant::now();
     let handles: Vec<_> = (0..TASKS)
         .map(|task| {
@@ -78,11 +80,16 @@ async fn queue_worker(url: &str, per_task: usize) -> Outcome {
             tokio::spawn(async move {
                 let (mut committed, mut busy_errors) = (0, 0);
                 for (from, to) in ops(task, per_task) {
-                    let engine = engine.clone();
-                    let result = worker
-                        .submit(move || async move { transfer(&engine, from, to).await })
-                        .await
-                        .and_then(|r| r);
+                    let result = match &worker {
+                        Some(worker) => {
+                            let engine = engine.clone();
+                            worker
+                                .submit(move || async move { transfer(&engine, from, to).await })
+                                .await
+                                .and_then(|r| r)
+                        }
+                        None => transfer(&engine, from, to).await,
+                    };
                     tally(result, &mut committed, &mut busy_errors);
                 }
                 (committed, busy_errors)
@@ -93,41 +100,11 @@ async fn queue_worker(url: &str, per_task: usize) -> Outcome {
     let elapsed = start.elapsed();
     engine.close().await;
     Outcome {
-        way: "queue-worker",
-        elapsed,
-        committed,
-        busy,
-    }
-}
-
-async fn naive(url: &str, per_task: usize) -> Outcome {
-    let engine = Engine::builder(url)
-        .pool_size(TASKS)
-        .build()
-        .await
-        .expect("engine");
-    let start = Instant::now();
-    let handles: Vec<_> = (0..TASKS)
-        .map(|task| {
-            let engine = engine.clone();
-            tokio::spawn(async move {
-                let (mut committed, mut busy_errors) = (0, 0);
-                for (from, to) in ops(task, per_task) {
-                    tally(
-                        transfer(&engine, from, to).await,
-                        &mut committed,
-                        &mut busy_errors,
-                    );
-                }
-                (committed, busy_errors)
-            })
-        })
-        .collect();
-    let (committed, busy) = sum(handles).await;
-    let elapsed = start.elapsed();
-    engine.close().await;
-    Outcome {
-        way: "naive-concurrent",
+        way: if queued {
+            "queue-worker"
+        } else {
+            "naive-concurrent"
+        },
         elapsed,
         committed,
         busy,
@@ -178,8 +155,8 @@ pub(crate) async fn run(url: &str, per_task: usize) -> Vec<Outcome> {
     for way in 0..3 {
         let before = check(&checker, Backend::Sqlite).await;
         let outcome = match way {
-            0 => queue_worker(url, per_task).await,
-            1 => naive(url, per_task).await,
+            0 => concurrent(url, per_task, true).await,
+            1 => concurrent(url, per_task, false).await,
             _ => alone(url, per_task).await,
         };
         let after = check(&checker, Backend::Sqlite).await;

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use txkit::{Engine, ErrorKind, RetryPolicy, params, retry, retry_on_deadlock};
 
 use super::proxy::{Cut, Proxy, Wire};
-use super::{backend_name, long, target_of, through};
-use crate::common::{Kind, TestDb, unique};
+use super::{backend_name, long, through};
+use crate::common::{Kind, TestDb, host_port, unique};
 
 /// One run's unit of work and what it saw.
 struct Unit<'a> {
@@ -101,14 +101,11 @@ async fn commit_outcome(kind: Kind) {
         return;
     };
     let checker = check_db.engine().await;
-    let (wire, socket) = match kind {
-        Kind::MySql => {
-            let rows = checker.query("SELECT @@socket AS s", &[]).await.unwrap();
-            (Wire::MySql, rows[0].get::<Option<String>>("s").unwrap())
-        }
-        _ => (Wire::Postgres, None),
+    let wire = match kind {
+        Kind::MySql => Wire::MySql,
+        _ => Wire::Postgres,
     };
-    let proxy = Proxy::start(target_of(&db.url), wire, socket).await;
+    let proxy = Proxy::start(host_port(&db.url), wire).await;
     let engine = Engine::builder(&through(&db.url, proxy.addr()))
         .pool_size(1)
         .build()

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use txkit::{CloseReason, Engine, ErrorKind, PoolEvent};
 
 use super::proxy::{Proxy, Wire};
-use super::{backend_name, target_of, through};
-use crate::common::{Kind, TestDb};
+use super::{backend_name, through};
+use crate::common::{Kind, TestDb, host_port};
 
 const VALIDATION: Duration = Duration::from_secs(1);
 const CONNECT: Duration = Duration::from_secs(2);
@@ -27,16 +27,11 @@ async fn half_open(kind: Kind) {
     let Some(db) = TestDb::new(kind) else {
         return;
     };
-    let (wire, socket) = match kind {
-        Kind::MySql => {
-            let direct = db.engine().await;
-            let rows = direct.query("SELECT @@socket AS s", &[]).await.unwrap();
-            direct.close().await;
-            (Wire::MySql, rows[0].get::<Option<String>>("s").unwrap())
-        }
-        _ => (Wire::Postgres, None),
+    let wire = match kind {
+        Kind::MySql => Wire::MySql,
+        _ => Wire::Postgres,
     };
-    let proxy = Proxy::start(target_of(&db.url), wire, socket).await;
+    let proxy = Proxy::start(host_port(&db.url), wire).await;
     let ping_failed: Arc<Mutex<Option<Instant>>> = Arc::default();
     let seen = ping_failed.clone();
     let engine = Engine::builder(&through(&db.url, proxy.addr()))

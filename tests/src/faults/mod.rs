@@ -9,7 +9,7 @@ mod commit_outcome;
 mod half_open;
 mod proxy;
 
-use crate::common::{Kind, TestDb};
+use crate::common::{Kind, TestDb, host_port};
 
 pub(crate) use crate::common::long;
 
@@ -27,26 +27,16 @@ fn backend_name(db: &TestDb) -> String {
     }
 }
 
-/// `url`'s `host:port`.
-fn target_of(url: &str) -> String {
-    let start = url
-        .find('@')
-        .or_else(|| url.find("://").map(|i| i + 2))
-        .unwrap()
-        + 1;
-    let end = start + url[start..].find('/').unwrap();
-    url[start..end].to_owned()
-}
-
 /// `url` with its `host:port` replaced by `addr`; PostgreSQL URLs also get
-/// `sslmode=disable`, so the proxy sees the protocol in clear.
+/// `sslmode=disable`, so the proxy sees the protocol in clear, and MySQL URLs
+/// `prefer_socket=false`, so the driver does not leave the proxy for the server's Unix
+/// socket.
 fn through(url: &str, addr: &str) -> String {
-    let target = target_of(url);
-    let url = url.replacen(&target, addr, 1);
+    let url = url.replacen(&host_port(url), addr, 1);
+    let sep = if url.contains('?') { '&' } else { '?' };
     if url.starts_with("postgres") {
-        let sep = if url.contains('?') { '&' } else { '?' };
         format!("{url}{sep}sslmode=disable")
     } else {
-        url
+        format!("{url}{sep}prefer_socket=false")
     }
 }

@@ -7,11 +7,8 @@
 //! COMMIT. Put in [`stall`](Proxy::stall) mode it becomes a half-open peer: every socket,
 //! old and new, stays open and nothing is forwarded any more.
 //!
-//! For MySQL it also keeps the client on TCP: mysql_async asks the server for `@@socket`
-//! after connecting over TCP and moves to that Unix socket (its `prefer_socket`, which
-//! txkit's MySQL URL cannot turn off), which would bypass the proxy. The proxy replaces the
-//! socket path in the server's answer by a path of the same length that does not exist, so
-//! the driver's move fails and it stays where it is.
+//! A MySQL client must stay on TCP to pass through it: its URL says `prefer_socket=false`
+//! (see `super::through`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -77,9 +74,8 @@ impl Drop for Proxy {
 }
 
 impl Proxy {
-    /// Starts a proxy to `target` (`host:port`). For MySQL, `socket` is the server's
-    /// `@@socket`, hidden from the client as described above.
-    pub async fn start(target: String, wire: Wire, socket: Option<String>) -> Proxy {
+    /// Starts a proxy to `target` (`host:port`).
+    pub async fn start(target: String, wire: Wire) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let shared = Arc::new(Shared::default());
@@ -96,7 +92,7 @@ impl Proxy {
                 };
                 let _ = client.set_nodelay(true);
                 let _ = server.set_nodelay(true);
-                link(client, server, wire, socket.clone(), state.clone());
+                link(client, server, wire, state.clone());
             }
         });
         Proxy { addr, shared, task }
@@ -150,13 +146,7 @@ impl LinkState {
     }
 }
 
-fn link(
-    client: TcpStream,
-    server: TcpStream,
-    wire: Wire,
-    socket: Option<String>,
-    shared: Arc<Shared>,
-) {
+fn link(client: TcpStream, server: TcpStream, wire: Wire, shared: Arc<Shared>) {
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
     let (tx, rx) = watch::channel(false);
@@ -173,7 +163,7 @@ fn link(
         state.clone(),
         rx.clone(),
     ));
-    tokio::spawn(downstream(sr, cw, wire, socket, shared, state, rx));
+    tokio::spawn(downstream(sr, cw, wire, shared, state, rx));
 }
 
 /// Client → server, watching for COMMIT.
@@ -235,24 +225,15 @@ async fn upstream(
     }
 }
 
-/// Server → client, hiding the server's Unix socket, cutting on COMMIT's answer when told.
+/// Server → client, cutting on COMMIT's answer when told.
 async fn downstream(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     wire: Wire,
-    socket: Option<String>,
     shared: Arc<Shared>,
     state: Arc<LinkState>,
     mut cut: watch::Receiver<bool>,
 ) {
-    let hidden = socket.map(|s| {
-        let mut fake = s.clone().into_bytes();
-        // Same length, so no packet length changes; a name that does not exist.
-        if let Some(last) = fake.last_mut() {
-            *last = b'~';
-        }
-        (s.into_bytes(), fake)
-    });
     let mut seen_since_commit: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -266,7 +247,7 @@ async fn downstream(
         if shared.stalled.load(Ordering::SeqCst) {
             continue;
         }
-        let data = &mut buf[..n];
+        let data = &buf[..n];
         if state.sealed.load(Ordering::SeqCst) {
             continue;
         }
@@ -278,9 +259,6 @@ async fn downstream(
                 return;
             }
             continue;
-        }
-        if let Some((real, fake)) = &hidden {
-            replace_all(data, real, fake);
         }
         if to.write_all(data).await.is_err() {
             return;
@@ -297,21 +275,6 @@ fn answers_commit(wire: Wire, seen: &[u8]) -> bool {
         Wire::Postgres => {
             const TAG: &[u8] = b"C\0\0\0\x0bCOMMIT\0";
             seen.windows(TAG.len()).any(|w| w == TAG)
-        }
-    }
-}
-
-fn replace_all(data: &mut [u8], real: &[u8], fake: &[u8]) {
-    if real.is_empty() || data.len() < real.len() {
-        return;
-    }
-    let mut i = 0;
-    while i + real.len() <= data.len() {
-        if &data[i..i + real.len()] == real {
-            data[i..i + real.len()].copy_from_slice(fake);
-            i += real.len();
-        } else {
-            i += 1;
         }
     }
 }

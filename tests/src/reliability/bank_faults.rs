@@ -172,15 +172,9 @@ async fn live_sessions(db: &TestDb, side: &Engine, sessions: &Sessions) -> Vec<i
             .await
             .expect("pg_stat_activity"),
         Kind::MySql => {
-            let known = sessions.ids();
-            if known.is_empty() {
+            let Some(list) = sessions.id_list() else {
                 return Vec::new();
-            }
-            let list = known
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
+            };
             side.query(
                 &format!(
                     "SELECT CAST(ID AS SIGNED) AS id FROM information_schema.PROCESSLIST \

@@ -25,8 +25,15 @@ impl Sessions {
         self.0.lock().unwrap().get(&id).copied()
     }
 
-    pub(crate) fn ids(&self) -> Vec<i64> {
-        self.0.lock().unwrap().keys().copied().collect()
+    /// The ids as an SQL list (`3, 17, 42`), or `None` when there are none.
+    pub(crate) fn id_list(&self) -> Option<String> {
+        let ids = self.0.lock().unwrap();
+        (!ids.is_empty()).then(|| {
+            ids.keys()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     }
 }
 
@@ -53,15 +60,9 @@ pub(crate) async fn open_transactions(
                 rows[0].get("n").unwrap()
             }
             Kind::MySql => {
-                let ids = sessions.ids();
-                if ids.is_empty() {
+                let Some(list) = sessions.id_list() else {
                     return 0;
-                }
-                let list = ids
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                };
                 let rows = side
                     .query(
                         &format!(
@@ -104,12 +105,7 @@ async fn describe_open(db: &TestDb, side: &Engine, sessions: &Sessions) {
             .await
             .expect("pg_stat_activity"),
         Kind::MySql => {
-            let list = sessions
-                .ids()
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = sessions.id_list().unwrap_or_else(|| "NULL".to_owned());
             side.query(
                 &format!(
                     "SELECT t.trx_mysql_thread_id, t.trx_state, t.trx_started, \

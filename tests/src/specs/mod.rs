@@ -164,6 +164,27 @@ fn short(label: &str) -> String {
     label.replace(' ', "_")
 }
 
+/// Runs a spec at every isolation level `db`'s backend has, checking each cell's outcome
+/// against `expected(backend, level)`.
+pub async fn at_every_level<F, Fut>(
+    db: &TestDb,
+    spec: &str,
+    expected: fn(&str, Option<IsolationLevel>) -> &'static str,
+    cell: F,
+) where
+    F: Fn(Engine, Option<IsolationLevel>) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let engine = engine(db).await;
+    let backend = backend_name(&engine).await;
+    for level in all_levels(db.kind) {
+        check(spec, backend, level, expected(backend, level), || {
+            cell(engine.clone(), level)
+        })
+        .await;
+    }
+}
+
 /// Runs `cell` [`rounds`] times, checks each outcome against `expected`, and prints the
 /// cell's RELIABILITY line.
 pub async fn check<F, Fut>(

@@ -36,18 +36,10 @@ fn expected(backend: &str, level: Option<IsolationLevel>) -> &'static str {
 }
 
 async fn spec(db: TestDb) {
-    let engine = super::engine(&db).await;
-    let backend = super::backend_name(&engine).await;
-    for level in super::all_levels(db.kind) {
-        super::check(
-            "receipt-report",
-            backend,
-            level,
-            expected(backend, level),
-            || cell(&engine, level),
-        )
-        .await;
-    }
+    super::at_every_level(&db, "receipt-report", expected, async |engine, level| {
+        cell(&engine, level).await
+    })
+    .await;
 }
 
 async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {

@@ -120,6 +120,22 @@ impl Runner<'_> {
         }
     }
 
+    /// Waits out session `i`'s blocked step (up to the step limit), starts the steps that
+    /// queued behind it, and lets everything else move on.
+    async fn finish_blocked(&mut self, i: usize) {
+        let Some(running) = self.pending[i].take() else {
+            return;
+        };
+        let released = self.finished(&running.def, running.step).await;
+        while self.pending[i].is_none() {
+            let Some(next) = self.deferred[i].pop_front() else {
+                break;
+            };
+            self.launch(next).await;
+        }
+        self.settle(released).await;
+    }
+
     /// Gives every blocked step a bounded wait (`wait`) to finish, then starts the deferred
     /// steps of the sessions that became free, until nothing changes.
     async fn settle(&mut self, mut released: bool) {
@@ -160,16 +176,7 @@ pub async fn run(sessions: &[Session], perm: &[StepDef]) -> Outcome {
     for def in perm.iter().cloned() {
         let i = def.session;
         if matches!(def.act, Act::AwaitBlocked) {
-            if let Some(running) = r.pending[i].take() {
-                let released = r.finished(&running.def, running.step).await;
-                while r.pending[i].is_none() {
-                    let Some(next) = r.deferred[i].pop_front() else {
-                        break;
-                    };
-                    r.launch(next).await;
-                }
-                r.settle(released).await;
-            }
+            r.finish_blocked(i).await;
             continue;
         }
         if r.pending[i].is_some() || !r.deferred[i].is_empty() {
@@ -188,15 +195,7 @@ pub async fn run(sessions: &[Session], perm: &[StepDef]) -> Outcome {
             // Nothing moved within the bound: wait for the first blocked step at the step
             // limit (it fails the scenario if it never ends).
             let i = r.pending.iter().position(Option::is_some).expect("pending");
-            let running = r.pending[i].take().expect("pending");
-            let released = r.finished(&running.def, running.step).await;
-            while r.pending[i].is_none() {
-                let Some(next) = r.deferred[i].pop_front() else {
-                    break;
-                };
-                r.launch(next).await;
-            }
-            r.settle(released).await;
+            r.finish_blocked(i).await;
         }
     }
     r.outcome.reads(r.reads);

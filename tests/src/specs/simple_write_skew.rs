@@ -28,18 +28,10 @@ fn expected(backend: &str, level: Option<IsolationLevel>) -> &'static str {
 }
 
 async fn spec(db: TestDb) {
-    let engine = super::engine(&db).await;
-    let backend = super::backend_name(&engine).await;
-    for level in super::all_levels(db.kind) {
-        super::check(
-            "simple-write-skew",
-            backend,
-            level,
-            expected(backend, level),
-            || cell(&engine, level),
-        )
-        .await;
-    }
+    super::at_every_level(&db, "simple-write-skew", expected, async |engine, level| {
+        cell(&engine, level).await
+    })
+    .await;
 }
 
 async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
