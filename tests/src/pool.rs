@@ -19,6 +19,7 @@ crate::matrix!(
     events_match_status,
     leak_warning_names_the_checkout,
     null_pool_connects_per_checkout,
+    closing_connections_roll_back_first,
     full_reset_clears_session_state,
     random_cancellations_keep_counts_exact,
     requests_are_counted,
@@ -345,6 +346,58 @@ async fn null_pool_connects_per_checkout(db: TestDb) {
         stats.closed_for(CloseReason::NotPooled),
         "{stats}"
     );
+}
+
+/// A connection returned inside a transaction and then closed (overflow, or a null pool)
+/// is rolled back by txkit before it is closed, not left for the server to roll back as the
+/// session ends — MariaDB shows such a rollback to snapshot reads while it runs.
+async fn closing_connections_roll_back_first(db: TestDb) {
+    for kind in [PoolKind::Queue, PoolKind::Null] {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&events);
+        let engine = db
+            .builder()
+            .pool_kind(kind)
+            .pool_size(1)
+            .max_overflow(1)
+            .on_event(move |e| sink.lock().unwrap().push(e.clone()))
+            .build()
+            .await
+            .unwrap();
+        // With a queue pool, the held connection makes the transaction's an overflow one.
+        let held = engine.connection().await.unwrap();
+        let mut conn = engine.connection().await.unwrap();
+        let id = conn.id();
+        {
+            let mut tx = conn.begin().await.unwrap();
+            tx.query("SELECT 1", &[]).await.unwrap();
+            // Dropped unfinished: a rollback is owed.
+        }
+        drop(conn);
+        // Still holding the other one, so the pool is over its size when the rollback ends.
+        eventually("the rolled-back connection", || {
+            engine.status().checked_out == 1
+        })
+        .await;
+        drop(held);
+        let reason = if kind == PoolKind::Null {
+            CloseReason::NotPooled
+        } else {
+            CloseReason::Overflow
+        };
+        let log = events.lock().unwrap().clone();
+        let reset = log
+            .iter()
+            .position(|e| matches!(e, PoolEvent::Reset { id: r } if *r == id));
+        let close = log.iter().position(
+            |e| matches!(e, PoolEvent::Close { id: c, reason: r } if *c == id && *r == reason),
+        );
+        assert!(
+            matches!((reset, close), (Some(r), Some(c)) if r < c),
+            "{kind:?}: connection {id} must be rolled back, then closed: {log:?}"
+        );
+        engine.close().await;
+    }
 }
 
 async fn full_reset_clears_session_state(db: TestDb) {

@@ -85,34 +85,57 @@ impl<C: Connection> Inner<C> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&slot.id);
         }
-        let id = slot.id;
         if slot.conn.is_broken() {
-            self.checked_in(id);
+            self.checked_in(slot.id);
             self.discard(slot, CloseReason::Broken, true);
-        } else if self.config.kind == PoolKind::Null {
+            self.release(None);
+        } else if slot.conn.is_clean() {
+            self.dispose(slot, false);
+        } else if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            // Rolled back here even when it is about to be closed: a server that ends a
+            // session inside a transaction rolls it back itself, but MariaDB lets snapshot
+            // reads of other sessions see that transaction's writes while it does
+            // (docs/reliability.md). Still checked out (in status and events) until done.
+            handle.spawn(Arc::clone(self).clean(slot));
+        } else {
+            // No runtime to roll back on: closing is the only safe choice.
+            self.checked_in(slot.id);
+            self.discard(slot, CloseReason::ResetFailed, true);
+            self.release(None);
+        }
+    }
+
+    /// Where a clean connection goes: closed when the pool keeps none (a null pool) or
+    /// already keeps enough (overflow); reset first when the pool resets fully on return
+    /// and `reset` has not happened yet; otherwise back on the idle queue.
+    fn dispose(self: &Arc<Self>, slot: Slot<C>, reset: bool) {
+        let id = slot.id;
+        if self.config.kind == PoolKind::Null {
             self.checked_in(id);
             self.discard(slot, CloseReason::NotPooled, false);
+            self.release(None);
         } else if self.take_overflow() {
             self.checked_in(id);
-            // Closing also ends whatever the server had open for it: no reset needed.
             let conn = self.forget_counted(slot, CloseReason::Overflow);
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 handle.spawn(conn.close());
             }
-        } else if slot.conn.is_clean() && self.config.reset_on_return != ResetMode::Full {
+            self.release(None);
+        } else if self.config.reset_on_return == ResetMode::Full && !reset {
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    handle.spawn(Arc::clone(self).clean(slot));
+                }
+                Err(_) => {
+                    self.checked_in(id);
+                    self.discard(slot, CloseReason::ResetFailed, true);
+                    self.release(None);
+                }
+            }
+        } else {
             self.checked_in(id);
             self.put_back(slot);
-            return;
-        } else if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            // Still checked out (in status and events) until `clean` finishes.
-            handle.spawn(Arc::clone(self).clean(slot));
-            return;
-        } else {
-            // No runtime to roll back on: closing is the only safe choice.
-            self.checked_in(id);
-            self.discard(slot, CloseReason::ResetFailed, true);
         }
-        self.release(None);
     }
 
     /// The connection is back: counted and announced together, so `status()` and the
@@ -139,8 +162,9 @@ impl<C: Connection> Inner<C> {
         self.forget(slot, reason, false)
     }
 
-    /// Rolls back or resets a returned connection, then puts it back or closes it. Holds
-    /// the connection's slot (`permit`) throughout, and counts it as checked out.
+    /// Rolls back or resets a returned connection, then disposes of it (back on the idle
+    /// queue, or closed). Holds the connection's slot throughout, and counts it as checked
+    /// out.
     async fn clean(self: Arc<Self>, mut slot: Slot<C>) {
         let mode = self.config.reset_on_return;
         let id = slot.id;
@@ -154,8 +178,7 @@ impl<C: Connection> Inner<C> {
         match tokio::time::timeout(self.config.reset_timeout, work).await {
             Ok(Ok(())) if slot.conn.is_clean() => {
                 self.emit(PoolEvent::Reset { id });
-                self.checked_in(id);
-                self.put_back(slot);
+                self.dispose(slot, true);
                 return;
             }
             Ok(Ok(())) => {
