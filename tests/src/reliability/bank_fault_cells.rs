@@ -4,19 +4,16 @@
 //! acknowledged is lost, nothing is applied twice, no session is left in a transaction, and
 //! after each kill a transfer commits within 1 s.
 //!
-//! Open finding (see docs/reliability.md): on MariaDB, about one read in 10,000 under kills
-//! sees a total off by exactly one transfer's amount (e.g. 10,042), while every final check
-//! holds — nothing lost, nothing doubled, balances equal the ledger. It has never appeared
-//! without kills, nor on PostgreSQL. Until it is explained, that cell runs only when asked
-//! (`cargo test -p txkit-tests -- --ignored bank_fault_cells`), so it cannot fail CI at
-//! random; it still fails, loudly, when it meets the anomaly.
+//! On MariaDB the reads of all balances take shared row locks (`LOCK IN SHARE MODE`): a
+//! snapshot read there can see, for a moment, the writes of a session killed inside its
+//! transaction while the server rolls them back — a server behaviour reproduced with
+//! mysql_async alone (`cargo run -p txkit-tests --example mariadb_rollback_visibility`;
+//! docs/reliability.md). A locking read waits for that rollback to finish.
 
 use txkit::IsolationLevel::{ReadCommitted, Serializable};
 
 bank_cells!(true;
     postgres_read_committed_for_update: Postgres, "read-committed-for-update", Some(ReadCommitted), IdOrder;
     postgres_serializable: Postgres, "serializable", Some(Serializable), Isolation;
-    #[ignore = "open finding: a MariaDB read under kills can see a total off by one transfer \
-                (docs/reliability.md); run with --ignored"]
     mysql_read_committed_for_update: MySql, "read-committed-for-update", Some(ReadCommitted), IdOrder;
 );

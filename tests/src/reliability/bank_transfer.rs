@@ -9,7 +9,7 @@
 //! attempt first looks the transfer's ledger id up (after taking its locks, so a commit
 //! still finishing on the server is waited for) and stops there if it is present.
 
-use txkit::{IsolationLevel, Result, SqliteBehavior, Transaction, TxOptions, params};
+use txkit::{IsolationLevel, Result, RowLock, SqliteBehavior, Transaction, TxOptions, params};
 
 use super::bank_schema::Bank;
 
@@ -30,6 +30,11 @@ pub(crate) enum Locking {
 pub(crate) struct Plan {
     pub(crate) isolation: Option<IsolationLevel>,
     pub(crate) locking: Locking,
+    /// Read all balances under shared row locks (`FOR SHARE` / `LOCK IN SHARE MODE`)
+    /// instead of from a snapshot. The MariaDB cell under kills needs it: MariaDB lets a
+    /// snapshot read see the writes of a session that ended inside its transaction while
+    /// the server rolls them back (docs/reliability.md).
+    pub(crate) shared_read: bool,
 }
 
 impl Plan {
@@ -190,10 +195,15 @@ pub(crate) async fn read_all(bank: &Bank, plan: Plan) -> Result<(Vec<i64>, i64)>
         opts = opts.isolation(level);
     }
     let mut tx = bank.engine.begin_with(opts).await?;
+    let lock = if plan.shared_read {
+        format!(" {}", tx.dialect().row_lock_clause(&RowLock::share())?)
+    } else {
+        String::new()
+    };
     let rows = tx
         .query(
             &format!(
-                "SELECT id, balance, {} AS sid FROM {} ORDER BY id",
+                "SELECT id, balance, {} AS sid FROM {} ORDER BY id{lock}",
                 bank.session_id_sql(),
                 bank.accounts
             ),
