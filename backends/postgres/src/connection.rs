@@ -46,6 +46,12 @@ pub struct PgConnection {
     /// txkit's view: a BEGIN was sent and no COMMIT/ROLLBACK answered since. Decides only
     /// whether a statement whose cached plan went stale may be re-run at once.
     pub(crate) in_transaction: bool,
+    /// Whether the open transaction may have failed unseen: a statement in it returned an
+    /// error, or the tokio-postgres client was lent out ([`PgConnection::client`]). Only
+    /// then does COMMIT need the `SELECT 1` probe to learn whether it committed; otherwise
+    /// every statement answered without error, so the transaction cannot be in the failed
+    /// state, and COMMIT's own answer is the whole truth.
+    pub(crate) doubt: AtomicBool,
     pub(crate) target: String,
 }
 
@@ -78,14 +84,31 @@ impl PgConnection {
             broken,
             statements: StatementCache::new(cache),
             in_transaction: false,
+            doubt: AtomicBool::new(false),
             target,
         }
     }
 
     /// The tokio-postgres client, for backend-specific calls (LISTEN, COPY, …). Do not open or
-    /// end transactions through it: txkit would not know.
+    /// end transactions through it: txkit would not know. A statement failing through it
+    /// would go unseen, so the transaction's COMMIT then checks for that first.
     pub fn client(&self) -> &Client {
+        self.doubt.store(true, Ordering::Relaxed);
         &self.client
+    }
+
+    /// Starts txkit's view of a new transaction: open, nothing failed.
+    fn opened(&mut self) {
+        self.in_transaction = true;
+        *self.doubt.get_mut() = false;
+    }
+
+    /// Passes `result` through, noting an error: the transaction may have failed.
+    fn noting<T>(&mut self, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            *self.doubt.get_mut() = true;
+        }
+        result
     }
 
     /// How many prepared statements this connection keeps now.
@@ -93,7 +116,9 @@ impl PgConnection {
         self.statements.len()
     }
 
-    /// The prepared statement for `sql`, from the cache or prepared now.
+    /// The prepared statement for `sql` (as the caller wrote it, `?` placeholders and
+    /// all), from the cache or prepared now. The cache is keyed by that text, so a hit
+    /// costs no placeholder rewrite.
     pub(crate) async fn prepare(
         &mut self,
         sql: &str,
@@ -104,7 +129,7 @@ impl PgConnection {
         }
         let stmt = self
             .client
-            .prepare(sql)
+            .prepare(&placeholders::rewrite(sql))
             .await
             .map_err(|e| map_error(e, nowait))?;
         let names = decode::column_names(stmt.columns());
@@ -116,11 +141,10 @@ impl PgConnection {
     /// Runs `sql` with `params`, re-preparing once when its cached plan went stale outside a
     /// transaction.
     async fn run(&mut self, sql: &str, params: &[Value], want_rows: bool) -> Result<Outcome> {
-        let sql = placeholders::rewrite(sql);
-        let nowait = asks_nowait(&sql);
+        let nowait = asks_nowait(sql);
         let mut retried = false;
         loop {
-            let (stmt, names) = self.prepare(&sql, nowait).await?;
+            let (stmt, names) = self.prepare(sql, nowait).await?;
             let encoded = encode_all(params, stmt.params())?;
             let refs: Vec<&(dyn ToSql + Sync)> = encoded
                 .iter()
@@ -140,7 +164,7 @@ impl PgConnection {
                     // The table changed shape since the statement was prepared. Forget it so
                     // the next attempt prepares afresh; inside a transaction the error has
                     // aborted the transaction, so it is the caller's to retry.
-                    self.statements.remove(&sql);
+                    self.statements.remove(sql);
                     if self.in_transaction {
                         return Err(map_error(e, nowait).context(
                             "the cached statement was dropped; if a table it reads changed \
@@ -173,13 +197,12 @@ impl PgConnection {
         want_rows: bool,
     ) -> Result<Result<Outcome>> {
         let begin = PgDialect.begin_sql(opts)?;
-        let sql = placeholders::rewrite(sql);
-        let nowait = asks_nowait(&sql);
-        self.in_transaction = true;
-        let Some((stmt, names)) = self.statements.get(&sql) else {
+        let nowait = asks_nowait(sql);
+        self.opened();
+        let Some((stmt, names)) = self.statements.get(sql) else {
             let (begun, prepared) = futures_util::future::join(
                 self.client.batch_execute(&begin),
-                self.client.prepare(&sql),
+                self.client.prepare(&placeholders::rewrite(sql)),
             )
             .await;
             if let Err(e) = begun {
@@ -191,8 +214,8 @@ impl PgConnection {
                 Err(e) => return Ok(Err(map_error(e, nowait))),
             };
             let names = decode::column_names(stmt.columns());
-            self.statements.insert(&sql, stmt, names);
-            return Ok(self.run(&sql, params, want_rows).await);
+            self.statements.insert(sql, stmt, names);
+            return Ok(self.run(sql, params, want_rows).await);
         };
         let encoded = encode_all(params, stmt.params()).inspect_err(|_| {
             // Nothing was sent, BEGIN included: no transaction is open.
@@ -220,7 +243,7 @@ impl PgConnection {
         }
         Ok(result.map_err(|e| {
             if is_stale_plan(&e) {
-                self.statements.remove(&sql);
+                self.statements.remove(sql);
             }
             map_error(e, nowait)
         }))
@@ -243,7 +266,7 @@ impl PgConnection {
             .collect::<String>()
             .to_ascii_uppercase();
         match word.as_str() {
-            "BEGIN" | "START" => self.in_transaction = true,
+            "BEGIN" | "START" => self.opened(),
             "COMMIT" | "END" | "ABORT" => self.in_transaction = false,
             "ROLLBACK" if !sql.to_ascii_uppercase().contains(" TO ") => {
                 self.in_transaction = false;
@@ -265,6 +288,13 @@ impl PgConnection {
                 "COMMIT was not sent (the server rolls back an open transaction when its \
                  session ends)",
             ));
+        }
+        if !*self.doubt.get_mut() {
+            // Every statement succeeded, so the transaction has not failed: COMMIT's answer
+            // says all.
+            let commit = self.client.simple_query("COMMIT").await;
+            self.in_transaction = false;
+            return commit_answer(Ok(()), commit.map(drop), &self.target);
         }
         // One round trip: a probe, then COMMIT. In a failed transaction the probe fails with
         // 25P02 and the server answers COMMIT with ROLLBACK — a tag tokio-postgres does not
@@ -335,29 +365,33 @@ impl Connection for PgConnection {
     }
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        match self.run(sql, params, false).await? {
+        let outcome = self.run(sql, params, false).await;
+        match self.noting(outcome)? {
             Outcome::Count(n) => Ok(n),
             Outcome::Rows(rows, _) => Ok(rows.len() as u64),
         }
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        match self.run(sql, params, true).await? {
+        let outcome = self.run(sql, params, true).await;
+        match self.noting(outcome)? {
             Outcome::Rows(rows, names) => decode::rows(&rows, &names),
             Outcome::Count(_) => Ok(Vec::new()),
         }
     }
 
     async fn batch(&mut self, sql: &str) -> Result<()> {
-        self.simple(sql).await?;
+        let done = self.simple(sql).await;
+        self.noting(done)?;
         self.note_control(sql);
         Ok(())
     }
 
     async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
         let sql = PgDialect.begin_sql(opts)?;
-        self.in_transaction = true;
-        self.simple(&sql).await
+        self.opened();
+        let begun = self.simple(&sql).await;
+        self.noting(begun)
     }
 
     async fn begin_and_query(
@@ -366,7 +400,8 @@ impl Connection for PgConnection {
         sql: &str,
         params: &[Value],
     ) -> Result<Result<Vec<Row>>> {
-        Ok(match self.begin_then(opts, sql, params, true).await? {
+        let outcome = self.begin_then(opts, sql, params, true).await?;
+        Ok(match self.noting(outcome) {
             Ok(Outcome::Rows(rows, names)) => decode::rows(&rows, &names),
             Ok(Outcome::Count(_)) => Ok(Vec::new()),
             Err(e) => Err(e),
@@ -379,7 +414,8 @@ impl Connection for PgConnection {
         sql: &str,
         params: &[Value],
     ) -> Result<Result<u64>> {
-        Ok(match self.begin_then(opts, sql, params, false).await? {
+        let outcome = self.begin_then(opts, sql, params, false).await?;
+        Ok(match self.noting(outcome) {
             Ok(Outcome::Count(n)) => Ok(n),
             Ok(Outcome::Rows(rows, _)) => Ok(rows.len() as u64),
             Err(e) => Err(e),

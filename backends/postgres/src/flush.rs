@@ -2,14 +2,12 @@
 //! trip.
 //!
 //! tokio-postgres pipelines requests whose futures are polled together: every statement's
-//! Bind/Execute/Sync, the `SELECT 1` probe and COMMIT are handed to the connection task
+//! Bind/Execute/Sync (with, after an earlier failure, a `SELECT 1` probe) and COMMIT are handed to the connection task
 //! before any answer is awaited, so they leave in one write and their answers come back in
 //! one. Statements not yet prepared are prepared first, all in one more round trip (so a
 //! flush costs one round trip once its statements are cached). PostgreSQL runs them in
 //! order; after a failed one it refuses the rest (25P02) and turns COMMIT into ROLLBACK, so
 //! the first failure is the one reported, and nothing is committed.
-
-use std::borrow::Cow;
 
 use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
@@ -32,10 +30,7 @@ impl PgConnection {
                  transaction when its session ends)",
             ));
         }
-        let texts: Vec<Cow<'_, str>> = statements
-            .iter()
-            .map(|(sql, _)| placeholders::rewrite(sql))
-            .collect();
+        let texts: Vec<&str> = statements.iter().map(|(sql, _)| *sql).collect();
         let prepared = self.prepare_all(&texts).await?;
         let encoded: Vec<Vec<Encoded<'_>>> = statements
             .iter()
@@ -53,7 +48,15 @@ impl PgConnection {
                 .zip(&refs)
                 .map(|(stmt, params)| client.execute(stmt, params)),
         );
-        let probe = client.query_typed("SELECT 1", &[]);
+        // The probe only when an earlier statement failed or the client was lent out: the
+        // statements here report their own failures.
+        let probe = async {
+            if self.doubt.load(std::sync::atomic::Ordering::Relaxed) {
+                client.query_typed("SELECT 1", &[]).await.map(drop)
+            } else {
+                Ok(())
+            }
+        };
         let commit = client.simple_query("COMMIT");
         let (counts, probe, commit) = futures_util::future::join3(executes, probe, commit).await;
         self.in_transaction = false;
@@ -73,13 +76,13 @@ impl PgConnection {
                 Err(_) => break,
             }
         }
-        commit_answer(probe.map(drop), commit.map(drop), &self.target)?;
+        commit_answer(probe, commit.map(drop), &self.target)?;
         Ok(out)
     }
 
-    /// The prepared statement of each of `texts`, in order: from the cache, and those not
-    /// in it prepared now, all in one round trip.
-    async fn prepare_all(&mut self, texts: &[Cow<'_, str>]) -> Result<Vec<Statement>> {
+    /// The prepared statement of each of `texts` (as written; the cache's keys), in order:
+    /// from the cache, and those not in it prepared now, all in one round trip.
+    async fn prepare_all(&mut self, texts: &[&str]) -> Result<Vec<Statement>> {
         let mut found: Vec<Option<Statement>> = texts
             .iter()
             .map(|t| self.statements.get(t).map(|(stmt, _)| stmt))
@@ -89,20 +92,24 @@ impl PgConnection {
             .iter()
             .zip(&found)
             .filter(|(_, f)| f.is_none())
-            .map(|(t, _)| t.as_ref())
+            .map(|(t, _)| *t)
             .collect();
         missing.sort_unstable();
         missing.dedup();
         if !missing.is_empty() {
             let client = &self.client;
-            let prepared =
-                futures_util::future::join_all(missing.iter().map(|t| client.prepare(t))).await;
+            let prepared = futures_util::future::join_all(
+                missing
+                    .iter()
+                    .map(|t| async move { client.prepare(&placeholders::rewrite(t)).await }),
+            )
+            .await;
             for (text, result) in missing.iter().zip(prepared) {
                 let stmt = result.map_err(|e| map_error(e, asks_nowait(text)))?;
                 let names = crate::decode::column_names(stmt.columns());
                 self.statements.insert(text, stmt.clone(), names);
                 for (slot, t) in found.iter_mut().zip(texts) {
-                    if slot.is_none() && t.as_ref() == *text {
+                    if slot.is_none() && t == text {
                         *slot = Some(stmt.clone());
                     }
                 }

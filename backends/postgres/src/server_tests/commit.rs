@@ -120,3 +120,66 @@ async fn commit_on_a_closed_connection_is_never_success() {
     assert_eq!(e.kind(), ErrorKind::ConnectionLost, "{e}");
     assert!(e.to_string().contains("COMMIT was not sent"), "{e}");
 }
+
+/// COMMIT sends the `SELECT 1` probe only when the transaction may have failed unseen;
+/// each way a transaction can fail is still reported, and nothing of it is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_reports_every_failed_transaction() {
+    if !super::support::server_configured() {
+        return;
+    }
+    let mut c = connect().await;
+    let t = table("commit_failed");
+    exec(&mut c, &format!("CREATE TABLE {t} (a int4 PRIMARY KEY)")).await;
+    let insert = format!("INSERT INTO {t} VALUES (?)");
+
+    // Nothing failed: COMMIT alone, and the row is there.
+    c.begin(&TxOptions::new()).await.unwrap();
+    c.execute(&insert, &params![1]).await.unwrap();
+    c.commit().await.unwrap();
+    assert_eq!(count(&mut c, &t).await, 1);
+
+    // A statement failed and the caller commits anyway: refused, nothing committed.
+    c.begin(&TxOptions::new()).await.unwrap();
+    c.execute(&insert, &params![2]).await.unwrap();
+    assert!(c.execute(&insert, &params![1]).await.is_err());
+    let e = c.commit().await.unwrap_err();
+    assert!(e.to_string().contains("nothing was committed"), "{e}");
+
+    // A statement failed through the lent tokio-postgres client, unseen by txkit: still
+    // refused.
+    c.begin(&TxOptions::new()).await.unwrap();
+    c.execute(&insert, &params![3]).await.unwrap();
+    assert!(c.client().batch_execute("SELECT 1/0").await.is_err());
+    let e = c.commit().await.unwrap_err();
+    assert!(e.to_string().contains("nothing was committed"), "{e}");
+
+    // The flush: a statement failing in it refuses the flush; after an earlier failure
+    // the flush is refused too.
+    c.begin(&TxOptions::new()).await.unwrap();
+    let e = c
+        .execute_all_and_commit(&[(&insert, &params![4]), (&insert, &params![1])])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("nothing was committed"), "{e}");
+    c.begin(&TxOptions::new()).await.unwrap();
+    assert!(c.execute(&insert, &params![1]).await.is_err());
+    let e = c
+        .execute_all_and_commit(&[(&insert, &params![5])])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("nothing was committed"), "{e}");
+
+    // And a clean transaction after all that commits.
+    c.begin(&TxOptions::new()).await.unwrap();
+    c.execute_all_and_commit(&[(&insert, &params![6])])
+        .await
+        .unwrap();
+    let rows = c
+        .query(&format!("SELECT a FROM {t} ORDER BY a"), &[])
+        .await
+        .unwrap();
+    let keys: Vec<i64> = rows.iter().map(|r| r.get::<i64>("a").unwrap()).collect();
+    assert_eq!(keys, [1, 6]);
+    exec(&mut c, &format!("DROP TABLE {t}")).await;
+}
