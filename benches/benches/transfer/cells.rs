@@ -51,8 +51,21 @@ impl Cell {
 }
 
 /// Every cell on `backend`: transfers uncontended and contended at 1 and 8 tasks (and 16
-/// for PostgreSQL's hot rows), the other work uncontended at 1 and 8.
+/// for PostgreSQL's hot rows), the other work uncontended at 1 and 8. With
+/// `TXKIT_BENCH_CELLS` (comma-separated), only the cells whose label contains one of its
+/// parts (e.g. `transfer contended tasks=16`).
 pub(crate) fn cells(backend: Backend) -> Vec<Cell> {
+    let mut out = every_cell(backend);
+    if let Ok(wanted) = std::env::var("TXKIT_BENCH_CELLS") {
+        out.retain(|c| {
+            let label = c.label(backend);
+            wanted.split(',').any(|w| label.contains(w.trim()))
+        });
+    }
+    out
+}
+
+fn every_cell(backend: Backend) -> Vec<Cell> {
     let mut out = Vec::new();
     for accounts in [ACCOUNTS, HOT_ACCOUNTS] {
         let mut tasks = vec![1, 8];

@@ -40,8 +40,21 @@ fn with_option(url: &str, option: &str) -> String {
 }
 
 /// The contenders on `server`, each pool holding `pool` connections; through `proxy`
-/// when given (round-trip counting).
+/// when given (round-trip counting). With `TXKIT_BENCH_CONTENDERS` (comma-separated
+/// names, e.g. `txkit,tokio-postgres`), only those.
 pub(crate) async fn all(
+    server: &Server,
+    pool: usize,
+    proxy: Option<&Proxy>,
+) -> Vec<Arc<dyn Contender>> {
+    let mut out = every_contender(server, pool, proxy).await;
+    if let Ok(wanted) = std::env::var("TXKIT_BENCH_CONTENDERS") {
+        out.retain(|c| wanted.split(',').any(|w| w.trim() == c.name()));
+    }
+    out
+}
+
+async fn every_contender(
     server: &Server,
     pool: usize,
     proxy: Option<&Proxy>,

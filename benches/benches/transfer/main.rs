@@ -108,10 +108,9 @@ fn servers(rt: &Runtime) -> Vec<Server> {
     out
 }
 
-/// Connections in each pool for `tasks` tasks: one per task, at most 8 (16 tasks on 8
-/// connections queue for them; the raw drivers still have one connection per task).
+/// Connections in each pool for `tasks` tasks: one per task, as the raw drivers have.
 fn pool_size(tasks: usize) -> usize {
-    tasks.min(8)
+    tasks
 }
 
 /// Each pool size the cells need (ascending), with the indices of its cells.
