@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::proxy::{Proxy, through};
+use crate::random_order::RandomOrder;
 use crate::schema::Backend;
 use crate::workload::Contender;
 use crate::{mysql_raw, pg_raw, seaorm_side, sqlite_raw, sqlx_side, txkit_side};
@@ -48,6 +49,8 @@ pub(crate) async fn all(
     proxy: Option<&Proxy>,
 ) -> Vec<Arc<dyn Contender>> {
     let mut out = every_contender(server, pool, proxy).await;
+    let twins: Vec<_> = out.iter().filter_map(RandomOrder::of).collect();
+    out.extend(twins);
     if let Ok(wanted) = std::env::var("TXKIT_BENCH_CONTENDERS") {
         out.retain(|c| wanted.split(',').any(|w| w.trim() == c.name()));
     }

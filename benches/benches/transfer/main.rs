@@ -26,6 +26,7 @@ mod contenders;
 mod mysql_raw;
 mod pg_raw;
 mod proxy;
+mod random_order;
 mod report;
 mod round_trips;
 mod schema;

@@ -41,6 +41,18 @@ impl Contender for MysqlAsync {
     }
 }
 
+/// The transfer locking `from`, then `to`.
+async fn transfer_as_asked(conn: &mut Conn, from: i64, to: i64) -> mysql_async::Result<()> {
+    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+    for id in [from, to] {
+        let _: Option<i64> = tx.exec_first(q::LOCK_ONE, (id,)).await?;
+    }
+    tx.exec_drop(q::DEBIT, (1_i64, from)).await?;
+    tx.exec_drop(q::CREDIT, (1_i64, to)).await?;
+    tx.exec_drop(q::RECORD, (from, to, 1_i64)).await?;
+    tx.commit().await
+}
+
 impl Worker for MyWorker {
     fn run(&mut self, op: Op) -> BoxFut<'_, ()> {
         Box::pin(async move {
@@ -60,6 +72,15 @@ impl Worker for MyWorker {
                         .await
                         .expect("ledger");
                     tx.commit().await.expect("COMMIT");
+                }
+                Op::TransferRandomOrder { from, to } => {
+                    // A deadlock (1213) rolled the transaction back: run it again.
+                    while let Err(e) = transfer_as_asked(&mut self.conn, from, to).await {
+                        match e {
+                            mysql_async::Error::Server(ref s) if s.code == 1213 => {}
+                            e => panic!("mysql_async random-order transfer: {e}"),
+                        }
+                    }
                 }
                 Op::PointRead { id } => {
                     let balance: Option<i64> =

@@ -2,6 +2,7 @@
 //! every statement prepared once on it, each step awaited (BEGIN, locked read, two
 //! UPDATEs, ledger INSERT, COMMIT: 6 round trips).
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::schema::{q, q_pg};
@@ -21,6 +22,7 @@ impl TokioPostgres {
 
 struct Prepared {
     lock: Statement,
+    lock_one: Statement,
     debit: Statement,
     credit: Statement,
     record: Statement,
@@ -51,6 +53,7 @@ impl Contender for TokioPostgres {
             });
             let st = Prepared {
                 lock: client.prepare(q_pg::LOCK).await.expect("prepare"),
+                lock_one: client.prepare(q_pg::LOCK_ONE).await.expect("prepare"),
                 debit: client.prepare(q_pg::DEBIT).await.expect("prepare"),
                 credit: client.prepare(q_pg::CREDIT).await.expect("prepare"),
                 record: client.prepare(q_pg::RECORD).await.expect("prepare"),
@@ -60,6 +63,21 @@ impl Contender for TokioPostgres {
             };
             Box::new(PgWorker { client, st }) as Box<dyn Worker>
         })
+    }
+}
+
+impl PgWorker {
+    /// The transfer locking `from`, then `to`.
+    async fn transfer_as_asked(&mut self, from: i64, to: i64) -> Result<(), tokio_postgres::Error> {
+        let st = &self.st;
+        let tx = self.client.transaction().await?;
+        for id in [from, to] {
+            tx.query_one(&st.lock_one, &[&id]).await?;
+        }
+        tx.execute(&st.debit, &[&1_i64, &from]).await?;
+        tx.execute(&st.credit, &[&1_i64, &to]).await?;
+        tx.execute(&st.record, &[&from, &to, &1_i64]).await?;
+        tx.commit().await
     }
 }
 
@@ -83,6 +101,15 @@ impl Worker for PgWorker {
                         .await
                         .expect("ledger");
                     tx.commit().await.expect("COMMIT");
+                }
+                Op::TransferRandomOrder { from, to } => {
+                    // A deadlock (40P01, found after `deadlock_timeout`) rolled the
+                    // transaction back: run it again, as a careful user would.
+                    while let Err(e) = self.transfer_as_asked(from, to).await {
+                        if e.code() != Some(&SqlState::T_R_DEADLOCK_DETECTED) {
+                            panic!("tokio-postgres random-order transfer: {e}");
+                        }
+                    }
                 }
                 Op::PointRead { id } => {
                     let row = self

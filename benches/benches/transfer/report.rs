@@ -58,6 +58,17 @@ pub(crate) fn cell(backend: Backend, cell: Cell, results: &[Measured], rts: &Rou
         );
     }
     let mut line = format!("RATIOS {label}:");
+    // Random lock order: each twin's throughput over its plain (id-ordered) twin's.
+    for m in results {
+        if let Some(plain) = m.name.strip_suffix(" random-order")
+            && let Some(ordered) = find(plain)
+        {
+            line.push_str(&format!(
+                " {plain}:random/ordered-throughput={:.2}",
+                median_ms(ordered) / median_ms(m)
+            ));
+        }
+    }
     for (who, mine) in [("txkit", txkit), ("txkit-pipelined", pipelined)] {
         let Some(mine) = mine else { continue };
         for other in [raw(backend), "sqlx", "sea-orm"] {

@@ -43,6 +43,9 @@ pub(crate) mod q {
     pub(crate) const RECORD: &str =
         "INSERT INTO txkit_bench_ledger (from_id, to_id, cents) VALUES (?, ?, ?)";
     pub(crate) const POINT: &str = "SELECT balance FROM txkit_bench_accounts WHERE id = ?";
+    /// One account locked (the random-order transfers lock one at a time).
+    pub(crate) const LOCK_ONE: &str =
+        "SELECT balance FROM txkit_bench_accounts WHERE id = ? FOR UPDATE";
     pub(crate) const ITEM: &str = "INSERT INTO txkit_bench_items (tag) VALUES (?)";
     pub(crate) const SELECT1: &str = "SELECT 1";
 }
@@ -58,6 +61,8 @@ pub(crate) mod q_pg {
     pub(crate) const RECORD: &str =
         "INSERT INTO txkit_bench_ledger (from_id, to_id, cents) VALUES ($1, $2, $3)";
     pub(crate) const POINT: &str = "SELECT balance FROM txkit_bench_accounts WHERE id = $1";
+    pub(crate) const LOCK_ONE: &str =
+        "SELECT balance FROM txkit_bench_accounts WHERE id = $1 FOR UPDATE";
     pub(crate) const ITEM: &str = "INSERT INTO txkit_bench_items (tag) VALUES ($1)";
 }
 

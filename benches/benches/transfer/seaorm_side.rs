@@ -12,7 +12,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
-use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Worker};
+use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Work, Worker};
 
 mod account {
     use sea_orm::entity::prelude::*;
@@ -86,6 +86,10 @@ impl SeaOrm {
 impl Contender for SeaOrm {
     fn name(&self) -> &'static str {
         "sea-orm"
+    }
+
+    fn runs(&self, work: Work) -> bool {
+        work != Work::RandomOrder
     }
 
     fn worker(&self) -> BoxFut<'_, Box<dyn Worker>> {
@@ -170,6 +174,9 @@ impl Worker for SeaOrm {
                         item::Entity::insert(row).exec(&tx).await.expect("insert");
                     }
                     tx.commit().await.expect("commit");
+                }
+                Op::TransferRandomOrder { .. } => {
+                    unreachable!("sea-orm has no random-order twin")
                 }
                 Op::Select1 => {
                     let stmt = Statement::from_string(db.get_database_backend(), "SELECT 1");

@@ -87,6 +87,9 @@ fn run_op(conn: &mut Connection, op: Op) -> rusqlite::Result<()> {
             }
             tx.commit()
         }
+        Op::TransferRandomOrder { .. } => {
+            unreachable!("SQLite has no random-order cell: it has no row locks to order")
+        }
         Op::Select1 => {
             let one: i64 = conn
                 .prepare_cached(q::SELECT1)?

@@ -12,7 +12,7 @@ use sqlx::sqlite::{
 };
 
 use crate::schema::{q, q_pg};
-use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Worker};
+use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Work, Worker};
 
 /// One contender type per database: the same code, each database's pool and SQL.
 macro_rules! sqlx_contender {
@@ -23,6 +23,10 @@ macro_rules! sqlx_contender {
         impl Contender for $name {
             fn name(&self) -> &'static str {
                 "sqlx"
+            }
+
+            fn runs(&self, work: Work) -> bool {
+                work != Work::RandomOrder
             }
 
             fn worker(&self) -> BoxFut<'_, Box<dyn Worker>> {
@@ -94,6 +98,9 @@ macro_rules! sqlx_contender {
                                     .expect("insert");
                             }
                             tx.commit().await.expect("commit");
+                        }
+                        Op::TransferRandomOrder { .. } => {
+                            unreachable!("sqlx has no random-order twin")
                         }
                         Op::Select1 => {
                             let rows = sqlx::query(q::SELECT1)

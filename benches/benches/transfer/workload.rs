@@ -16,6 +16,10 @@ pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) enum Work {
     /// Lock two accounts (in id order), debit, credit, ledger INSERT, COMMIT.
     Transfer,
+    /// The transfer with its locks asked for in a random order (payer first): the plain
+    /// contenders still lock in id order, their `random-order` twins
+    /// (`random_order.rs`) as the order comes.
+    RandomOrder,
     /// `SELECT balance … WHERE id = ?`, outside a transaction.
     PointRead,
     /// 100 single-row INSERTs in one transaction.
@@ -28,6 +32,7 @@ impl Work {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Work::Transfer => "transfer",
+            Work::RandomOrder => "transfer_random_order",
             Work::PointRead => "point_read",
             Work::InsertBatch => "insert_batch",
             Work::Select1 => "select1",
@@ -40,6 +45,12 @@ impl Work {
 pub(crate) enum Op {
     /// Move one cent from `from` to `to` (distinct ids).
     Transfer {
+        from: i64,
+        to: i64,
+    },
+    /// The same, locking `from` then `to` — a deadlock waiting to happen between two
+    /// transfers over the same pair in opposite directions.
+    TransferRandomOrder {
         from: i64,
         to: i64,
     },
@@ -111,7 +122,7 @@ pub(crate) struct Plan {
 impl Plan {
     pub(crate) fn op(&self, rng: &mut Rng, tag: i64) -> Op {
         match self.work {
-            Work::Transfer => {
+            Work::Transfer | Work::RandomOrder => {
                 let from = rng.id(self.accounts);
                 let mut to = rng.id(self.accounts - 1);
                 if to >= from {
