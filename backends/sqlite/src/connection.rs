@@ -70,6 +70,19 @@ impl SqliteConnection {
     }
 }
 
+/// The answer to a command that ends with COMMIT: a thread that ended before answering
+/// leaves the outcome unknown (`sent` says what it had been given).
+fn committing<T>(answer: std::result::Result<Result<T>, Gone>, sent: &str) -> Result<T> {
+    match answer {
+        Ok(result) => result,
+        Err(Gone::NotSent) => Err(Gone::NotSent.into_error()),
+        Err(Gone::NoAnswer) => Err(Gone::NoAnswer
+            .into_error()
+            .with_kind(ErrorKind::CommitOutcomeUnknown)
+            .context(sent.to_owned())),
+    }
+}
+
 impl Connection for SqliteConnection {
     fn dialect(&self) -> &dyn Dialect {
         &SqliteDialect
@@ -140,14 +153,37 @@ impl Connection for SqliteConnection {
 
     /// COMMIT. A thread that ends while COMMIT is pending leaves the outcome unknown.
     async fn commit(&mut self) -> Result<()> {
-        match self.worker.call(Session::commit).await {
-            Ok(result) => result,
-            Err(Gone::NotSent) => Err(Gone::NotSent.into_error()),
-            Err(Gone::NoAnswer) => Err(Gone::NoAnswer
-                .into_error()
-                .with_kind(ErrorKind::CommitOutcomeUnknown)
-                .context("COMMIT was sent")),
-        }
+        committing(self.worker.call(Session::commit).await, "COMMIT was sent")
+    }
+
+    /// The statements and COMMIT in one command to the worker thread: one hop instead of
+    /// one per statement. The first failing statement stops it, with the transaction still
+    /// open (the caller rolls it back), as when each is sent alone.
+    async fn execute_all_and_commit(
+        &mut self,
+        statements: &[(&str, &[Value])],
+    ) -> Result<Vec<u64>> {
+        let owned: Vec<(String, Vec<Value>)> = statements
+            .iter()
+            .map(|(sql, params)| ((*sql).to_owned(), params.to_vec()))
+            .collect();
+        let run = move |s: &mut Session| {
+            let mut counts = Vec::with_capacity(owned.len());
+            for (sql, params) in &owned {
+                counts.push(s.execute(sql, params)?);
+            }
+            s.commit()?;
+            Ok(counts)
+        };
+        committing(
+            self.worker.call(run).await,
+            "the statements and COMMIT were sent",
+        )
+    }
+
+    /// The statements and COMMIT travel in one command (`execute_all_and_commit`).
+    fn pipelines_flush(&self) -> bool {
+        true
     }
 
     async fn rollback(&mut self) -> Result<()> {

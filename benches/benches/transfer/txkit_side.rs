@@ -1,6 +1,6 @@
 //! txkit's contenders. `txkit`: `engine.begin()` (SQLite: begun IMMEDIATE) and each
 //! statement awaited — 6 round trips per transfer on PostgreSQL and MariaDB.
-//! `txkit-pipelined` (PostgreSQL): `engine.session()`, the locked read (which carries
+//! `txkit-pipelined` (PostgreSQL and SQLite): `engine.session()`, the locked read (which carries
 //! BEGIN), then `commit_with` sending both UPDATEs, the ledger INSERT and COMMIT in one
 //! flush — 2 round trips; its INSERT batch is one `commit_with` of 100 INSERTs.
 
@@ -139,9 +139,9 @@ impl TxkitWorker {
 
     async fn transfer_pipelined(&self, from: i64, to: i64) {
         let (low, high) = (from.min(to), from.max(to));
-        let mut s = self.engine.session();
+        let mut s = self.engine.session_with(self.tx_options());
         let rows = s
-            .query_sql(q::LOCK, &params![low, high])
+            .query_sql(self.lock_sql(), &params![low, high])
             .await
             .expect("locked read");
         assert_eq!(rows.len(), 2, "both accounts locked");
@@ -163,7 +163,7 @@ impl TxkitWorker {
                 rows.iter().map(|p| (q::ITEM, p.as_slice())).collect();
             let counts = self
                 .engine
-                .session()
+                .session_with(self.tx_options())
                 .commit_with(&statements)
                 .await
                 .expect("commit_with");
@@ -216,7 +216,7 @@ pub(crate) async fn contenders(
 ) -> Vec<Arc<dyn Contender>> {
     let mut out: Vec<Arc<dyn Contender>> =
         vec![Arc::new(Txkit::new(url, backend, pool, false).await)];
-    if backend == Backend::Postgres {
+    if backend != Backend::Mysql {
         out.push(Arc::new(Txkit::new(url, backend, pool, true).await));
     }
     out
