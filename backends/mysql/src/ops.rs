@@ -77,6 +77,11 @@ enum Prepared {
 /// Refuses `:name` placeholders: mysql_async would read them as named parameters, which
 /// txkit does not bind (and on a mismatch it closes the connection).
 fn check_placeholders(sql: &str) -> Result<()> {
+    // A named placeholder needs a ':'; most statements have none, and are not parsed here
+    // before mysql_async parses them again.
+    if !sql.contains(':') {
+        return Ok(());
+    }
     let named = match ParsedNamedParams::parse(sql.as_bytes()) {
         Ok(parsed) => !parsed.params().is_empty(),
         Err(_) => true,

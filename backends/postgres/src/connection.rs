@@ -12,13 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, SimpleQueryMessage, Statement};
-use txkit_core::dialects::asks_nowait;
 use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
 use crate::decode;
 use crate::encode::{Encoded, encode_all};
-use crate::error::{BACKEND, is_connection_error, is_stale_plan, map_error, sqlstate_of};
+use crate::error::{
+    BACKEND, is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error,
+};
 use crate::statement_cache::StatementCache;
 use txkit_core::dialects::placeholders;
 
@@ -119,11 +120,7 @@ impl PgConnection {
     /// The prepared statement for `sql` (as the caller wrote it, `?` placeholders and
     /// all), from the cache or prepared now. The cache is keyed by that text, so a hit
     /// costs no placeholder rewrite.
-    pub(crate) async fn prepare(
-        &mut self,
-        sql: &str,
-        nowait: bool,
-    ) -> Result<(Statement, Arc<[String]>)> {
+    pub(crate) async fn prepare(&mut self, sql: &str) -> Result<(Statement, Arc<[String]>)> {
         if let Some(found) = self.statements.get(sql) {
             return Ok(found);
         }
@@ -131,7 +128,7 @@ impl PgConnection {
             .client
             .prepare(&placeholders::rewrite(sql))
             .await
-            .map_err(|e| map_error(e, nowait))?;
+            .map_err(|e| statement_error(e, sql))?;
         let names = decode::column_names(stmt.columns());
         self.statements
             .insert(sql, stmt.clone(), Arc::clone(&names));
@@ -141,10 +138,9 @@ impl PgConnection {
     /// Runs `sql` with `params`, re-preparing once when its cached plan went stale outside a
     /// transaction.
     async fn run(&mut self, sql: &str, params: &[Value], want_rows: bool) -> Result<Outcome> {
-        let nowait = asks_nowait(sql);
         let mut retried = false;
         loop {
-            let (stmt, names) = self.prepare(sql, nowait).await?;
+            let (stmt, names) = self.prepare(sql).await?;
             let encoded = encode_all(params, stmt.params())?;
             let refs: Vec<&(dyn ToSql + Sync)> = encoded
                 .iter()
@@ -166,19 +162,19 @@ impl PgConnection {
                     // aborted the transaction, so it is the caller's to retry.
                     self.statements.remove(sql);
                     if self.in_transaction {
-                        return Err(map_error(e, nowait).context(
+                        return Err(statement_error(e, sql).context(
                             "the cached statement was dropped; if a table it reads changed \
                              shape since it was prepared, roll the transaction back and run it \
                              again",
                         ));
                     }
                     if retried {
-                        return Err(map_error(e, nowait));
+                        return Err(statement_error(e, sql));
                     }
                     tracing::debug!(sql = %sql, "re-preparing a statement after a schema change");
                     retried = true;
                 }
-                Err(e) => return Err(map_error(e, nowait)),
+                Err(e) => return Err(statement_error(e, sql)),
             }
         }
     }
@@ -197,7 +193,6 @@ impl PgConnection {
         want_rows: bool,
     ) -> Result<Result<Outcome>> {
         let begin = PgDialect.begin_sql(opts)?;
-        let nowait = asks_nowait(sql);
         self.opened();
         let Some((stmt, names)) = self.statements.get(sql) else {
             let (begun, prepared) = futures_util::future::join(
@@ -211,7 +206,7 @@ impl PgConnection {
             }
             let stmt = match prepared {
                 Ok(stmt) => stmt,
-                Err(e) => return Ok(Err(map_error(e, nowait))),
+                Err(e) => return Ok(Err(statement_error(e, sql))),
             };
             let names = decode::column_names(stmt.columns());
             self.statements.insert(sql, stmt, names);
@@ -245,7 +240,7 @@ impl PgConnection {
             if is_stale_plan(&e) {
                 self.statements.remove(sql);
             }
-            map_error(e, nowait)
+            statement_error(e, sql)
         }))
     }
 
@@ -254,7 +249,7 @@ impl PgConnection {
         self.client
             .batch_execute(sql)
             .await
-            .map_err(|e| map_error(e, asks_nowait(sql)))
+            .map_err(|e| statement_error(e, sql))
     }
 
     /// Marks txkit's view of the transaction after control SQL sent by [`Connection::batch`].

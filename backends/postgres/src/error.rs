@@ -38,6 +38,12 @@ fn io_source(e: &tokio_postgres::Error) -> Option<&std::io::Error> {
     e.source().and_then(|s| s.downcast_ref::<std::io::Error>())
 }
 
+/// [`map_error`] for an error from running `sql`: whether it asked for NOWAIT is read from
+/// its text only now, off the success path.
+pub(crate) fn statement_error(e: tokio_postgres::Error, sql: &str) -> Error {
+    map_error(e, txkit_core::dialects::asks_nowait(sql))
+}
+
 /// Maps a tokio-postgres error from running `sql` (whose text decides NOWAIT) to a txkit
 /// error, keeping the SQLSTATE, the server's message, detail and hint.
 pub(crate) fn map_error(e: tokio_postgres::Error, nowait: bool) -> Error {

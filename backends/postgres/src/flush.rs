@@ -11,12 +11,12 @@
 
 use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
-use txkit_core::dialects::{asks_nowait, placeholders};
+use txkit_core::dialects::placeholders;
 use txkit_core::{Connection, Result, Value};
 
 use crate::connection::{PgConnection, commit_answer};
 use crate::encode::{Encoded, encode_all};
-use crate::error::{is_connection_error, is_stale_plan, map_error};
+use crate::error::{is_connection_error, is_stale_plan, statement_error};
 
 impl PgConnection {
     /// Runs `statements` and COMMIT in one round trip (see the module docs).
@@ -70,7 +70,7 @@ impl PgConnection {
                     if is_stale_plan(&e) {
                         self.statements.remove(text);
                     }
-                    return Err(map_error(e, asks_nowait(text))
+                    return Err(statement_error(e, text)
                         .context("the flush failed, so nothing was committed"));
                 }
                 Err(_) => break,
@@ -105,7 +105,7 @@ impl PgConnection {
             )
             .await;
             for (text, result) in missing.iter().zip(prepared) {
-                let stmt = result.map_err(|e| map_error(e, asks_nowait(text)))?;
+                let stmt = result.map_err(|e| statement_error(e, text))?;
                 let names = crate::decode::column_names(stmt.columns());
                 self.statements.insert(text, stmt.clone(), names);
                 for (slot, t) in found.iter_mut().zip(texts) {
