@@ -177,26 +177,14 @@ async fn upstream(
 ) {
     let mut framer = Framer::new(wire);
     let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = tokio::select! {
-            _ = cut.wait_for(|c| *c) => return,
-            r = from.read(&mut buf) => match r {
-                Ok(n @ 1..) => n,
-                _ => return,
-            },
-        };
-        if shared.stalled.load(Ordering::SeqCst) {
-            continue;
-        }
+    while let Some(n) = next_chunk(&mut from, &mut buf, &mut cut, &shared).await {
         let data = &buf[..n];
-        let Some(end) = framer.feed(data) else {
-            if to.write_all(data).await.is_err() {
-                return;
-            }
-            continue;
+        // A cut is taken (disarmed) only where a COMMIT message ends.
+        let armed = match framer.feed(data) {
+            Some(end) => shared.armed.lock().unwrap().take().map(|how| (how, end)),
+            None => None,
         };
-        let armed = shared.armed.lock().unwrap().take();
-        let Some(how) = armed else {
+        let Some((how, end)) = armed else {
             if to.write_all(data).await.is_err() {
                 return;
             }
@@ -225,6 +213,28 @@ async fn upstream(
     }
 }
 
+/// The length of the next chunk read from `from` into `buf` that is to be passed on (a
+/// stalled link swallows what it reads); `None` once the link is cut or closed.
+async fn next_chunk(
+    from: &mut OwnedReadHalf,
+    buf: &mut [u8],
+    cut: &mut watch::Receiver<bool>,
+    shared: &Shared,
+) -> Option<usize> {
+    loop {
+        let n = tokio::select! {
+            _ = cut.wait_for(|c| *c) => return None,
+            r = from.read(buf) => match r {
+                Ok(n @ 1..) => n,
+                _ => return None,
+            },
+        };
+        if !shared.stalled.load(Ordering::SeqCst) {
+            return Some(n);
+        }
+    }
+}
+
 /// Server → client, cutting on COMMIT's answer when told.
 async fn downstream(
     mut from: OwnedReadHalf,
@@ -236,17 +246,7 @@ async fn downstream(
 ) {
     let mut seen_since_commit: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = tokio::select! {
-            _ = cut.wait_for(|c| *c) => return,
-            r = from.read(&mut buf) => match r {
-                Ok(n @ 1..) => n,
-                _ => return,
-            },
-        };
-        if shared.stalled.load(Ordering::SeqCst) {
-            continue;
-        }
+    while let Some(n) = next_chunk(&mut from, &mut buf, &mut cut, &shared).await {
         let data = &buf[..n];
         if state.sealed.load(Ordering::SeqCst) {
             continue;
@@ -267,8 +267,9 @@ async fn downstream(
 }
 
 /// Whether the server's bytes since the COMMIT hold its answer. MySQL answers one command
-/// at a time, so any bytes are COMMIT's answer; on PostgreSQL the pipelined probe is
-/// answered first, so wait for the CommandComplete with tag `COMMIT`.
+/// at a time, so any bytes are COMMIT's answer; on PostgreSQL answers to what was pipelined
+/// before it (statements, a probe) may come first, so wait for the CommandComplete with tag
+/// `COMMIT`.
 fn answers_commit(wire: Wire, seen: &[u8]) -> bool {
     match wire {
         Wire::MySql => !seen.is_empty(),
