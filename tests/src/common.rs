@@ -110,6 +110,14 @@ impl TestDb {
         }
     }
 
+    /// A SQLite database whose connections run statements inline (`execution=inline`)
+    /// rather than on a thread of their own.
+    pub fn new_sqlite_inline() -> TestDb {
+        let mut db = TestDb::new(Kind::Sqlite).expect("SQLite needs no server");
+        db.url.push_str("&execution=inline");
+        db
+    }
+
     /// The same database reached through sea-orm's pool: the URL's scheme gets `sea-orm+`.
     pub fn new_sea_orm(kind: Kind) -> Option<TestDb> {
         let mut db = TestDb::new(kind)?;
@@ -173,6 +181,16 @@ where
     scenario(db).await;
 }
 
+/// Runs `scenario` on a SQLite database with inline execution (`kind` is SQLite).
+pub async fn run_sqlite_inline<F, Fut>(kind: Kind, scenario: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    assert_eq!(kind, Kind::Sqlite, "inline execution is SQLite's");
+    scenario(TestDb::new_sqlite_inline()).await;
+}
+
 /// Runs `scenario` on `kind`'s database through sea-orm, or prints a skip.
 pub async fn run_sea_orm<F, Fut>(kind: Kind, scenario: F)
 where
@@ -186,7 +204,9 @@ where
 }
 
 /// Stamps each named scenario (an `async fn(TestDb)`) once per backend:
-/// `<scenario>::sqlite`, `<scenario>::postgres`, `<scenario>::mysql`. With `sea_orm:` first,
+/// `<scenario>::sqlite`, `<scenario>::postgres`, `<scenario>::mysql`, and once more on SQLite
+/// with inline execution, `<scenario>::sqlite_inline` (not with `without_inline:` first,
+/// for scenarios that open SQLite some other way). With `sea_orm:` first,
 /// also the fourth column, the same three databases through sea-orm's pool:
 /// `<scenario>::sea_orm_sqlite`, `<scenario>::sea_orm_postgres`, `<scenario>::sea_orm_mysql`.
 #[macro_export]
@@ -205,14 +225,21 @@ macro_rules! matrix {
     (sea_orm: $($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+            $crate::matrix!(@cell run_sqlite_inline sqlite_inline Sqlite $scenario);
             $crate::matrix!(
                 @three run_sea_orm [sea_orm_sqlite sea_orm_postgres sea_orm_mysql] $scenario
             );
         }
     )*};
+    (without_inline: $($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+        }
+    )*};
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+            $crate::matrix!(@cell run_sqlite_inline sqlite_inline Sqlite $scenario);
         }
     )*};
 }

@@ -7,7 +7,8 @@ use txkit_core::{
 };
 
 use crate::SqliteDialect;
-use crate::options::SqliteConnectOptions;
+use crate::inline::Inline;
+use crate::options::{Execution, SqliteConnectOptions};
 use crate::session::Session;
 use crate::worker::{Gone, Worker};
 
@@ -35,38 +36,97 @@ impl Backend for Sqlite {
     }
 }
 
-/// One SQLite connection. The rusqlite connection lives on a thread of its own; every
-/// method sends it one command and awaits the answer, so the async runtime never blocks
-/// on SQLite (nor on its busy_timeout).
+/// One SQLite connection. By default the rusqlite connection lives on a thread of its
+/// own and every method sends it one command and awaits the answer, so the async runtime
+/// never blocks on SQLite (nor on its busy_timeout). With
+/// [`Execution::Inline`](crate::Execution::Inline) it lives here and statements run on the
+/// awaiting task's thread, with lock waits still asynchronous.
 ///
 /// Usually wrapped in a [`ManagedConnection`](txkit_core::ManagedConnection) or a pool,
 /// which add transaction guards and bookkeeping.
 #[derive(Debug)]
 pub struct SqliteConnection {
-    worker: Worker,
+    runner: Runner,
+}
+
+/// Where the statements run.
+#[derive(Debug)]
+enum Runner {
+    Thread(Worker),
+    Inline(Box<Inline>),
 }
 
 impl SqliteConnection {
-    /// Starts the worker thread and opens the database on it.
+    /// Opens the database as `options.execution` says.
     pub(crate) async fn connect(options: SqliteConnectOptions) -> Result<Self> {
-        Ok(Self {
-            worker: Worker::start(options).await?,
-        })
+        let runner = match options.execution {
+            Execution::Thread => Runner::Thread(Worker::start(options).await?),
+            Execution::Inline => Runner::Inline(Box::new(Inline::open(options).await?)),
+        };
+        Ok(Self { runner })
     }
 
-    /// Runs `f` on the worker; a dead worker is a ConnectionLost error.
-    async fn call<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f`, one statement's work: on the worker thread (taking owned copies of what
+    /// it needs), or here with asynchronous lock waits. `owned` makes the worker's copy.
+    async fn run<T, F, G>(&mut self, inline: F, owned: impl FnOnce() -> G) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        F: FnMut(&mut Session) -> Result<T> + Send,
+        G: FnOnce(&mut Session) -> Result<T> + Send + 'static,
     {
-        self.worker.call(f).await.map_err(Gone::into_error)?
+        match &mut self.runner {
+            Runner::Inline(session) => session.run(inline).await,
+            Runner::Thread(worker) => worker.call(owned()).await.map_err(Gone::into_error)?,
+        }
+    }
+
+    /// BEGIN as `opts` say, then one statement: in one command to the worker thread, or
+    /// inline as two steps (each retried on its own after SQLITE_BUSY). The outer error is
+    /// BEGIN's; the inner, the statement's.
+    async fn begin_then<T, F, G>(
+        &mut self,
+        opts: &TxOptions,
+        inline: F,
+        owned: impl FnOnce() -> G,
+    ) -> Result<Result<T>>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut Session) -> Result<T> + Send,
+        G: FnOnce(&mut Session) -> Result<T> + Send + 'static,
+    {
+        let begin = SqliteDialect.begin_sql(opts)?;
+        let read_only = opts.access() == Some(AccessMode::ReadOnly);
+        match &mut self.runner {
+            Runner::Inline(session) => {
+                session.run(|s| s.begin(&begin, read_only)).await?;
+                Ok(session.run(inline).await)
+            }
+            Runner::Thread(worker) => {
+                let step = owned();
+                let both = move |s: &mut Session| {
+                    s.begin(&begin, read_only)?;
+                    Ok(step(s))
+                };
+                worker.call(both).await.map_err(Gone::into_error)?
+            }
+        }
+    }
+
+    /// Runs a parameterless step (COMMIT, ROLLBACK, ping, …) either way.
+    async fn run_plain<T: Send + 'static>(
+        &mut self,
+        step: fn(&mut Session) -> Result<T>,
+    ) -> Result<T> {
+        self.run(step, move || step).await
     }
 
     /// The worker's broken flag, for tests.
     #[cfg(test)]
     pub(crate) fn broken_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-        self.worker.broken_flag()
+        match &self.runner {
+            Runner::Thread(worker) => worker.broken_flag(),
+            Runner::Inline(_) => unreachable!("the tests of the flag use a worker thread"),
+        }
     }
 }
 
@@ -83,24 +143,51 @@ fn committing<T>(answer: std::result::Result<Result<T>, Gone>, sent: &str) -> Re
     }
 }
 
+/// Owned copies of a statement, for the worker thread.
+fn owned(sql: &str, params: &[Value]) -> (String, Vec<Value>) {
+    (sql.to_owned(), params.to_vec())
+}
+
+/// `step` on owned copies of the statement, for the worker thread.
+fn with_owned<T: 'static>(
+    sql: &str,
+    params: &[Value],
+    step: fn(&mut Session, &str, &[Value]) -> Result<T>,
+) -> impl FnOnce(&mut Session) -> Result<T> + Send + 'static {
+    let (sql, params) = owned(sql, params);
+    move |s: &mut Session| step(s, &sql, &params)
+}
+
 impl Connection for SqliteConnection {
     fn dialect(&self) -> &dyn Dialect {
         &SqliteDialect
     }
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let (sql, params) = (sql.to_owned(), params.to_vec());
-        self.call(move |s| s.execute(&sql, &params)).await
+        self.run(
+            |s| s.execute(sql, params),
+            || with_owned(sql, params, Session::execute),
+        )
+        .await
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let (sql, params) = (sql.to_owned(), params.to_vec());
-        self.call(move |s| s.query(&sql, &params)).await
+        self.run(
+            |s| s.query(sql, params),
+            || with_owned(sql, params, Session::query),
+        )
+        .await
     }
 
     async fn batch(&mut self, sql: &str) -> Result<()> {
-        let sql = sql.to_owned();
-        self.call(move |s| s.batch(&sql)).await
+        self.run(
+            |s| s.batch(sql),
+            || {
+                let sql = sql.to_owned();
+                move |s: &mut Session| s.batch(&sql)
+            },
+        )
+        .await
     }
 
     /// BEGIN with the behaviour of `opts` (DEFERRED by default); a read-only transaction
@@ -109,7 +196,14 @@ impl Connection for SqliteConnection {
     async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
         let sql = SqliteDialect.begin_sql(opts)?;
         let read_only = opts.access() == Some(AccessMode::ReadOnly);
-        self.call(move |s| s.begin(&sql, read_only)).await
+        self.run(
+            |s| s.begin(&sql, read_only),
+            || {
+                let sql = sql.clone();
+                move |s: &mut Session| s.begin(&sql, read_only)
+            },
+        )
+        .await
     }
 
     /// BEGIN travels with the first statement, in one command to the worker thread.
@@ -124,13 +218,11 @@ impl Connection for SqliteConnection {
         sql: &str,
         params: &[Value],
     ) -> Result<Result<Vec<Row>>> {
-        let begin = SqliteDialect.begin_sql(opts)?;
-        let read_only = opts.access() == Some(AccessMode::ReadOnly);
-        let (sql, params) = (sql.to_owned(), params.to_vec());
-        self.call(move |s| {
-            s.begin(&begin, read_only)?;
-            Ok(s.query(&sql, &params))
-        })
+        self.begin_then(
+            opts,
+            |s| s.query(sql, params),
+            || with_owned(sql, params, Session::query),
+        )
         .await
     }
 
@@ -141,19 +233,22 @@ impl Connection for SqliteConnection {
         sql: &str,
         params: &[Value],
     ) -> Result<Result<u64>> {
-        let begin = SqliteDialect.begin_sql(opts)?;
-        let read_only = opts.access() == Some(AccessMode::ReadOnly);
-        let (sql, params) = (sql.to_owned(), params.to_vec());
-        self.call(move |s| {
-            s.begin(&begin, read_only)?;
-            Ok(s.execute(&sql, &params))
-        })
+        self.begin_then(
+            opts,
+            |s| s.execute(sql, params),
+            || with_owned(sql, params, Session::execute),
+        )
         .await
     }
 
     /// COMMIT. A thread that ends while COMMIT is pending leaves the outcome unknown.
     async fn commit(&mut self) -> Result<()> {
-        committing(self.worker.call(Session::commit).await, "COMMIT was sent")
+        match &mut self.runner {
+            Runner::Inline(session) => session.run(Session::commit).await,
+            Runner::Thread(worker) => {
+                committing(worker.call(Session::commit).await, "COMMIT was sent")
+            }
+        }
     }
 
     /// The statements and COMMIT in one command to the worker thread: one hop instead of
@@ -163,9 +258,20 @@ impl Connection for SqliteConnection {
         &mut self,
         statements: &[(&str, &[Value])],
     ) -> Result<Vec<u64>> {
+        let worker = match &mut self.runner {
+            Runner::Inline(session) => {
+                let mut counts = Vec::with_capacity(statements.len());
+                for (sql, params) in statements {
+                    counts.push(session.run(|s| s.execute(sql, params)).await?);
+                }
+                session.run(Session::commit).await?;
+                return Ok(counts);
+            }
+            Runner::Thread(worker) => worker,
+        };
         let owned: Vec<(String, Vec<Value>)> = statements
             .iter()
-            .map(|(sql, params)| ((*sql).to_owned(), params.to_vec()))
+            .map(|(sql, params)| owned(sql, params))
             .collect();
         let run = move |s: &mut Session| {
             let mut counts = Vec::with_capacity(owned.len());
@@ -176,7 +282,7 @@ impl Connection for SqliteConnection {
             Ok(counts)
         };
         committing(
-            self.worker.call(run).await,
+            worker.call(run).await,
             "the statements and COMMIT were sent",
         )
     }
@@ -187,40 +293,47 @@ impl Connection for SqliteConnection {
     }
 
     async fn rollback(&mut self) -> Result<()> {
-        self.call(Session::rollback).await
+        self.run_plain(Session::rollback).await
     }
 
     async fn ping(&mut self) -> Result<()> {
-        self.call(Session::ping).await
+        self.run_plain(Session::ping).await
     }
 
     async fn server_in_transaction(&mut self) -> Result<bool> {
-        self.call(|s| Ok(s.in_transaction())).await
+        self.run_plain(|s| Ok(s.in_transaction())).await
     }
 
-    /// Queues a rollback behind any abandoned command: it runs once that command is done,
-    /// and rolls back whatever transaction is then open.
+    /// Rolls back whatever transaction is open. On a worker thread the rollback queues
+    /// behind any abandoned command and runs once that command is done; inline, no command
+    /// outlives its future.
     async fn recover(&mut self) -> Result<()> {
-        self.call(Session::rollback).await
+        self.run_plain(Session::rollback).await
     }
 
     async fn reset(&mut self, mode: ResetMode) -> Result<()> {
         match mode {
-            ResetMode::Rollback => self.call(Session::rollback).await,
-            ResetMode::Full => self.call(Session::reset_full).await,
-            ResetMode::None if self.worker.is_broken() => Err(Gone::NotSent.into_error()),
+            ResetMode::Rollback => self.run_plain(Session::rollback).await,
+            ResetMode::Full => self.run_plain(Session::reset_full).await,
+            ResetMode::None if self.is_broken() => Err(Gone::NotSent.into_error()),
             ResetMode::None => Ok(()),
         }
     }
 
     fn is_broken(&self) -> bool {
-        self.worker.is_broken()
+        match &self.runner {
+            Runner::Thread(worker) => worker.is_broken(),
+            Runner::Inline(session) => session.is_broken(),
+        }
     }
 
-    /// Ends the worker thread once queued commands are done; the database connection is
-    /// closed on that thread (rolling back anything open) before this returns.
+    /// Closes the database (rolling back anything open) before returning: on the worker
+    /// thread once queued commands are done, or inline on a blocking thread.
     async fn close(self) {
-        self.worker.close().await;
+        match self.runner {
+            Runner::Thread(worker) => worker.close().await,
+            Runner::Inline(session) => session.close().await,
+        }
     }
 }
 
@@ -269,6 +382,22 @@ mod tests {
         );
         assert!(conn.reset(ResetMode::None).await.is_err());
         assert!(conn.recover().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_broken_inline_connection_is_connection_lost() {
+        let options = SqliteConnectOptions::memory().execution(Execution::Inline);
+        let mut conn = options.connect().await.unwrap();
+        assert_eq!(conn.execute("SELECT 1", &[]).await.unwrap(), 0);
+        let Runner::Inline(inline) = &mut conn.runner else {
+            panic!("asked for inline execution");
+        };
+        inline.mark_broken();
+        assert!(conn.is_broken());
+        let e = conn.execute("SELECT 1", &[]).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionLost);
+        assert!(conn.reset(ResetMode::None).await.is_err());
+        conn.close().await;
     }
 
     #[tokio::test]

@@ -1,12 +1,38 @@
 //! txkit-sqlite: the SQLite backend of [txkit](https://docs.rs/txkit), on
 //! [rusqlite](https://docs.rs/rusqlite) with SQLite bundled.
 //!
-//! Each [`SqliteConnection`] owns one rusqlite connection on a dedicated OS thread and
-//! talks to it over channels, so the async runtime never waits on SQLite — not on disk
-//! I/O, not on another connection's lock. A command whose future is dropped still runs to
-//! its end on the thread, and the next command queues behind it; that is what lets txkit
-//! recover a connection after a cancelled operation (see
+//! By default each [`SqliteConnection`] owns one rusqlite connection on a dedicated OS
+//! thread and talks to it over channels, so the async runtime never waits on SQLite — not
+//! on disk I/O, not on another connection's lock. A command whose future is dropped still
+//! runs to its end on the thread, and the next command queues behind it; that is what lets
+//! txkit recover a connection after a cancelled operation (see
 //! [`Connection::recover`](txkit_core::Connection::recover)).
+//!
+//! # Execution: a thread per connection, or inline
+//!
+//! The thread costs a hop there and back for every command: on a small VM tens of
+//! microseconds, more than SQLite itself spends on a point read or an UPDATE by key. With
+//! `execution=inline` (or [`SqliteConnectOptions::execution`]) the connection lives in the
+//! [`SqliteConnection`] and each statement runs on the thread of the task awaiting it, as
+//! rusqlite called directly would:
+//!
+//! | | `thread` (default) | `inline` |
+//! | --- | --- | --- |
+//! | cost per statement | a hop to the connection's thread and back | none beyond SQLite's own work |
+//! | the runtime thread while SQLite works | free | busy until the statement returns |
+//! | waiting for another connection's lock | SQLite's busy handler, on the connection's thread | asynchronous: a few yields, then SQLite's pauses as timers, up to `busy_timeout` |
+//! | a future dropped mid-statement | the statement finishes on the thread; the next command waits for it | cannot happen: a statement has no await inside |
+//!
+//! Choose `inline` when statements are short — point reads and writes, small transactions,
+//! the usual service workload — and latency matters; keep `thread` when a statement may run
+//! long (reports, scans of large tables, `VACUUM`), since inline it would hold a runtime
+//! thread for its whole length. Inline, SQLite's busy handler is replaced by one that only
+//! notes that SQLite wanted to wait; the statement then fails with SQLITE_BUSY and is run
+//! again after an asynchronous pause. SQLite calls that handler only where running the
+//! statement again is safe (it stops before changing anything, or it is COMMIT, which stays
+//! pending); where waiting could deadlock it returns SQLITE_BUSY without calling it, and that
+//! error reaches the caller at once in both modes. A `PRAGMA busy_timeout` sent as SQL puts
+//! SQLite's sleeping handler back, which inline would then hold the runtime thread for.
 //!
 //! Application code normally reaches this crate through the `txkit` facade
 //! (`Engine::connect("sqlite://app.db")`); use it directly for a single connection.
@@ -30,6 +56,7 @@
 //! | `synchronous` | `off`, `normal`, `full`, `extra` | `normal` under WAL, else `full` |
 //! | `foreign_keys` | `true`/`false` (`on`/`off`, `1`/`0`, `yes`/`no`) | `true` |
 //! | `mode` | `rwc` (create if missing), `rw`, `ro` | `rwc` |
+//! | `execution` | `thread`, `inline` (see above) | `thread` |
 //!
 //! The engine's keys (`pool_size`, `isolation`, … — [`txkit_core::ENGINE_URL_KEYS`]) are
 //! left to the engine; any other key, or a value outside those listed, is a Config error
@@ -113,6 +140,7 @@ pub mod codes;
 mod connection;
 mod error;
 mod file;
+mod inline;
 mod options;
 mod session;
 mod setup;
@@ -123,7 +151,7 @@ mod worker;
 pub use connection::{Sqlite, SqliteConnection};
 pub use error::map_error;
 pub use options::{
-    DEFAULT_BUSY_TIMEOUT, DEFAULT_STATEMENT_CACHE_CAPACITY, JournalMode, OpenMode,
+    DEFAULT_BUSY_TIMEOUT, DEFAULT_STATEMENT_CACHE_CAPACITY, Execution, JournalMode, OpenMode,
     SqliteConnectOptions, Synchronous,
 };
 /// The rusqlite version this crate is built on (pinned), for code that needs its types.

@@ -1,13 +1,14 @@
-//! Opening a database and applying [`SqliteConnectOptions`] to the new connection. Runs on
-//! the worker thread, since opening and switching to WAL touch the disk and may wait on
-//! locks.
+//! Opening a database and applying [`SqliteConnectOptions`] to the new connection. Runs off
+//! the async runtime (on the worker thread, or a blocking thread for inline execution),
+//! since opening and switching to WAL touch the disk and may wait on locks.
 
 use rusqlite::{Connection, OpenFlags};
 use txkit_core::{Error, Result};
 
 use crate::error::map_error;
 use crate::file;
-use crate::options::{JournalMode, OpenMode, SqliteConnectOptions, Target};
+use crate::inline::decline_busy;
+use crate::options::{Execution, JournalMode, OpenMode, SqliteConnectOptions, Target};
 
 /// Opens the database and applies every setting.
 pub(crate) fn open(options: &SqliteConnectOptions) -> Result<Connection> {
@@ -24,23 +25,36 @@ pub(crate) fn open(options: &SqliteConnectOptions) -> Result<Connection> {
         }
     };
     conn.set_prepared_statement_cache_capacity(options.statement_cache_capacity);
-    // busy_timeout first, so switching the journal mode waits for other connections.
-    apply_session_settings(&conn, options)?;
+    // A sleeping busy handler first, so switching the journal mode waits for other
+    // connections (this runs off the async runtime in either execution mode).
+    set_busy_timeout(&conn, options)?;
     if let Some(mode) = options.effective_journal_mode() {
         set_journal_mode(&conn, mode)?;
     }
+    apply_session_settings(&conn, options)?;
     Ok(conn)
 }
 
-/// The settings that live on the connection rather than in the file: busy_timeout,
-/// foreign_keys and synchronous (applied again by a full reset).
+/// SQLite's own busy handler, sleeping up to busy_timeout.
+fn set_busy_timeout(conn: &Connection, options: &SqliteConnectOptions) -> Result<()> {
+    // validate() keeps busy_timeout within what rusqlite accepts.
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| map_error(e).context("setting busy_timeout"))
+}
+
+/// The settings that live on the connection rather than in the file: how lock waits are
+/// made (busy_timeout, or for inline execution a handler that leaves the wait to async
+/// code), foreign_keys and synchronous (applied again by a full reset).
 pub(crate) fn apply_session_settings(
     conn: &Connection,
     options: &SqliteConnectOptions,
 ) -> Result<()> {
-    // validate() keeps busy_timeout within what rusqlite accepts.
-    conn.busy_timeout(options.busy_timeout)
-        .map_err(|e| map_error(e).context("setting busy_timeout"))?;
+    match options.execution {
+        Execution::Thread => set_busy_timeout(conn, options)?,
+        Execution::Inline => conn
+            .busy_handler(Some(decline_busy))
+            .map_err(|e| map_error(e).context("setting the busy handler"))?,
+    }
     conn.pragma_update(None, "foreign_keys", options.foreign_keys)
         .map_err(|e| map_error(e).context("setting foreign_keys"))?;
     conn.pragma_update(

@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, Result};
 
-use crate::options::{JournalMode, OpenMode, SqliteConnectOptions, Synchronous};
+use crate::options::{Execution, JournalMode, OpenMode, SqliteConnectOptions, Synchronous};
 
 /// The query options this backend reads.
-pub(crate) const SQLITE_URL_KEYS: [&str; 5] = [
+pub(crate) const SQLITE_URL_KEYS: [&str; 6] = [
     "busy_timeout",
     "journal_mode",
     "synchronous",
     "foreign_keys",
     "mode",
+    "execution",
 ];
 
 /// The largest busy_timeout SQLite accepts, in milliseconds.
@@ -88,6 +89,7 @@ fn apply(
         "synchronous" => opts.synchronous(pick(key, value, &Synchronous::ALL, |s| s.as_str())?),
         "foreign_keys" => opts.foreign_keys(parse_bool(key, value)?),
         "mode" => opts.mode(pick(key, value, &OpenMode::ALL, |m| m.as_str())?),
+        "execution" => opts.execution(pick(key, value, &Execution::ALL, |e| e.as_str())?),
         _ => {
             return Err(Error::config(format!(
                 "unknown option {key:?} in SQLite URL {}; accepted: {}, and the engine's {}",
@@ -255,6 +257,10 @@ mod tests {
         }
         let o = opts("sqlite://a.db?busy_timeout=0").unwrap();
         assert_eq!(o.busy_timeout, Duration::ZERO);
+        for execution in Execution::ALL {
+            let o = opts(&format!("sqlite://a.db?execution={}", execution.as_str())).unwrap();
+            assert_eq!(o.execution, execution);
+        }
     }
 
     #[test]
@@ -301,6 +307,7 @@ mod tests {
             ("sqlite://a.db?synchronous=fast", "off, normal, full, extra"),
             ("sqlite://a.db?foreign_keys=maybe", "true, false"),
             ("sqlite://a.db?mode=memory", "rwc, rw, ro"),
+            ("sqlite://a.db?execution=async", "thread, inline"),
             ("sqlite://a.db?mode=ro&mode=rw", "more than once"),
         ] {
             let msg = config_error(text);

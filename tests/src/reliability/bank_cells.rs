@@ -16,3 +16,17 @@ bank_cells!(false;
     mysql_random_lock_order: MySql, "read-committed-random-lock-order", Some(ReadCommitted), RandomOrder;
     sqlite_wal_immediate: Sqlite, "wal-immediate", None, Isolation;
 );
+
+/// SQLite again with inline execution: lock waits are asynchronous retries there, so this
+/// checks they never lose or repeat a transfer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_inline_wal_immediate() {
+    super::bank_run::cell_on(
+        crate::common::TestDb::new_sqlite_inline(),
+        "wal-immediate-inline",
+        None,
+        super::bank_transfer::Locking::Isolation,
+        false,
+    )
+    .await;
+}

@@ -24,9 +24,21 @@ pub(crate) async fn cell(
     locking: Locking,
     faults: bool,
 ) {
-    let Some(mut db) = TestDb::new(kind) else {
+    let Some(db) = TestDb::new(kind) else {
         return;
     };
+    cell_on(db, label, isolation, locking, faults).await;
+}
+
+/// [`cell`] on a given database (e.g. SQLite with inline execution).
+pub(crate) async fn cell_on(
+    mut db: TestDb,
+    label: &'static str,
+    isolation: Option<IsolationLevel>,
+    locking: Locking,
+    faults: bool,
+) {
+    let kind = db.kind;
     if kind == Kind::Postgres && locking == Locking::RandomOrder {
         // PostgreSQL looks for a deadlock only after `deadlock_timeout` (1 s by default),
         // which would make this cell measure that wait rather than the retries; InnoDB
