@@ -14,6 +14,14 @@ pub(crate) fn header() {
     println!("| --- | --- | --- | --- | --- | --- | --- |");
 }
 
+/// txkit's contenders, in the order their ratios are printed.
+const TXKIT_NAMES: [&str; 4] = [
+    "txkit",
+    "txkit-pipelined",
+    "txkit-inline",
+    "txkit-inline-pipelined",
+];
+
 fn median_ms(m: &Measured) -> f64 {
     quantile(&m.batches, 0.5).as_secs_f64() * 1e3
 }
@@ -69,8 +77,8 @@ pub(crate) fn cell(backend: Backend, cell: Cell, results: &[Measured], rts: &Rou
             ));
         }
     }
-    for (who, mine) in [("txkit", txkit), ("txkit-pipelined", pipelined)] {
-        let Some(mine) = mine else { continue };
+    for who in TXKIT_NAMES {
+        let Some(mine) = find(who) else { continue };
         for other in [raw(backend), "sqlx", "sea-orm"] {
             if let Some(o) = find(other) {
                 line.push_str(&format!(

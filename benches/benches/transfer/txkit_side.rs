@@ -3,6 +3,8 @@
 //! `txkit-pipelined` (PostgreSQL and SQLite): `engine.session()`, the locked read (which carries
 //! BEGIN), then `commit_with` sending both UPDATEs, the ledger INSERT and COMMIT in one
 //! flush — 2 round trips; its INSERT batch is one `commit_with` of 100 INSERTs.
+//! `txkit-inline` and `txkit-inline-pipelined` (SQLite): the same two with
+//! `execution=inline`, statements run on the task's thread instead of a connection thread.
 
 use std::sync::Arc;
 
@@ -24,11 +26,18 @@ pub(crate) struct Txkit {
     engine: Engine,
     backend: Backend,
     pipelined: bool,
+    name: &'static str,
 }
 
 impl Txkit {
     /// An engine with `pool` connections, everything else default.
-    pub(crate) async fn new(url: &str, backend: Backend, pool: usize, pipelined: bool) -> Self {
+    pub(crate) async fn new(
+        url: &str,
+        backend: Backend,
+        pool: usize,
+        pipelined: bool,
+        name: &'static str,
+    ) -> Self {
         let engine = Engine::builder(url)
             .pool_size(pool)
             .build()
@@ -38,17 +47,14 @@ impl Txkit {
             engine,
             backend,
             pipelined,
+            name,
         }
     }
 }
 
 impl Contender for Txkit {
     fn name(&self) -> &'static str {
-        if self.pipelined {
-            "txkit-pipelined"
-        } else {
-            "txkit"
-        }
+        self.name
     }
 
     fn worker(&self) -> BoxFut<'_, Box<dyn Worker>> {
@@ -208,16 +214,28 @@ impl Worker for TxkitWorker {
     }
 }
 
-/// txkit's contenders on `backend`: plain, and pipelined on PostgreSQL.
+/// txkit's contenders on `backend`: plain, and pipelined on PostgreSQL and SQLite; on
+/// SQLite both again with `execution=inline`.
 pub(crate) async fn contenders(
     url: &str,
     backend: Backend,
     pool: usize,
 ) -> Vec<Arc<dyn Contender>> {
-    let mut out: Vec<Arc<dyn Contender>> =
-        vec![Arc::new(Txkit::new(url, backend, pool, false).await)];
+    let mut out: Vec<Arc<dyn Contender>> = vec![Arc::new(
+        Txkit::new(url, backend, pool, false, "txkit").await,
+    )];
     if backend != Backend::Mysql {
-        out.push(Arc::new(Txkit::new(url, backend, pool, true).await));
+        out.push(Arc::new(
+            Txkit::new(url, backend, pool, true, "txkit-pipelined").await,
+        ));
+    }
+    if backend == Backend::Sqlite {
+        let inline = format!("{url}?execution=inline");
+        for (pipelined, name) in [(false, "txkit-inline"), (true, "txkit-inline-pipelined")] {
+            out.push(Arc::new(
+                Txkit::new(&inline, backend, pool, pipelined, name).await,
+            ));
+        }
     }
     out
 }
