@@ -179,10 +179,12 @@ fn table(rt: &Runtime, server: &Server, mode: Mode, rounds: usize) {
         println!("{line}");
     }
     rt.block_on(schema::check(&checker, backend));
-    if let Server::Sqlite(_) = server {
+    if let Server::Sqlite(_) = server
+        && cells::wanted("sqlite writers")
+    {
         let per_task = if smoke { 5 } else { 200 };
-        let outcomes = rt.block_on(sqlite_writers::run(&server.txkit_url(), per_task));
-        sqlite_writers::print(&outcomes);
+        let outcomes = rt.block_on(sqlite_writers::run(&server.txkit_url(), per_task, rounds));
+        sqlite_writers::print(&outcomes, per_task);
     }
     rt.block_on(checker.close());
 }

@@ -11,16 +11,16 @@ use std::time::{Duration, Instant};
 use txkit::{Engine, ErrorKind, QueueWorker, params};
 
 use crate::schema::{ACCOUNTS, Backend, check, q};
-use crate::workload::{Plan, Rng, Work};
+use crate::workload::{Plan, Rng, Work, quantile};
 
 pub(crate) const TASKS: usize = 8;
 
-/// What one way measured.
-pub(crate) struct Outcome {
-    pub(crate) way: &'static str,
-    pub(crate) elapsed: Duration,
-    pub(crate) committed: u64,
-    pub(crate) busy: u64,
+/// What one way measured in one round.
+struct Outcome {
+    way: &'static str,
+    elapsed: Duration,
+    committed: u64,
+    busy: u64,
 }
 
 async fn transfer(engine: &Engine, from: i64, to: i64) -> txkit::Result<()> {
@@ -147,46 +147,102 @@ async fn sum(handles: Vec<tokio::task::JoinHandle<(u64, u64)>>) -> (u64, u64) {
     total
 }
 
-/// Runs the three ways, `per_task` transfers per task each, checking after each that the
-/// ledger grew by exactly the transfers committed and no cent moved wrongly.
-pub(crate) async fn run(url: &str, per_task: usize) -> Vec<Outcome> {
+/// One way's rounds, on one execution mode.
+pub(crate) struct Rounds {
+    pub(crate) execution: &'static str,
+    pub(crate) way: &'static str,
+    pub(crate) elapsed: Vec<Duration>,
+    pub(crate) committed: u64,
+    pub(crate) busy: u64,
+}
+
+/// The three ways, `rounds` times each in a rotating order, on `url` with each execution
+/// mode (`thread`, `inline`), `per_task` transfers per task each time; after each, checks
+/// that the ledger grew by exactly the transfers committed and no cent moved wrongly.
+pub(crate) async fn run(url: &str, per_task: usize, rounds: usize) -> Vec<Rounds> {
     let checker = Engine::connect(url).await.expect("engine");
     let mut out = Vec::new();
-    for way in 0..3 {
-        let before = check(&checker, Backend::Sqlite).await;
-        let outcome = match way {
-            0 => concurrent(url, per_task, true).await,
-            1 => concurrent(url, per_task, false).await,
-            _ => alone(url, per_task).await,
-        };
-        let after = check(&checker, Backend::Sqlite).await;
-        assert_eq!(
-            after.ledger - before.ledger,
-            outcome.committed as i64,
-            "{}: ledger rows and commits differ",
-            outcome.way
-        );
-        assert_eq!(
-            outcome.committed + outcome.busy,
-            (TASKS * per_task) as u64,
-            "{}: a transfer is unaccounted for",
-            outcome.way
-        );
-        out.push(outcome);
+    for execution in ["thread", "inline"] {
+        let url = format!("{url}?execution={execution}");
+        let mut ways: Vec<Rounds> = ["queue-worker", "naive-concurrent", "one-connection"]
+            .into_iter()
+            .map(|way| Rounds {
+                execution,
+                way,
+                elapsed: Vec::new(),
+                committed: 0,
+                busy: 0,
+            })
+            .collect();
+        for round in 0..rounds {
+            for i in 0..ways.len() {
+                let way = (round + i) % ways.len();
+                let before = check(&checker, Backend::Sqlite).await;
+                let outcome = match way {
+                    0 => concurrent(&url, per_task, true).await,
+                    1 => concurrent(&url, per_task, false).await,
+                    _ => alone(&url, per_task).await,
+                };
+                let after = check(&checker, Backend::Sqlite).await;
+                assert_eq!(
+                    after.ledger - before.ledger,
+                    outcome.committed as i64,
+                    "{}: ledger rows and commits differ",
+                    outcome.way
+                );
+                assert_eq!(
+                    outcome.committed + outcome.busy,
+                    (TASKS * per_task) as u64,
+                    "{}: a transfer is unaccounted for",
+                    outcome.way
+                );
+                let tally = &mut ways[way];
+                tally.elapsed.push(outcome.elapsed);
+                tally.committed += outcome.committed;
+                tally.busy += outcome.busy;
+            }
+        }
+        out.extend(ways);
     }
     checker.close().await;
     out
 }
 
-pub(crate) fn print(outcomes: &[Outcome]) {
-    for o in outcomes {
-        let per = o.elapsed.as_secs_f64() * 1e6 / o.committed.max(1) as f64;
+/// One line per way and execution mode (median time of a round, per commit), then per mode
+/// the queue worker's throughput over one connection's.
+pub(crate) fn print(all: &[Rounds], per_task: usize) {
+    let median = |r: &Rounds| {
+        let mut sorted = r.elapsed.clone();
+        sorted.sort();
+        quantile(&sorted, 0.5)
+    };
+    for r in all {
+        let rounds = r.elapsed.len().max(1) as u64;
+        let per_round = r.committed / rounds;
+        let per = median(r).as_secs_f64() * 1e6 / per_round.max(1) as f64;
         println!(
-            "SQLITE_WRITERS {} tasks={TASKS} committed={} busy_reached_caller={} elapsed_ms={:.1} per_commit_us={per:.0}",
-            o.way,
-            o.committed,
-            o.busy,
-            o.elapsed.as_secs_f64() * 1e3
+            "SQLITE_WRITERS execution={} {} tasks={TASKS} rounds={rounds} committed={} \
+             busy_reached_caller={} median_round_ms={:.1} per_commit_us={per:.0}",
+            r.execution,
+            r.way,
+            r.committed,
+            r.busy,
+            median(r).as_secs_f64() * 1e3
         );
+    }
+    for execution in ["thread", "inline"] {
+        let find = |way: &str| {
+            all.iter()
+                .find(|r| r.execution == execution && r.way == way)
+        };
+        if let (Some(queued), Some(alone)) = (find("queue-worker"), find("one-connection")) {
+            // Both commit every transfer: throughput is inverse to the round's time.
+            println!(
+                "SQLITE_WRITERS_RATIO execution={execution} tasks={TASKS} per_task={per_task} \
+                 queue-worker/one-connection-throughput={:.2} busy_reached_caller={}",
+                median(alone).as_secs_f64() / median(queued).as_secs_f64(),
+                queued.busy
+            );
+        }
     }
 }
