@@ -6,17 +6,20 @@
 //! Waiting for another connection's lock must not hold the runtime thread, so SQLite's
 //! own busy handler (which sleeps) is replaced by [`decline_busy`]: it notes that SQLite
 //! asked to wait and declines. The statement then fails with SQLITE_BUSY, and [`Inline::run`]
-//! yields to the runtime a few times, then sleeps asynchronously on SQLite's own schedule
-//! of pauses, running the statement again after each, until busy_timeout has passed. SQLite calls the handler only where waiting and trying again is
+//! waits asynchronously — until another inline connection of this process releases a lock
+//! ([`LockSignal`]), or at most SQLite's own next pause — and runs it again, until
+//! busy_timeout has passed. SQLite calls the handler only where waiting and trying again is
 //! safe (acquiring a lock the statement needs before it changes anything, or at COMMIT,
 //! which stays pending); where waiting could deadlock it returns SQLITE_BUSY without calling
 //! it, and that error reaches the caller at once, exactly as with a sleeping handler.
 
 use std::cell::Cell;
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use txkit_core::{Error, ErrorKind, Result};
 
+use crate::lock_signal::{LockSignal, Waiting};
 use crate::options::SqliteConnectOptions;
 use crate::session::Session;
 
@@ -35,21 +38,13 @@ pub(crate) fn decline_busy(_attempts: i32) -> bool {
 /// SQLite's default busy handler's pauses, in milliseconds; after the last, 100 ms each.
 const PAUSES_MS: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
 
-/// Tries made after only yielding to the runtime, before the first pause. The lock's
-/// holder is often another inline connection of this process, whose task runs as soon as
-/// this one yields: a transaction without awaits in between takes microseconds, far less
-/// than the shortest pause.
-const YIELDS: usize = 16;
-
-/// How long to wait before try `tries + 1`, `waited` after the first SQLITE_BUSY: a yield
-/// (`Some(ZERO)`) for the first [`YIELDS`] tries, then SQLite's pauses, the last cut to
-/// what is left of busy_timeout; `None` once busy_timeout has passed.
+/// How long to wait before try `tries + 1`, `waited` after the first SQLITE_BUSY: SQLite's
+/// pauses, the last cut to what is left of busy_timeout; `None` once busy_timeout has
+/// passed. (An inline connection of this process that releases the lock ends the wait
+/// early: [`LockSignal`].)
 fn next_pause(tries: usize, waited: Duration, busy_timeout: Duration) -> Option<Duration> {
     let left = busy_timeout.checked_sub(waited).filter(|d| !d.is_zero())?;
-    let Some(sleeps) = tries.checked_sub(YIELDS) else {
-        return Some(Duration::ZERO);
-    };
-    let pause = Duration::from_millis(PAUSES_MS.get(sleeps).copied().unwrap_or(100));
+    let pause = Duration::from_millis(PAUSES_MS.get(tries).copied().unwrap_or(100));
     Some(pause.min(left))
 }
 
@@ -57,6 +52,9 @@ fn next_pause(tries: usize, waited: Duration, busy_timeout: Duration) -> Option<
 pub(crate) struct Inline {
     session: Session,
     busy_timeout: Duration,
+    /// Shared with the other inline connections to the same file (none for `:memory:`,
+    /// which no other connection can lock).
+    signal: Option<LockSignal>,
     broken: bool,
 }
 
@@ -74,21 +72,30 @@ impl Inline {
     /// and may wait for locks), then keeps the connection here.
     pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self> {
         let busy_timeout = options.busy_timeout;
-        let session = tokio::task::spawn_blocking(move || Session::open(options))
-            .await
-            .map_err(|e| {
-                Error::connection_lost(format!("opening the SQLite database failed: {e}"))
-            })??;
+        let (session, signal) = tokio::task::spawn_blocking(move || {
+            let signal = options.filename().map(LockSignal::for_file);
+            Session::open(options).map(|session| (session, signal))
+        })
+        .await
+        .map_err(|e| {
+            Error::connection_lost(format!("opening the SQLite database failed: {e}"))
+        })??;
         Ok(Self {
             session,
             busy_timeout,
+            signal,
             broken: false,
         })
     }
 
     /// Runs `step` on this thread; while it fails because SQLite declined to wait for a
-    /// lock, pauses (asynchronously) and runs it again, up to busy_timeout. `step` must be
+    /// lock, waits (asynchronously) and runs it again, up to busy_timeout. `step` must be
     /// one statement (or one that changes nothing when it fails with SQLITE_BUSY).
+    ///
+    /// After the first SQLITE_BUSY the connection listens for [`LockSignal`] and tries
+    /// again at once (the lock may have been freed before it listened); from then on each
+    /// wait ends when another inline connection of this process releases a lock, or after
+    /// SQLite's next pause, whichever comes first.
     pub(crate) async fn run<T>(
         &mut self,
         mut step: impl FnMut(&mut Session) -> Result<T>,
@@ -96,18 +103,28 @@ impl Inline {
         if self.broken {
             return Err(broken_error());
         }
+        self.take_turn().await;
         let mut first_busy: Option<Instant> = None;
+        let mut _waiting: Option<Waiting> = None;
         let mut tries = 0;
         loop {
+            // A clone (not a borrow of self) only once waiting: no shared count touched on
+            // the fast path.
+            let listening = first_busy.and_then(|_| self.signal.clone());
+            let mut released = pin!(listening.as_ref().map(|signal| signal.notify().notified()));
+            if let Some(notified) = released.as_mut().as_pin_mut() {
+                notified.enable();
+            }
             let was_in_transaction = self.session.in_transaction();
             BUSY_DECLINED.with(|declined| declined.set(false));
             let result = step(&mut self.session);
             let declined = BUSY_DECLINED.with(|declined| declined.replace(false));
-            if let Err(e) = self.session.after_command() {
-                tracing::error!(error = %e, "txkit-sqlite could not end a read-only \
-                                             transaction cleanly; the connection is broken");
-                self.broken = true;
-            }
+            // A lock may have been released when a transaction ended, or when a statement
+            // outside one ran. Not after a statement that failed outside one: that is this
+            // connection's own BUSY, and it would wake its own wait at once.
+            let may_have_released =
+                !self.session.in_transaction() && (was_in_transaction || result.is_ok());
+            self.after_step(may_have_released);
             match result {
                 // SQLite may roll a whole transaction back on BUSY; then nothing is retried.
                 Err(e)
@@ -115,22 +132,57 @@ impl Inline {
                         && e.kind() == ErrorKind::LockTimeout
                         && was_in_transaction == self.session.in_transaction() =>
                 {
-                    let waited = first_busy.get_or_insert_with(Instant::now).elapsed();
+                    let Some(started) = first_busy else {
+                        first_busy = Some(Instant::now());
+                        _waiting = self.signal.as_ref().map(LockSignal::waiting);
+                        continue;
+                    };
+                    let waited = started.elapsed();
                     let Some(pause) = next_pause(tries, waited, self.busy_timeout) else {
                         return Err(e.context(format!(
                             "waited {} ms (busy_timeout) for another connection's lock",
                             waited.as_millis()
                         )));
                     };
-                    if pause.is_zero() {
-                        tokio::task::yield_now().await;
-                    } else {
-                        tokio::time::sleep(pause).await;
+                    match released.as_pin_mut() {
+                        Some(notified) => {
+                            // Woken early or not, the lock is tried again either way.
+                            let _ = tokio::time::timeout(pause, notified).await;
+                        }
+                        None => tokio::time::sleep(pause).await,
                     }
                     tries += 1;
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// Before a step, the yields that keep inline work from hogging its runtime thread
+    /// (which a statement without awaits would otherwise never leave): one when the task has
+    /// used up tokio's cooperative budget, and one before new work outside a transaction
+    /// while other connections to the file wait for its lock, so that a task running
+    /// transaction after transaction lets the woken waiters try first. Both come before the
+    /// statement: a future dropped there has done nothing.
+    async fn take_turn(&mut self) {
+        tokio::task::coop::consume_budget().await;
+        if !self.session.in_transaction()
+            && self.signal.as_ref().is_some_and(LockSignal::has_waiters)
+        {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// After every step: turns `query_only` off once a read-only transaction has ended,
+    /// and tells waiting connections when a lock may be free.
+    fn after_step(&mut self, may_have_released: bool) {
+        if let Err(e) = self.session.after_command() {
+            tracing::error!(error = %e, "txkit-sqlite could not end a read-only transaction \
+                                         cleanly; the connection is broken");
+            self.broken = true;
+        }
+        if may_have_released && let Some(signal) = &self.signal {
+            signal.released();
         }
     }
 
@@ -155,6 +207,10 @@ impl Inline {
         {
             tracing::warn!("closing a SQLite connection failed: its blocking task ended early");
         }
+        // Closing rolled back anything open, releasing its lock.
+        if let Some(signal) = &self.signal {
+            signal.released();
+        }
     }
 }
 
@@ -170,20 +226,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn yields_then_pauses_as_sqlite_then_stops_at_the_timeout() {
+    fn pauses_follow_sqlite_and_stop_at_the_timeout() {
         let timeout = Duration::from_millis(10);
         let ms = Duration::from_millis;
-        assert_eq!(next_pause(0, Duration::ZERO, timeout), Some(Duration::ZERO));
-        assert_eq!(next_pause(YIELDS - 1, ms(0), timeout), Some(Duration::ZERO));
-        assert_eq!(next_pause(YIELDS, ms(0), timeout), Some(ms(1)));
-        assert_eq!(next_pause(YIELDS + 2, ms(3), timeout), Some(ms(5)));
+        assert_eq!(next_pause(0, ms(0), timeout), Some(ms(1)));
+        assert_eq!(next_pause(2, ms(3), timeout), Some(ms(5)));
         // Cut to what is left, then nothing.
-        assert_eq!(next_pause(YIELDS + 3, ms(8), timeout), Some(ms(2)));
-        assert_eq!(next_pause(YIELDS + 4, timeout, timeout), None);
-        assert_eq!(next_pause(0, Duration::ZERO, Duration::ZERO), None);
+        assert_eq!(next_pause(3, ms(8), timeout), Some(ms(2)));
+        assert_eq!(next_pause(4, timeout, timeout), None);
+        assert_eq!(next_pause(0, ms(0), Duration::ZERO), None);
         // Past the table: 100 ms each.
         assert_eq!(
-            next_pause(YIELDS + 40, ms(0), Duration::from_secs(60)),
+            next_pause(40, ms(0), Duration::from_secs(60)),
             Some(ms(100))
         );
     }

@@ -20,7 +20,7 @@
 //! | --- | --- | --- |
 //! | cost per statement | a hop to the connection's thread and back | none beyond SQLite's own work |
 //! | the runtime thread while SQLite works | free | busy until the statement returns |
-//! | waiting for another connection's lock | SQLite's busy handler, on the connection's thread | asynchronous: a few yields, then SQLite's pauses as timers, up to `busy_timeout` |
+//! | waiting for another connection's lock | SQLite's busy handler, on the connection's thread | asynchronous: woken when an inline connection of this process releases a lock, else after SQLite's pauses, up to `busy_timeout` |
 //! | a future dropped mid-statement | the statement finishes on the thread; the next command waits for it | cannot happen: a statement has no await inside |
 //!
 //! Choose `inline` when statements are short — point reads and writes, small transactions,
@@ -141,6 +141,7 @@ mod connection;
 mod error;
 mod file;
 mod inline;
+mod lock_signal;
 mod options;
 mod session;
 mod setup;
