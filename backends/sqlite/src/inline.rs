@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use txkit_core::{Error, ErrorKind, Result};
 
-use crate::lock_signal::{LockSignal, Waiting};
+use crate::lock_signal::LockSignal;
 use crate::options::SqliteConnectOptions;
 use crate::session::Session;
 
@@ -46,6 +46,14 @@ fn next_pause(tries: usize, waited: Duration, busy_timeout: Duration) -> Option<
     let left = busy_timeout.checked_sub(waited).filter(|d| !d.is_zero())?;
     let pause = Duration::from_millis(PAUSES_MS.get(tries).copied().unwrap_or(100));
     Some(pause.min(left))
+}
+
+/// One try of a step.
+enum Attempt<T> {
+    /// Its result, to hand to the caller.
+    Done(Result<T>),
+    /// SQLITE_BUSY where waiting and trying again is safe.
+    Busy(Error),
 }
 
 /// An inline connection: the session, and whether it can still be trusted.
@@ -98,63 +106,79 @@ impl Inline {
     /// SQLite's next pause, whichever comes first.
     pub(crate) async fn run<T>(
         &mut self,
-        mut step: impl FnMut(&mut Session) -> Result<T>,
+        mut step: impl FnMut(&mut Session) -> Result<T> + Send,
     ) -> Result<T> {
         if self.broken {
             return Err(broken_error());
         }
         self.take_turn().await;
-        let mut first_busy: Option<Instant> = None;
-        let mut _waiting: Option<Waiting> = None;
+        match self.attempt(&mut step) {
+            Attempt::Done(result) => result,
+            // Boxed: the waiting machinery stays out of the fast path's future.
+            Attempt::Busy(_) => Box::pin(self.wait_out_busy(&mut step)).await,
+        }
+    }
+
+    /// Runs `step` once. `Busy` when it failed because SQLite declined to wait for a lock
+    /// and trying again is safe.
+    fn attempt<T>(&mut self, step: &mut impl FnMut(&mut Session) -> Result<T>) -> Attempt<T> {
+        let was_in_transaction = self.session.in_transaction();
+        BUSY_DECLINED.with(|declined| declined.set(false));
+        let result = step(&mut self.session);
+        let declined = BUSY_DECLINED.with(|declined| declined.replace(false));
+        // A lock may have been released when a transaction ended, or when a statement
+        // outside one ran. Not after a statement that failed outside one: that is this
+        // connection's own BUSY, and it would wake its own wait at once.
+        let may_have_released =
+            !self.session.in_transaction() && (was_in_transaction || result.is_ok());
+        self.after_step(may_have_released);
+        match result {
+            // SQLite may roll a whole transaction back on BUSY; then nothing is retried.
+            Err(e)
+                if declined
+                    && e.kind() == ErrorKind::LockTimeout
+                    && was_in_transaction == self.session.in_transaction() =>
+            {
+                Attempt::Busy(e)
+            }
+            other => Attempt::Done(other),
+        }
+    }
+
+    /// After a first SQLITE_BUSY: listens for [`LockSignal`], tries again at once, then
+    /// waits for a release or the next pause before each further try, up to busy_timeout.
+    async fn wait_out_busy<T>(
+        &mut self,
+        step: &mut (impl FnMut(&mut Session) -> Result<T> + Send),
+    ) -> Result<T> {
+        let started = Instant::now();
+        let _waiting = self.signal.as_ref().map(LockSignal::waiting);
+        let signal = self.signal.clone();
         let mut tries = 0;
         loop {
-            // A clone (not a borrow of self) only once waiting: no shared count touched on
-            // the fast path.
-            let listening = first_busy.and_then(|_| self.signal.clone());
-            let mut released = pin!(listening.as_ref().map(|signal| signal.notify().notified()));
+            let mut released = pin!(signal.as_ref().map(|signal| signal.notify().notified()));
             if let Some(notified) = released.as_mut().as_pin_mut() {
                 notified.enable();
             }
-            let was_in_transaction = self.session.in_transaction();
-            BUSY_DECLINED.with(|declined| declined.set(false));
-            let result = step(&mut self.session);
-            let declined = BUSY_DECLINED.with(|declined| declined.replace(false));
-            // A lock may have been released when a transaction ended, or when a statement
-            // outside one ran. Not after a statement that failed outside one: that is this
-            // connection's own BUSY, and it would wake its own wait at once.
-            let may_have_released =
-                !self.session.in_transaction() && (was_in_transaction || result.is_ok());
-            self.after_step(may_have_released);
-            match result {
-                // SQLite may roll a whole transaction back on BUSY; then nothing is retried.
-                Err(e)
-                    if declined
-                        && e.kind() == ErrorKind::LockTimeout
-                        && was_in_transaction == self.session.in_transaction() =>
-                {
-                    let Some(started) = first_busy else {
-                        first_busy = Some(Instant::now());
-                        _waiting = self.signal.as_ref().map(LockSignal::waiting);
-                        continue;
-                    };
-                    let waited = started.elapsed();
-                    let Some(pause) = next_pause(tries, waited, self.busy_timeout) else {
-                        return Err(e.context(format!(
-                            "waited {} ms (busy_timeout) for another connection's lock",
-                            waited.as_millis()
-                        )));
-                    };
-                    match released.as_pin_mut() {
-                        Some(notified) => {
-                            // Woken early or not, the lock is tried again either way.
-                            let _ = tokio::time::timeout(pause, notified).await;
-                        }
-                        None => tokio::time::sleep(pause).await,
-                    }
-                    tries += 1;
+            let e = match self.attempt(step) {
+                Attempt::Done(result) => return result,
+                Attempt::Busy(e) => e,
+            };
+            let waited = started.elapsed();
+            let Some(pause) = next_pause(tries, waited, self.busy_timeout) else {
+                return Err(e.context(format!(
+                    "waited {} ms (busy_timeout) for another connection's lock",
+                    waited.as_millis()
+                )));
+            };
+            match released.as_pin_mut() {
+                Some(notified) => {
+                    // Woken early or not, the lock is tried again either way.
+                    let _ = tokio::time::timeout(pause, notified).await;
                 }
-                other => return other,
+                None => tokio::time::sleep(pause).await,
             }
+            tries += 1;
         }
     }
 
