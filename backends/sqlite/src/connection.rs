@@ -252,8 +252,10 @@ impl Connection for SqliteConnection {
     }
 
     /// The statements and COMMIT in one command to the worker thread: one hop instead of
-    /// one per statement. The first failing statement stops it, with the transaction still
-    /// open (the caller rolls it back), as when each is sent alone.
+    /// one per statement (inline: one step, retried from where it stopped after
+    /// SQLITE_BUSY). A run of statements with the same SQL shares one prepared statement.
+    /// The first failing statement stops it, with the transaction still open (the caller
+    /// rolls it back), as when each is sent alone.
     async fn execute_all_and_commit(
         &mut self,
         statements: &[(&str, &[Value])],
@@ -261,9 +263,9 @@ impl Connection for SqliteConnection {
         let worker = match &mut self.runner {
             Runner::Inline(session) => {
                 let mut counts = Vec::with_capacity(statements.len());
-                for (sql, params) in statements {
-                    counts.push(session.run(|s| s.execute(sql, params)).await?);
-                }
+                session
+                    .run(|s| s.execute_each(statements, &mut counts))
+                    .await?;
                 session.run(Session::commit).await?;
                 return Ok(counts);
             }
@@ -275,9 +277,7 @@ impl Connection for SqliteConnection {
             .collect();
         let run = move |s: &mut Session| {
             let mut counts = Vec::with_capacity(owned.len());
-            for (sql, params) in &owned {
-                counts.push(s.execute(sql, params)?);
-            }
+            s.execute_each(&owned, &mut counts)?;
             s.commit()?;
             Ok(counts)
         };
@@ -398,6 +398,51 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::ConnectionLost);
         assert!(conn.reset(ResetMode::None).await.is_err());
         conn.close().await;
+    }
+
+    /// A flush of mixed statements, runs of the same SQL among them: every count, in
+    /// order; a failing statement stops it with the transaction still open.
+    #[tokio::test]
+    async fn flushes_count_every_statement_in_both_modes() {
+        for execution in Execution::ALL {
+            let options = SqliteConnectOptions::memory().execution(execution);
+            let mut conn = options.connect().await.unwrap();
+            conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)", &[])
+                .await
+                .unwrap();
+            let insert = "INSERT INTO t (v) VALUES (?)";
+            let one = [Value::from(1_i64)];
+            let two = [Value::from(2_i64)];
+            conn.begin(&TxOptions::new()).await.unwrap();
+            let counts = conn
+                .execute_all_and_commit(&[
+                    (insert, &one),
+                    (insert, &two),
+                    ("UPDATE t SET v = v + 1", &[]),
+                    ("DELETE FROM t WHERE v = ?", &[Value::from(9_i64)]),
+                    (insert, &one),
+                ])
+                .await
+                .unwrap();
+            assert_eq!(counts, [1, 1, 2, 0, 1], "{execution:?}");
+            assert!(!conn.server_in_transaction().await.unwrap());
+
+            conn.begin(&TxOptions::new()).await.unwrap();
+            let e = conn
+                .execute_all_and_commit(&[
+                    (insert, &one),
+                    ("INSERT INTO t (id, v) VALUES (1, 0)", &[]),
+                    (insert, &two),
+                ])
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UniqueViolation, "{execution:?}: {e}");
+            assert!(conn.server_in_transaction().await.unwrap(), "{execution:?}");
+            conn.rollback().await.unwrap();
+            let rows = conn.query("SELECT count(*) FROM t", &[]).await.unwrap();
+            assert_eq!(rows[0].get::<i64>(0).unwrap(), 3, "{execution:?}");
+            conn.close().await;
+        }
     }
 
     #[tokio::test]

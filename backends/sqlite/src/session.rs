@@ -51,6 +51,40 @@ impl Session {
         })
     }
 
+    /// Runs `statements[counts.len()..]` in order, pushing each one's changed-row count
+    /// onto `counts`; consecutive statements with the same SQL share one prepared statement
+    /// (bound and stepped again, not looked up again). Stops at the first error, with
+    /// `counts` saying how far it got, so a caller can run it again to go on from there.
+    pub(crate) fn execute_each<S, P>(
+        &mut self,
+        statements: &[(S, P)],
+        counts: &mut Vec<u64>,
+    ) -> Result<()>
+    where
+        S: AsRef<str>,
+        P: AsRef<[Value]>,
+    {
+        let conn = &self.conn;
+        let mut next = counts.len();
+        while let Some((sql, _)) = statements.get(next) {
+            let sql = sql.as_ref();
+            let mut stmt = conn
+                .prepare_cached(sql)
+                .map_err(|e| self.annotate(map_error(e)))?;
+            while let Some((_, params)) = statements.get(next).filter(|(s, _)| s.as_ref() == sql) {
+                let before = conn.total_changes();
+                run_bound(&mut stmt, params.as_ref()).map_err(|e| self.annotate(e))?;
+                counts.push(if conn.total_changes() == before {
+                    0
+                } else {
+                    conn.changes()
+                });
+                next += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs one query; returns its rows, all sharing one list of column names.
     pub(crate) fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         read_rows(&self.conn, sql, params).map_err(|e| self.annotate(e))
@@ -159,7 +193,13 @@ impl Session {
 /// Runs a statement to its end, discarding any rows it returns (`RETURNING`, PRAGMA).
 fn step_all(conn: &rusqlite::Connection, sql: &str, params: &[Value]) -> Result<()> {
     let mut stmt = conn.prepare_cached(sql).map_err(map_error)?;
-    bind(&mut stmt, params)?;
+    run_bound(&mut stmt, params)
+}
+
+/// Binds `params` and runs the prepared statement to its end, discarding any rows; the
+/// statement is reset after, ready to be bound again.
+fn run_bound(stmt: &mut Statement<'_>, params: &[Value]) -> Result<()> {
+    bind(stmt, params)?;
     let mut rows = stmt.raw_query();
     while rows.next().map_err(map_error)?.is_some() {}
     Ok(())
