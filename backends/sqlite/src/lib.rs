@@ -34,6 +34,25 @@
 //! error reaches the caller at once in both modes. A `PRAGMA busy_timeout` sent as SQL puts
 //! SQLite's sleeping handler back, which inline would then hold the runtime thread for.
 //!
+//! ```
+//! use txkit_core::{Connection, DatabaseUrl, params};
+//! use txkit_sqlite::{Execution, SqliteConnectOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> txkit_core::Result<()> {
+//! // In a URL (`Engine::connect("sqlite://app.db?execution=inline")`) or in code:
+//! let url = DatabaseUrl::parse("sqlite::memory:?execution=inline")?;
+//! let from_url = SqliteConnectOptions::from_url(&url)?;
+//! assert_eq!(from_url, SqliteConnectOptions::memory().execution(Execution::Inline));
+//!
+//! let mut conn = from_url.connect().await?;
+//! conn.execute("CREATE TABLE t (x INTEGER)", &[]).await?;
+//! assert_eq!(conn.execute("INSERT INTO t (x) VALUES (?)", &params![1]).await?, 1);
+//! conn.close().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Application code normally reaches this crate through the `txkit` facade
 //! (`Engine::connect("sqlite://app.db")`); use it directly for a single connection.
 //!
