@@ -152,6 +152,11 @@ impl Inline {
         step: &mut (impl FnMut(&mut Session) -> Result<T> + Send),
     ) -> Result<T> {
         let started = Instant::now();
+        tracing::debug!(
+            busy_timeout_ms = self.busy_timeout.as_millis(),
+            "txkit-sqlite: another connection holds the lock; waiting without blocking the \
+             runtime"
+        );
         let _waiting = self.signal.as_ref().map(LockSignal::waiting);
         let signal = self.signal.clone();
         let mut tries = 0;
@@ -166,6 +171,11 @@ impl Inline {
             };
             let waited = started.elapsed();
             let Some(pause) = next_pause(tries, waited, self.busy_timeout) else {
+                tracing::debug!(
+                    waited_ms = waited.as_millis(),
+                    tries,
+                    "txkit-sqlite: busy_timeout passed while waiting for the lock"
+                );
                 return Err(e.context(format!(
                     "waited {} ms (busy_timeout) for another connection's lock",
                     waited.as_millis()
