@@ -91,14 +91,22 @@ impl<C: Connection> Inner<C> {
             self.release(None);
         } else if slot.conn.is_clean() {
             self.dispose(slot, false);
-        } else if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        } else {
             // Rolled back here even when it is about to be closed: a server that ends a
             // session inside a transaction rolls it back itself, but MariaDB lets snapshot
             // reads of other sessions see that transaction's writes while it does
-            // (docs/reliability.md). Still checked out (in status and events) until done.
+            // (docs/reliability.md).
+            self.clean_later(slot);
+        }
+    }
+
+    /// Hands the connection to a task that rolls back or resets it (`clean`), still
+    /// checked out (in status and events) until done. Without a runtime to do that on,
+    /// closing is the only safe choice.
+    fn clean_later(self: &Arc<Self>, slot: Slot<C>) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(Arc::clone(self).clean(slot));
         } else {
-            // No runtime to roll back on: closing is the only safe choice.
             self.checked_in(slot.id);
             self.discard(slot, CloseReason::ResetFailed, true);
             self.release(None);
@@ -122,16 +130,7 @@ impl<C: Connection> Inner<C> {
             }
             self.release(None);
         } else if self.config.reset_on_return == ResetMode::Full && !reset {
-            match tokio::runtime::Handle::try_current() {
-                Ok(handle) => {
-                    handle.spawn(Arc::clone(self).clean(slot));
-                }
-                Err(_) => {
-                    self.checked_in(id);
-                    self.discard(slot, CloseReason::ResetFailed, true);
-                    self.release(None);
-                }
-            }
+            self.clean_later(slot);
         } else {
             self.checked_in(id);
             self.put_back(slot);
