@@ -59,7 +59,6 @@ enum Attempt<T> {
 /// An inline connection: the session, and whether it can still be trusted.
 pub(crate) struct Inline {
     session: Session,
-    busy_timeout: Duration,
     /// Shared with the other inline connections to the same file (none for `:memory:`,
     /// which no other connection can lock).
     signal: Option<LockSignal>,
@@ -69,7 +68,6 @@ pub(crate) struct Inline {
 impl std::fmt::Debug for Inline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inline")
-            .field("busy_timeout", &self.busy_timeout)
             .field("broken", &self.broken)
             .finish_non_exhaustive()
     }
@@ -79,10 +77,12 @@ impl Inline {
     /// Opens the database on a blocking thread (opening and switching to WAL touch the disk
     /// and may wait for locks), then keeps the connection here.
     pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self> {
-        let busy_timeout = options.busy_timeout;
         let (session, signal) = tokio::task::spawn_blocking(move || {
-            let signal = options.filename().map(LockSignal::for_file);
-            Session::open(options).map(|session| (session, signal))
+            let session = Session::open(options)?;
+            // After opening, so that the file exists and its path resolves to the same key
+            // for every connection (the first one may have just created it).
+            let signal = session.options().filename().map(LockSignal::for_file);
+            Ok::<_, Error>((session, signal))
         })
         .await
         .map_err(|e| {
@@ -90,7 +90,6 @@ impl Inline {
         })??;
         Ok(Self {
             session,
-            busy_timeout,
             signal,
             broken: false,
         })
@@ -152,8 +151,9 @@ impl Inline {
         step: &mut (impl FnMut(&mut Session) -> Result<T> + Send),
     ) -> Result<T> {
         let started = Instant::now();
+        let busy_timeout = self.session.options().busy_timeout;
         tracing::debug!(
-            busy_timeout_ms = self.busy_timeout.as_millis(),
+            busy_timeout_ms = busy_timeout.as_millis(),
             "txkit-sqlite: another connection holds the lock; waiting without blocking the \
              runtime"
         );
@@ -170,7 +170,7 @@ impl Inline {
                 Attempt::Busy(e) => e,
             };
             let waited = started.elapsed();
-            let Some(pause) = next_pause(tries, waited, self.busy_timeout) else {
+            let Some(pause) = next_pause(tries, waited, busy_timeout) else {
                 tracing::debug!(
                     waited_ms = waited.as_millis(),
                     tries,
@@ -274,6 +274,31 @@ mod tests {
             next_pause(40, ms(0), Duration::from_secs(60)),
             Some(ms(100))
         );
+    }
+
+    /// The first connection creates the file; it must share the later ones' signal (a
+    /// path that does not exist yet resolves to another key than the file once it does).
+    #[tokio::test]
+    async fn connections_to_a_new_file_share_one_signal() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let roundabout = dir.path().join("sub").join("..").join("new.db");
+        let options = SqliteConnectOptions::new(roundabout).execution(crate::Execution::Inline);
+        let creator = Inline::open(options.clone()).await.unwrap();
+        let second = Inline::open(options).await.unwrap();
+        let third = Inline::open(
+            SqliteConnectOptions::new(dir.path().join("new.db"))
+                .execution(crate::Execution::Inline),
+        )
+        .await
+        .unwrap();
+        let (Some(a), Some(b), Some(c)) = (&creator.signal, &second.signal, &third.signal) else {
+            panic!("file databases have a signal");
+        };
+        assert!(a.same_as(b) && a.same_as(c));
+        for conn in [creator, second, third] {
+            conn.close().await;
+        }
     }
 
     #[test]

@@ -40,15 +40,13 @@ impl Session {
     /// Runs one statement; returns the rows it changed (0 for statements that change none).
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let before = self.conn.total_changes();
-        let result = step_all(&self.conn, sql, params);
-        result.map_err(|e| self.annotate(e))?;
-        // changes() keeps its value from the last INSERT/UPDATE/DELETE; trust it only when
-        // this statement changed something.
-        Ok(if self.conn.total_changes() == before {
-            0
-        } else {
-            self.conn.changes()
-        })
+        step_all(&self.conn, sql, params).map_err(|e| self.annotate(e))?;
+        Ok(changed_since(&self.conn, before))
+    }
+
+    /// The options the connection was opened with.
+    pub(crate) fn options(&self) -> &SqliteConnectOptions {
+        &self.options
     }
 
     /// Runs `statements[counts.len()..]` in order, pushing each one's changed-row count
@@ -74,11 +72,7 @@ impl Session {
             while let Some((_, params)) = statements.get(next).filter(|(s, _)| s.as_ref() == sql) {
                 let before = conn.total_changes();
                 run_bound(&mut stmt, params.as_ref()).map_err(|e| self.annotate(e))?;
-                counts.push(if conn.total_changes() == before {
-                    0
-                } else {
-                    conn.changes()
-                });
+                counts.push(changed_since(conn, before));
                 next += 1;
             }
         }
@@ -187,6 +181,17 @@ impl Session {
         } else {
             e
         }
+    }
+}
+
+/// The rows the statement just run changed, given `total_changes()` from before it.
+/// changes() keeps its value from the last INSERT/UPDATE/DELETE; it is trusted only when
+/// this statement changed something.
+fn changed_since(conn: &rusqlite::Connection, before: u64) -> u64 {
+    if conn.total_changes() == before {
+        0
+    } else {
+        conn.changes()
     }
 }
 
