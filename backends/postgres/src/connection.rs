@@ -284,21 +284,30 @@ impl PgConnection {
                  session ends)",
             ));
         }
-        if !*self.doubt.get_mut() {
-            // Every statement succeeded, so the transaction has not failed: COMMIT's answer
-            // says all.
-            let commit = self.client.simple_query("COMMIT").await;
-            self.in_transaction = false;
-            return commit_answer(Ok(()), commit.map(drop), &self.target);
-        }
-        // One round trip: a probe, then COMMIT. In a failed transaction the probe fails with
-        // 25P02 and the server answers COMMIT with ROLLBACK — a tag tokio-postgres does not
-        // show, so the probe is how txkit knows nothing was committed.
-        let probe = self.client.query_typed("SELECT 1", &[]);
+        // One round trip: the probe when owed, then COMMIT.
+        let probe = self.probe_if_in_doubt();
         let commit = self.client.simple_query("COMMIT");
         let (probe, commit) = futures_util::future::join(probe, commit).await;
         self.in_transaction = false;
-        commit_answer(probe.map(drop), commit.map(drop), &self.target)
+        commit_answer(probe, commit.map(drop), &self.target)
+    }
+
+    /// The `SELECT 1` probe to send with COMMIT when the transaction may have failed
+    /// unseen ([`doubt`](Self::doubt)): in a failed transaction it fails with 25P02 and the
+    /// server answers COMMIT with ROLLBACK — a tag tokio-postgres does not show, so the probe
+    /// is how txkit knows nothing was committed. Otherwise every statement answered without
+    /// error, COMMIT's answer says all, and this sends nothing.
+    pub(crate) fn probe_if_in_doubt(
+        &self,
+    ) -> impl Future<Output = std::result::Result<(), tokio_postgres::Error>> + '_ {
+        let in_doubt = self.doubt.load(Ordering::Relaxed);
+        async move {
+            if in_doubt {
+                self.client.query_typed("SELECT 1", &[]).await.map(drop)
+            } else {
+                Ok(())
+            }
+        }
     }
 }
 

@@ -2,9 +2,9 @@
 //! trip.
 //!
 //! tokio-postgres pipelines requests whose futures are polled together: every statement's
-//! Bind/Execute/Sync (with, after an earlier failure, a `SELECT 1` probe) and COMMIT are handed to the connection task
-//! before any answer is awaited, so they leave in one write and their answers come back in
-//! one. Statements not yet prepared are prepared first, all in one more round trip (so a
+//! Bind/Execute/Sync, the `SELECT 1` probe when an earlier statement failed, and COMMIT are
+//! handed to the connection task before any answer is awaited, so they leave in one write
+//! and their answers come back in one. Statements not yet prepared are prepared first, all in one more round trip (so a
 //! flush costs one round trip once its statements are cached). PostgreSQL runs them in
 //! order; after a failed one it refuses the rest (25P02) and turns COMMIT into ROLLBACK, so
 //! the first failure is the one reported, and nothing is committed.
@@ -48,15 +48,8 @@ impl PgConnection {
                 .zip(&refs)
                 .map(|(stmt, params)| client.execute(stmt, params)),
         );
-        // The probe only when an earlier statement failed or the client was lent out: the
-        // statements here report their own failures.
-        let probe = async {
-            if self.doubt.load(std::sync::atomic::Ordering::Relaxed) {
-                client.query_typed("SELECT 1", &[]).await.map(drop)
-            } else {
-                Ok(())
-            }
-        };
+        // The statements here report their own failures; only an earlier one needs the probe.
+        let probe = self.probe_if_in_doubt();
         let commit = client.simple_query("COMMIT");
         let (counts, probe, commit) = futures_util::future::join3(executes, probe, commit).await;
         self.in_transaction = false;
