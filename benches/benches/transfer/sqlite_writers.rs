@@ -15,6 +15,9 @@ use crate::workload::{Plan, Rng, Work, quantile};
 
 pub(crate) const TASKS: usize = 8;
 
+/// The execution modes the writers run on, as the `execution` URL option spells them.
+const EXECUTIONS: [&str; 2] = ["thread", "inline"];
+
 /// What one way measured in one round.
 struct Outcome {
     way: &'static str,
@@ -162,7 +165,7 @@ pub(crate) struct Rounds {
 pub(crate) async fn run(url: &str, per_task: usize, rounds: usize) -> Vec<Rounds> {
     let checker = Engine::connect(url).await.expect("engine");
     let mut out = Vec::new();
-    for execution in ["thread", "inline"] {
+    for execution in EXECUTIONS {
         let url = format!("{url}?execution={execution}");
         let mut ways: Vec<Rounds> = ["queue-worker", "naive-concurrent", "one-connection"]
             .into_iter()
@@ -230,7 +233,7 @@ pub(crate) fn print(all: &[Rounds], per_task: usize) {
             median(r).as_secs_f64() * 1e3
         );
     }
-    for execution in ["thread", "inline"] {
+    for execution in EXECUTIONS {
         let find = |way: &str| {
             all.iter()
                 .find(|r| r.execution == execution && r.way == way)
