@@ -215,12 +215,12 @@ impl Connection for SeaOrmConnection {
     }
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        let stmt = statement::statement(self.backend(), sql, params);
+        let stmt = statement::statement(self.backend(), sql, params)?;
         Ok(self.exec(stmt).await?.rows_affected())
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let stmt = statement::statement(self.backend(), sql, params);
+        let stmt = statement::statement(self.backend(), sql, params)?;
         decode::rows(self.fetch(stmt).await?)
     }
 

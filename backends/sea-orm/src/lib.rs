@@ -70,6 +70,7 @@ mod backend;
 mod classify;
 mod connection;
 mod decode;
+mod placeholders;
 mod shield;
 mod statement;
 mod tx;

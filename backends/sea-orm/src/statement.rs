@@ -1,8 +1,10 @@
 //! A txkit statement (SQL with `?` placeholders and [`Value`]s) as a sea-orm [`Statement`].
 
 use sea_orm::{DbBackend, Statement};
-use txkit_core::Value;
 use txkit_core::dialects::placeholders;
+use txkit_core::{Error, Result, Value};
+
+use crate::placeholders as mysql_placeholders;
 
 /// `sql` and `params` as a statement for `backend`.
 ///
@@ -12,7 +14,23 @@ use txkit_core::dialects::placeholders;
 /// `NULL` — which the server types from its context, as it would an untyped parameter —
 /// and the other parameters are numbered `$1, $2, …` around it. MySQL and SQLite convert a
 /// NULL of any type, so they bind it.
-pub(crate) fn statement(backend: DbBackend, sql: &str, params: &[Value]) -> Statement {
+///
+/// On MySQL a statement whose `?` placeholders do not match the values is refused here
+/// (see [`count_mysql`](mysql_placeholders::count_mysql)).
+pub(crate) fn statement(backend: DbBackend, sql: &str, params: &[Value]) -> Result<Statement> {
+    if backend == DbBackend::MySql {
+        let expected = mysql_placeholders::count_mysql(sql);
+        if expected != params.len() {
+            return Err(Error::config(format!(
+                "the statement has {expected} `?` placeholder(s) but {} value(s) were given",
+                params.len()
+            )));
+        }
+    }
+    Ok(convert(backend, sql, params))
+}
+
+fn convert(backend: DbBackend, sql: &str, params: &[Value]) -> Statement {
     if backend != DbBackend::Postgres {
         let values = params.iter().map(to_sea_value);
         return Statement::from_sql_and_values(backend, sql, values);
@@ -54,7 +72,7 @@ mod tests {
 
     #[test]
     fn postgres_gets_numbered_placeholders_and_literal_nulls() {
-        let s = statement(
+        let s = convert(
             DbBackend::Postgres,
             "UPDATE t SET a = ?, b = ? WHERE c = ? AND d = '?'",
             &[Value::Int(1), Value::Null, Value::Bool(true)],
@@ -75,9 +93,20 @@ mod tests {
 
     #[test]
     fn mysql_and_sqlite_bind_nulls() {
-        let s = statement(DbBackend::MySql, "SELECT ?", &[Value::Null]);
+        let s = statement(DbBackend::MySql, "SELECT ?", &[Value::Null]).expect("one for one");
         assert_eq!(s.sql, "SELECT ?");
         let values = s.values.expect("values").0;
         assert_eq!(values, vec![sea_orm::Value::String(None)]);
+    }
+
+    #[test]
+    fn mysql_refuses_the_wrong_number_of_values() {
+        let err = statement(
+            DbBackend::MySql,
+            "INSERT INTO t VALUES (?, ?)",
+            &[Value::Int(1)],
+        )
+        .expect_err("two placeholders, one value");
+        assert_eq!(err.kind(), txkit_core::ErrorKind::Config, "{err}");
     }
 }
