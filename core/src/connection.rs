@@ -150,6 +150,34 @@ pub trait Connection: Send + 'static {
         }
     }
 
+    /// Runs one statement once for each parameter set in `rows`, in order, in the open
+    /// transaction; returns the rows each run affected. The statement is prepared once. A
+    /// backend whose protocol can carry the runs together overrides this so they cost one
+    /// round trip (PostgreSQL) or one hop to the connection's thread (SQLite); the default
+    /// sends them one after another. The first failing run stops it and its error is
+    /// returned; the runs before it stay done in the transaction (on PostgreSQL the error
+    /// has aborted the transaction, as any failed statement does).
+    fn execute_many(
+        &mut self,
+        sql: &str,
+        rows: &[&[Value]],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        async move {
+            let mut counts = Vec::with_capacity(rows.len());
+            for params in rows {
+                counts.push(self.execute(sql, params).await?);
+            }
+            Ok(counts)
+        }
+    }
+
+    /// Whether [`execute_many`](Connection::execute_many) costs one request (once the
+    /// statement is prepared) rather than one per parameter set. Used to count round trips
+    /// honestly.
+    fn pipelines_many(&self) -> bool {
+        false
+    }
+
     /// Whether [`begin_and_query`](Connection::begin_and_query) and
     /// [`begin_and_execute`](Connection::begin_and_execute) cost one round trip (BEGIN
     /// travels with the statement) rather than two. Used to count round trips honestly.
@@ -271,6 +299,14 @@ pub trait DynConnection: Send + 'static {
         &'a mut self,
         statements: &'a [(&'a str, &'a [Value])],
     ) -> BoxFuture<'a, Result<Vec<u64>>>;
+    /// See [`Connection::execute_many`].
+    fn dyn_execute_many<'a>(
+        &'a mut self,
+        sql: &'a str,
+        rows: &'a [&'a [Value]],
+    ) -> BoxFuture<'a, Result<Vec<u64>>>;
+    /// See [`Connection::pipelines_many`].
+    fn dyn_pipelines_many(&self) -> bool;
     /// See [`Connection::pipelines_begin`].
     fn dyn_pipelines_begin(&self) -> bool;
     /// See [`Connection::pipelines_flush`].
@@ -353,6 +389,16 @@ impl<C: Connection> DynConnection for C {
         statements: &'a [(&'a str, &'a [Value])],
     ) -> BoxFuture<'a, Result<Vec<u64>>> {
         Box::pin(self.execute_all_and_commit(statements))
+    }
+    fn dyn_execute_many<'a>(
+        &'a mut self,
+        sql: &'a str,
+        rows: &'a [&'a [Value]],
+    ) -> BoxFuture<'a, Result<Vec<u64>>> {
+        Box::pin(self.execute_many(sql, rows))
+    }
+    fn dyn_pipelines_many(&self) -> bool {
+        self.pipelines_many()
     }
     fn dyn_pipelines_begin(&self) -> bool {
         self.pipelines_begin()
@@ -466,6 +512,12 @@ impl Connection for AnyConnection {
         statements: &[(&str, &[Value])],
     ) -> Result<Vec<u64>> {
         self.0.dyn_execute_all_and_commit(statements).await
+    }
+    async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
+        self.0.dyn_execute_many(sql, rows).await
+    }
+    fn pipelines_many(&self) -> bool {
+        self.0.dyn_pipelines_many()
     }
     fn pipelines_begin(&self) -> bool {
         self.0.dyn_pipelines_begin()

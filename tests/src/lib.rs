@@ -17,6 +17,7 @@ mod cancellation;
 mod drop_rollback;
 mod entities;
 mod examples;
+mod execute_many;
 mod faults;
 mod flush;
 mod isolation;

@@ -249,6 +249,30 @@ impl Connection for MySqlConnection {
         }
     }
 
+    /// Every run in one operation on the connection, on one prepared statement (a round
+    /// trip each: the classic protocol answers one command before taking the next).
+    fn execute_many(
+        &mut self,
+        sql: &str,
+        rows: &[&[Value]],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        let sql = sql.to_owned();
+        let rows: Vec<_> = rows.iter().map(|params| to_params(params)).collect();
+        async move {
+            let outcome = self
+                .slot
+                .run(move |mut conn| async move {
+                    let result = ops::execute_many(&mut conn, &sql, rows).await;
+                    (conn, result)
+                })
+                .await?;
+            match outcome {
+                Outcome::AffectedEach(counts) => Ok(counts),
+                _ => Err(unexpected()),
+            }
+        }
+    }
+
     fn query(
         &mut self,
         sql: &str,

@@ -125,6 +125,47 @@ pub(crate) async fn execute(conn: &mut Conn, sql: &str, params: Params) -> Resul
     }
 }
 
+/// Runs a statement once per parameter set, on one prepared statement; returns each
+/// run's affected rows. Every set must have as many values as the statement has
+/// placeholders, checked before anything runs. The first failing run stops it.
+pub(crate) async fn execute_many(conn: &mut Conn, sql: &str, rows: Vec<Params>) -> Result<Outcome> {
+    let count = rows.first().map_or(0, param_count);
+    if let Some(i) = rows.iter().position(|p| param_count(p) != count) {
+        return Err(Error::config(format!(
+            "parameter set {i} has {} value(s) but the first has {count}; every run of one \
+             statement takes the same number",
+            param_count(&rows[i])
+        )));
+    }
+    let prepared = prepare(conn, sql, count).await?;
+    let mut counts = Vec::with_capacity(rows.len());
+    let mut failure = None;
+    for params in rows {
+        let result = match &prepared {
+            Prepared::Statement(stmt) => match conn.exec_iter(stmt, params).await {
+                Ok(result) => affected(result).await,
+                Err(e) => Err(e),
+            },
+            Prepared::Text => match conn.query_iter(sql).await {
+                Ok(result) => affected(result).await,
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            Ok(n) => counts.push(n),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    release(conn, prepared).await;
+    match failure {
+        None => Ok(Outcome::AffectedEach(counts)),
+        Some(e) => Err(fail(conn, e, sql).await),
+    }
+}
+
 /// Closes a statement that the cache does not keep (`statement_cache_size = 0`): mysql_async
 /// would otherwise leave it open on the server. A failure here is an I/O failure, which
 /// the connection's state already records.

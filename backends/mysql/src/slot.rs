@@ -26,6 +26,8 @@ pub(crate) enum Outcome {
     Done,
     /// Rows affected.
     Affected(u64),
+    /// Rows affected by each run of one statement.
+    AffectedEach(Vec<u64>),
     /// Rows of a query.
     Rows(Vec<Row>),
     /// Whether the server has a transaction open.

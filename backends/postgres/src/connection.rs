@@ -437,6 +437,17 @@ impl Connection for PgConnection {
         self.flush_and_commit(statements).await
     }
 
+    /// Every run leaves in one write (`execute_pipelined`).
+    async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
+        let counts = self.execute_pipelined(sql, rows).await;
+        self.noting(counts)
+    }
+
+    /// The runs of `execute_many` cost one round trip once the statement is prepared.
+    fn pipelines_many(&self) -> bool {
+        true
+    }
+
     /// BEGIN leaves with the first statement (`begin_then`).
     fn pipelines_begin(&self) -> bool {
         true

@@ -126,6 +126,7 @@ mod decode;
 mod encode;
 mod error;
 mod flush;
+mod many;
 mod numeric;
 mod options;
 mod statement_cache;

@@ -287,6 +287,34 @@ impl Connection for SqliteConnection {
         )
     }
 
+    /// Every run in one command to the worker thread, on one prepared statement (inline:
+    /// one step, resumed from the run that met SQLITE_BUSY).
+    async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
+        let mut counts = Vec::with_capacity(rows.len());
+        match &mut self.runner {
+            Runner::Inline(session) => {
+                session
+                    .run(|s| s.execute_many(sql, rows, &mut counts))
+                    .await?;
+                Ok(counts)
+            }
+            Runner::Thread(worker) => {
+                let sql = sql.to_owned();
+                let rows: Vec<Vec<Value>> = rows.iter().map(|p| p.to_vec()).collect();
+                let run = move |s: &mut Session| {
+                    s.execute_many(&sql, &rows, &mut counts)?;
+                    Ok(counts)
+                };
+                worker.call(run).await.map_err(Gone::into_error)?
+            }
+        }
+    }
+
+    /// `execute_many` is one command to the worker thread.
+    fn pipelines_many(&self) -> bool {
+        true
+    }
+
     /// The statements and COMMIT travel in one command (`execute_all_and_commit`).
     fn pipelines_flush(&self) -> bool {
         true

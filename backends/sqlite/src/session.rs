@@ -62,19 +62,45 @@ impl Session {
         S: AsRef<str>,
         P: AsRef<[Value]>,
     {
-        let conn = &self.conn;
-        let mut next = counts.len();
-        while let Some((sql, _)) = statements.get(next) {
+        while let Some((sql, _)) = statements.get(counts.len()) {
             let sql = sql.as_ref();
-            let mut stmt = conn
-                .prepare_cached(sql)
-                .map_err(|e| self.annotate(map_error(e)))?;
-            while let Some((_, params)) = statements.get(next).filter(|(s, _)| s.as_ref() == sql) {
-                let before = conn.total_changes();
-                run_bound(&mut stmt, params.as_ref()).map_err(|e| self.annotate(e))?;
-                counts.push(changed_since(conn, before));
-                next += 1;
-            }
+            let run = statements[counts.len()..]
+                .iter()
+                .take_while(|(s, _)| s.as_ref() == sql)
+                .map(|(_, params)| params.as_ref());
+            self.run_same(sql, run, counts)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` once for each of `rows[counts.len()..]` on one prepared statement,
+    /// pushing each run's changed-row count onto `counts`; resumable like
+    /// [`execute_each`](Self::execute_each).
+    pub(crate) fn execute_many<P: AsRef<[Value]>>(
+        &mut self,
+        sql: &str,
+        rows: &[P],
+        counts: &mut Vec<u64>,
+    ) -> Result<()> {
+        let rest = rows.get(counts.len()..).unwrap_or_default();
+        self.run_same(sql, rest.iter().map(AsRef::as_ref), counts)
+    }
+
+    /// `sql` prepared (from the cache) once, then bound and run for each parameter set.
+    fn run_same<'p>(
+        &self,
+        sql: &str,
+        rows: impl Iterator<Item = &'p [Value]>,
+        counts: &mut Vec<u64>,
+    ) -> Result<()> {
+        let conn = &self.conn;
+        let mut stmt = conn
+            .prepare_cached(sql)
+            .map_err(|e| self.annotate(map_error(e)))?;
+        for params in rows {
+            let before = conn.total_changes();
+            run_bound(&mut stmt, params).map_err(|e| self.annotate(e))?;
+            counts.push(changed_since(conn, before));
         }
         Ok(())
     }

@@ -180,6 +180,17 @@ impl<'a, C: Connection> Session<'a, C> {
         self.lazy.execute(sql, params).await
     }
 
+    /// Runs one statement once for each parameter set in `rows`, in the session's
+    /// transaction (after flushing); the rows each run affected. See
+    /// [`Transaction::execute_many`](crate::Transaction::execute_many).
+    pub async fn execute_many<P>(&mut self, sql: &str, rows: &[P]) -> Result<Vec<u64>>
+    where
+        P: AsRef<[Value]> + Sync,
+    {
+        self.flush().await?;
+        self.lazy.transaction().await?.execute_many(sql, rows).await
+    }
+
     /// Runs a query in the session's transaction (after flushing); its rows. (The entity
     /// query builder is [`query`](Self::query).)
     pub async fn query_sql(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
