@@ -15,10 +15,12 @@ pub(crate) fn header() {
 }
 
 /// txkit's contenders, in the order their ratios are printed.
-const TXKIT_NAMES: [&str; 4] = [
+const TXKIT_NAMES: [&str; 6] = [
     "txkit",
+    "txkit-loop",
     "txkit-pipelined",
     "txkit-inline",
+    "txkit-inline-loop",
     "txkit-inline-pipelined",
 ];
 

@@ -3,6 +3,9 @@
 //! `txkit-pipelined` (PostgreSQL and SQLite): `engine.session()`, the locked read (which carries
 //! BEGIN), then `commit_with` sending both UPDATEs, the ledger INSERT and COMMIT in one
 //! flush — 2 round trips; its INSERT batch is one `commit_with` of 100 INSERTs.
+//! `txkit`'s INSERT batch is one `execute_many` of the INSERT with 100 parameter sets (one
+//! prepared statement, as the hand-written code uses); `txkit-loop` (INSERT batch only)
+//! awaits 100 `execute` calls instead.
 //! `txkit-inline` and `txkit-inline-pipelined` (SQLite): the same two with
 //! `execution=inline`, statements run on the task's thread instead of a connection thread.
 
@@ -22,10 +25,21 @@ struct BenchAccount {
 use crate::schema::{Backend, q};
 use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Work, Worker};
 
+/// How a txkit contender writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// Each statement awaited; the INSERT batch as one `execute_many`.
+    Awaited,
+    /// Session and `commit_with` (PostgreSQL and SQLite).
+    Pipelined,
+    /// The INSERT batch as 100 awaited `execute` calls (runs only that cell).
+    Looped,
+}
+
 pub(crate) struct Txkit {
     engine: Engine,
     backend: Backend,
-    pipelined: bool,
+    style: Style,
     name: &'static str,
 }
 
@@ -35,7 +49,7 @@ impl Txkit {
         url: &str,
         backend: Backend,
         pool: usize,
-        pipelined: bool,
+        style: Style,
         name: &'static str,
     ) -> Self {
         let engine = Engine::builder(url)
@@ -46,7 +60,7 @@ impl Txkit {
         Self {
             engine,
             backend,
-            pipelined,
+            style,
             name,
         }
     }
@@ -61,7 +75,7 @@ impl Contender for Txkit {
         let worker = TxkitWorker {
             engine: self.engine.clone(),
             backend: self.backend,
-            pipelined: self.pipelined,
+            style: self.style,
         };
         Box::pin(async move { Box::new(worker) as Box<dyn Worker> })
     }
@@ -71,14 +85,18 @@ impl Contender for Txkit {
     }
 
     fn runs(&self, work: Work) -> bool {
-        !self.pipelined || matches!(work, Work::Transfer | Work::InsertBatch)
+        match self.style {
+            Style::Awaited => true,
+            Style::Pipelined => matches!(work, Work::Transfer | Work::InsertBatch),
+            Style::Looped => work == Work::InsertBatch,
+        }
     }
 }
 
 struct TxkitWorker {
     engine: Engine,
     backend: Backend,
-    pipelined: bool,
+    style: Style,
 }
 
 impl TxkitWorker {
@@ -163,24 +181,33 @@ impl TxkitWorker {
     }
 
     async fn insert_batch(&self, tag: i64) {
-        if self.pipelined {
-            let rows: Vec<Vec<Value>> = (0..BATCH_ROWS).map(|_| params![tag]).collect();
-            let statements: Vec<(&str, &[Value])> =
-                rows.iter().map(|p| (q::ITEM, p.as_slice())).collect();
-            let counts = self
-                .engine
-                .session_with(self.tx_options())
-                .commit_with(&statements)
-                .await
-                .expect("commit_with");
-            assert_eq!(counts.len(), BATCH_ROWS as usize);
-            return;
+        let rows: Vec<Vec<Value>> = (0..BATCH_ROWS).map(|_| params![tag]).collect();
+        match self.style {
+            Style::Pipelined => {
+                let statements: Vec<(&str, &[Value])> =
+                    rows.iter().map(|p| (q::ITEM, p.as_slice())).collect();
+                let counts = self
+                    .engine
+                    .session_with(self.tx_options())
+                    .commit_with(&statements)
+                    .await
+                    .expect("commit_with");
+                assert_eq!(counts.len(), BATCH_ROWS as usize);
+            }
+            Style::Awaited => {
+                let mut tx = self.engine.begin().await.expect("begin");
+                let counts = tx.execute_many(q::ITEM, &rows).await.expect("execute_many");
+                assert_eq!(counts.len(), BATCH_ROWS as usize);
+                tx.commit().await.expect("commit");
+            }
+            Style::Looped => {
+                let mut tx = self.engine.begin().await.expect("begin");
+                for params in &rows {
+                    tx.execute(q::ITEM, params).await.expect("insert");
+                }
+                tx.commit().await.expect("commit");
+            }
         }
-        let mut tx = self.engine.begin().await.expect("begin");
-        for _ in 0..BATCH_ROWS {
-            tx.execute(q::ITEM, &params![tag]).await.expect("insert");
-        }
-        tx.commit().await.expect("commit");
     }
 }
 
@@ -188,7 +215,7 @@ impl Worker for TxkitWorker {
     fn run(&mut self, op: Op) -> BoxFut<'_, ()> {
         Box::pin(async move {
             match op {
-                Op::Transfer { from, to } if self.pipelined => {
+                Op::Transfer { from, to } if self.style == Style::Pipelined => {
                     self.transfer_pipelined(from, to).await;
                 }
                 Op::Transfer { from, to } => self.transfer(from, to).await,
@@ -214,26 +241,31 @@ impl Worker for TxkitWorker {
     }
 }
 
-/// txkit's contenders on `backend`: plain, and pipelined on PostgreSQL and SQLite; on
-/// SQLite both again with `execution=inline`.
+/// txkit's contenders on `backend`: plain, looped (INSERT batch only), and pipelined on
+/// PostgreSQL and SQLite; on SQLite plain and pipelined again with `execution=inline`.
 pub(crate) async fn contenders(
     url: &str,
     backend: Backend,
     pool: usize,
 ) -> Vec<Arc<dyn Contender>> {
-    let mut out: Vec<Arc<dyn Contender>> = vec![Arc::new(
-        Txkit::new(url, backend, pool, false, "txkit").await,
-    )];
+    let mut out: Vec<Arc<dyn Contender>> = vec![
+        Arc::new(Txkit::new(url, backend, pool, Style::Awaited, "txkit").await),
+        Arc::new(Txkit::new(url, backend, pool, Style::Looped, "txkit-loop").await),
+    ];
     if backend != Backend::Mysql {
         out.push(Arc::new(
-            Txkit::new(url, backend, pool, true, "txkit-pipelined").await,
+            Txkit::new(url, backend, pool, Style::Pipelined, "txkit-pipelined").await,
         ));
     }
     if backend == Backend::Sqlite {
         let inline = format!("{url}?execution=inline");
-        for (pipelined, name) in [(false, "txkit-inline"), (true, "txkit-inline-pipelined")] {
+        for (style, name) in [
+            (Style::Awaited, "txkit-inline"),
+            (Style::Looped, "txkit-inline-loop"),
+            (Style::Pipelined, "txkit-inline-pipelined"),
+        ] {
             out.push(Arc::new(
-                Txkit::new(&inline, backend, pool, pipelined, name).await,
+                Txkit::new(&inline, backend, pool, style, name).await,
             ));
         }
     }
