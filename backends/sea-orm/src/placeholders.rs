@@ -1,7 +1,49 @@
-//! Counting the `?` placeholders of MySQL SQL, so that a statement given the wrong number of
-//! values is refused before it reaches sqlx: sqlx's MySQL driver notices the mismatch only
-//! after it has queued the statement's answer, and the connection then waits forever for an
-//! answer the server was never asked for.
+//! Counting the placeholders of a statement, so that one given the wrong number of values is
+//! refused before it reaches sqlx. sqlx's MySQL driver notices the mismatch only after it
+//! has queued the statement's answer, and the connection then waits forever for an answer
+//! the server was never asked for; its SQLite driver binds NULL for a missing value (a
+//! silent wrong write); its PostgreSQL driver loses the connection (a protocol error).
+
+use txkit_core::dialects::placeholders;
+
+/// The values `sql` takes on PostgreSQL: its `?` placeholders, or the highest `$n` in SQL
+/// that numbers its own.
+pub(crate) fn count_postgres(sql: &str) -> usize {
+    placeholders::count(sql)
+}
+
+/// The `?` placeholders in `sql` as SQLite reads it: outside `'…'` strings, `"…"`,
+/// `` `…` `` and `[…]` identifiers, and `--` and `/* … */` comments. `None` when it also
+/// has numbered (`?NNN`) or named (`:a`, `@a`, `$a`) parameters, which are not counted.
+pub(crate) fn count_sqlite(sql: &str) -> Option<usize> {
+    let b = sql.as_bytes();
+    let mut count = 0;
+    let mut i = 0;
+    while i < b.len() {
+        i = match b[i] {
+            b'?' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => return None,
+            b'?' => {
+                count += 1;
+                i + 1
+            }
+            b':' | b'@' | b'$'
+                if b.get(i + 1)
+                    .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_') =>
+            {
+                return None;
+            }
+            q @ (b'\'' | b'"' | b'`') => past_quoted(b, i + 1, q, false),
+            b'[' => b[i..]
+                .iter()
+                .position(|&c| c == b']')
+                .map_or(b.len(), |end| i + end + 1),
+            b'-' if b.get(i + 1) == Some(&b'-') => past_line(b, i + 2),
+            b'/' if b.get(i + 1) == Some(&b'*') => past_block_comment(sql, i),
+            _ => i + 1,
+        };
+    }
+    Some(count)
+}
 
 /// The `?` placeholders in `sql` as MySQL reads it: outside `'…'` and `"…"` strings (with
 /// backslash escapes and doubled quotes), `` `…` `` identifiers, and `#`, `-- ` and
@@ -16,29 +58,33 @@ pub(crate) fn count_mysql(sql: &str) -> usize {
                 count += 1;
                 i + 1
             }
-            q @ (b'\'' | b'"' | b'`') => past_quoted(b, i + 1, q),
+            q @ (b'\'' | b'"' | b'`') => past_quoted(b, i + 1, q, q != b'`'),
             b'#' => past_line(b, i + 1),
             b'-' if b.get(i + 1) == Some(&b'-')
                 && b.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
             {
                 past_line(b, i + 2)
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let rest = &sql[i + 2..];
-                rest.find("*/").map_or(b.len(), |end| i + 2 + end + 2)
-            }
+            b'/' if b.get(i + 1) == Some(&b'*') => past_block_comment(sql, i),
             _ => i + 1,
         };
     }
     count
 }
 
-/// The index after the quote `q` that closes a quoted run starting at `i`.
-fn past_quoted(b: &[u8], mut i: usize, q: u8) -> usize {
+/// The index after the `*/` closing a comment that opens at `i` (or the end of the text).
+fn past_block_comment(sql: &str, i: usize) -> usize {
+    sql[i + 2..]
+        .find("*/")
+        .map_or(sql.len(), |end| i + 2 + end + 2)
+}
+
+/// The index after the quote `q` that closes a quoted run starting at `i`; with
+/// `escapes`, a backslash escapes the next byte (MySQL strings).
+fn past_quoted(b: &[u8], mut i: usize, q: u8, escapes: bool) -> usize {
     while i < b.len() {
         match b[i] {
-            // Backslash escapes apply in strings, not in identifiers.
-            b'\\' if q != b'`' => i += 2,
+            b'\\' if escapes => i += 2,
             c if c == q && b.get(i + 1) == Some(&q) => i += 2,
             c if c == q => return i + 1,
             _ => i += 1,
@@ -57,7 +103,7 @@ fn past_line(b: &[u8], i: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::count_mysql;
+    use super::{count_mysql, count_postgres, count_sqlite};
 
     #[test]
     fn counts_placeholders_outside_quotes_and_comments() {
@@ -79,5 +125,33 @@ mod tests {
         assert_eq!(count_mysql("SELECT 'unterminated ?"), 0);
         assert_eq!(count_mysql("SELECT /* unterminated ?"), 0);
         assert_eq!(count_mysql(""), 0);
+    }
+
+    #[test]
+    fn counts_sqlite_placeholders_and_leaves_named_ones_alone() {
+        assert_eq!(count_sqlite("INSERT INTO t VALUES (?, ?)"), Some(2));
+        assert_eq!(
+            count_sqlite("SELECT '?', \"?\", `?`, [?] FROM t WHERE x = ?"),
+            Some(1)
+        );
+        assert_eq!(
+            count_sqlite("SELECT 'a\\', ?"),
+            Some(1),
+            "no backslash escapes"
+        );
+        assert_eq!(count_sqlite("SELECT ? --?\n, /* ? */ ?"), Some(2));
+        assert_eq!(count_sqlite("SELECT ?1, ?2"), None);
+        assert_eq!(count_sqlite("SELECT :a, ?"), None);
+        assert_eq!(count_sqlite("SELECT @a"), None);
+    }
+
+    #[test]
+    fn counts_postgres_parameters() {
+        assert_eq!(
+            count_postgres("UPDATE t SET a = ? WHERE b = '?' AND c = ?"),
+            2
+        );
+        assert_eq!(count_postgres("SELECT $1, $3, $1"), 3);
+        assert_eq!(count_postgres("SELECT data ? 'k' FROM t WHERE id = $1"), 1);
     }
 }

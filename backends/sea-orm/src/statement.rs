@@ -4,7 +4,7 @@ use sea_orm::{DbBackend, Statement};
 use txkit_core::dialects::placeholders;
 use txkit_core::{Error, Result, Value};
 
-use crate::placeholders as mysql_placeholders;
+use crate::placeholders as counting;
 
 /// `sql` and `params` as a statement for `backend`.
 ///
@@ -15,17 +15,22 @@ use crate::placeholders as mysql_placeholders;
 /// and the other parameters are numbered `$1, $2, …` around it. MySQL and SQLite convert a
 /// NULL of any type, so they bind it.
 ///
-/// On MySQL a statement whose `?` placeholders do not match the values is refused here
-/// (see [`count_mysql`](mysql_placeholders::count_mysql)).
+/// A statement whose placeholders do not match the values is refused here (see
+/// [`placeholders`](crate::placeholders)); sqlx would hang, lose the connection, or bind
+/// NULL for a missing value.
 pub(crate) fn statement(backend: DbBackend, sql: &str, params: &[Value]) -> Result<Statement> {
-    if backend == DbBackend::MySql {
-        let expected = mysql_placeholders::count_mysql(sql);
-        if expected != params.len() {
-            return Err(Error::config(format!(
-                "the statement has {expected} `?` placeholder(s) but {} value(s) were given",
-                params.len()
-            )));
-        }
+    let expected = match backend {
+        DbBackend::MySql => Some(counting::count_mysql(sql)),
+        DbBackend::Postgres => Some(counting::count_postgres(sql)),
+        DbBackend::Sqlite => counting::count_sqlite(sql),
+        // A backend sea-orm adds later: left to its driver.
+        _ => None,
+    };
+    if let Some(expected) = expected.filter(|&n| n != params.len()) {
+        return Err(Error::config(format!(
+            "the statement takes {expected} parameter(s) but {} value(s) were given",
+            params.len()
+        )));
     }
     Ok(convert(backend, sql, params))
 }
