@@ -18,7 +18,8 @@ const CONTROL: [&str; 8] = [
 fn first_keyword(sql: &str) -> &str {
     let mut rest = sql;
     loop {
-        rest = rest.trim_start();
+        // The white space SQL lexers know: ASCII, vertical tab included.
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\x0B');
         if let Some(after) = rest.strip_prefix("--") {
             rest = after.find('\n').map_or("", |i| &after[i + 1..]);
         } else if let Some(after) = rest.strip_prefix("/*") {
@@ -28,16 +29,25 @@ fn first_keyword(sql: &str) -> &str {
         }
     }
     let end = rest
-        .find(|c: char| !c.is_ascii_alphabetic())
+        .bytes()
+        .position(|b| !b.is_ascii_alphabetic())
         .unwrap_or(rest.len());
     &rest[..end]
+}
+
+/// Whether `word` is one of [`CONTROL`]. Runs before every statement, so the lengths are
+/// compared first: SELECT, INSERT, UPDATE and DELETE meet one full comparison at most.
+fn is_control(word: &str) -> bool {
+    CONTROL
+        .iter()
+        .any(|c| c.len() == word.len() && c.eq_ignore_ascii_case(word))
 }
 
 /// A Config error if `sql` starts with BEGIN, START, COMMIT, ROLLBACK, SAVEPOINT, RELEASE,
 /// END or ABORT.
 pub(crate) fn reject_transaction_control(sql: &str) -> Result<()> {
     let word = first_keyword(sql);
-    if CONTROL.iter().any(|c| c.eq_ignore_ascii_case(word)) {
+    if is_control(word) {
         return Err(Error::config(format!(
             "{word} sent as plain SQL would bypass txkit's transaction tracking; use \
              begin()/begin_with(), commit(), rollback() and savepoint() instead"
@@ -57,6 +67,7 @@ mod tests {
             " begin;",
             "-- x\nCOMMIT",
             "/* a */ rollback to x",
+            "\x0B\x0Ccommit",
             "START TRANSACTION",
             "savepoint a",
         ] {
@@ -67,8 +78,18 @@ mod tests {
             "UPDATE t SET begin = 1",
             "INSERT INTO rollback_log VALUES (1)",
             "endpoint",
+            "commits",
+            "  \n\t select 1",
         ] {
             assert!(reject_transaction_control(sql).is_ok(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn every_control_keyword_is_matched_by_length() {
+        for word in CONTROL {
+            assert!(is_control(word), "{word}");
+            assert!(is_control(&word.to_ascii_lowercase()), "{word}");
         }
     }
 }
