@@ -10,13 +10,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, SimpleQueryMessage, Statement};
 use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
 use crate::decode;
-use crate::encode::{Encoded, encode_all};
+use crate::encode::{as_params, encode_all};
 use crate::error::{
     BACKEND, is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error,
 };
@@ -142,10 +141,7 @@ impl PgConnection {
         loop {
             let (stmt, names) = self.prepare(sql).await?;
             let encoded = encode_all(params, stmt.params())?;
-            let refs: Vec<&(dyn ToSql + Sync)> = encoded
-                .iter()
-                .map(|e: &Encoded<'_>| e as &(dyn ToSql + Sync))
-                .collect();
+            let refs = as_params(&encoded);
             let result = if want_rows {
                 self.client
                     .query(&stmt, &refs)
@@ -156,26 +152,34 @@ impl PgConnection {
             };
             match result {
                 Ok(outcome) => return Ok(outcome),
-                Err(e) if is_stale_plan(&e) => {
-                    // The table changed shape since the statement was prepared. Forget it so
-                    // the next attempt prepares afresh; inside a transaction the error has
-                    // aborted the transaction, so it is the caller's to retry.
+                // Outside a transaction nothing was aborted: prepare afresh and run it again.
+                Err(e) if is_stale_plan(&e) && !self.in_transaction && !retried => {
                     self.statements.remove(sql);
-                    if self.in_transaction {
-                        return Err(statement_error(e, sql).context(
-                            "the cached statement was dropped; if a table it reads changed \
-                             shape since it was prepared, roll the transaction back and run it \
-                             again",
-                        ));
-                    }
-                    if retried {
-                        return Err(statement_error(e, sql));
-                    }
                     tracing::debug!(sql = %sql, "re-preparing a statement after a schema change");
                     retried = true;
                 }
-                Err(e) => return Err(statement_error(e, sql)),
+                Err(e) => return Err(self.statement_failed(e, sql)),
             }
+        }
+    }
+
+    /// `e`, from running the cached statement for `sql`, as a txkit error. A stale plan
+    /// (a table it reads changed shape since it was prepared) drops the statement from the
+    /// cache, so the next use prepares it afresh; inside a transaction that error has
+    /// aborted the transaction, and the error says how to go on.
+    pub(crate) fn statement_failed(&mut self, e: tokio_postgres::Error, sql: &str) -> Error {
+        if !is_stale_plan(&e) {
+            return statement_error(e, sql);
+        }
+        self.statements.remove(sql);
+        let error = statement_error(e, sql);
+        if self.in_transaction {
+            error.context(
+                "the cached statement was dropped; if a table it reads changed shape since it \
+                 was prepared, roll the transaction back and run it again",
+            )
+        } else {
+            error
         }
     }
 
@@ -216,10 +220,7 @@ impl PgConnection {
             // Nothing was sent, BEGIN included: no transaction is open.
             self.in_transaction = false;
         })?;
-        let refs: Vec<&(dyn ToSql + Sync)> = encoded
-            .iter()
-            .map(|e: &Encoded<'_>| e as &(dyn ToSql + Sync))
-            .collect();
+        let refs = as_params(&encoded);
         let statement = async {
             if want_rows {
                 self.client
@@ -236,12 +237,7 @@ impl PgConnection {
             self.in_transaction = false;
             return Err(map_error(e, false));
         }
-        Ok(result.map_err(|e| {
-            if is_stale_plan(&e) {
-                self.statements.remove(sql);
-            }
-            statement_error(e, sql)
-        }))
+        Ok(result.map_err(|e| self.statement_failed(e, sql)))
     }
 
     /// Runs control SQL through the simple-query protocol.

@@ -57,6 +57,11 @@ impl ToSql for Encoded<'_> {
     }
 }
 
+/// `encoded` as the parameter list tokio-postgres takes.
+pub(crate) fn as_params<'a>(encoded: &'a [Encoded<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    encoded.iter().map(|e| e as &(dyn ToSql + Sync)).collect()
+}
+
 /// Encodes `params` for a statement whose parameter types are `types`; a count mismatch or
 /// a value that cannot be had in its type is a Config error naming the placeholder (`$n`).
 pub(crate) fn encode_all<'a>(params: &'a [Value], types: &[Type]) -> Result<Vec<Encoded<'a>>> {

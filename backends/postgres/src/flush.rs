@@ -10,13 +10,12 @@
 //! the first failure is the one reported, and nothing is committed.
 
 use tokio_postgres::Statement;
-use tokio_postgres::types::ToSql;
 use txkit_core::dialects::placeholders;
 use txkit_core::{Connection, Result, Value};
 
 use crate::connection::{PgConnection, commit_answer};
-use crate::encode::{Encoded, encode_all};
-use crate::error::{is_connection_error, is_stale_plan, statement_error};
+use crate::encode::{Encoded, as_params, encode_all};
+use crate::error::{is_connection_error, statement_error};
 
 impl PgConnection {
     /// Runs `statements` and COMMIT in one round trip (see the module docs).
@@ -37,10 +36,7 @@ impl PgConnection {
             .zip(&prepared)
             .map(|((_, params), stmt)| encode_all(params, stmt.params()))
             .collect::<Result<_>>()?;
-        let refs: Vec<Vec<&(dyn ToSql + Sync)>> = encoded
-            .iter()
-            .map(|e| e.iter().map(|v| v as &(dyn ToSql + Sync)).collect())
-            .collect();
+        let refs: Vec<_> = encoded.iter().map(|e| as_params(e)).collect();
         let client = &self.client;
         let executes = futures_util::future::join_all(
             prepared
@@ -60,10 +56,8 @@ impl PgConnection {
                 // The first failure: the rest were refused and COMMIT became ROLLBACK —
                 // unless the connection itself went, when COMMIT's fate is what matters.
                 Err(e) if !is_connection_error(&e) => {
-                    if is_stale_plan(&e) {
-                        self.statements.remove(text);
-                    }
-                    return Err(statement_error(e, text)
+                    return Err(self
+                        .statement_failed(e, text)
                         .context("the flush failed, so nothing was committed"));
                 }
                 Err(_) => break,
