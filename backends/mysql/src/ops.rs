@@ -111,17 +111,25 @@ async fn prepare(conn: &mut Conn, sql: &str, count: usize) -> Result<Prepared> {
 /// Runs a statement; returns rows affected (rows matched, with `CLIENT_FOUND_ROWS`).
 pub(crate) async fn execute(conn: &mut Conn, sql: &str, params: Params) -> Result<Outcome> {
     let prepared = prepare(conn, sql, param_count(&params)).await?;
-    let result = async {
-        match &prepared {
-            Prepared::Statement(stmt) => affected(conn.exec_iter(stmt, params).await?).await,
-            Prepared::Text => affected(conn.query_iter(sql).await?).await,
-        }
-    }
-    .await;
+    let result = run_prepared(conn, &prepared, sql, params).await;
     release(conn, prepared).await;
     match result {
         Ok(affected) => Ok(Outcome::Affected(affected)),
         Err(e) => Err(fail(conn, e, sql).await),
+    }
+}
+
+/// Runs the prepared `sql` once with `params`; the rows it affected, once every answer is
+/// read.
+async fn run_prepared(
+    conn: &mut Conn,
+    prepared: &Prepared,
+    sql: &str,
+    params: Params,
+) -> mysql_async::Result<u64> {
+    match prepared {
+        Prepared::Statement(stmt) => affected(conn.exec_iter(stmt, params).await?).await,
+        Prepared::Text => affected(conn.query_iter(sql).await?).await,
     }
 }
 
@@ -139,30 +147,20 @@ pub(crate) async fn execute_many(conn: &mut Conn, sql: &str, rows: Vec<Params>) 
     }
     let prepared = prepare(conn, sql, count).await?;
     let mut counts = Vec::with_capacity(rows.len());
-    let mut failure = None;
+    let mut result = Ok(());
     for params in rows {
-        let result = match &prepared {
-            Prepared::Statement(stmt) => match conn.exec_iter(stmt, params).await {
-                Ok(result) => affected(result).await,
-                Err(e) => Err(e),
-            },
-            Prepared::Text => match conn.query_iter(sql).await {
-                Ok(result) => affected(result).await,
-                Err(e) => Err(e),
-            },
-        };
-        match result {
+        match run_prepared(conn, &prepared, sql, params).await {
             Ok(n) => counts.push(n),
             Err(e) => {
-                failure = Some(e);
+                result = Err(e);
                 break;
             }
         }
     }
     release(conn, prepared).await;
-    match failure {
-        None => Ok(Outcome::AffectedEach(counts)),
-        Some(e) => Err(fail(conn, e, sql).await),
+    match result {
+        Ok(()) => Ok(Outcome::AffectedEach(counts)),
+        Err(e) => Err(fail(conn, e, sql).await),
     }
 }
 
