@@ -1,5 +1,7 @@
 //! A txkit statement (SQL with `?` placeholders and [`Value`]s) as a sea-orm [`Statement`].
 
+use std::cell::Cell;
+
 use sea_orm::{DbBackend, Statement};
 use txkit_core::dialects::placeholders;
 use txkit_core::{Error, Result, Value};
@@ -19,12 +21,18 @@ use crate::placeholders as counting;
 /// [`placeholders`](crate::placeholders)); sqlx would hang, lose the connection, or bind
 /// NULL for a missing value.
 pub(crate) fn statement(backend: DbBackend, sql: &str, params: &[Value]) -> Result<Statement> {
-    let expected = match backend {
-        DbBackend::MySql => Some(counting::count_mysql(sql)),
-        DbBackend::Postgres => Some(counting::count_postgres(sql)),
-        DbBackend::Sqlite => counting::count_sqlite(sql),
+    let (statement, expected) = match backend {
+        DbBackend::Postgres => {
+            let (statement, expected) = postgres(sql, params);
+            (statement, Some(expected))
+        }
+        DbBackend::MySql => (
+            bound(backend, sql, params),
+            Some(counting::count_mysql(sql)),
+        ),
+        DbBackend::Sqlite => (bound(backend, sql, params), counting::count_sqlite(sql)),
         // A backend sea-orm adds later: left to its driver.
-        _ => None,
+        _ => (bound(backend, sql, params), None),
     };
     if let Some(expected) = expected.filter(|&n| n != params.len()) {
         return Err(Error::config(format!(
@@ -32,14 +40,17 @@ pub(crate) fn statement(backend: DbBackend, sql: &str, params: &[Value]) -> Resu
             params.len()
         )));
     }
-    Ok(convert(backend, sql, params))
+    Ok(statement)
 }
 
-fn convert(backend: DbBackend, sql: &str, params: &[Value]) -> Statement {
-    if backend != DbBackend::Postgres {
-        let values = params.iter().map(to_sea_value);
-        return Statement::from_sql_and_values(backend, sql, values);
-    }
+/// MySQL and SQLite: the SQL as it is, every value bound.
+fn bound(backend: DbBackend, sql: &str, params: &[Value]) -> Statement {
+    Statement::from_sql_and_values(backend, sql, params.iter().map(to_sea_value))
+}
+
+/// PostgreSQL: the SQL renumbered around literal NULLs, and how many values it takes (the
+/// highest parameter the rewrite met), from the one scan.
+fn postgres(sql: &str, params: &[Value]) -> (Statement, usize) {
     // Each bound parameter's new number; None for a NULL written into the SQL.
     let mut bound = 0;
     let numbers: Vec<Option<usize>> = params
@@ -51,12 +62,17 @@ fn convert(backend: DbBackend, sql: &str, params: &[Value]) -> Statement {
             })
         })
         .collect();
-    let sql = placeholders::rewrite_with(sql, |i| numbers.get(i).copied().unwrap_or(Some(i)));
+    let takes = Cell::new(0);
+    let sql = placeholders::rewrite_with(sql, |i| {
+        takes.set(takes.get().max(i + 1));
+        numbers.get(i).copied().unwrap_or(Some(i))
+    });
     let values = params
         .iter()
         .filter(|v| !matches!(v, Value::Null))
         .map(to_sea_value);
-    Statement::from_sql_and_values(backend, sql.into_owned(), values)
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql.into_owned(), values);
+    (statement, takes.get())
 }
 
 /// One parameter; a NULL (bound on MySQL and SQLite only) as text.
@@ -77,8 +93,7 @@ mod tests {
 
     #[test]
     fn postgres_gets_numbered_placeholders_and_literal_nulls() {
-        let s = convert(
-            DbBackend::Postgres,
+        let (s, takes) = postgres(
             "UPDATE t SET a = ?, b = ? WHERE c = ? AND d = '?'",
             &[Value::Int(1), Value::Null, Value::Bool(true)],
         );
@@ -86,6 +101,7 @@ mod tests {
             s.sql,
             "UPDATE t SET a = $1, b = NULL WHERE c = $2 AND d = '?'"
         );
+        assert_eq!(takes, 3);
         let values = s.values.expect("values").0;
         assert_eq!(
             values,
@@ -102,6 +118,20 @@ mod tests {
         assert_eq!(s.sql, "SELECT ?");
         let values = s.values.expect("values").0;
         assert_eq!(values, vec![sea_orm::Value::String(None)]);
+    }
+
+    #[test]
+    fn postgres_counts_what_the_rewrite_met() {
+        let three = [Value::Int(1), Value::Int(2), Value::Int(3)];
+        assert_eq!(postgres("SELECT $1, $3, $1", &three).1, 3);
+        assert_eq!(
+            postgres("SELECT data ? 'k' FROM t WHERE id = $1", &three).1,
+            1
+        );
+        assert_eq!(postgres("SELECT '?'", &three).1, 0);
+        let err = statement(DbBackend::Postgres, "SELECT ?, ?", &three[..1])
+            .expect_err("two placeholders, one value");
+        assert_eq!(err.kind(), txkit_core::ErrorKind::Config, "{err}");
     }
 
     #[test]
