@@ -15,10 +15,11 @@ use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
 use crate::decode;
-use crate::encode::{as_params, encode_all};
+use crate::encode::encode_all;
 use crate::error::{
     BACKEND, is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error,
 };
+use crate::send::{Sent, send};
 use crate::statement_cache::StatementCache;
 use txkit_core::dialects::placeholders;
 
@@ -72,6 +73,16 @@ enum Outcome {
     Count(u64),
 }
 
+impl Outcome {
+    /// What the server sent, with the column names of its rows.
+    fn of(sent: Sent, names: Arc<[String]>) -> Self {
+        match sent {
+            Sent::Rows(rows) => Outcome::Rows(rows, names),
+            Sent::Count(n) => Outcome::Count(n),
+        }
+    }
+}
+
 impl PgConnection {
     pub(crate) fn new(
         client: Client,
@@ -123,9 +134,9 @@ impl PgConnection {
         if let Some(found) = self.statements.get(sql) {
             return Ok(found);
         }
-        let stmt = self
-            .client
-            .prepare(&placeholders::rewrite(sql))
+        // Boxed: tokio-postgres's prepare future is about a kilobyte, and held inline it
+        // would make every statement's future that size, cache hit or not.
+        let stmt = Box::pin(self.client.prepare(&placeholders::rewrite(sql)))
             .await
             .map_err(|e| statement_error(e, sql))?;
         let names = decode::column_names(stmt.columns());
@@ -141,16 +152,8 @@ impl PgConnection {
         loop {
             let (stmt, names) = self.prepare(sql).await?;
             let encoded = encode_all(params, stmt.params())?;
-            let refs = as_params(&encoded);
-            let result = if want_rows {
-                self.client
-                    .query(&stmt, &refs)
-                    .await
-                    .map(|rows| Outcome::Rows(rows, names))
-            } else {
-                self.client.execute(&stmt, &refs).await.map(Outcome::Count)
-            };
-            match result {
+            let result = send(&self.client, &stmt, &encoded, want_rows).await;
+            match result.map(|sent| Outcome::of(sent, names)) {
                 Ok(outcome) => return Ok(outcome),
                 // Outside a transaction nothing was aborted: prepare afresh and run it again.
                 Err(e) if is_stale_plan(&e) && !self.in_transaction && !retried => {
@@ -201,7 +204,7 @@ impl PgConnection {
         let Some((stmt, names)) = self.statements.get(sql) else {
             let (begun, prepared) = futures_util::future::join(
                 self.client.batch_execute(&begin),
-                self.client.prepare(&placeholders::rewrite(sql)),
+                Box::pin(self.client.prepare(&placeholders::rewrite(sql))),
             )
             .await;
             if let Err(e) = begun {
@@ -220,16 +223,10 @@ impl PgConnection {
             // Nothing was sent, BEGIN included: no transaction is open.
             self.in_transaction = false;
         })?;
-        let refs = as_params(&encoded);
         let statement = async {
-            if want_rows {
-                self.client
-                    .query(&stmt, &refs)
-                    .await
-                    .map(|rows| Outcome::Rows(rows, names))
-            } else {
-                self.client.execute(&stmt, &refs).await.map(Outcome::Count)
-            }
+            send(&self.client, &stmt, &encoded, want_rows)
+                .await
+                .map(|sent| Outcome::of(sent, names))
         };
         let (begun, result) =
             futures_util::future::join(self.client.batch_execute(&begin), statement).await;
@@ -299,7 +296,9 @@ impl PgConnection {
         let in_doubt = self.doubt.load(Ordering::Relaxed);
         async move {
             if in_doubt {
-                self.client.query_typed("SELECT 1", &[]).await.map(drop)
+                Box::pin(self.client.query_typed("SELECT 1", &[]))
+                    .await
+                    .map(drop)
             } else {
                 Ok(())
             }

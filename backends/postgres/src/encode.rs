@@ -19,8 +19,38 @@ pub(crate) enum Encoded<'a> {
     Null,
     /// Bytes borrowed from the value (text or bytea), in `format`.
     Borrowed(&'a [u8], Format),
-    /// Bytes made for the value.
+    /// Bytes made for the value (text, or a numeric value's decimal form).
     Owned(Vec<u8>, Format),
+    /// A fixed-width binary value (an integer, float or boolean), kept inline: the most
+    /// common parameters cost no allocation.
+    Fixed(Fixed),
+}
+
+/// Up to 8 bytes of a binary-format value, big-endian as the wire wants it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fixed {
+    bytes: [u8; 8],
+    len: u8,
+}
+
+impl Fixed {
+    /// The value's bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// A fixed-width binary value from its big-endian bytes (at most 8).
+fn fixed<const N: usize>(be: [u8; N]) -> Encoded<'static> {
+    const { assert!(N <= 8) };
+    let mut bytes = [0; 8];
+    bytes[..N].copy_from_slice(&be);
+    // N <= 8, checked at compile time above.
+    #[allow(clippy::cast_possible_truncation)]
+    Encoded::Fixed(Fixed {
+        bytes,
+        len: N as u8,
+    })
 }
 
 impl ToSql for Encoded<'_> {
@@ -33,6 +63,7 @@ impl ToSql for Encoded<'_> {
             Encoded::Null => return Ok(IsNull::Yes),
             Encoded::Borrowed(bytes, _) => out.put_slice(bytes),
             Encoded::Owned(bytes, _) => out.put_slice(bytes),
+            Encoded::Fixed(fixed) => out.put_slice(fixed.as_slice()),
         }
         Ok(IsNull::No)
     }
@@ -51,15 +82,10 @@ impl ToSql for Encoded<'_> {
 
     fn encode_format(&self, _ty: &Type) -> Format {
         match self {
-            Encoded::Null => Format::Binary,
+            Encoded::Null | Encoded::Fixed(_) => Format::Binary,
             Encoded::Borrowed(_, f) | Encoded::Owned(_, f) => *f,
         }
     }
-}
-
-/// `encoded` as the parameter list tokio-postgres takes.
-pub(crate) fn as_params<'a>(encoded: &'a [Encoded<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
-    encoded.iter().map(|e| e as &(dyn ToSql + Sync)).collect()
 }
 
 /// Encodes `params` for a statement whose parameter types are `types`; a count mismatch or
@@ -94,10 +120,6 @@ fn text(value: String) -> Encoded<'static> {
     Encoded::Owned(value.into_bytes(), Format::Text)
 }
 
-fn binary(bytes: Vec<u8>) -> Encoded<'static> {
-    Encoded::Owned(bytes, Format::Binary)
-}
-
 /// Encodes one value for type `ty`.
 pub(crate) fn encode<'a>(value: &'a Value, ty: &Type) -> std::result::Result<Encoded<'a>, String> {
     let ty = base(ty);
@@ -118,7 +140,7 @@ pub(crate) fn encode<'a>(value: &'a Value, ty: &Type) -> std::result::Result<Enc
         Value::Float(f) => encode_float(*f, ty).map_err(|why| refuse(&why))?,
         Value::Bool(b) => {
             if *ty == Type::BOOL {
-                binary(vec![u8::from(*b)])
+                fixed([u8::from(*b)])
             } else if is_int(ty) {
                 encode_int(i64::from(*b), ty).map_err(|why| refuse(&why))?
             } else if is_float(ty) {
@@ -141,13 +163,13 @@ fn is_float(ty: &Type) -> bool {
 fn encode_int(i: i64, ty: &Type) -> std::result::Result<Encoded<'static>, String> {
     let out_of_range = |range: &str| format!(" ({i} is outside its range {range})");
     Ok(if *ty == Type::INT8 {
-        binary(i.to_be_bytes().to_vec())
+        fixed(i.to_be_bytes())
     } else if *ty == Type::INT4 {
         let v = i32::try_from(i).map_err(|_| out_of_range("-2147483648..=2147483647"))?;
-        binary(v.to_be_bytes().to_vec())
+        fixed(v.to_be_bytes())
     } else if *ty == Type::INT2 {
         let v = i16::try_from(i).map_err(|_| out_of_range("-32768..=32767"))?;
-        binary(v.to_be_bytes().to_vec())
+        fixed(v.to_be_bytes())
     } else if *ty == Type::FLOAT8 {
         #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
         let f = i as f64;
@@ -155,7 +177,7 @@ fn encode_int(i: i64, ty: &Type) -> std::result::Result<Encoded<'static>, String
         if f as i64 != i || f >= 9.223_372_036_854_776e18 {
             return Err(format!(" ({i} has no exact float8 value)"));
         }
-        binary(f.to_be_bytes().to_vec())
+        fixed(f.to_be_bytes())
     } else if *ty == Type::FLOAT4 {
         #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
         let f = i as f32;
@@ -163,10 +185,10 @@ fn encode_int(i: i64, ty: &Type) -> std::result::Result<Encoded<'static>, String
         if f64::from(f) >= 9.223_372_036_854_776e18 || f as i64 != i {
             return Err(format!(" ({i} has no exact float4 value)"));
         }
-        binary(f.to_be_bytes().to_vec())
+        fixed(f.to_be_bytes())
     } else if *ty == Type::BOOL {
         match i {
-            0 | 1 => binary(vec![u8::try_from(i).unwrap_or(0)]),
+            0 | 1 => fixed([u8::from(i == 1)]),
             _ => return Err(" (only 0 and 1 are booleans)".to_owned()),
         }
     } else {
@@ -188,14 +210,14 @@ fn float_text(f: f64) -> String {
 
 fn encode_float(f: f64, ty: &Type) -> std::result::Result<Encoded<'static>, String> {
     Ok(if *ty == Type::FLOAT8 {
-        binary(f.to_be_bytes().to_vec())
+        fixed(f.to_be_bytes())
     } else if *ty == Type::FLOAT4 {
         #[allow(clippy::cast_possible_truncation)]
         let g = f as f32;
         if f.is_finite() && !g.is_finite() {
             return Err(format!(" ({f} is outside float4's range)"));
         }
-        binary(g.to_be_bytes().to_vec())
+        fixed(g.to_be_bytes())
     } else if is_int(ty) {
         #[allow(clippy::cast_possible_truncation)]
         let i = f as i64;
@@ -220,6 +242,7 @@ mod tests {
             Encoded::Null => (Vec::new(), false),
             Encoded::Borrowed(b, f) => (b.to_vec(), matches!(f, Format::Text)),
             Encoded::Owned(b, f) => (b.clone(), matches!(f, Format::Text)),
+            Encoded::Fixed(b) => (b.as_slice().to_vec(), false),
         }
     }
 

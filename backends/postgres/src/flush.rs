@@ -14,7 +14,7 @@ use txkit_core::dialects::placeholders;
 use txkit_core::{Connection, Result, Value};
 
 use crate::connection::{PgConnection, commit_answer};
-use crate::encode::{Encoded, as_params, encode_all};
+use crate::encode::{Encoded, encode_all};
 use crate::error::{is_connection_error, statement_error};
 
 impl PgConnection {
@@ -36,13 +36,12 @@ impl PgConnection {
             .zip(&prepared)
             .map(|((_, params), stmt)| encode_all(params, stmt.params()))
             .collect::<Result<_>>()?;
-        let refs: Vec<_> = encoded.iter().map(|e| as_params(e)).collect();
         let client = &self.client;
         let executes = futures_util::future::join_all(
             prepared
                 .iter()
-                .zip(&refs)
-                .map(|(stmt, params)| client.execute(stmt, params)),
+                .zip(&encoded)
+                .map(|(stmt, params)| client.execute_raw(stmt, params)),
         );
         // The statements here report their own failures; only an earlier one needs the probe.
         let probe = self.probe_if_in_doubt();

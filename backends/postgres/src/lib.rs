@@ -129,6 +129,7 @@ mod flush;
 mod many;
 mod numeric;
 mod options;
+mod send;
 mod statement_cache;
 #[cfg(feature = "tls")]
 mod tls;

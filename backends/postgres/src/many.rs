@@ -9,7 +9,7 @@
 use txkit_core::{Result, Value};
 
 use crate::connection::PgConnection;
-use crate::encode::{Encoded, as_params, encode_all};
+use crate::encode::{Encoded, encode_all};
 
 impl PgConnection {
     /// Runs `sql` once per parameter set in `rows`, all in one round trip once `sql` is
@@ -24,11 +24,13 @@ impl PgConnection {
             .iter()
             .map(|params| encode_all(params, stmt.params()))
             .collect::<Result<_>>()?;
-        let refs: Vec<_> = encoded.iter().map(|e| as_params(e)).collect();
         let client = &self.client;
-        let answers =
-            futures_util::future::join_all(refs.iter().map(|params| client.execute(&stmt, params)))
-                .await;
+        let answers = futures_util::future::join_all(
+            encoded
+                .iter()
+                .map(|params| client.execute_raw(&stmt, params)),
+        )
+        .await;
         answers
             .into_iter()
             .collect::<Result<Vec<u64>, _>>()
