@@ -5,7 +5,7 @@ use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 use txkit_core::{
     AnyConnection, DatabaseUrl, Error, EventListener, IsolationLevel, Pool, PoolConfig, PoolEvent,
     PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection, ResetMode, Result, Row, Session,
@@ -114,12 +114,12 @@ impl Engine {
     pub fn connection(
         &self,
     ) -> impl Future<Output = Result<PooledConnection<AnyConnection>>> + Send + '_ {
-        self.pool
-            .get_at(Location::caller())
-            .instrument(tracing::debug_span!(
-                "txkit.checkout",
-                backend = self.backend
-            ))
+        let span = if checkout_traced() {
+            tracing::debug_span!("txkit.checkout", backend = self.backend)
+        } else {
+            Span::none()
+        };
+        self.pool.get_at(Location::caller()).instrument(span)
     }
 
     /// Begins a transaction with the engine's default options on a pooled connection; the
@@ -138,7 +138,11 @@ impl Engine {
         opts: TxOptions,
     ) -> impl Future<Output = Result<Transaction<'static, AnyConnection>>> + Send + '_ {
         let location = Location::caller();
-        let span = tracing::debug_span!("txkit.begin", backend = self.backend, ?opts);
+        let span = if checkout_traced() {
+            tracing::debug_span!("txkit.begin", backend = self.backend, ?opts)
+        } else {
+            Span::none()
+        };
         async move {
             let conn = self.pool.get_at(location).await?;
             Transaction::begin_pooled(conn, opts).await
@@ -183,6 +187,14 @@ impl Engine {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether a subscriber wants the checkout spans (`txkit.checkout`, `txkit.begin`, at
+/// DEBUG). Without one they are not made at all: with `tracing`'s `log` feature on (other
+/// crates in an application often turn it on) even a disabled span consults `log` when made
+/// and at every poll, a cost paid on every checkout.
+fn checkout_traced() -> bool {
+    tracing::enabled!(tracing::Level::DEBUG)
 }
 
 /// A change the builder makes to the pool settings, applied over the URL's.
