@@ -1,6 +1,6 @@
 //! The cells of the bench (backend × work × contention × tasks), and running one cell:
-//! every contender's batches in rotating order, optionally checking the invariants after
-//! each batch.
+//! every contender's batches in rotating order, on connections opened afresh for each
+//! round, optionally checking the invariants after each batch.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use txkit::Engine;
 
 use crate::schema::{self, ACCOUNTS, Backend, HOT_ACCOUNTS};
-use crate::workload::{BATCH_ROWS, Contender, Plan, Work, batch, workers};
+use crate::workload::{BATCH_ROWS, BoxFut, Contender, Plan, Work, batch, workers};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Cell {
@@ -116,39 +116,62 @@ fn every_cell(backend: Backend) -> Vec<Cell> {
 /// One contender's measurements in a cell.
 pub(crate) struct Measured {
     pub(crate) name: &'static str,
+    /// Batch times, fastest first.
     pub(crate) batches: Vec<Duration>,
+    /// The same batch times in round order, to pair each with the other contenders' batches
+    /// of the same round.
+    pub(crate) by_round: Vec<Duration>,
     pub(crate) latencies: Vec<Duration>,
 }
+
+/// Makes every contender of a backend, with new pools and no connection shared with an
+/// earlier set.
+pub(crate) type MakeContenders<'a> = dyn Fn() -> BoxFut<'a, Vec<Arc<dyn Contender>>> + Sync + 'a;
 
 /// Runs `rounds` rounds (after one warm-up round) of one batch per contender, in an order
 /// that rotates every round. With `check`, the invariants are checked after every batch:
 /// no cent created or lost, and exactly the expected ledger and item rows added.
+///
+/// Each round makes the contenders afresh (`make`): new pools and new connections, warmed
+/// by a short untimed batch. On a small VM the same connection stays faster or slower than
+/// another by up to a third for as long as it lives (where the scheduler keeps its server
+/// process against the client's threads: two identical tokio-postgres connections measured
+/// 0.71–1.04× each other's `SELECT 1` time in one run), so connections kept for a whole run
+/// would hand one contender a lucky or unlucky draw for every round.
 pub(crate) async fn run(
-    contenders: &[Arc<dyn Contender>],
+    make: &MakeContenders<'_>,
     cell: Cell,
     rounds: usize,
     per_task: usize,
     check: Option<(&Engine, Backend)>,
 ) -> Vec<Measured> {
-    let playing: Vec<&Arc<dyn Contender>> = contenders
-        .iter()
-        .filter(|c| c.runs(cell.plan.work))
-        .collect();
-    let mut pools = Vec::new();
-    for c in &playing {
-        pools.push(Some(workers(c.as_ref(), cell.tasks).await));
-    }
-    let mut out: Vec<Measured> = playing
-        .iter()
-        .map(|c| Measured {
-            name: c.name(),
-            batches: Vec::new(),
-            latencies: Vec::new(),
-        })
-        .collect();
-    let n = playing.len();
+    let mut out: Vec<Measured> = Vec::new();
     let ops = (cell.tasks * per_task) as i64;
+    let warm_up = (per_task / 4).max(1);
     for round in 0..=rounds {
+        let contenders = make().await;
+        let playing: Vec<&Arc<dyn Contender>> = contenders
+            .iter()
+            .filter(|c| c.runs(cell.plan.work))
+            .collect();
+        if out.is_empty() {
+            out = playing
+                .iter()
+                .map(|c| Measured {
+                    name: c.name(),
+                    batches: Vec::new(),
+                    by_round: Vec::new(),
+                    latencies: Vec::new(),
+                })
+                .collect();
+        }
+        let mut pools = Vec::new();
+        for c in &playing {
+            let ws = workers(c.as_ref(), cell.tasks).await;
+            let seed = (round * 1000 + pools.len()) as u64;
+            pools.push(Some(batch(ws, cell.plan, warm_up, seed).await.0));
+        }
+        let n = playing.len();
         for k in 0..n {
             let which = (round + k) % n;
             let before = match check {
@@ -176,8 +199,13 @@ pub(crate) async fn run(
             }
             if round > 0 {
                 out[which].batches.push(measured.elapsed);
+                out[which].by_round.push(measured.elapsed);
                 out[which].latencies.extend(measured.latencies);
             }
+        }
+        drop(pools);
+        for c in &contenders {
+            c.close().await;
         }
     }
     for m in &mut out {

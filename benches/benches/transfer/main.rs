@@ -156,11 +156,13 @@ fn table(rt: &Runtime, server: &Server, mode: Mode, rounds: usize) {
     // Only one pool size's pools are open at a time: the servers are shared.
     let mut results = BTreeMap::new();
     for (pool, indices) in by_pool_size(&cells) {
-        let contenders = rt.block_on(contenders::all(server, pool, None));
+        let make = || -> workload::BoxFut<'_, Vec<Arc<dyn Contender>>> {
+            Box::pin(contenders::all(server, pool, None))
+        };
         for i in indices {
             let cell = cells[i];
             let measured = rt.block_on(cells::run(
-                &contenders,
+                &make,
                 cell,
                 rounds,
                 cell.per_task(smoke),
@@ -168,7 +170,6 @@ fn table(rt: &Runtime, server: &Server, mode: Mode, rounds: usize) {
             ));
             results.insert(i, measured);
         }
-        rt.block_on(close_all(&contenders));
     }
     let lines: Vec<String> = results
         .iter()

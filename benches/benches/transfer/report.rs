@@ -1,6 +1,9 @@
 //! Printing a cell's results: a Markdown table row per contender (median batch and the
 //! fastest, p99 latency per operation, round trips per operation, txkit's time over this
-//! contender's), and one `RATIOS` line per cell (printed after the table) with txkit over the raw driver, sqlx and sea-orm.
+//! contender's), and one `RATIOS` line per cell (printed after the table) with txkit over
+//! the raw driver, sqlx and sea-orm: the ratio of the median batches, then in parentheses
+//! the median of the rounds' own ratios (each round runs every contender once, back to
+//! back, so its ratio is free of what drifts between rounds on a shared VM).
 
 use crate::cells::{Cell, Measured};
 use crate::round_trips::RoundTrips;
@@ -30,6 +33,18 @@ fn median_ms(m: &Measured) -> f64 {
 
 fn fastest_ms(m: &Measured) -> f64 {
     m.batches.first().map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+/// The median over rounds of `a`'s batch time over `b`'s in the same round.
+fn paired(a: &Measured, b: &Measured) -> f64 {
+    let mut ratios: Vec<f64> = a
+        .by_round
+        .iter()
+        .zip(&b.by_round)
+        .map(|(x, y)| x.as_secs_f64() / y.as_secs_f64())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn raw(backend: Backend) -> &'static str {
@@ -84,8 +99,9 @@ pub(crate) fn cell(backend: Backend, cell: Cell, results: &[Measured], rts: &Rou
         for other in [raw(backend), "sqlx", "sea-orm"] {
             if let Some(o) = find(other) {
                 line.push_str(&format!(
-                    " {who}/{other}={:.2}",
-                    median_ms(mine) / median_ms(o)
+                    " {who}/{other}={:.2}({:.2})",
+                    median_ms(mine) / median_ms(o),
+                    paired(mine, o)
                 ));
             }
         }
