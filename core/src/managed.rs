@@ -261,6 +261,19 @@ impl<C: Connection> ManagedConnection<C> {
     /// then performs an owed rollback (whole or to a savepoint). Afterwards the connection
     /// is idle or inside a live transaction; an error means it is broken.
     pub async fn settle(&mut self) -> Result<()> {
+        let owes = matches!(
+            self.book.state(),
+            TxState::Broken | TxState::RollbackOwed { .. }
+        );
+        if !owes && !self.book.in_flight && !self.raw.is_broken() {
+            return Ok(());
+        }
+        Box::pin(self.settle_owed()).await
+    }
+
+    /// [`settle`](Self::settle) when something may be owed: kept out of line (and its
+    /// future off every statement's), since a connection almost never owes anything.
+    async fn settle_owed(&mut self) -> Result<()> {
         if self.book.state() == TxState::Broken || self.raw.is_broken() {
             self.book.transition(TxEvent::Broke);
             return Err(Error::connection_lost(
