@@ -19,7 +19,7 @@ use crate::encode::encode_all;
 use crate::error::{
     BACKEND, is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error,
 };
-use crate::send::{Sent, send};
+use crate::send::{Outcome, send};
 use crate::statement_cache::StatementCache;
 use txkit_core::dialects::placeholders;
 
@@ -64,22 +64,6 @@ impl fmt::Debug for PgConnection {
             .field("cached_statements", &self.statements.len())
             .field("broken", &self.is_broken())
             .finish()
-    }
-}
-
-/// What a statement returned.
-enum Outcome {
-    Rows(Vec<tokio_postgres::Row>, Arc<[String]>),
-    Count(u64),
-}
-
-impl Outcome {
-    /// What the server sent, with the column names of its rows.
-    fn of(sent: Sent, names: Arc<[String]>) -> Self {
-        match sent {
-            Sent::Rows(rows) => Outcome::Rows(rows, names),
-            Sent::Count(n) => Outcome::Count(n),
-        }
     }
 }
 
@@ -152,8 +136,7 @@ impl PgConnection {
         loop {
             let (stmt, names) = self.prepare(sql).await?;
             let encoded = encode_all(params, stmt.params())?;
-            let result = send(&self.client, &stmt, &encoded, want_rows).await;
-            match result.map(|sent| Outcome::of(sent, names)) {
+            match send(&self.client, &stmt, &encoded, names, want_rows).await {
                 Ok(outcome) => return Ok(outcome),
                 // Outside a transaction nothing was aborted: prepare afresh and run it again.
                 Err(e) if is_stale_plan(&e) && !self.in_transaction && !retried => {
@@ -223,11 +206,7 @@ impl PgConnection {
             // Nothing was sent, BEGIN included: no transaction is open.
             self.in_transaction = false;
         })?;
-        let statement = async {
-            send(&self.client, &stmt, &encoded, want_rows)
-                .await
-                .map(|sent| Outcome::of(sent, names))
-        };
+        let statement = async { send(&self.client, &stmt, &encoded, names, want_rows).await };
         let (begun, result) =
             futures_util::future::join(self.client.batch_execute(&begin), statement).await;
         if let Err(e) = begun {

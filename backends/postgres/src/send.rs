@@ -1,13 +1,15 @@
 //! Sending one prepared statement: its rows or its count, with the request future kept off
 //! the caller's.
 
+use std::sync::Arc;
+
 use futures_util::TryStreamExt;
 use tokio_postgres::{Client, Statement};
 
 use crate::encode::Encoded;
 
-/// Runs the prepared `stmt` with its encoded parameters: every row when `want_rows`, else
-/// the affected count. The parameters go to tokio-postgres as an iterator, so no list of
+/// Runs the prepared `stmt` with its encoded parameters: every row (with the statement's
+/// column `names`) when `want_rows`, else the affected count. The parameters go to tokio-postgres as an iterator, so no list of
 /// references is built for them.
 ///
 /// tokio-postgres's request future is about a kilobyte. Boxed here, the future of a txkit
@@ -20,22 +22,23 @@ pub(crate) async fn send(
     client: &Client,
     stmt: &Statement,
     encoded: &[Encoded<'_>],
+    names: Arc<[String]>,
     want_rows: bool,
-) -> std::result::Result<Sent, tokio_postgres::Error> {
+) -> std::result::Result<Outcome, tokio_postgres::Error> {
     if want_rows {
         let rows = Box::pin(client.query_raw(stmt, encoded)).await?;
-        Ok(Sent::Rows(rows.try_collect().await?))
+        Ok(Outcome::Rows(rows.try_collect().await?, names))
     } else {
         Box::pin(client.execute_raw(stmt, encoded))
             .await
-            .map(Sent::Count)
+            .map(Outcome::Count)
     }
 }
 
-/// What [`send`] got back.
-pub(crate) enum Sent {
-    /// The statement's rows.
-    Rows(Vec<tokio_postgres::Row>),
+/// What a statement returned.
+pub(crate) enum Outcome {
+    /// Its rows, and the column names they share.
+    Rows(Vec<tokio_postgres::Row>, Arc<[String]>),
     /// Its affected-row count.
     Count(u64),
 }
