@@ -261,11 +261,7 @@ impl<C: Connection> ManagedConnection<C> {
     /// then performs an owed rollback (whole or to a savepoint). Afterwards the connection
     /// is idle or inside a live transaction; an error means it is broken.
     pub async fn settle(&mut self) -> Result<()> {
-        let owes = matches!(
-            self.book.state(),
-            TxState::Broken | TxState::RollbackOwed { .. }
-        );
-        if !owes && !self.book.in_flight && !self.raw.is_broken() {
+        if !self.book.owes() && !self.raw.is_broken() {
             return Ok(());
         }
         Box::pin(self.settle_owed()).await

@@ -137,6 +137,13 @@ impl TxBook {
             })
     }
 
+    /// Whether something must be paid before the connection runs anything else: a
+    /// cancelled request to recover from, an owed rollback, or a broken connection to
+    /// report. (What [`ManagedConnection::settle`](crate::ManagedConnection::settle) pays.)
+    pub(crate) fn owes(&self) -> bool {
+        self.in_flight || matches!(self.state, TxState::Broken | TxState::RollbackOwed { .. })
+    }
+
     /// Whether the connection is clean enough to hand to another user as it is.
     pub(crate) fn is_clean(&self) -> bool {
         self.state == TxState::Idle && !self.in_flight
