@@ -118,9 +118,7 @@ impl PgConnection {
         if let Some(found) = self.statements.get(sql) {
             return Ok(found);
         }
-        // Boxed: tokio-postgres's prepare future is about a kilobyte, and held inline it
-        // would make every statement's future that size, cache hit or not.
-        let stmt = Box::pin(self.client.prepare(&placeholders::rewrite(sql)))
+        let stmt = prepare_on(&self.client, sql)
             .await
             .map_err(|e| statement_error(e, sql))?;
         let names = decode::column_names(stmt.columns());
@@ -187,7 +185,7 @@ impl PgConnection {
         let Some((stmt, names)) = self.statements.get(sql) else {
             let (begun, prepared) = futures_util::future::join(
                 self.client.batch_execute(&begin),
-                Box::pin(self.client.prepare(&placeholders::rewrite(sql))),
+                prepare_on(&self.client, sql),
             )
             .await;
             if let Err(e) = begun {
@@ -283,6 +281,16 @@ impl PgConnection {
             }
         }
     }
+}
+
+/// Prepares `sql` (txkit's `?` placeholders, rewritten to `$n`) on the server, uncached.
+/// Boxed: tokio-postgres's prepare future is about a kilobyte, and held inline it would make
+/// the future of every statement that may prepare that size, cache hit or not.
+pub(crate) fn prepare_on<'a>(
+    client: &'a Client,
+    sql: &'a str,
+) -> futures_util::future::BoxFuture<'a, std::result::Result<Statement, tokio_postgres::Error>> {
+    Box::pin(async move { client.prepare(&placeholders::rewrite(sql)).await })
 }
 
 /// What a probe (`SELECT 1`) and COMMIT sent together say: success only when both

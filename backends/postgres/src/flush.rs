@@ -10,10 +10,9 @@
 //! the first failure is the one reported, and nothing is committed.
 
 use tokio_postgres::Statement;
-use txkit_core::dialects::placeholders;
 use txkit_core::{Connection, Result, Value};
 
-use crate::connection::{PgConnection, commit_answer};
+use crate::connection::{PgConnection, commit_answer, prepare_on};
 use crate::encode::{Encoded, encode_all};
 use crate::error::{is_connection_error, statement_error};
 
@@ -84,12 +83,8 @@ impl PgConnection {
         missing.dedup();
         if !missing.is_empty() {
             let client = &self.client;
-            let prepared = futures_util::future::join_all(
-                missing
-                    .iter()
-                    .map(|t| async move { client.prepare(&placeholders::rewrite(t)).await }),
-            )
-            .await;
+            let prepared =
+                futures_util::future::join_all(missing.iter().map(|t| prepare_on(client, t))).await;
             for (text, result) in missing.iter().zip(prepared) {
                 let stmt = result.map_err(|e| statement_error(e, text))?;
                 let names = crate::decode::column_names(stmt.columns());
