@@ -3,7 +3,8 @@
 //! contender's), and one `RATIOS` line per cell (printed after the table) with txkit over
 //! the raw driver, sqlx and sea-orm: the ratio of the median batches, then in parentheses
 //! the median of the rounds' own ratios (each round runs every contender once, back to
-//! back, so its ratio is free of what drifts between rounds on a shared VM).
+//! back, so its ratio is free of what drifts between rounds on a shared VM) with a 95 %
+//! confidence interval for that median.
 
 use crate::cells::{Cell, Measured};
 use crate::round_trips::RoundTrips;
@@ -35,8 +36,9 @@ fn fastest_ms(m: &Measured) -> f64 {
     m.batches.first().map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
-/// The median over rounds of `a`'s batch time over `b`'s in the same round.
-fn paired(a: &Measured, b: &Measured) -> f64 {
+/// The median over rounds of `a`'s batch time over `b`'s in the same round, as
+/// `median; 95 % low–high`.
+fn paired(a: &Measured, b: &Measured) -> String {
     let mut ratios: Vec<f64> = a
         .by_round
         .iter()
@@ -44,7 +46,29 @@ fn paired(a: &Measured, b: &Measured) -> f64 {
         .map(|(x, y)| x.as_secs_f64() / y.as_secs_f64())
         .collect();
     ratios.sort_by(f64::total_cmp);
-    ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN)
+    let median = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
+    match median_interval(ratios.len()) {
+        Some((low, high)) => format!("{median:.2}; 95% {:.2}–{:.2}", ratios[low], ratios[high]),
+        None => format!("{median:.2}"),
+    }
+}
+
+/// The 0-based positions, in `n` sorted samples, of a distribution-free confidence
+/// interval of at least 95 % for their median: the widest `k` with P(B < k) ≤ 2.5 % for
+/// B ~ Binomial(n, ½) gives the `k`-th smallest and `k`-th largest samples. `None` when
+/// `n` is too small for any (under 6 samples).
+fn median_interval(n: usize) -> Option<(usize, usize)> {
+    // P(B = i) for i = 0, 1, …, summed until the tail would pass 2.5 %.
+    let mut term = 0.5_f64.powi(i32::try_from(n).ok()?);
+    let mut tail = 0.0;
+    let mut k = 0;
+    while k < n / 2 && tail + term <= 0.025 {
+        tail += term;
+        term *= (n - k) as f64 / (k + 1) as f64;
+        k += 1;
+    }
+    // Positions k-1 and n-k (0-based) are the k-th smallest and k-th largest.
+    (k >= 1).then(|| (k - 1, n - k))
 }
 
 fn raw(backend: Backend) -> &'static str {
@@ -99,7 +123,7 @@ pub(crate) fn cell(backend: Backend, cell: Cell, results: &[Measured], rts: &Rou
         for other in [raw(backend), "sqlx", "sea-orm"] {
             if let Some(o) = find(other) {
                 line.push_str(&format!(
-                    " {who}/{other}={:.2}({:.2})",
+                    " {who}/{other}={:.2}({})",
                     median_ms(mine) / median_ms(o),
                     paired(mine, o)
                 ));
