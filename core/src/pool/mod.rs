@@ -521,6 +521,10 @@ impl<C: Connection> Inner<C> {
     }
 
     /// Takes a connection out of the pool's count, records why, and returns it for closing.
+    #[allow(
+        clippy::boxed_local,
+        reason = "slots stay boxed; unboxing to drop one copies it"
+    )]
     fn forget(&self, slot: Slot<C>, reason: CloseReason, invalid: bool) -> ManagedConnection<C> {
         self.open.fetch_sub(1, Ordering::AcqRel);
         if invalid {
@@ -542,6 +546,10 @@ impl<C: Connection> Inner<C> {
     }
 
     /// Closes a connection in the background (it is already out of the pool's count).
+    #[allow(
+        clippy::boxed_local,
+        reason = "slots stay boxed; unboxing to drop one copies it"
+    )]
     pub(crate) fn discard(&self, slot: Slot<C>, reason: CloseReason, invalid: bool) {
         let conn = self.forget(slot, reason, invalid);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {

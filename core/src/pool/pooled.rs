@@ -156,6 +156,10 @@ impl<C: Connection> Inner<C> {
     }
 
     /// Like `forget`, for a connection already taken out of the open count.
+    #[allow(
+        clippy::boxed_local,
+        reason = "slots stay boxed; unboxing to drop one copies it"
+    )]
     fn forget_counted(&self, slot: Slot<C>, reason: CloseReason) -> ManagedConnection<C> {
         self.open.fetch_add(1, Ordering::AcqRel);
         self.forget(slot, reason, false)
