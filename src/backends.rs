@@ -78,6 +78,19 @@ fn not_compiled(url: &DatabaseUrl, feature: &str) -> Error {
     ))
 }
 
+/// PostgreSQL on the client its `driver` option names: tokio-postgres, or txkit's own
+/// protocol layer.
+#[cfg(feature = "postgres")]
+fn postgres(url: &DatabaseUrl) -> Result<Resolved> {
+    let options = txkit_postgres::PgConnectOptions::from_url(url)?;
+    Ok(match options.get_driver() {
+        txkit_postgres::PgDriver::TokioPostgres => {
+            with_options::<txkit_postgres::Postgres>(options)
+        }
+        txkit_postgres::PgDriver::Txkit => with_options::<txkit_postgres::PostgresWire>(options),
+    })
+}
+
 /// Picks the backend for `url` and parses its backend-specific options.
 pub(crate) fn resolve(url: &DatabaseUrl) -> Result<Resolved> {
     match url.scheme() {
@@ -89,7 +102,7 @@ pub(crate) fn resolve(url: &DatabaseUrl) -> Result<Resolved> {
         }
         "postgres" | "postgresql" => {
             #[cfg(feature = "postgres")]
-            return with::<txkit_postgres::Postgres>(url);
+            return postgres(url);
             #[cfg(not(feature = "postgres"))]
             return Err(not_compiled(url, "postgres"));
         }

@@ -25,7 +25,7 @@ use txkit_core::dialects::placeholders;
 
 /// The session reset of [`ResetMode::Full`]: `DISCARD ALL` without its `DEALLOCATE ALL`, so
 /// the prepared statements txkit and tokio-postgres keep stay valid.
-const FULL_RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+pub(crate) const FULL_RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
                           SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; \
                           DISCARD SEQUENCES";
 
@@ -316,28 +316,36 @@ pub(crate) fn commit_answer(
                     sqlstate::IN_FAILED_SQL_TRANSACTION => ErrorKind::Database,
                     other => classify(other, "", false),
                 };
-                Err(Error::database(
-                    kind,
-                    BACKEND,
-                    code,
-                    "the transaction had already failed (a statement in it returned an \
-                     error), so the server rolled it back instead of committing; nothing \
-                     was committed",
-                )
-                .with_source(e))
+                Err(already_failed(kind, code).with_source(e))
             }
         },
     }
 }
 
-/// The error for a connection lost while COMMIT was in flight.
-pub(crate) fn commit_outcome_unknown(e: tokio_postgres::Error, target: &str) -> Error {
-    let code = sqlstate_of(&e).map(str::to_owned);
-    let message = format!(
+/// The error for COMMIT answered with ROLLBACK: the transaction had failed before it.
+pub(crate) fn already_failed(kind: ErrorKind, code: &str) -> Error {
+    Error::database(
+        kind,
+        BACKEND,
+        code,
+        "the transaction had already failed (a statement in it returned an error), so the \
+         server rolled it back instead of committing; nothing was committed",
+    )
+}
+
+/// What to say when the connection to `target` was lost while COMMIT was in flight.
+pub(crate) fn outcome_unknown_message(target: &str) -> String {
+    format!(
         "the connection to {target} was lost after COMMIT was sent and before its answer \
          arrived: the transaction may or may not have committed; check the data before \
          running it again"
-    );
+    )
+}
+
+/// The error for a connection lost while COMMIT was in flight.
+pub(crate) fn commit_outcome_unknown(e: tokio_postgres::Error, target: &str) -> Error {
+    let code = sqlstate_of(&e).map(str::to_owned);
+    let message = outcome_unknown_message(target);
     match code {
         Some(code) => Error::database(ErrorKind::CommitOutcomeUnknown, BACKEND, code, message),
         None => Error::new(ErrorKind::CommitOutcomeUnknown, message),

@@ -21,6 +21,7 @@ pub const URL_KEYS: &[&str] = &[
     "sslrootcert",
     "options",
     "statement_cache_size",
+    "driver",
 ];
 
 /// The default number of prepared statements kept per connection.
@@ -78,6 +79,30 @@ impl SslMode {
     }
 }
 
+/// Which client speaks the protocol: tokio-postgres (the default), or txkit's own layer,
+/// which sends a pipeline with one Sync ([`PgWireConnection`](crate::PgWireConnection)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PgDriver {
+    /// tokio-postgres: every feature, TLS and every authentication method.
+    #[default]
+    TokioPostgres,
+    /// txkit's own protocol layer: faster pipelines; no TLS, trust authentication only.
+    Txkit,
+}
+
+impl PgDriver {
+    /// Parses the URL spelling: `tokio-postgres` or `txkit`.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "tokio-postgres" => Ok(Self::TokioPostgres),
+            "txkit" => Ok(Self::Txkit),
+            _ => Err(Error::config(format!(
+                "unknown driver {text:?}; accepted: tokio-postgres (the default), txkit"
+            ))),
+        }
+    }
+}
+
 /// How to reach a PostgreSQL server. `Debug` shows the password as `***`.
 ///
 /// ```
@@ -103,6 +128,7 @@ pub struct PgConnectOptions {
     ssl_root_cert: Option<PathBuf>,
     options: Option<String>,
     statement_cache_size: usize,
+    driver: PgDriver,
     /// The URL these options came from, password redacted; cleared when a setter changes
     /// where to connect.
     redacted_url: Option<String>,
@@ -136,6 +162,7 @@ impl PgConnectOptions {
             ssl_root_cert: None,
             options: None,
             statement_cache_size: DEFAULT_STATEMENT_CACHE_SIZE,
+            driver: PgDriver::TokioPostgres,
             redacted_url: None,
         }
     }
@@ -203,6 +230,7 @@ impl PgConnectOptions {
             "statement_cache_size" => {
                 self.statement_cache_size = usize::try_from(number(&value)?).unwrap_or(usize::MAX);
             }
+            "driver" => self.driver = PgDriver::parse(&value)?,
             k if ENGINE_URL_KEYS.contains(&k) => {}
             other => {
                 return Err(Error::config(format!(
@@ -360,6 +388,17 @@ impl PgConnectOptions {
     /// The server command-line options.
     pub fn get_options(&self) -> Option<&str> {
         self.options.as_deref()
+    }
+
+    /// The protocol client (URL option `driver`).
+    pub fn get_driver(&self) -> PgDriver {
+        self.driver
+    }
+
+    /// Chooses the protocol client (see [`PgDriver`]).
+    pub fn driver(mut self, driver: PgDriver) -> Self {
+        self.driver = driver;
+        self
     }
 
     /// How many prepared statements each connection keeps.

@@ -7,3 +7,4 @@ mod commit;
 mod errors;
 mod support;
 mod tls;
+mod wire;

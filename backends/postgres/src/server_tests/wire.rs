@@ -1,0 +1,221 @@
+//! txkit's own protocol layer (`driver=txkit`): what the test matrix does not reach —
+//! refused COPY input, types read as text, a dropped request's answers, the flush's
+//! rollback, uncached statements, a killed session, and the options it refuses.
+
+use txkit_core::{Connection, DatabaseUrl, ErrorKind, TxOptions, Value, params};
+
+use super::support::{connect, poll_then_drop, server_configured, table, url_with, wait_until};
+use crate::{PgConnectOptions, PgWireConnection};
+
+async fn wire(extra: &str) -> PgWireConnection {
+    let url = url_with(&format!("sslmode=disable&driver=txkit{extra}"));
+    let opts = PgConnectOptions::from_url(&DatabaseUrl::parse(&url).unwrap()).unwrap();
+    PgWireConnection::connect(&opts).await.unwrap()
+}
+
+async fn one(conn: &mut PgWireConnection, sql: &str, params: &[Value]) -> Value {
+    let rows = conn.query(sql, params).await.unwrap();
+    rows[0].value(0).unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_from_stdin_is_refused_and_the_connection_goes_on() {
+    if !server_configured() {
+        return;
+    }
+    let t = table("wire_copy");
+    let mut c = wire("").await;
+    c.batch(&format!("CREATE TABLE {t} (id int)"))
+        .await
+        .unwrap();
+    let e = c
+        .execute(&format!("COPY {t} FROM STDIN"), &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("COPY"), "{e}");
+    let e = c.batch(&format!("COPY {t} FROM STDIN")).await.unwrap_err();
+    assert!(e.to_string().contains("COPY"), "{e}");
+    assert_eq!(one(&mut c, "SELECT 41 + 1", &[]).await, Value::Int(42));
+    c.batch(&format!("DROP TABLE {t}")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn types_it_does_not_know_are_read_and_bound_as_text() {
+    if !server_configured() {
+        return;
+    }
+    let ty = table("wire_mood");
+    let mut c = wire("").await;
+    c.batch(&format!("CREATE TYPE {ty} AS ENUM ('sad', 'ok', 'happy')"))
+        .await
+        .unwrap();
+    let read = one(&mut c, &format!("SELECT 'happy'::{ty}"), &[]).await;
+    assert_eq!(read, Value::Text("happy".into()));
+    let bound = one(&mut c, &format!("SELECT ?::{ty}::text"), &params!["ok"]).await;
+    assert_eq!(bound, Value::Text("ok".into()));
+    c.batch(&format!("DROP TYPE {ty}")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_request_is_read_to_its_end_before_the_next() {
+    if !server_configured() {
+        return;
+    }
+    let mut c = wire("").await;
+    // Polled once: the request is written, its answer not yet read.
+    let dropped = poll_then_drop(c.query("SELECT generate_series(1, 1000)", &[]), 1).await;
+    assert!(dropped.is_none(), "the query should not finish in one poll");
+    assert_eq!(one(&mut c, "SELECT 7", &[]).await, Value::Int(7));
+    assert!(!c.server_in_transaction().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_flush_commits_nothing_and_leaves_no_transaction() {
+    if !server_configured() {
+        return;
+    }
+    let t = table("wire_flush");
+    let mut c = wire("").await;
+    c.batch(&format!("CREATE TABLE {t} (id int PRIMARY KEY)"))
+        .await
+        .unwrap();
+    let insert = format!("INSERT INTO {t} (id) VALUES (?)");
+    c.begin(&TxOptions::new()).await.unwrap();
+    let e = c
+        .execute_all_and_commit(&[
+            (&insert, &params![1]),
+            (&insert, &params![1]),
+            (&insert, &params![2]),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UniqueViolation, "{e}");
+    assert!(e.to_string().contains("nothing was committed"), "{e}");
+    assert!(!c.server_in_transaction().await.unwrap());
+    assert_eq!(
+        one(&mut c, &format!("SELECT count(*) FROM {t}"), &[]).await,
+        Value::Int(0)
+    );
+
+    // A statement failed before COMMIT: the server answers COMMIT with ROLLBACK.
+    c.begin(&TxOptions::new()).await.unwrap();
+    c.execute(&insert, &params![3]).await.unwrap();
+    assert!(c.execute(&insert, &params![3]).await.is_err());
+    let e = c.commit().await.unwrap_err();
+    assert!(e.to_string().contains("nothing was committed"), "{e}");
+    assert_eq!(
+        one(&mut c, &format!("SELECT count(*) FROM {t}"), &[]).await,
+        Value::Int(0)
+    );
+
+    // And a flush that succeeds counts every statement.
+    c.begin(&TxOptions::new()).await.unwrap();
+    let counts = c
+        .execute_all_and_commit(&[(&insert, &params![4]), (&insert, &params![5])])
+        .await
+        .unwrap();
+    assert_eq!(counts, [1, 1]);
+    assert_eq!(
+        one(&mut c, &format!("SELECT count(*) FROM {t}"), &[]).await,
+        Value::Int(2)
+    );
+    c.batch(&format!("DROP TABLE {t}")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_statement_cache_nothing_stays_prepared() {
+    if !server_configured() {
+        return;
+    }
+    let t = table("wire_nocache");
+    let mut c = wire("&statement_cache_size=0").await;
+    c.batch(&format!("CREATE TABLE {t} (id int, note text)"))
+        .await
+        .unwrap();
+    let a = format!("INSERT INTO {t} (id) VALUES (?)");
+    let b = format!("INSERT INTO {t} (id, note) VALUES (?, ?)");
+    c.begin(&TxOptions::new()).await.unwrap();
+    let counts = c
+        .execute_all_and_commit(&[(&a, &params![1]), (&b, &params![2, "two"])])
+        .await
+        .unwrap();
+    assert_eq!(counts, [1, 1]);
+    let counts = c
+        .execute_many(&a, &[&params![3], &params![4]])
+        .await
+        .unwrap();
+    assert_eq!(counts, [1, 1]);
+    assert_eq!(c.cached_statements(), 0);
+    let kept = one(&mut c, "SELECT count(*) FROM pg_prepared_statements", &[]).await;
+    // Only the statement reading the count is still prepared, until its Close is sent.
+    assert!(matches!(kept, Value::Int(n) if n <= 1), "{kept:?}");
+    let rows = c
+        .query(&format!("SELECT id, note FROM {t} ORDER BY id"), &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[1].get::<String>("note").unwrap(), "two");
+    c.batch(&format!("DROP TABLE {t}")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_gone_stale_is_prepared_again_outside_a_transaction() {
+    if !server_configured() {
+        return;
+    }
+    let t = table("wire_stale");
+    let mut c = wire("").await;
+    c.batch(&format!("CREATE TABLE {t} (id int)"))
+        .await
+        .unwrap();
+    c.execute(&format!("INSERT INTO {t} VALUES (1)"), &[])
+        .await
+        .unwrap();
+    let select = format!("SELECT * FROM {t}");
+    assert_eq!(c.query(&select, &[]).await.unwrap()[0].len(), 1);
+    c.batch(&format!("ALTER TABLE {t} ADD COLUMN extra int"))
+        .await
+        .unwrap();
+    assert_eq!(c.query(&select, &[]).await.unwrap()[0].len(), 2);
+    c.batch(&format!("DROP TABLE {t}")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_killed_while_idle_is_found_broken() {
+    if !server_configured() {
+        return;
+    }
+    let mut victim = wire("").await;
+    let mut killer = connect().await;
+    let pid = one(&mut victim, "SELECT pg_backend_pid()", &[]).await;
+    assert!(!victim.is_broken());
+    killer
+        .query("SELECT pg_terminate_backend(?::int4)", &[pid])
+        .await
+        .unwrap();
+    wait_until("the killed session is seen as broken", || {
+        std::future::ready(victim.is_broken())
+    })
+    .await;
+    let e = victim.query("SELECT 1", &[]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionLost, "{e}");
+    assert_eq!(
+        victim.recover().await.unwrap_err().kind(),
+        ErrorKind::ConnectionLost
+    );
+}
+
+#[tokio::test]
+async fn what_it_cannot_do_yet_is_refused_up_front() {
+    let parse =
+        |extra: &str| PgConnectOptions::from_url(&DatabaseUrl::parse(&url_with(extra)).unwrap());
+    let e = parse("driver=libpq").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("tokio-postgres"), "{e}");
+    // TLS: refused before any connection is tried, whether or not `tls` is built in.
+    if let Ok(opts) = parse("driver=txkit&sslmode=require") {
+        let e = PgWireConnection::connect(&opts).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+        assert!(e.to_string().contains("TLS"), "{e}");
+    }
+}

@@ -1,0 +1,402 @@
+//! [`PgWireConnection`]: txkit's [`Connection`] on its own PostgreSQL protocol layer.
+
+use std::fmt;
+
+use txkit_core::dialects::asks_nowait;
+use txkit_core::dialects::postgres::{PgDialect, sqlstate};
+use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
+
+use super::exchange::{Answer, bind, exchange};
+use super::io::Wire;
+use super::statements::{Prepared, Statements, close};
+use crate::encode::{Encoded, encode_all};
+use crate::options::PgConnectOptions;
+
+/// A PostgreSQL connection speaking the protocol itself (URL option `driver=txkit`), with
+/// its socket read and written on the caller's task. A pipeline — BEGIN with the first
+/// statement, or a flush's statements with COMMIT — ends with one Sync, so the server
+/// answers it in one flush.
+///
+/// Made by [`PostgresWire`](crate::PostgresWire) (the engine picks it for `driver=txkit`).
+/// So far it connects without TLS and only where the server trusts the client, and reads
+/// types it does not know as text.
+pub struct PgWireConnection {
+    wire: Wire,
+    statements: Statements,
+}
+
+impl fmt::Debug for PgWireConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgWireConnection")
+            .field("target", &self.wire.target)
+            .field("status", &char::from(self.wire.status))
+            .field("cached_statements", &self.statements.len())
+            .field("broken", &self.wire.broken)
+            .finish()
+    }
+}
+
+impl PgWireConnection {
+    /// Opens a connection as `opts` say.
+    pub(crate) async fn connect(opts: &PgConnectOptions) -> Result<Self> {
+        Ok(Self {
+            wire: super::startup::open(opts).await?,
+            statements: Statements::new(opts.get_statement_cache_size()),
+        })
+    }
+
+    /// How many prepared statements this connection keeps now.
+    pub fn cached_statements(&self) -> usize {
+        self.statements.len()
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.wire.status != b'I'
+    }
+
+    /// Runs control SQL (one or more statements, no parameters) as a simple Query.
+    async fn simple(&mut self, sql: &str) -> Result<String> {
+        self.wire.settle().await?;
+        self.wire.query(sql)?;
+        self.wire.flush().await?;
+        let mut tag = String::new();
+        let mut failure = None;
+        while self.wire.owed > 0 {
+            match self.wire.next().await? {
+                postgres_protocol::message::backend::Message::CommandComplete(body) => {
+                    tag = body.tag().unwrap_or_default().to_owned();
+                }
+                postgres_protocol::message::backend::Message::ErrorResponse(body) => {
+                    failure = Some(super::server_error::ServerError::parse(&body));
+                }
+                postgres_protocol::message::backend::Message::CopyInResponse(_) => {
+                    super::exchange::refuse_copy_in(&mut self.wire, false).await?;
+                }
+                _ => {}
+            }
+        }
+        match failure {
+            Some(e) => Err(e.into_error(asks_nowait(sql))),
+            None => Ok(tag),
+        }
+    }
+
+    /// Runs `statements` in one pipeline: under one Sync, or with `sync_each` a Sync after
+    /// each (so each stands alone), all in one write.
+    async fn pipeline(
+        &mut self,
+        statements: &[(&str, &[Value])],
+        want_rows: bool,
+        sync_each: bool,
+    ) -> Result<Vec<Answer>> {
+        self.wire.settle().await?;
+        let texts: Vec<&str> = statements.iter().map(|(sql, _)| *sql).collect();
+        let prepared = self.statements.prepare_all(&mut self.wire, &texts).await?;
+        let encoded: Vec<Vec<Encoded<'_>>> = statements
+            .iter()
+            .zip(&prepared)
+            .map(|((_, params), statement)| encode_all(params, &statement.params))
+            .collect::<Result<_>>()?;
+        let mut groups = Vec::with_capacity(statements.len());
+        // Should a Bind not fit the protocol, nothing of this pipeline may be left queued.
+        let (mark, owed) = (self.wire.out.len(), self.wire.owed);
+        for (i, (statement, params)) in prepared.iter().zip(&encoded).enumerate() {
+            if let Err(e) = bind(&mut self.wire, statement, params) {
+                self.wire.out.truncate(mark);
+                self.wire.owed = owed;
+                return Err(e);
+            }
+            groups.push(if sync_each { i } else { 0 });
+            if sync_each {
+                self.wire.sync();
+            }
+        }
+        let transient = self.statements.transient();
+        if transient {
+            for statement in &prepared {
+                close(&statement.name, &mut self.wire);
+            }
+        }
+        if !sync_each || transient {
+            self.wire.sync();
+        }
+        let asks: Vec<(&Prepared, bool)> = prepared.iter().map(|p| (&**p, want_rows)).collect();
+        exchange(&mut self.wire, &asks, &groups).await
+    }
+
+    /// Runs one statement, preparing it again once when its plan went stale outside a
+    /// transaction.
+    async fn run(&mut self, sql: &str, params: &[Value], want_rows: bool) -> Result<Answer> {
+        let mut retried = false;
+        loop {
+            let mut answers = self.pipeline(&[(sql, params)], want_rows, false).await?;
+            let answer = answers.pop().unwrap_or(Answer::Skipped);
+            match answer {
+                Answer::Failed(e) if e.code == sqlstate::FEATURE_NOT_SUPPORTED => {
+                    self.statements.remove(sql, &mut self.wire);
+                    if !self.in_transaction() && !retried {
+                        retried = true;
+                        continue;
+                    }
+                    return Ok(Answer::Failed(e));
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// The statements of a flush and COMMIT under one Sync; on a failure, the rollback the
+    /// server left to txkit.
+    async fn flush_and_commit(&mut self, statements: &[(&str, &[Value])]) -> Result<Vec<u64>> {
+        if self.wire.broken {
+            return Err(self.wire.lost(
+                "neither the statements nor COMMIT were sent (the server rolls back an open \
+                 transaction when its session ends)",
+            ));
+        }
+        let mut all: Vec<(&str, &[Value])> = statements.to_vec();
+        all.push(("COMMIT", &[]));
+        let answers = match self.pipeline(&all, false, false).await {
+            Ok(answers) => answers,
+            Err(e) if e.kind() == ErrorKind::ConnectionLost && self.wire.broken => {
+                return Err(outcome_unknown(&self.wire.target));
+            }
+            Err(e) => return Err(e),
+        };
+        let mut counts = Vec::with_capacity(statements.len());
+        for ((sql, _), answer) in all.iter().zip(answers) {
+            match answer {
+                Answer::Done { tag, .. } if *sql == "COMMIT" => {
+                    return if tag == "ROLLBACK" {
+                        Err(already_failed())
+                    } else {
+                        Ok(counts)
+                    };
+                }
+                Answer::Done { tag, .. } => counts.push(Answer::count(&tag)),
+                Answer::Failed(e) => {
+                    let error = e
+                        .into_error(asks_nowait(sql))
+                        .context("the flush failed, so nothing was committed");
+                    // The failure skipped COMMIT: the transaction is still open, failed.
+                    // Should this ROLLBACK fail, the connection is broken or unclean, and
+                    // the pool recovers or discards it; the flush's error is the one to
+                    // report.
+                    if self.in_transaction() {
+                        if let Err(e) = self.simple("ROLLBACK").await {
+                            tracing::debug!(error = %e, "ROLLBACK after a failed flush");
+                        }
+                    }
+                    return Err(error);
+                }
+                Answer::Skipped => break,
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Database,
+            "COMMIT was not answered; nothing was committed",
+        ))
+    }
+
+    /// BEGIN and a first statement under one Sync. The outer error is BEGIN's; the inner,
+    /// the statement's. A statement not prepared yet follows BEGIN in its own round trips
+    /// (so that, as when it runs, a failure to prepare it fails the open transaction).
+    async fn begin_then(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+        want_rows: bool,
+    ) -> Result<Result<Answer>> {
+        let begin = PgDialect.begin_sql(opts)?;
+        if !self.statements.contains(sql) {
+            self.simple(&begin).await?;
+            return Ok(self.run(sql, params, want_rows).await);
+        }
+        let mut answers = self
+            .pipeline(&[(&begin, &[]), (sql, params)], want_rows, false)
+            .await?;
+        let statement = answers.pop().unwrap_or(Answer::Skipped);
+        match answers.pop() {
+            Some(Answer::Failed(e)) => Err(e.into_error(false)),
+            _ => Ok(Ok(statement)),
+        }
+    }
+}
+
+/// COMMIT answered with the tag ROLLBACK.
+fn already_failed() -> Error {
+    crate::connection::already_failed(ErrorKind::Database, sqlstate::IN_FAILED_SQL_TRANSACTION)
+}
+
+/// The connection was lost with COMMIT sent.
+fn outcome_unknown(target: &str) -> Error {
+    Error::new(
+        ErrorKind::CommitOutcomeUnknown,
+        crate::connection::outcome_unknown_message(target),
+    )
+}
+
+/// An answer as rows.
+fn rows_of(answer: Answer, sql: &str) -> Result<Vec<Row>> {
+    match answer {
+        Answer::Done { rows, .. } => Ok(rows),
+        Answer::Failed(e) => Err(e.into_error(asks_nowait(sql))),
+        Answer::Skipped => Err(skipped()),
+    }
+}
+
+/// An answer as an affected-row count.
+fn count_of(answer: Answer, sql: &str) -> Result<u64> {
+    match answer {
+        Answer::Done { tag, .. } => Ok(Answer::count(&tag)),
+        Answer::Failed(e) => Err(e.into_error(asks_nowait(sql))),
+        Answer::Skipped => Err(skipped()),
+    }
+}
+
+fn skipped() -> Error {
+    Error::new(
+        ErrorKind::Database,
+        "the statement was not run: BEGIN, sent with it, failed",
+    )
+}
+
+impl Connection for PgWireConnection {
+    fn dialect(&self) -> &dyn Dialect {
+        &PgDialect
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let answer = self.run(sql, params, false).await?;
+        count_of(answer, sql)
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let answer = self.run(sql, params, true).await?;
+        rows_of(answer, sql)
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.simple(sql).await.map(drop)
+    }
+
+    async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
+        let sql = PgDialect.begin_sql(opts)?;
+        self.simple(&sql).await.map(drop)
+    }
+
+    async fn begin_and_query(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Result<Vec<Row>>> {
+        Ok(self
+            .begin_then(opts, sql, params, true)
+            .await?
+            .and_then(|answer| rows_of(answer, sql)))
+    }
+
+    async fn begin_and_execute(
+        &mut self,
+        opts: &TxOptions,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Result<u64>> {
+        Ok(self
+            .begin_then(opts, sql, params, false)
+            .await?
+            .and_then(|answer| count_of(answer, sql)))
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        if self.wire.broken {
+            return Err(self.wire.lost(
+                "COMMIT was not sent (the server rolls back an open transaction when its \
+                 session ends)",
+            ));
+        }
+        match self.simple("COMMIT").await {
+            Ok(tag) if tag == "ROLLBACK" => Err(already_failed()),
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::ConnectionLost => {
+                Err(outcome_unknown(&self.wire.target))
+            }
+            Err(e) => Err(e.context("COMMIT failed and the server rolled the transaction back")),
+        }
+    }
+
+    async fn execute_all_and_commit(
+        &mut self,
+        statements: &[(&str, &[Value])],
+    ) -> Result<Vec<u64>> {
+        self.flush_and_commit(statements).await
+    }
+
+    /// Each run under its own Sync (so outside a transaction each commits on its own, as
+    /// run one by one), all in one write.
+    async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
+        let statements: Vec<(&str, &[Value])> = rows.iter().map(|p| (sql, *p)).collect();
+        let answers = self.pipeline(&statements, false, true).await?;
+        answers.into_iter().map(|a| count_of(a, sql)).collect()
+    }
+
+    fn pipelines_many(&self) -> bool {
+        true
+    }
+
+    fn pipelines_begin(&self) -> bool {
+        true
+    }
+
+    fn pipelines_flush(&self) -> bool {
+        true
+    }
+
+    async fn rollback(&mut self) -> Result<()> {
+        self.simple("ROLLBACK").await.map(drop)
+    }
+
+    /// A Sync alone: the server answers with ReadyForQuery.
+    async fn ping(&mut self) -> Result<()> {
+        self.wire.settle().await?;
+        self.wire.sync();
+        self.wire.settle().await
+    }
+
+    /// The transaction status of a fresh ReadyForQuery.
+    async fn server_in_transaction(&mut self) -> Result<bool> {
+        self.ping().await?;
+        Ok(self.in_transaction())
+    }
+
+    async fn recover(&mut self) -> Result<()> {
+        if self.wire.broken {
+            return Err(self.wire.lost("it cannot be recovered"));
+        }
+        self.wire.settle().await?;
+        self.rollback().await
+    }
+
+    async fn reset(&mut self, mode: ResetMode) -> Result<()> {
+        match mode {
+            ResetMode::None => Ok(()),
+            ResetMode::Rollback => self.rollback().await,
+            ResetMode::Full => {
+                if self.in_transaction() {
+                    self.rollback().await?;
+                }
+                self.simple(crate::connection::FULL_RESET).await.map(drop)
+            }
+        }
+    }
+
+    fn is_broken(&self) -> bool {
+        self.wire.closed_while_idle()
+    }
+
+    async fn close(mut self) {
+        self.wire.terminate().await;
+    }
+}

@@ -1,0 +1,203 @@
+//! [`Wire`]: the socket, what is queued for it, and what it has answered, all used on the
+//! caller's task.
+//!
+//! Messages are queued in `out` and written by [`Wire::flush`], which takes bytes out of
+//! `out` as the socket accepts them: a write cut short by a dropped future leaves the rest
+//! queued, and the next flush sends it. Every Sync (or simple Query) queued counts in
+//! `owed` until its ReadyForQuery is read, so [`Wire::settle`] can read the answers of a
+//! request whose future was dropped, and the protocol never falls out of step.
+
+use bytes::BytesMut;
+use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::frontend;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
+use txkit_core::{Error, Result};
+
+/// The socket to the server.
+pub(crate) enum Stream {
+    /// TCP.
+    Tcp(TcpStream),
+    /// A Unix-domain socket.
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+/// A connection's protocol state (see the module docs).
+pub(crate) struct Wire {
+    stream: Stream,
+    inbox: BytesMut,
+    pub(crate) out: BytesMut,
+    /// Syncs and simple Queries queued whose ReadyForQuery has not been read.
+    pub(crate) owed: usize,
+    /// The socket failed or the server closed it: nothing more can be sent.
+    pub(crate) broken: bool,
+    /// The transaction status of the last ReadyForQuery: `I` idle, `T` in a transaction,
+    /// `E` in a failed transaction.
+    pub(crate) status: u8,
+    /// For error messages: the redacted target.
+    pub(crate) target: String,
+}
+
+impl Wire {
+    pub(crate) fn new(stream: Stream, target: String) -> Self {
+        Self {
+            stream,
+            inbox: BytesMut::with_capacity(8192),
+            out: BytesMut::with_capacity(1024),
+            owed: 0,
+            broken: false,
+            status: b'I',
+            target,
+        }
+    }
+
+    /// The error for a connection found closed or failed.
+    pub(crate) fn lost(&mut self, cause: &str) -> Error {
+        self.broken = true;
+        Error::connection_lost(format!(
+            "lost the connection to {}: {cause}; open a new connection",
+            self.target
+        ))
+    }
+
+    /// Queues a Sync, whose ReadyForQuery ends the pipeline before it.
+    pub(crate) fn sync(&mut self) {
+        frontend::sync(&mut self.out);
+        self.owed += 1;
+    }
+
+    /// Queues a simple Query (it ends with its own ReadyForQuery).
+    pub(crate) fn query(&mut self, sql: &str) -> Result<()> {
+        frontend::query(sql, &mut self.out)
+            .map_err(|e| Error::config(format!("the statement cannot be sent: {e}")))?;
+        self.owed += 1;
+        Ok(())
+    }
+
+    /// Writes everything queued.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        if self.broken {
+            return Err(self.lost("it was already closed"));
+        }
+        while !self.out.is_empty() {
+            let written = match &mut self.stream {
+                Stream::Tcp(s) => s.write_buf(&mut self.out).await,
+                #[cfg(unix)]
+                Stream::Unix(s) => s.write_buf(&mut self.out).await,
+            };
+            match written {
+                Ok(0) => return Err(self.lost("the socket accepts no more data")),
+                Ok(_) => {}
+                Err(e) => return Err(self.lost(&e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// The next message from the server; a ReadyForQuery pays one owed answer and records
+    /// the transaction status.
+    pub(crate) async fn next(&mut self) -> Result<Message> {
+        loop {
+            match Message::parse(&mut self.inbox) {
+                Ok(Some(message)) => {
+                    if let Message::ReadyForQuery(body) = &message {
+                        self.owed = self.owed.saturating_sub(1);
+                        self.status = body.status();
+                    }
+                    return Ok(message);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(self.lost(&format!("unreadable message: {e}"))),
+            }
+            let read = match &mut self.stream {
+                Stream::Tcp(s) => s.read_buf(&mut self.inbox).await,
+                #[cfg(unix)]
+                Stream::Unix(s) => s.read_buf(&mut self.inbox).await,
+            };
+            match read {
+                Ok(0) => return Err(self.lost("the server closed the connection")),
+                Ok(_) => {}
+                Err(e) => return Err(self.lost(&e.to_string())),
+            }
+        }
+    }
+
+    /// Sends what is queued and reads, and drops, every answer still owed: what a request
+    /// whose future was dropped left behind.
+    pub(crate) async fn settle(&mut self) -> Result<()> {
+        if self.owed == 0 && self.out.is_empty() {
+            return Ok(());
+        }
+        self.flush().await?;
+        while self.owed > 0 {
+            self.next().await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the server has closed the connection or sent something while nobody asked
+    /// (an idle connection's only unasked messages are a FATAL error before the server
+    /// hangs up, or a notice): looked at without waiting and without taking it.
+    pub(crate) fn closed_while_idle(&self) -> bool {
+        if self.broken {
+            return true;
+        }
+        if self.owed > 0 || !self.inbox.is_empty() {
+            return false;
+        }
+        let mut byte = [0_u8; 1];
+        let peeked = match &self.stream {
+            Stream::Tcp(s) => s.try_peek_compat(&mut byte),
+            #[cfg(unix)]
+            Stream::Unix(s) => s.try_peek_compat(&mut byte),
+        };
+        match peeked {
+            // End of file: the server hung up.
+            Some(Ok(0)) => true,
+            // An ErrorResponse nobody asked for is the server ending the session.
+            Some(Ok(_)) => byte[0] == b'E',
+            Some(Err(_)) => true,
+            None => false,
+        }
+    }
+
+    /// Sends Terminate, best effort, before the socket is dropped.
+    pub(crate) async fn terminate(&mut self) {
+        if self.broken {
+            return;
+        }
+        frontend::terminate(&mut self.out);
+        let _ = self.flush().await;
+    }
+}
+
+/// Looking at the next byte of a socket without taking it or waiting: `None` when nothing
+/// has arrived.
+trait TryPeek {
+    fn try_peek_compat(&self, buf: &mut [u8]) -> Option<std::io::Result<usize>>;
+}
+
+impl TryPeek for TcpStream {
+    fn try_peek_compat(&self, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut read = tokio::io::ReadBuf::new(buf);
+        match self.poll_peek(&mut cx, &mut read) {
+            std::task::Poll::Ready(Ok(n)) => Some(Ok(n)),
+            std::task::Poll::Ready(Err(e)) => Some(Err(e)),
+            std::task::Poll::Pending => None,
+        }
+    }
+}
+
+#[cfg(unix)]
+impl TryPeek for UnixStream {
+    /// tokio has no peek for Unix sockets; a connection the server closed is found by its
+    /// next request instead (or the pool's pre-ping).
+    fn try_peek_compat(&self, _buf: &mut [u8]) -> Option<std::io::Result<usize>> {
+        None
+    }
+}

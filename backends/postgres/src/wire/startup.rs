@@ -1,0 +1,146 @@
+//! Opening a connection of txkit's own protocol layer: the socket, the startup message,
+//! authentication, and the server's first ReadyForQuery.
+
+use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::frontend;
+use tokio::net::TcpStream;
+use txkit_core::dialects::postgres::sqlstate;
+use txkit_core::{Error, ErrorKind, Result};
+
+use super::io::{Stream, Wire};
+use super::server_error::ServerError;
+use crate::options::{PgConnectOptions, SslMode};
+
+/// Opens the socket and runs the startup exchange, within the connect timeout if any.
+pub(crate) async fn open(opts: &PgConnectOptions) -> Result<Wire> {
+    opts.check()?;
+    match opts.get_ssl_mode() {
+        SslMode::Disable | SslMode::Prefer => {}
+        other => {
+            return Err(Error::config(format!(
+                "sslmode={} needs TLS, which driver=txkit does not speak yet; use \
+                 driver=tokio-postgres (the default) for encrypted connections",
+                other.as_str()
+            )));
+        }
+    }
+    let exchange = async {
+        let mut wire = Wire::new(socket(opts).await?, opts.display_target());
+        start(&mut wire, opts).await?;
+        Ok(wire)
+    };
+    match opts.get_connect_timeout() {
+        Some(limit) => tokio::time::timeout(limit, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::connection_lost(format!(
+                    "could not connect to {} within {limit:?} (connect_timeout); check that the \
+                 server is running and reachable",
+                    opts.display_target()
+                )))
+            }),
+        None => exchange.await,
+    }
+}
+
+async fn socket(opts: &PgConnectOptions) -> Result<Stream> {
+    let target = opts.display_target();
+    let failed = |e: std::io::Error| {
+        Error::connection_lost(format!(
+            "could not connect to {target}: {e}; check that the server is running and \
+             listens on that host and port, and the URL"
+        ))
+    };
+    if opts.is_unix_socket() {
+        #[cfg(unix)]
+        {
+            let path = format!("{}/.s.PGSQL.{}", opts.get_host(), opts.get_port());
+            return tokio::net::UnixStream::connect(path)
+                .await
+                .map(Stream::Unix)
+                .map_err(failed);
+        }
+        #[cfg(not(unix))]
+        return Err(Error::config("Unix-domain sockets need a Unix system"));
+    }
+    let stream = TcpStream::connect((opts.get_host(), opts.get_port()))
+        .await
+        .map_err(failed)?;
+    stream.set_nodelay(true).map_err(failed)?;
+    Ok(Stream::Tcp(stream))
+}
+
+/// The startup message, authentication, and everything up to the first ReadyForQuery.
+async fn start(wire: &mut Wire, opts: &PgConnectOptions) -> Result<()> {
+    let mut params: Vec<(&str, &str)> = vec![("client_encoding", "UTF8")];
+    if let Some(user) = opts.get_user() {
+        params.push(("user", user));
+    }
+    if let Some(db) = opts.get_database() {
+        params.push(("database", db));
+    }
+    if let Some(name) = opts.get_application_name() {
+        params.push(("application_name", name));
+    }
+    if let Some(options) = opts.get_options() {
+        params.push(("options", options));
+    }
+    frontend::startup_message(params, &mut wire.out)
+        .map_err(|e| Error::config(format!("the startup message cannot be sent: {e}")))?;
+    wire.owed = 1; // the first ReadyForQuery
+    wire.flush().await?;
+    loop {
+        match wire.next().await? {
+            Message::AuthenticationOk
+            | Message::ParameterStatus(_)
+            | Message::BackendKeyData(_)
+            | Message::NoticeResponse(_) => {}
+            Message::ReadyForQuery(_) => return Ok(()),
+            Message::ErrorResponse(body) => {
+                return Err(refused(ServerError::parse(&body), opts));
+            }
+            Message::AuthenticationCleartextPassword
+            | Message::AuthenticationMd5Password(_)
+            | Message::AuthenticationSasl(_)
+            | Message::AuthenticationKerberosV5
+            | Message::AuthenticationScmCredential
+            | Message::AuthenticationGss
+            | Message::AuthenticationSspi => {
+                return Err(Error::config(format!(
+                    "{} asks for a password or another authentication method; driver=txkit \
+                     connects only where the server trusts the client so far: use \
+                     driver=tokio-postgres (the default)",
+                    opts.display_target()
+                )));
+            }
+            _ => {
+                return Err(wire.lost("the server sent an unexpected message during startup"));
+            }
+        }
+    }
+}
+
+/// The server's refusal, with what to check.
+fn refused(e: ServerError, opts: &PgConnectOptions) -> Error {
+    let advice = match e.code.as_str() {
+        sqlstate::INVALID_PASSWORD | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION => {
+            "check the user name and the server's pg_hba.conf"
+        }
+        sqlstate::INVALID_CATALOG_NAME => "check the database name in the URL, or create it",
+        _ => "check that the server accepts connections",
+    };
+    let target = opts.display_target();
+    let code = e.code.clone();
+    let kind = match code.as_str() {
+        sqlstate::INVALID_PASSWORD
+        | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION
+        | sqlstate::INVALID_CATALOG_NAME => ErrorKind::Config,
+        _ => e.into_error(false).kind(),
+    };
+    Error::database(
+        kind,
+        crate::error::BACKEND,
+        code,
+        format!("could not connect to {target}; {advice}"),
+    )
+}
