@@ -118,6 +118,17 @@ impl TestDb {
         db
     }
 
+    /// The PostgreSQL database reached through txkit's own protocol layer (`driver=txkit`),
+    /// its tables in schema [`WIRE_SCHEMA`]: the `postgres` cell of the same scenario runs
+    /// at the same time, and scenarios with fixed table names would otherwise meet.
+    pub fn new_postgres_wire() -> Option<TestDb> {
+        let mut db = TestDb::new(Kind::Postgres)?;
+        db.url.push_str(&format!(
+            "&driver=txkit&options=-c%20search_path%3D{WIRE_SCHEMA}"
+        ));
+        Some(db)
+    }
+
     /// The same database reached through sea-orm's pool: the URL's scheme gets `sea-orm+`.
     pub fn new_sea_orm(kind: Kind) -> Option<TestDb> {
         let mut db = TestDb::new(kind)?;
@@ -191,6 +202,37 @@ where
     scenario(TestDb::new_sqlite_inline()).await;
 }
 
+/// The schema of the `postgres_wire` cells' tables.
+pub const WIRE_SCHEMA: &str = "txkit_wire_cells";
+
+/// Runs `scenario` on PostgreSQL through txkit's own protocol layer (`kind` is PostgreSQL),
+/// or prints a skip.
+pub async fn run_postgres_wire<F, Fut>(kind: Kind, scenario: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    static SCHEMA: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    assert_eq!(kind, Kind::Postgres, "the protocol layer is PostgreSQL's");
+    let Some(db) = TestDb::new_postgres_wire() else {
+        return;
+    };
+    SCHEMA
+        .get_or_init(|| async {
+            let admin = TestDb::new(Kind::Postgres)
+                .expect("configured: the wire cell's URL was")
+                .engine()
+                .await;
+            admin
+                .execute(&format!("CREATE SCHEMA IF NOT EXISTS {WIRE_SCHEMA}"), &[])
+                .await
+                .expect("the postgres_wire cells' schema");
+            admin.close().await;
+        })
+        .await;
+    scenario(db).await;
+}
+
 /// Runs `scenario` on `kind`'s database through sea-orm, or prints a skip.
 pub async fn run_sea_orm<F, Fut>(kind: Kind, scenario: F)
 where
@@ -206,7 +248,8 @@ where
 /// Stamps each named scenario (an `async fn(TestDb)`) once per backend:
 /// `<scenario>::sqlite`, `<scenario>::postgres`, `<scenario>::mysql`, and once more on SQLite
 /// with inline execution, `<scenario>::sqlite_inline` (not with `without_inline:` first,
-/// for scenarios that open SQLite some other way). With `sea_orm:` first,
+/// for scenarios that open SQLite some other way), and once more on PostgreSQL through
+/// txkit's own protocol layer, `<scenario>::postgres_wire`. With `sea_orm:` first,
 /// also the fourth column, the same three databases through sea-orm's pool:
 /// `<scenario>::sea_orm_sqlite`, `<scenario>::sea_orm_postgres`, `<scenario>::sea_orm_mysql`.
 #[macro_export]
@@ -225,6 +268,7 @@ macro_rules! matrix {
     (sea_orm: $($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+            $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
             $crate::matrix!(@cell run_sqlite_inline sqlite_inline Sqlite $scenario);
             $crate::matrix!(
                 @three run_sea_orm [sea_orm_sqlite sea_orm_postgres sea_orm_mysql] $scenario
@@ -234,11 +278,13 @@ macro_rules! matrix {
     (without_inline: $($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+            $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
         }
     )*};
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+            $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
             $crate::matrix!(@cell run_sqlite_inline sqlite_inline Sqlite $scenario);
         }
     )*};
