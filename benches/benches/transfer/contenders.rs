@@ -35,7 +35,7 @@ impl Server {
     }
 }
 
-fn with_option(url: &str, option: &str) -> String {
+pub(crate) fn with_option(url: &str, option: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}{option}")
 }

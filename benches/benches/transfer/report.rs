@@ -19,10 +19,13 @@ pub(crate) fn header() {
 }
 
 /// txkit's contenders, in the order their ratios are printed.
-const TXKIT_NAMES: [&str; 6] = [
+const TXKIT_NAMES: [&str; 9] = [
     "txkit",
     "txkit-loop",
     "txkit-pipelined",
+    "txkit-wire",
+    "txkit-wire-loop",
+    "txkit-wire-pipelined",
     "txkit-inline",
     "txkit-inline-loop",
     "txkit-inline-pipelined",

@@ -242,7 +242,8 @@ impl Worker for TxkitWorker {
 }
 
 /// txkit's contenders on `backend`: plain, looped (INSERT batch only), and pipelined on
-/// PostgreSQL and SQLite; on SQLite plain and pipelined again with `execution=inline`.
+/// PostgreSQL and SQLite; on SQLite plain and pipelined again with `execution=inline`, on
+/// PostgreSQL again with txkit's own protocol layer (`driver=txkit`).
 pub(crate) async fn contenders(
     url: &str,
     backend: Backend,
@@ -257,16 +258,27 @@ pub(crate) async fn contenders(
             Txkit::new(url, backend, pool, Style::Pipelined, "txkit-pipelined").await,
         ));
     }
-    if backend == Backend::Sqlite {
-        let inline = format!("{url}?execution=inline");
-        for (style, name) in [
-            (Style::Awaited, "txkit-inline"),
-            (Style::Looped, "txkit-inline-loop"),
-            (Style::Pipelined, "txkit-inline-pipelined"),
-        ] {
-            out.push(Arc::new(
-                Txkit::new(&inline, backend, pool, style, name).await,
-            ));
+    let again = match backend {
+        Backend::Postgres => Some((
+            crate::contenders::with_option(url, "driver=txkit"),
+            ["txkit-wire", "txkit-wire-loop", "txkit-wire-pipelined"],
+        )),
+        Backend::Sqlite => Some((
+            format!("{url}?execution=inline"),
+            [
+                "txkit-inline",
+                "txkit-inline-loop",
+                "txkit-inline-pipelined",
+            ],
+        )),
+        Backend::Mysql => None,
+    };
+    if let Some((url, names)) = again {
+        for (style, name) in [Style::Awaited, Style::Looped, Style::Pipelined]
+            .into_iter()
+            .zip(names)
+        {
+            out.push(Arc::new(Txkit::new(&url, backend, pool, style, name).await));
         }
     }
     out
