@@ -243,7 +243,9 @@ impl Worker for TxkitWorker {
 
 /// txkit's contenders on `backend`: plain, looped (INSERT batch only), and pipelined on
 /// PostgreSQL and SQLite; on SQLite plain and pipelined again with `execution=inline`, on
-/// PostgreSQL again with txkit's own protocol layer (`driver=txkit`).
+/// PostgreSQL again with txkit's own protocol layer (`driver=txkit`) when
+/// `TXKIT_BENCH_CONTENDERS` names them (with every contender's pools open at once, 16
+/// connections each, they would pass the server's 100 connections).
 pub(crate) async fn contenders(
     url: &str,
     backend: Backend,
@@ -259,7 +261,7 @@ pub(crate) async fn contenders(
         ));
     }
     let again = match backend {
-        Backend::Postgres => Some((
+        Backend::Postgres if wire_asked() => Some((
             crate::contenders::with_option(url, "driver=txkit"),
             ["txkit-wire", "txkit-wire-loop", "txkit-wire-pipelined"],
         )),
@@ -271,7 +273,7 @@ pub(crate) async fn contenders(
                 "txkit-inline-pipelined",
             ],
         )),
-        Backend::Mysql => None,
+        Backend::Postgres | Backend::Mysql => None,
     };
     if let Some((url, names)) = again {
         for (style, name) in [Style::Awaited, Style::Looped, Style::Pipelined]
@@ -282,4 +284,13 @@ pub(crate) async fn contenders(
         }
     }
     out
+}
+
+/// Whether `TXKIT_BENCH_CONTENDERS` names a `txkit-wire` contender.
+fn wire_asked() -> bool {
+    std::env::var("TXKIT_BENCH_CONTENDERS").is_ok_and(|wanted| {
+        wanted
+            .split(',')
+            .any(|w| w.trim().starts_with("txkit-wire"))
+    })
 }
