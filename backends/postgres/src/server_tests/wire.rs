@@ -159,6 +159,40 @@ async fn with_no_statement_cache_nothing_stays_prepared() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_cache_never_evicts_what_a_request_uses() {
+    if !server_configured() {
+        return;
+    }
+    let t = table("wire_evict");
+    let mut c = wire("&statement_cache_size=2").await;
+    c.batch(&format!("CREATE TABLE {t} (id int, n int)"))
+        .await
+        .unwrap();
+    let [a, b, d] = [1, 2, 3].map(|n| format!("INSERT INTO {t} (id, n) VALUES (?, {n})"));
+    c.execute(&a, &params![1]).await.unwrap();
+    c.execute(&b, &params![2]).await.unwrap();
+    assert_eq!(c.cached_statements(), 2);
+    // Two cached statements and a third, in one flush, with the cache full.
+    c.begin(&TxOptions::new()).await.unwrap();
+    let counts = c
+        .execute_all_and_commit(&[(&a, &params![3]), (&d, &params![4]), (&b, &params![5])])
+        .await
+        .unwrap();
+    assert_eq!(counts, [1, 1, 1]);
+    // Later requests bring the cache back to its size, closing what they evict.
+    for _ in 0..3 {
+        c.execute(&d, &params![6]).await.unwrap();
+    }
+    assert_eq!(c.cached_statements(), 2);
+    let sum = one(&mut c, &format!("SELECT sum(n)::int8 FROM {t}"), &[]).await;
+    assert_eq!(sum, Value::Int(1 + 2 + 1 + 3 + 2 + 3 * 3));
+    let kept = one(&mut c, "SELECT count(*) FROM pg_prepared_statements", &[]).await;
+    // The two cached, and the one reading the count (its predecessor's Close went with it).
+    assert!(matches!(kept, Value::Int(n) if n <= 3), "{kept:?}");
+    c.batch(&format!("DROP TABLE {t}")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_gone_stale_is_prepared_again_outside_a_transaction() {
     if !server_configured() {
         return;

@@ -90,29 +90,39 @@ impl Statements {
             }
             let prepared = self.describe(wire, &missing).await?;
             for (text, statement) in missing.iter().zip(prepared) {
-                self.make_room(wire);
                 self.map.insert((*text).to_owned(), Arc::new(statement));
             }
+        }
+        if self.map.len() > self.capacity {
+            self.trim(wire, texts);
         }
         texts
             .iter()
             .map(|t| {
                 self.map.get(*t).cloned().ok_or_else(|| {
-                    Error::config(
-                        "a statement was evicted while being prepared; raise statement_cache_size",
+                    Error::new(
+                        txkit_core::ErrorKind::Database,
+                        "a statement txkit had just prepared is missing from its cache",
                     )
                 })
             })
             .collect()
     }
 
-    /// Evicts one statement (queueing its Close) when the cache is full.
-    fn make_room(&mut self, wire: &mut Wire) {
-        if self.map.len() < self.capacity {
-            return;
-        }
-        if let Some(key) = self.map.keys().next().cloned() {
-            self.remove(&key, wire);
+    /// Evicts statements (queueing their Close) down to the capacity, never one of `keep`
+    /// (the statements of the request being prepared): a request using more statements
+    /// than the capacity leaves the cache over it until a later request trims it.
+    fn trim(&mut self, wire: &mut Wire, keep: &[&str]) {
+        while self.map.len() > self.capacity {
+            let victim = self
+                .map
+                .keys()
+                .find(|key| !keep.contains(&key.as_str()))
+                .cloned();
+            match victim {
+                Some(key) => self.remove(&key, wire),
+                None => return,
+            }
         }
     }
 
