@@ -42,29 +42,13 @@ const DEBIT: &str = "UPDATE txkit_ceiling_accounts SET balance = balance - $1 WH
 const CREDIT: &str = "UPDATE txkit_ceiling_accounts SET balance = balance + $1 WHERE id = $2";
 const RECORD: &str = "INSERT INTO txkit_ceiling_ledger (from_id, to_id, cents) VALUES ($1, $2, $3)";
 
-/// The same statements with txkit's `?` placeholders.
-mod q {
-    pub(crate) const LOCK: &str = "SELECT id, balance FROM txkit_ceiling_accounts \
-                                   WHERE id IN (?, ?) ORDER BY id FOR UPDATE";
-    pub(crate) const DEBIT: &str =
-        "UPDATE txkit_ceiling_accounts SET balance = balance - ? WHERE id = ?";
-    pub(crate) const CREDIT: &str =
-        "UPDATE txkit_ceiling_accounts SET balance = balance + ? WHERE id = ?";
-    pub(crate) const RECORD: &str =
-        "INSERT INTO txkit_ceiling_ledger (from_id, to_id, cents) VALUES (?, ?, ?)";
-}
-
-const KINDS: usize = 8;
-
-const NAMES: [&str; KINDS] = [
+const NAMES: [&str; 6] = [
     "tokio-postgres",
     "wire one-sync",
     "wire sync-each",
     "wire sequential",
     "tokio-postgres inline",
     "tokio-postgres inline pipelined",
-    "txkit",
-    "txkit pipelined",
 ];
 
 /// How the minimal client ends its requests.
@@ -303,66 +287,9 @@ impl Driver {
     }
 }
 
-/// txkit: an engine with one pooled connection, the transfer as the transfer bench's
-/// `txkit` (each statement awaited) or `txkit-pipelined` (`session` and `commit_with`).
-struct Txkit {
-    engine: txkit::Engine,
-    pipelined: bool,
-}
-
-impl Txkit {
-    async fn connect(url: &str, pipelined: bool) -> Txkit {
-        let engine = txkit::Engine::builder(url)
-            .pool_size(1)
-            .build()
-            .await
-            .expect("txkit engine");
-        // Open its connection now, as the others do before they are timed.
-        engine.query("SELECT 1", &[]).await.expect("SELECT 1");
-        Txkit { engine, pipelined }
-    }
-
-    async fn transfer(&mut self, from: i64, to: i64) {
-        use txkit::params;
-        let (low, high) = (from.min(to), from.max(to));
-        if self.pipelined {
-            let mut s = self.engine.session();
-            let rows = s
-                .query_sql(q::LOCK, &params![low, high])
-                .await
-                .expect("lock");
-            assert_eq!(rows.len(), 2, "both accounts locked");
-            let counts = s
-                .commit_with(&[
-                    (q::DEBIT, &params![1, from]),
-                    (q::CREDIT, &params![1, to]),
-                    (q::RECORD, &params![from, to, 1]),
-                ])
-                .await
-                .expect("commit_with");
-            assert_eq!(counts, [1, 1, 1]);
-        } else {
-            let mut tx = self.engine.begin().await.expect("begin");
-            let rows = tx.query(q::LOCK, &params![low, high]).await.expect("lock");
-            assert_eq!(rows.len(), 2, "both accounts locked");
-            tx.execute(q::DEBIT, &params![1, from])
-                .await
-                .expect("debit");
-            tx.execute(q::CREDIT, &params![1, to])
-                .await
-                .expect("credit");
-            tx.execute(q::RECORD, &params![from, to, 1])
-                .await
-                .expect("ledger");
-            tx.commit().await.expect("commit");
-        }
-    }
-}
-
 enum Worker {
     Wire(Wire),
     Driver(Driver),
-    Txkit(Txkit),
 }
 
 impl Worker {
@@ -383,9 +310,7 @@ impl Worker {
             2 => wire(Syncs::PerStatement).await,
             3 => wire(Syncs::Sequential).await,
             4 => Worker::Driver(Driver::connect(url, true, false).await),
-            5 => Worker::Driver(Driver::connect(url, true, true).await),
-            6 => Worker::Txkit(Txkit::connect(url, false).await),
-            _ => Worker::Txkit(Txkit::connect(url, true).await),
+            _ => Worker::Driver(Driver::connect(url, true, true).await),
         }
     }
 
@@ -393,7 +318,6 @@ impl Worker {
         match self {
             Worker::Wire(w) => w.transfer(from, to).await,
             Worker::Driver(d) => d.transfer(from, to).await,
-            Worker::Txkit(t) => t.transfer(from, to).await,
         }
     }
 }
@@ -481,11 +405,11 @@ fn main() {
         tokio::spawn(connection);
         setup(&client).await;
         for (tasks, accounts, per_task) in [(1, 1_000_000, 200), (8, 1_000_000, 50), (16, 10, 40)] {
-            let mut times: [Vec<f64>; KINDS] = Default::default();
-            let mut ratios: [Vec<f64>; KINDS] = Default::default();
+            let mut times: [Vec<f64>; 6] = Default::default();
+            let mut ratios: [Vec<f64>; 6] = Default::default();
             for round in 0..rounds {
-                let mut took = [0.0; KINDS];
-                for kind in (0..KINDS).map(|k| (k + round) % KINDS) {
+                let mut took = [0.0; 6];
+                for kind in (0..6).map(|k| (k + round) % 6) {
                     let mut workers = Vec::new();
                     for _ in 0..tasks {
                         workers.push(Worker::make(kind, &url, &config).await);
@@ -497,7 +421,7 @@ fn main() {
                         .0
                         .as_secs_f64();
                 }
-                for kind in 0..KINDS {
+                for kind in 0..6 {
                     times[kind].push(took[kind]);
                     ratios[kind].push(took[0] / took[kind]);
                 }
@@ -505,7 +429,7 @@ fn main() {
             let total = (tasks * per_task) as f64;
             let base = median(times[0].clone());
             println!("{tasks} tasks, {accounts} accounts, {rounds} rounds");
-            for kind in 0..KINDS {
+            for kind in 0..6 {
                 let own = median(times[kind].clone());
                 println!(
                     "  {:<32} {:>6.0}/s  {:.2}× ({:.2})",
