@@ -431,7 +431,9 @@ impl PgConnectOptions {
         }
     }
 
-    /// Opens a connection.
+    /// Opens a tokio-postgres connection, whatever [`get_driver`](Self::get_driver) says
+    /// (the engine reads it to choose between this and
+    /// [`PgWireConnection`](crate::PgWireConnection)).
     pub async fn connect(&self) -> Result<PgConnection> {
         crate::connect::connect(self).await
     }
