@@ -123,7 +123,7 @@ impl PgConnection {
             .map_err(|e| statement_error(e, sql))?;
         let names = decode::column_names(stmt.columns());
         self.statements
-            .insert(sql, stmt.clone(), Arc::clone(&names));
+            .insert(sql, (stmt.clone(), Arc::clone(&names)));
         Ok((stmt, names))
     }
 
@@ -197,7 +197,7 @@ impl PgConnection {
                 Err(e) => return Ok(Err(statement_error(e, sql))),
             };
             let names = decode::column_names(stmt.columns());
-            self.statements.insert(sql, stmt, names);
+            self.statements.insert(sql, (stmt, names));
             return Ok(self.run(sql, params, want_rows).await);
         };
         let encoded = encode_all(params, stmt.params()).inspect_err(|_| {

@@ -88,7 +88,7 @@ impl PgConnection {
             for (text, result) in missing.iter().zip(prepared) {
                 let stmt = result.map_err(|e| statement_error(e, text))?;
                 let names = crate::decode::column_names(stmt.columns());
-                self.statements.insert(text, stmt.clone(), names);
+                self.statements.insert(text, (stmt.clone(), names));
                 for (slot, t) in found.iter_mut().zip(texts) {
                     if slot.is_none() && t == text {
                         *slot = Some(stmt.clone());

@@ -1,7 +1,7 @@
-//! A bounded, least-recently-used cache of prepared statements, keyed by SQL text.
-//!
-//! A statement evicted or removed here is closed on the server when its last handle drops
-//! (tokio-postgres sends Close then).
+//! A bounded, least-recently-used cache of prepared statements, keyed by SQL text, for
+//! both connection types: what it keeps is a handle whose last drop closes the statement
+//! on the server (tokio-postgres's `Statement`; the protocol layer's `Prepared`), so a
+//! statement evicted while a request still holds it stays usable until that request ends.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,26 +10,28 @@ use foldhash::fast::RandomState;
 
 use tokio_postgres::Statement;
 
-/// A prepared statement, its result's column names (shared by every row), and when it was
-/// last used.
+/// What the tokio-postgres connection keeps per statement: the statement and its result's
+/// column names (shared by every row).
+pub(crate) type PgStatement = (Statement, Arc<[String]>);
+
+/// A cached statement and when it was last used.
 #[derive(Debug)]
-struct Entry {
-    statement: Statement,
-    names: Arc<[String]>,
+struct Entry<V> {
+    value: V,
     used: u64,
 }
 
 /// The prepared statements of one connection.
 #[derive(Debug)]
-pub(crate) struct StatementCache {
+pub(crate) struct StatementCache<V = PgStatement> {
     capacity: usize,
     tick: u64,
     /// Keyed with foldhash (randomly seeded per process): the keys are the application's
     /// own SQL texts, hashed on every statement, where std's SipHash was a measurable cost.
-    entries: HashMap<String, Entry, RandomState>,
+    entries: HashMap<String, Entry<V>, RandomState>,
 }
 
-impl StatementCache {
+impl<V: Clone> StatementCache<V> {
     /// A cache of at most `capacity` statements; 0 turns caching off.
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
@@ -40,17 +42,17 @@ impl StatementCache {
     }
 
     /// The statement prepared for `sql`, marked as just used.
-    pub(crate) fn get(&mut self, sql: &str) -> Option<(Statement, Arc<[String]>)> {
+    pub(crate) fn get(&mut self, sql: &str) -> Option<V> {
         self.tick += 1;
         let tick = self.tick;
         self.entries.get_mut(sql).map(|entry| {
             entry.used = tick;
-            (entry.statement.clone(), Arc::clone(&entry.names))
+            entry.value.clone()
         })
     }
 
-    /// Remembers `stmt` for `sql`, evicting the least recently used statement when full.
-    pub(crate) fn insert(&mut self, sql: &str, statement: Statement, names: Arc<[String]>) {
+    /// Remembers `value` for `sql`, evicting the least recently used statement when full.
+    pub(crate) fn insert(&mut self, sql: &str, value: V) {
         if self.capacity == 0 {
             return;
         }
@@ -66,8 +68,7 @@ impl StatementCache {
         }
         self.tick += 1;
         let entry = Entry {
-            statement,
-            names,
+            value,
             used: self.tick,
         };
         self.entries.insert(sql.to_owned(), entry);

@@ -8,7 +8,7 @@ use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, 
 
 use super::exchange::{Answer, bind, exchange};
 use super::io::Wire;
-use super::statements::{Prepared, Statements, close};
+use super::statements::{Prepared, Statements};
 use crate::encode::{Encoded, encode_all};
 use crate::options::PgConnectOptions;
 
@@ -111,13 +111,7 @@ impl PgWireConnection {
                 self.wire.sync();
             }
         }
-        let transient = self.statements.transient();
-        if transient {
-            for statement in &prepared {
-                close(&statement.name, &mut self.wire);
-            }
-        }
-        if !sync_each || transient {
+        if !sync_each {
             self.wire.sync();
         }
         let asks: Vec<(&Prepared, bool)> = prepared.iter().map(|p| (&**p, want_rows)).collect();
@@ -133,7 +127,7 @@ impl PgWireConnection {
             let answer = answers.pop().unwrap_or(Answer::Skipped);
             match answer {
                 Answer::Failed(e) if e.code == sqlstate::FEATURE_NOT_SUPPORTED => {
-                    self.statements.remove(sql, &mut self.wire);
+                    self.statements.remove(sql);
                     if !self.in_transaction() && !retried {
                         retried = true;
                         continue;
@@ -209,7 +203,7 @@ impl PgWireConnection {
         want_rows: bool,
     ) -> Result<Result<Answer>> {
         let begin = PgDialect.begin_sql(opts)?;
-        if !self.statements.contains(sql) {
+        if self.statements.get(sql).is_none() {
             self.simple(&begin).await?;
             return Ok(self.run(sql, params, want_rows).await);
         }

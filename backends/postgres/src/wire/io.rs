@@ -16,6 +16,8 @@ use tokio::net::TcpStream;
 use tokio::net::UnixStream;
 use txkit_core::{Error, Result};
 
+use super::statements::{Closing, queue_closes};
+
 /// The socket to the server.
 pub(crate) enum Stream {
     /// TCP.
@@ -39,6 +41,8 @@ pub(crate) struct Wire {
     pub(crate) status: u8,
     /// For error messages: the redacted target.
     pub(crate) target: String,
+    /// Statements to close with the next request ([`super::statements`]).
+    pub(crate) closing: Closing,
 }
 
 impl Wire {
@@ -51,6 +55,7 @@ impl Wire {
             broken: false,
             status: b'I',
             target,
+            closing: Closing::default(),
         }
     }
 
@@ -77,11 +82,12 @@ impl Wire {
         Ok(())
     }
 
-    /// Writes everything queued.
+    /// Writes everything queued, with the Close of every statement no longer used.
     pub(crate) async fn flush(&mut self) -> Result<()> {
         if self.broken {
             return Err(self.lost("it was already closed"));
         }
+        queue_closes(&self.closing, &mut self.out);
         while !self.out.is_empty() {
             let written = match &mut self.stream {
                 Stream::Tcp(s) => s.write_buf(&mut self.out).await,
@@ -149,12 +155,7 @@ impl Wire {
             return false;
         }
         let mut byte = [0_u8; 1];
-        let peeked = match &self.stream {
-            Stream::Tcp(s) => s.try_peek_compat(&mut byte),
-            #[cfg(unix)]
-            Stream::Unix(s) => s.try_peek_compat(&mut byte),
-        };
-        match peeked {
+        match self.stream.peek_now(&mut byte) {
             // End of file: the server hung up.
             Some(Ok(0)) => true,
             // An ErrorResponse nobody asked for is the server ending the session.
@@ -174,30 +175,22 @@ impl Wire {
     }
 }
 
-/// Looking at the next byte of a socket without taking it or waiting: `None` when nothing
-/// has arrived.
-trait TryPeek {
-    fn try_peek_compat(&self, buf: &mut [u8]) -> Option<std::io::Result<usize>>;
-}
-
-impl TryPeek for TcpStream {
-    fn try_peek_compat(&self, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut read = tokio::io::ReadBuf::new(buf);
-        match self.poll_peek(&mut cx, &mut read) {
-            std::task::Poll::Ready(Ok(n)) => Some(Ok(n)),
-            std::task::Poll::Ready(Err(e)) => Some(Err(e)),
-            std::task::Poll::Pending => None,
+impl Stream {
+    /// The next bytes of the socket, without taking them or waiting: `None` when nothing
+    /// has arrived. (Costs no system call while the socket is not readable.) tokio has no
+    /// peek for Unix sockets: there a connection the server closed is found by its next
+    /// request instead, or by the pool's pre-ping.
+    fn peek_now(&self, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
+        match self {
+            Stream::Tcp(s) => {
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                match s.poll_peek(&mut cx, &mut tokio::io::ReadBuf::new(buf)) {
+                    std::task::Poll::Ready(result) => Some(result),
+                    std::task::Poll::Pending => None,
+                }
+            }
+            #[cfg(unix)]
+            Stream::Unix(_) => None,
         }
-    }
-}
-
-#[cfg(unix)]
-impl TryPeek for UnixStream {
-    /// tokio has no peek for Unix sockets; a connection the server closed is found by its
-    /// next request instead (or the pool's pre-ping).
-    fn try_peek_compat(&self, _buf: &mut [u8]) -> Option<std::io::Result<usize>> {
-        None
     }
 }

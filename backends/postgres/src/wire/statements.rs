@@ -1,8 +1,14 @@
 //! Prepared statements of txkit's protocol layer: what the server said about each (its
-//! parameter and column types), kept per connection under the SQL text as written.
+//! parameter and column types), kept per connection under the SQL text as written in the
+//! same least-recently-used [`StatementCache`] as the tokio-postgres connection's.
+//!
+//! As with tokio-postgres's statements, the server's statement is closed when the last
+//! handle to it drops: [`Prepared`]'s drop queues its Close on the connection ([`Closing`]),
+//! which sends it with the next request. So a statement evicted, or prepared uncached
+//! (`statement_cache_size=0`), while a request still holds it stays usable until that
+//! request ends.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::message::backend::Message;
@@ -13,6 +19,10 @@ use txkit_core::{Error, Result};
 
 use super::io::Wire;
 use super::server_error::ServerError;
+use crate::statement_cache::StatementCache;
+
+/// Names of statements whose last handle dropped, waiting for their Close to be sent.
+pub(crate) type Closing = Arc<Mutex<Vec<String>>>;
 
 /// One prepared statement.
 #[derive(Debug)]
@@ -27,44 +37,56 @@ pub(crate) struct Prepared {
     pub(crate) formats: Vec<i16>,
     /// Result column names, shared by every row.
     pub(crate) names: Arc<[String]>,
+    /// Where its drop leaves its name for the Close.
+    closing: Closing,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        self.closing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(std::mem::take(&mut self.name));
+    }
+}
+
+/// Queues the Close of every statement whose last handle dropped (each answered with a
+/// CloseComplete, read and skipped with the answers of the request it goes with).
+pub(crate) fn queue_closes(closing: &Closing, out: &mut bytes::BytesMut) {
+    let mut names = closing.lock().unwrap_or_else(PoisonError::into_inner);
+    for name in names.drain(..) {
+        // A name txkit made (`txkit_<n>`) has no NUL byte, so writing it cannot fail.
+        let _ = frontend::close(b'S', &name, out);
+    }
 }
 
 /// The statement cache.
 pub(crate) struct Statements {
-    map: HashMap<String, Arc<Prepared>, foldhash::fast::RandomState>,
-    capacity: usize,
+    cache: StatementCache<Arc<Prepared>>,
     next: u64,
 }
 
 impl Statements {
+    /// A cache of at most `capacity` statements; 0 prepares every statement for one use.
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            map: HashMap::default(),
-            capacity,
+            cache: StatementCache::new(capacity),
             next: 0,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.map.len()
+        self.cache.len()
     }
 
-    /// Whether statements are prepared for one use only (`statement_cache_size=0`): the
-    /// caller then queues their Close ([`close`]) after using them.
-    pub(crate) fn transient(&self) -> bool {
-        self.capacity == 0
+    /// The statement cached for `sql`, marked as just used.
+    pub(crate) fn get(&mut self, sql: &str) -> Option<Arc<Prepared>> {
+        self.cache.get(sql)
     }
 
-    /// Whether `sql` is prepared (with capacity 0, never).
-    pub(crate) fn contains(&self, sql: &str) -> bool {
-        self.map.contains_key(sql)
-    }
-
-    /// Forgets `sql`'s statement and queues its Close (its plan went stale).
-    pub(crate) fn remove(&mut self, sql: &str, wire: &mut Wire) {
-        if let Some(gone) = self.map.remove(sql) {
-            close(&gone.name, wire);
-        }
+    /// Forgets `sql`'s statement (its plan went stale); it is closed when unused.
+    pub(crate) fn remove(&mut self, sql: &str) {
+        self.cache.remove(sql);
     }
 
     /// The prepared statement of each of `texts`, preparing those not cached in one round
@@ -74,56 +96,30 @@ impl Statements {
         wire: &mut Wire,
         texts: &[&str],
     ) -> Result<Vec<Arc<Prepared>>> {
+        let mut found: Vec<Option<Arc<Prepared>>> =
+            texts.iter().map(|t| self.cache.get(t)).collect();
+        // Each text not cached, once (a pipeline may repeat a statement).
         let mut missing: Vec<&str> = texts
             .iter()
-            .copied()
-            .filter(|t| !self.map.contains_key(*t))
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(t, _)| *t)
             .collect();
         missing.sort_unstable();
         missing.dedup();
         if !missing.is_empty() {
-            // Uncached (capacity 0): prepared for this use only; the caller closes them
-            // after it ([`Statements::transient`]).
-            if self.transient() {
-                let prepared = self.describe(wire, texts).await?;
-                return Ok(prepared.into_iter().map(Arc::new).collect());
-            }
             let prepared = self.describe(wire, &missing).await?;
             for (text, statement) in missing.iter().zip(prepared) {
-                self.map.insert((*text).to_owned(), Arc::new(statement));
+                let statement = Arc::new(statement);
+                self.cache.insert(text, Arc::clone(&statement));
+                for (slot, t) in found.iter_mut().zip(texts) {
+                    if slot.is_none() && t == text {
+                        *slot = Some(Arc::clone(&statement));
+                    }
+                }
             }
         }
-        if self.map.len() > self.capacity {
-            self.trim(wire, texts);
-        }
-        texts
-            .iter()
-            .map(|t| {
-                self.map.get(*t).cloned().ok_or_else(|| {
-                    Error::new(
-                        txkit_core::ErrorKind::Database,
-                        "a statement txkit had just prepared is missing from its cache",
-                    )
-                })
-            })
-            .collect()
-    }
-
-    /// Evicts statements (queueing their Close) down to the capacity, never one of `keep`
-    /// (the statements of the request being prepared): a request using more statements
-    /// than the capacity leaves the cache over it until a later request trims it.
-    fn trim(&mut self, wire: &mut Wire, keep: &[&str]) {
-        while self.map.len() > self.capacity {
-            let victim = self
-                .map
-                .keys()
-                .find(|key| !keep.contains(&key.as_str()))
-                .cloned();
-            match victim {
-                Some(key) => self.remove(&key, wire),
-                None => return,
-            }
-        }
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// Parse and Describe for each of `texts`, under one Sync.
@@ -165,6 +161,7 @@ impl Statements {
                         col_names.push(field.name().to_owned());
                     }
                     out.push(finish(
+                        wire,
                         &names[out.len()],
                         std::mem::take(&mut params),
                         columns,
@@ -173,6 +170,7 @@ impl Statements {
                 }
                 Message::NoData => {
                     out.push(finish(
+                        wire,
                         &names[out.len()],
                         std::mem::take(&mut params),
                         Vec::new(),
@@ -188,14 +186,8 @@ impl Statements {
             }
         }
         match failure {
-            Some(e) => {
-                // Statements prepared before the failure stay on the server unnamed in
-                // txkit's cache: close them.
-                for done in &out {
-                    close(&done.name, wire);
-                }
-                Err(e)
-            }
+            // Those prepared before the failure are closed as `out` drops.
+            Some(e) => Err(e),
             None if out.len() == texts.len() => Ok(out),
             None => Err(wire.lost("the server did not describe every statement")),
         }
@@ -203,6 +195,7 @@ impl Statements {
 }
 
 fn finish(
+    wire: &Wire,
     name: &str,
     params: Vec<Type>,
     columns: Vec<Option<Type>>,
@@ -215,12 +208,6 @@ fn finish(
         columns,
         formats,
         names: names.into(),
+        closing: Arc::clone(&wire.closing),
     }
-}
-
-/// Queues the Close of a named statement (its CloseComplete is read, and skipped, with the
-/// answers of the request it goes with).
-pub(crate) fn close(name: &str, wire: &mut Wire) {
-    // A name txkit made (`txkit_<n>`) has no NUL byte, so writing it cannot fail.
-    let _ = frontend::close(b'S', name, &mut wire.out);
 }
