@@ -11,6 +11,7 @@ use super::server_error::ServerError;
 use super::statements::Prepared;
 use crate::decode;
 use crate::encode::Encoded;
+use tokio_postgres::types::{Format, IsNull, ToSql, Type};
 
 /// What one statement of a pipeline returned.
 #[derive(Debug)]
@@ -38,12 +39,11 @@ impl Answer {
 /// parameter types (encode every statement of a pipeline before queueing any, so that a
 /// bad value sends nothing).
 pub(crate) fn bind(wire: &mut Wire, statement: &Prepared, encoded: &[Encoded<'_>]) -> Result<()> {
-    let formats = encoded.iter().map(|e| match e {
-        Encoded::Null | Encoded::Fixed(_) => 1_i16,
-        Encoded::Borrowed(_, f) | Encoded::Owned(_, f) => match f {
-            tokio_postgres::types::Format::Text => 0,
-            tokio_postgres::types::Format::Binary => 1,
-        },
+    // `Encoded`'s own ToSql answers (it ignores the type): the same format and bytes the
+    // tokio-postgres connection sends.
+    let formats = encoded.iter().map(|e| match e.encode_format(&Type::TEXT) {
+        Format::Text => 0_i16,
+        Format::Binary => 1,
     });
     frontend::bind(
         "",
@@ -51,7 +51,6 @@ pub(crate) fn bind(wire: &mut Wire, statement: &Prepared, encoded: &[Encoded<'_>
         formats,
         encoded,
         |value, out| {
-            use tokio_postgres::types::{IsNull, ToSql, Type};
             let is_null = value.to_sql(&Type::TEXT, out)?;
             Ok(match is_null {
                 IsNull::Yes => postgres_protocol::IsNull::Yes,
