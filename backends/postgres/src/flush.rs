@@ -68,19 +68,7 @@ impl PgConnection {
     /// The prepared statement of each of `texts` (as written; the cache's keys), in order:
     /// from the cache, and those not in it prepared now, all in one round trip.
     async fn prepare_all(&mut self, texts: &[&str]) -> Result<Vec<Statement>> {
-        let mut found: Vec<Option<Statement>> = texts
-            .iter()
-            .map(|t| self.statements.get(t).map(|(stmt, _)| stmt))
-            .collect();
-        // Each text not cached, once (a flush may repeat a statement).
-        let mut missing: Vec<&str> = texts
-            .iter()
-            .zip(&found)
-            .filter(|(_, f)| f.is_none())
-            .map(|(t, _)| *t)
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
+        let (mut found, missing) = self.statements.get_all(texts);
         if !missing.is_empty() {
             let client = &self.client;
             let prepared =
@@ -88,14 +76,10 @@ impl PgConnection {
             for (text, result) in missing.iter().zip(prepared) {
                 let stmt = result.map_err(|e| statement_error(e, text))?;
                 let names = crate::decode::column_names(stmt.columns());
-                self.statements.insert(text, (stmt.clone(), names));
-                for (slot, t) in found.iter_mut().zip(texts) {
-                    if slot.is_none() && t == text {
-                        *slot = Some(stmt.clone());
-                    }
-                }
+                self.statements
+                    .insert_found(text, (stmt, names), texts, &mut found);
             }
         }
-        Ok(found.into_iter().flatten().collect())
+        Ok(found.into_iter().flatten().map(|(stmt, _)| stmt).collect())
     }
 }

@@ -74,6 +74,38 @@ impl<V: Clone> StatementCache<V> {
         self.entries.insert(sql.to_owned(), entry);
     }
 
+    /// Looks up each of `texts` (in order, marking what it finds as used); returns what was
+    /// found and each text not found, once (a pipeline may repeat a statement).
+    pub(crate) fn get_all<'t>(&mut self, texts: &[&'t str]) -> (Vec<Option<V>>, Vec<&'t str>) {
+        let found: Vec<Option<V>> = texts.iter().map(|t| self.get(t)).collect();
+        let mut missing: Vec<&str> = texts
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(t, _)| *t)
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        (found, missing)
+    }
+
+    /// Remembers `value`, just prepared for `text`, and puts it in every empty place of
+    /// `found` (from [`get_all`](Self::get_all) over `texts`) that asked for `text`.
+    pub(crate) fn insert_found(
+        &mut self,
+        text: &str,
+        value: V,
+        texts: &[&str],
+        found: &mut [Option<V>],
+    ) {
+        for (slot, t) in found.iter_mut().zip(texts) {
+            if slot.is_none() && *t == text {
+                *slot = Some(value.clone());
+            }
+        }
+        self.insert(text, value);
+    }
+
     /// Forgets the statement for `sql` (after the server said its plan is stale).
     pub(crate) fn remove(&mut self, sql: &str) {
         self.entries.remove(sql);

@@ -96,27 +96,12 @@ impl Statements {
         wire: &mut Wire,
         texts: &[&str],
     ) -> Result<Vec<Arc<Prepared>>> {
-        let mut found: Vec<Option<Arc<Prepared>>> =
-            texts.iter().map(|t| self.cache.get(t)).collect();
-        // Each text not cached, once (a pipeline may repeat a statement).
-        let mut missing: Vec<&str> = texts
-            .iter()
-            .zip(&found)
-            .filter(|(_, f)| f.is_none())
-            .map(|(t, _)| *t)
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
+        let (mut found, missing) = self.cache.get_all(texts);
         if !missing.is_empty() {
             let prepared = self.describe(wire, &missing).await?;
             for (text, statement) in missing.iter().zip(prepared) {
-                let statement = Arc::new(statement);
-                self.cache.insert(text, Arc::clone(&statement));
-                for (slot, t) in found.iter_mut().zip(texts) {
-                    if slot.is_none() && t == text {
-                        *slot = Some(Arc::clone(&statement));
-                    }
-                }
+                self.cache
+                    .insert_found(text, Arc::new(statement), texts, &mut found);
             }
         }
         Ok(found.into_iter().flatten().collect())
