@@ -4,7 +4,9 @@
 
 use txkit_core::{Connection, DatabaseUrl, ErrorKind, TxOptions, Value, params};
 
-use super::support::{connect, poll_then_drop, server_configured, table, url_with, wait_until};
+use super::support::{
+    connect, options, poll_then_drop, server_configured, table, url_with, wait_until,
+};
 use crate::{PgConnectOptions, PgWireConnection};
 
 async fn wire(extra: &str) -> PgWireConnection {
@@ -215,12 +217,10 @@ async fn a_plan_gone_stale_is_prepared_again_outside_a_transaction() {
     c.batch(&format!("DROP TABLE {t}")).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_killed_while_idle_is_found_broken() {
-    if !server_configured() {
-        return;
-    }
-    let mut victim = wire("").await;
+/// Ends `victim`'s session from another connection while `victim` sits idle, then checks
+/// that `is_broken` sees it without a request, and that the next request and `recover`
+/// report the connection lost.
+async fn killed_while_idle_is_found_broken(mut victim: PgWireConnection) {
     let mut killer = connect().await;
     let pid = one(&mut victim, "SELECT pg_backend_pid()", &[]).await;
     assert!(!victim.is_broken());
@@ -238,6 +238,39 @@ async fn a_session_killed_while_idle_is_found_broken() {
         victim.recover().await.unwrap_err().kind(),
         ErrorKind::ConnectionLost
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_killed_while_idle_is_found_broken() {
+    if !server_configured() {
+        return;
+    }
+    killed_while_idle_is_found_broken(wire("").await).await;
+}
+
+/// The same over the server's Unix socket, where the idle check peeks with `recv` itself
+/// (tokio has no peek for Unix sockets). The test server is local, so its socket is
+/// required; a server elsewhere has none to test here.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_killed_while_idle_on_a_unix_socket_is_found_broken() {
+    if !server_configured() || !matches!(options("").get_host(), "127.0.0.1" | "localhost" | "::1")
+    {
+        return;
+    }
+    let dirs = one(&mut wire("").await, "SHOW unix_socket_directories", &[]).await;
+    let Value::Text(dirs) = dirs else {
+        panic!("unix_socket_directories is text, not {dirs:?}")
+    };
+    let dir = dirs.split(',').next().unwrap_or_default().trim().to_owned();
+    let mut victim = wire(&format!("&host={dir}")).await;
+    let client = one(&mut victim, "SELECT inet_client_addr()::text", &[]).await;
+    assert_eq!(
+        client,
+        Value::Null,
+        "a socket connection has no client address"
+    );
+    killed_while_idle_is_found_broken(victim).await;
 }
 
 #[tokio::test]

@@ -177,20 +177,29 @@ impl Wire {
 
 impl Stream {
     /// The next bytes of the socket, without taking them or waiting: `None` when nothing
-    /// has arrived. (Costs no system call while the socket is not readable.) tokio has no
-    /// peek for Unix sockets: there a connection the server closed is found by its next
-    /// request instead, or by the pool's pre-ping.
+    /// has arrived. (Costs no system call while the socket is not readable.)
     fn peek_now(&self, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
-        match self {
+        let result = match self {
             Stream::Tcp(s) => {
                 let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
                 match s.poll_peek(&mut cx, &mut tokio::io::ReadBuf::new(buf)) {
-                    std::task::Poll::Ready(result) => Some(result),
-                    std::task::Poll::Pending => None,
+                    std::task::Poll::Ready(result) => result,
+                    std::task::Poll::Pending => return None,
                 }
             }
+            // tokio has no peek for Unix sockets: `try_io` runs the system call only while
+            // the socket is readable, and clears that readiness when it would block.
             #[cfg(unix)]
-            Stream::Unix(_) => None,
+            Stream::Unix(s) => s.try_io(tokio::io::Interest::READABLE, || {
+                let flags = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
+                rustix::net::recv(s, &mut *buf, flags)
+                    .map(|(read, _)| read)
+                    .map_err(std::io::Error::from)
+            }),
+        };
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+            other => Some(other),
         }
     }
 }
