@@ -13,7 +13,9 @@
 //! - `wire sequential`: every statement sent and awaited alone;
 //! - `tokio-postgres inline` and `tokio-postgres inline pipelined`: tokio-postgres with its
 //!   connection future polled on the caller's task instead of spawned, each statement
-//!   awaited, or joined into the same two pipelines.
+//!   awaited, or joined into the same two pipelines;
+//! - `txkit-wire-pipelined`: txkit's pipelined transfer with `driver=txkit` (an engine of
+//!   one connection per task), as the transfer bench's contender of that name.
 //!
 //! Prints, per cell, each contender's transfers per second and its speed-up over
 //! `tokio-postgres` (ratio of median batch times, and in parentheses the median of the
@@ -35,6 +37,7 @@ use tokio::net::TcpStream;
 use tokio_postgres::tls::NoTlsStream;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Socket, Statement};
+use txkit::{Engine, params};
 
 const LOCK: &str = "SELECT id, balance FROM txkit_ceiling_accounts WHERE id IN ($1, $2) \
                     ORDER BY id FOR UPDATE";
@@ -42,13 +45,14 @@ const DEBIT: &str = "UPDATE txkit_ceiling_accounts SET balance = balance - $1 WH
 const CREDIT: &str = "UPDATE txkit_ceiling_accounts SET balance = balance + $1 WHERE id = $2";
 const RECORD: &str = "INSERT INTO txkit_ceiling_ledger (from_id, to_id, cents) VALUES ($1, $2, $3)";
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 7] = [
     "tokio-postgres",
     "wire one-sync",
     "wire sync-each",
     "wire sequential",
     "tokio-postgres inline",
     "tokio-postgres inline pipelined",
+    "txkit-wire-pipelined",
 ];
 
 /// How the minimal client ends its requests.
@@ -287,7 +291,30 @@ impl Driver {
     }
 }
 
+/// txkit's pipelined transfer on its own protocol layer (`driver=txkit`), as the transfer
+/// bench's `txkit-wire-pipelined` runs it: the locked read carries BEGIN, `commit_with`
+/// sends the rest with COMMIT. Measured here so that it meets the minimal client in the
+/// same rounds.
+async fn txkit_transfer(engine: &Engine, from: i64, to: i64) {
+    let (low, high) = (from.min(to), from.max(to));
+    let mut session = engine.session();
+    let rows = session
+        .query_sql(LOCK, &params![low, high])
+        .await
+        .expect("locked read");
+    assert_eq!(rows.len(), 2, "both accounts locked");
+    session
+        .commit_with(&[
+            (DEBIT, &params![1, from]),
+            (CREDIT, &params![1, to]),
+            (RECORD, &params![from, to, 1]),
+        ])
+        .await
+        .expect("commit_with");
+}
+
 enum Worker {
+    Txkit(Engine),
     Wire(Wire),
     Driver(Driver),
 }
@@ -310,7 +337,16 @@ impl Worker {
             2 => wire(Syncs::PerStatement).await,
             3 => wire(Syncs::Sequential).await,
             4 => Worker::Driver(Driver::connect(url, true, false).await),
-            _ => Worker::Driver(Driver::connect(url, true, true).await),
+            5 => Worker::Driver(Driver::connect(url, true, true).await),
+            _ => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                let engine = Engine::builder(&format!("{url}{sep}driver=txkit"))
+                    .pool_size(1)
+                    .build()
+                    .await
+                    .expect("txkit engine");
+                Worker::Txkit(engine)
+            }
         }
     }
 
@@ -318,6 +354,7 @@ impl Worker {
         match self {
             Worker::Wire(w) => w.transfer(from, to).await,
             Worker::Driver(d) => d.transfer(from, to).await,
+            Worker::Txkit(engine) => txkit_transfer(engine, from, to).await,
         }
     }
 }
@@ -405,11 +442,11 @@ fn main() {
         tokio::spawn(connection);
         setup(&client).await;
         for (tasks, accounts, per_task) in [(1, 1_000_000, 200), (8, 1_000_000, 50), (16, 10, 40)] {
-            let mut times: [Vec<f64>; 6] = Default::default();
-            let mut ratios: [Vec<f64>; 6] = Default::default();
+            let mut times: [Vec<f64>; NAMES.len()] = Default::default();
+            let mut ratios: [Vec<f64>; NAMES.len()] = Default::default();
             for round in 0..rounds {
-                let mut took = [0.0; 6];
-                for kind in (0..6).map(|k| (k + round) % 6) {
+                let mut took = [0.0; NAMES.len()];
+                for kind in (0..NAMES.len()).map(|k| (k + round) % NAMES.len()) {
                     let mut workers = Vec::new();
                     for _ in 0..tasks {
                         workers.push(Worker::make(kind, &url, &config).await);
@@ -421,7 +458,7 @@ fn main() {
                         .0
                         .as_secs_f64();
                 }
-                for kind in 0..6 {
+                for kind in 0..NAMES.len() {
                     times[kind].push(took[kind]);
                     ratios[kind].push(took[0] / took[kind]);
                 }
@@ -429,7 +466,7 @@ fn main() {
             let total = (tasks * per_task) as f64;
             let base = median(times[0].clone());
             println!("{tasks} tasks, {accounts} accounts, {rounds} rounds");
-            for kind in 0..6 {
+            for kind in 0..NAMES.len() {
                 let own = median(times[kind].clone());
                 println!(
                     "  {:<32} {:>6.0}/s  {:.2}× ({:.2})",
