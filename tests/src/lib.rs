@@ -25,6 +25,7 @@ mod isolation_effects;
 mod job_queue;
 mod locks;
 mod logs;
+mod notices;
 mod pool;
 mod reliability;
 mod retry;

@@ -3,14 +3,17 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::{Config, NoTls, Socket};
+use tokio_postgres::{AsyncMessage, Config, Connection, NoTls, Socket};
 use txkit_core::dialects::postgres::{classify, sqlstate};
 use txkit_core::{Error, ErrorKind, Result};
 
 use crate::connection::PgConnection;
 use crate::error::{BACKEND, describe};
+use crate::notice::Notice;
 use crate::options::{PgConnectOptions, SslMode};
 
 /// Opens a connection as `opts` say.
@@ -104,7 +107,7 @@ where
     let flag = Arc::clone(&broken);
     let target = opts.display_target();
     tokio::spawn(async move {
-        if let Err(e) = connection.await {
+        if let Err(e) = drive(connection, &target).await {
             tracing::debug!(target = %target, error = %describe(&e), "PostgreSQL connection ended");
         }
         flag.store(true, Ordering::Release);
@@ -115,6 +118,45 @@ where
         opts.get_statement_cache_size(),
         opts.display_target(),
     ))
+}
+
+/// Runs tokio-postgres's connection to its end, logging the server's notices as txkit's
+/// own driver does ([`crate::notice`]) instead of through the `log` crate.
+async fn drive<S, T>(
+    mut connection: Connection<S, T>,
+    server: &str,
+) -> Result<(), tokio_postgres::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    std::future::poll_fn(|cx| {
+        loop {
+            match connection.poll_message(cx) {
+                Poll::Ready(Some(Ok(AsyncMessage::Notice(db)))) => {
+                    // The non-localized severity when the server sent it.
+                    let severity = db
+                        .parsed_severity()
+                        .map_or_else(|| db.severity().to_owned(), |s| s.to_string());
+                    Notice {
+                        server,
+                        severity: &severity,
+                        code: db.code().code(),
+                        message: db.message(),
+                        detail: db.detail(),
+                        hint: db.hint(),
+                    }
+                    .log();
+                }
+                // LISTEN's notifications: nothing in txkit asks for them.
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
+    .await
 }
 
 /// A connect failure as a txkit error: the redacted target, the cause, and what to check.

@@ -130,6 +130,14 @@
 //! failure or lock timeout, `23505` unique violation, `08xxx` and `57P01`–`57P05` lost
 //! connections, `40003` (CockroachDB's ambiguous result) commit outcome unknown. A
 //! `statement_timeout` (`57014`) is a plain database error: it is not retried.
+//!
+//! # Notices
+//!
+//! The server's notices (`RAISE NOTICE`, `RAISE WARNING`, a warning such as "there is no
+//! transaction in progress") become `tracing` events from both drivers, logged before the
+//! statement that caused them returns: WARNING at warn level, DEBUG at debug, the rest
+//! (NOTICE, INFO, LOG) at info, with the fields `server` (the redacted target),
+//! `severity`, `code` (the SQLSTATE), `detail` and `hint`.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -142,6 +150,7 @@ mod encode;
 mod error;
 mod flush;
 mod many;
+mod notice;
 mod numeric;
 mod options;
 mod send;

@@ -16,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio::net::UnixStream;
 use txkit_core::{Error, Result};
 
+use super::server_error::ServerError;
 use super::statements::{Closing, queue_closes};
 
 /// The socket to the server.
@@ -104,10 +105,15 @@ impl Wire {
     }
 
     /// The next message from the server; a ReadyForQuery pays one owed answer and records
-    /// the transaction status.
+    /// the transaction status. Notices are logged here ([`crate::notice`]) and not
+    /// returned.
     pub(crate) async fn next(&mut self) -> Result<Message> {
         loop {
             match Message::parse(&mut self.inbox) {
+                Ok(Some(Message::NoticeResponse(body))) => {
+                    ServerError::log_notice(&body, &self.target);
+                    continue;
+                }
                 Ok(Some(message)) => {
                     if let Message::ReadyForQuery(body) = &message {
                         self.owed = self.owed.saturating_sub(1);

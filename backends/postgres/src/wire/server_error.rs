@@ -3,15 +3,17 @@
 //! its detail and hint.
 
 use fallible_iterator::FallibleIterator;
-use postgres_protocol::message::backend::ErrorResponseBody;
+use postgres_protocol::message::backend::{ErrorFields, ErrorResponseBody, NoticeResponseBody};
 use txkit_core::Error;
 use txkit_core::dialects::postgres::{classify, sqlstate};
 
 use crate::error::BACKEND;
+use crate::notice::Notice;
 
-/// The fields of an ErrorResponse txkit reads.
+/// The fields of an ErrorResponse (or a NoticeResponse, which has the same) txkit reads.
 #[derive(Debug, Default)]
 pub(crate) struct ServerError {
+    severity: String,
     pub(crate) code: String,
     pub(crate) message: String,
     detail: Option<String>,
@@ -21,11 +23,31 @@ pub(crate) struct ServerError {
 impl ServerError {
     /// Reads the fields of `body`.
     pub(crate) fn parse(body: &ErrorResponseBody) -> Self {
+        Self::from_fields(body.fields())
+    }
+
+    /// Logs a notice the server sent (see [`crate::notice`]).
+    pub(crate) fn log_notice(body: &NoticeResponseBody, server: &str) {
+        let notice = Self::from_fields(body.fields());
+        Notice {
+            server,
+            severity: &notice.severity,
+            code: &notice.code,
+            message: &notice.message,
+            detail: notice.detail.as_deref(),
+            hint: notice.hint.as_deref(),
+        }
+        .log();
+    }
+
+    fn from_fields(mut fields: ErrorFields<'_>) -> Self {
         let mut out = Self::default();
-        let mut fields = body.fields();
         while let Ok(Some(field)) = fields.next() {
             let value = String::from_utf8_lossy(field.value_bytes()).into_owned();
             match field.type_() {
+                // `V` is never localized; `S` is, and comes first.
+                b'S' if out.severity.is_empty() => out.severity = value,
+                b'V' => out.severity = value,
                 b'C' => out.code = value,
                 b'M' => out.message = value,
                 b'D' => out.detail = Some(value),

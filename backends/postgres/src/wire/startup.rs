@@ -93,8 +93,7 @@ async fn start(wire: &mut Wire, opts: &PgConnectOptions) -> Result<()> {
         match wire.next().await? {
             Message::AuthenticationOk
             | Message::ParameterStatus(_)
-            | Message::BackendKeyData(_)
-            | Message::NoticeResponse(_) => {}
+            | Message::BackendKeyData(_) => {}
             Message::ReadyForQuery(_) => return Ok(()),
             Message::ErrorResponse(body) => {
                 return Err(refused(ServerError::parse(&body), opts));

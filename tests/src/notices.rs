@@ -1,0 +1,55 @@
+//! Server notices (`RAISE NOTICE`, `RAISE WARNING`) reach `tracing` from both PostgreSQL
+//! drivers, before the statement that caused them returns, and the connection goes on.
+
+use crate::common::{Kind, TestDb, unique};
+use crate::logs;
+
+async fn notices_are_logged(db: Option<TestDb>) {
+    let Some(db) = db else {
+        return;
+    };
+    let captured = logs::captured();
+    let engine = db.engine().await;
+    let (notice, warning) = (unique("txkit_notice"), unique("txkit_warning"));
+    engine
+        .execute(
+            &format!(
+                "DO $$ BEGIN RAISE NOTICE '{notice}'; \
+                 RAISE WARNING '{warning}' USING HINT = 'a hint of {warning}'; END $$"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    let text = captured.text();
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no log line with {needle}:\n{text}"))
+            .to_owned()
+    };
+    let logged = line(&notice);
+    assert!(logged.contains(" INFO "), "{logged}");
+    assert!(logged.contains("severity=\"NOTICE\""), "{logged}");
+    assert!(logged.contains("code=\"00000\""), "{logged}");
+    let logged = line(&warning);
+    assert!(logged.contains(" WARN "), "{logged}");
+    assert!(logged.contains("code=\"01000\""), "{logged}");
+    assert!(
+        logged.contains(&format!("hint=\"a hint of {warning}\"")),
+        "{logged}"
+    );
+    let rows = engine.query("SELECT 2 AS two", &[]).await.unwrap();
+    assert_eq!(rows[0].get::<i64>("two").unwrap(), 2);
+    engine.close().await;
+}
+
+#[tokio::test]
+async fn notices_are_logged_through_tokio_postgres() {
+    notices_are_logged(TestDb::new(Kind::Postgres)).await;
+}
+
+#[tokio::test]
+async fn notices_are_logged_through_driver_txkit() {
+    notices_are_logged(TestDb::new_postgres_wire()).await;
+}
