@@ -3,7 +3,7 @@
 //! column name), lock `OF` tables (`RowLock::of`), `lock_table`, `savepoint_named` — given
 //! the generated hostile names (see [`super::names`]): each is one exact identifier (the
 //! server's catalog lists exactly the input, the row written under it reads back) or a
-//! Config error; never a syntax error, never another statement. A sentinel table must stay
+//! Config error; never a syntax error, never another statement. A canary table must stay
 //! untouched and be the only other table. Entity names are `const`s (not run-time), so a
 //! hostile entity is checked with fixed names. The pure part runs 10,000 names through
 //! the three dialects without a server; the server part runs a few hundred per backend
@@ -352,7 +352,7 @@ async fn round_trip(
         return Err(format!("read back {got}"));
     }
     let listed = tables(db, conn, ns).await;
-    let mut want = vec!["sentinel".to_owned(), name.to_owned()];
+    let mut want = vec!["canary".to_owned(), name.to_owned()];
     want.sort();
     if listed != want {
         return Err(format!("catalog lists tables {listed:?}"));
@@ -409,16 +409,16 @@ async fn names_round_trip(db: TestDb) {
     let engine = db.builder().pool_size(2).build().await.unwrap();
     let mut conn = engine.connection().await.unwrap();
     let ns = private_namespace(&db, &mut conn).await;
-    conn.execute("CREATE TABLE sentinel (v BIGINT NOT NULL)", &[])
+    conn.execute("CREATE TABLE canary (v BIGINT NOT NULL)", &[])
         .await
         .unwrap();
-    conn.execute("INSERT INTO sentinel (v) VALUES (42)", &[])
+    conn.execute("INSERT INTO canary (v) VALUES (42)", &[])
         .await
         .unwrap();
     let started = std::time::Instant::now();
     let mut t = Tally::default();
     for (i, name) in names.iter().enumerate() {
-        if name.eq_ignore_ascii_case("txkit_pk") || name.eq_ignore_ascii_case("sentinel") {
+        if name.eq_ignore_ascii_case("txkit_pk") || name.eq_ignore_ascii_case("canary") {
             continue;
         }
         if conn.dialect().quote_identifier(name).is_err() {
@@ -439,8 +439,8 @@ async fn names_round_trip(db: TestDb) {
                 .await;
         }
     }
-    let sentinel: Vec<i64> = conn
-        .query("SELECT v FROM sentinel", &[])
+    let canary: Vec<i64> = conn
+        .query("SELECT v FROM canary", &[])
         .await
         .unwrap()
         .iter()
@@ -451,7 +451,7 @@ async fn names_round_trip(db: TestDb) {
     println!(
         "RELIABILITY security identifiers-round-trip {:?} names={n} round_trips={} refused_config={} \
          order_by_refused_config={} lock_of={} lock_of_unsupported={} lock_table={} lock_table_unsupported={} \
-         savepoints={} failures={} sentinel_intact={} secs={}",
+         savepoints={} failures={} canary_intact={} secs={}",
         db.kind,
         t.round_trips,
         t.refused,
@@ -462,7 +462,7 @@ async fn names_round_trip(db: TestDb) {
         t.lock_unsupported,
         t.savepoints,
         t.failures.len(),
-        sentinel == [42] && left == ["sentinel"],
+        canary == [42] && left == ["canary"],
         started.elapsed().as_secs()
     );
     assert!(
@@ -476,14 +476,14 @@ async fn names_round_trip(db: TestDb) {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert_eq!(sentinel, [42], "the sentinel row changed");
-    assert_eq!(left, ["sentinel"], "tables left behind");
+    assert_eq!(canary, [42], "the canary row changed");
+    assert_eq!(left, ["canary"], "tables left behind");
 }
 
 /// An entity whose table and column names are hostile (they are `const`s: the Entity
 /// trait takes no run-time names). DDL, insert, find, select and delete all quote them.
 #[derive(Debug, txkit::Entity)]
-#[txkit(table = "ent \"q\" 'a' `b`; DROP TABLE sentinel; --")]
+#[txkit(table = "ent \"q\" 'a' `b`; DROP TABLE canary; --")]
 struct Hostile {
     #[txkit(primary_key)]
     id: i64,
@@ -495,7 +495,7 @@ async fn hostile_entity_names(db: TestDb) {
     let engine = db.builder().pool_size(2).build().await.unwrap();
     let mut conn = engine.connection().await.unwrap();
     let ns = private_namespace(&db, &mut conn).await;
-    conn.execute("CREATE TABLE sentinel (v BIGINT NOT NULL)", &[])
+    conn.execute("CREATE TABLE canary (v BIGINT NOT NULL)", &[])
         .await
         .unwrap();
     conn.create_table::<Hostile>().await.unwrap();
@@ -518,7 +518,7 @@ async fn hostile_entity_names(db: TestDb) {
         .collect();
     assert_eq!(ids, [2, 1], "ORDER BY the hostile column");
     conn.delete(&Hostile { id: 2, v: 9 }).await.unwrap();
-    let mut want = vec!["sentinel".to_owned(), Hostile::TABLE.to_owned()];
+    let mut want = vec!["canary".to_owned(), Hostile::TABLE.to_owned()];
     want.sort();
     assert_eq!(tables(&db, &mut conn, &ns).await, want);
     let mut want_cols = vec!["id".to_owned(), "v'al\"ue` /* -- ;".to_owned()];
@@ -529,10 +529,10 @@ async fn hostile_entity_names(db: TestDb) {
     );
     conn.delete(&found).await.unwrap();
     conn.drop_table::<Hostile>().await.unwrap();
-    assert_eq!(tables(&db, &mut conn, &ns).await, ["sentinel"]);
+    assert_eq!(tables(&db, &mut conn, &ns).await, ["canary"]);
     drop_namespace(&db, &mut conn, ns).await;
     println!(
-        "RELIABILITY security hostile-entity {:?} table_and_column_round_trip=1 order_by_hostile_column=1 sentinel_intact=true",
+        "RELIABILITY security hostile-entity {:?} table_and_column_round_trip=1 order_by_hostile_column=1 canary_intact=true",
         db.kind
     );
 }
