@@ -53,17 +53,19 @@
 //! COMMIT — with one Sync, where tokio-postgres sends one per statement. On the bench's
 //! transfer that is 1.5× hand-written tokio-postgres's throughput at one task, where
 //! tokio-postgres pipelining gives 1.25× (docs/performance.md). It also reads the command
-//! tag of COMMIT, so a transaction that had failed is reported without a probe. So far it
-//! connects only without TLS and where the server trusts the client (a password request or
-//! a TLS `sslmode` is a Config error that says to use the default driver), refuses
-//! `COPY … FROM STDIN`, and reads and binds types it does not know (enums, for one) as
-//! text. Every scenario of txkit's test matrix runs on it too.
+//! tag of COMMIT, so a transaction that had failed is reported without a probe. It speaks
+//! TLS with the `tls` feature (every `sslmode` as below, with the same rustls setup), but
+//! so far connects only where the server trusts the client (a password request is a Config
+//! error that says to use the default driver); it refuses `COPY … FROM STDIN`, and reads
+//! and binds types it does not know (enums, for one) as text. Every scenario of txkit's
+//! test matrix runs on it too.
 //!
 //! # TLS: the `tls` feature
 //!
 //! TLS is compiled in only with this crate's `tls` Cargo feature (off by default). It uses
-//! [rustls](https://docs.rs/rustls) with the *ring* provider through
-//! `tokio-postgres-rustls`, rather than `postgres-native-tls`: rustls needs no system OpenSSL
+//! [rustls](https://docs.rs/rustls) with the *ring* provider — through
+//! `tokio-postgres-rustls` for the default driver, `tokio-rustls` for `driver=txkit`, with
+//! one configuration for both — rather than `postgres-native-tls`: rustls needs no system OpenSSL
 //! (no `libssl-dev` and `pkg-config` on a fresh machine, no OpenSSL version drift between
 //! build and deployment), and *ring* needs only a C compiler, where the `aws-lc-rs` provider
 //! would also want CMake. Certificates for `verify-*` come from `sslrootcert`, or else from

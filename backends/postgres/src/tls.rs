@@ -21,8 +21,13 @@ use txkit_core::{Error, Result};
 
 use crate::options::SslMode;
 
-/// The TLS connector for `mode`.
+/// The TLS connector for `mode`, for tokio-postgres.
 pub(crate) fn connector(mode: SslMode, root_cert: Option<&Path>) -> Result<MakeRustlsConnect> {
+    Ok(MakeRustlsConnect::new(client_config(mode, root_cert)?))
+}
+
+/// The rustls configuration for `mode`: what both drivers encrypt with.
+pub(crate) fn client_config(mode: SslMode, root_cert: Option<&Path>) -> Result<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let algorithms = provider.signature_verification_algorithms;
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -48,7 +53,7 @@ pub(crate) fn connector(mode: SslMode, root_cert: Option<&Path>) -> Result<MakeR
             }
         }
     };
-    Ok(MakeRustlsConnect::new(config))
+    Ok(config)
 }
 
 fn roots(root_cert: Option<&Path>) -> Result<RootCertStore> {

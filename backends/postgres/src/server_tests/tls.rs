@@ -10,7 +10,7 @@ use crate::SslMode;
 
 /// A listener on 127.0.0.1 that answers PostgreSQL's SSLRequest with `N` ("no TLS here")
 /// and reports how many bytes the client sent after that answer.
-async fn server_without_tls() -> (u16, tokio::task::JoinHandle<usize>) {
+pub(super) async fn server_without_tls() -> (u16, tokio::task::JoinHandle<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let task = tokio::spawn(async move {

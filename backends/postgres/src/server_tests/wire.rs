@@ -280,10 +280,133 @@ async fn what_it_cannot_do_yet_is_refused_up_front() {
     let e = parse("driver=libpq").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("tokio-postgres"), "{e}");
-    // TLS: refused before any connection is tried, whether or not `tls` is built in.
+    // Without the `tls` feature, a mode that needs TLS is refused before any connection
+    // is tried (with it, see `tls` below).
+    #[cfg(not(feature = "tls"))]
     if let Ok(opts) = parse("driver=txkit&sslmode=require") {
         let e = PgWireConnection::connect(&opts).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config, "{e}");
-        assert!(e.to_string().contains("TLS"), "{e}");
+        assert!(e.to_string().contains("`tls` Cargo feature"), "{e}");
+    }
+}
+
+/// `sslmode` on txkit's own protocol layer, against the local server (which has TLS on
+/// where these tests run; where it has not, `require` must fail) and a stand-in without
+/// TLS.
+#[cfg(feature = "tls")]
+mod tls {
+    use txkit_core::{Connection, DatabaseUrl, ErrorKind, TxOptions, Value, params};
+
+    use super::super::support::{server_configured, url_with};
+    use super::super::tls::server_without_tls;
+    use super::{killed_while_idle_is_found_broken, one};
+    use crate::{PgConnectOptions, PgWireConnection, SslMode};
+
+    fn opts(mode: &str) -> PgConnectOptions {
+        let url = url_with(&format!("sslmode={mode}&driver=txkit"));
+        PgConnectOptions::from_url(&DatabaseUrl::parse(&url).unwrap()).unwrap()
+    }
+
+    async fn encrypted(conn: &mut PgWireConnection) -> Value {
+        one(
+            conn,
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+    }
+
+    async fn server_has_tls() -> bool {
+        let mut plain = PgWireConnection::connect(&opts("disable")).await.unwrap();
+        assert_eq!(encrypted(&mut plain).await, Value::Bool(false));
+        one(&mut plain, "SELECT current_setting('ssl')", &[]).await == Value::Text("on".into())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn require_encrypts_and_everything_runs_over_it() {
+        if !server_configured() {
+            return;
+        }
+        if !server_has_tls().await {
+            let e = PgWireConnection::connect(&opts("require"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+            assert!(e.to_string().contains("does not support TLS"), "{e}");
+            return;
+        }
+        let mut c = PgWireConnection::connect(&opts("require")).await.unwrap();
+        assert_eq!(encrypted(&mut c).await, Value::Bool(true));
+        // A pipelined transaction: BEGIN with a statement, then statements with COMMIT.
+        let big = "x".repeat(100_000); // more than one TLS record each way
+        let got = c
+            .begin_and_query(
+                &TxOptions::new(),
+                "SELECT ?::text AS t",
+                &params![big.as_str()],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got[0].get::<String>("t").unwrap(), big);
+        let counts = c
+            .execute_all_and_commit(&[("SELECT 1", &[]), ("SELECT 2", &[])])
+            .await
+            .unwrap();
+        assert_eq!(counts.len(), 2);
+        assert!(!c.is_broken());
+        killed_while_idle_is_found_broken(c).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn prefer_encrypts_when_it_can_and_verify_full_checks_the_certificate() {
+        if !server_configured() || !server_has_tls().await {
+            return;
+        }
+        let mut p = PgWireConnection::connect(&opts("prefer")).await.unwrap();
+        assert_eq!(encrypted(&mut p).await, Value::Bool(true));
+        // The test server's certificate is self-signed: verify-full (checked against the
+        // Mozilla roots) refuses it, as the tokio-postgres driver does.
+        if let Err(e) = PgWireConnection::connect(&opts("verify-full")).await {
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+            assert!(e.to_string().contains("TLS with"), "{e}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn require_never_falls_back_and_prefer_does() {
+        if !server_configured() {
+            return;
+        }
+        let (port, server) = server_without_tls().await;
+        let e = PgWireConnection::connect(
+            &opts("disable")
+                .host("127.0.0.1")
+                .port(port)
+                .ssl_mode(SslMode::Require),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+        assert!(e.to_string().contains("does not support TLS"), "{e}");
+        assert!(e.to_string().contains("sslmode=require"), "{e}");
+        assert_eq!(server.await.unwrap(), 0, "no plain-text startup was sent");
+
+        let (port, server) = server_without_tls().await;
+        let prefer = opts("disable")
+            .host("127.0.0.1")
+            .port(port)
+            .ssl_mode(SslMode::Prefer);
+        // The stand-in answers N, then reads what comes next and never answers it: the
+        // connect is given up after a bounded wait, and only what was sent is checked.
+        let attempt = tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            PgWireConnection::connect(&prefer),
+        );
+        drop(attempt.await);
+        assert!(
+            server.await.unwrap() > 0,
+            "prefer sent a plain-text startup after N"
+        );
     }
 }

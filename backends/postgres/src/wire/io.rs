@@ -26,6 +26,22 @@ pub(crate) enum Stream {
     /// A Unix-domain socket.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// TCP with TLS (the `tls` feature).
+    #[cfg(feature = "tls")]
+    Tls(Box<super::tls::TlsStream>),
+}
+
+/// What an idle connection's socket holds, looked at without taking it.
+enum Waiting {
+    /// Nothing has arrived.
+    Nothing,
+    /// The server closed the connection.
+    Closed,
+    /// A message has arrived; its first byte (its type).
+    Message(u8),
+    /// Encrypted bytes have arrived, whose message cannot be seen without reading them.
+    #[cfg(feature = "tls")]
+    Encrypted,
 }
 
 /// A connection's protocol state (see the module docs).
@@ -94,11 +110,21 @@ impl Wire {
                 Stream::Tcp(s) => s.write_buf(&mut self.out).await,
                 #[cfg(unix)]
                 Stream::Unix(s) => s.write_buf(&mut self.out).await,
+                #[cfg(feature = "tls")]
+                Stream::Tls(s) => s.write_buf(&mut self.out).await,
             };
             match written {
                 Ok(0) => return Err(self.lost("the socket accepts no more data")),
                 Ok(_) => {}
                 Err(e) => return Err(self.lost(&e.to_string())),
+            }
+        }
+        // rustls may hold records the socket did not take yet (also those of a flush cut
+        // short before): out with them.
+        #[cfg(feature = "tls")]
+        if let Stream::Tls(s) = &mut self.stream {
+            if let Err(e) = s.flush().await {
+                return Err(self.lost(&e.to_string()));
             }
         }
         Ok(())
@@ -128,6 +154,8 @@ impl Wire {
                 Stream::Tcp(s) => s.read_buf(&mut self.inbox).await,
                 #[cfg(unix)]
                 Stream::Unix(s) => s.read_buf(&mut self.inbox).await,
+                #[cfg(feature = "tls")]
+                Stream::Tls(s) => s.read_buf(&mut self.inbox).await,
             };
             match read {
                 Ok(0) => return Err(self.lost("the server closed the connection")),
@@ -160,14 +188,15 @@ impl Wire {
         if self.owed > 0 || !self.inbox.is_empty() {
             return false;
         }
-        let mut byte = [0_u8; 1];
-        match self.stream.peek_now(&mut byte) {
-            // End of file: the server hung up.
-            Some(Ok(0)) => true,
+        match self.stream.waiting() {
+            Ok(Waiting::Nothing) => false,
             // An ErrorResponse nobody asked for is the server ending the session.
-            Some(Ok(_)) => byte[0] == b'E',
-            Some(Err(_)) => true,
-            None => false,
+            Ok(Waiting::Message(kind)) => kind == b'E',
+            Ok(Waiting::Closed) | Err(_) => true,
+            // Most likely that same ErrorResponse; should it be a notice, giving up the
+            // connection costs a reconnect, where keeping a dead one would fail a request.
+            #[cfg(feature = "tls")]
+            Ok(Waiting::Encrypted) => true,
         }
     }
 
@@ -182,30 +211,45 @@ impl Wire {
 }
 
 impl Stream {
-    /// The next bytes of the socket, without taking them or waiting: `None` when nothing
-    /// has arrived. (Costs no system call while the socket is not readable.)
-    fn peek_now(&self, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
-        let result = match self {
-            Stream::Tcp(s) => {
-                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-                match s.poll_peek(&mut cx, &mut tokio::io::ReadBuf::new(buf)) {
-                    std::task::Poll::Ready(result) => result,
-                    std::task::Poll::Pending => return None,
-                }
+    /// What has arrived on the socket, without taking it or waiting. (Costs no system call
+    /// while the socket is not readable.)
+    fn waiting(&self) -> std::io::Result<Waiting> {
+        let mut byte = [0_u8; 1];
+        let peeked = match self {
+            Stream::Tcp(s) => peek_tcp(s, &mut byte),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => {
+                return Ok(match peek_tcp(s.get_ref().0, &mut byte) {
+                    Ok(0) => Waiting::Closed,
+                    Ok(_) => Waiting::Encrypted,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Waiting::Nothing,
+                    Err(e) => return Err(e),
+                });
             }
             // tokio has no peek for Unix sockets: `try_io` runs the system call only while
             // the socket is readable, and clears that readiness when it would block.
             #[cfg(unix)]
             Stream::Unix(s) => s.try_io(tokio::io::Interest::READABLE, || {
                 let flags = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
-                rustix::net::recv(s, &mut *buf, flags)
+                rustix::net::recv(s, &mut byte[..], flags)
                     .map(|(read, _)| read)
                     .map_err(std::io::Error::from)
             }),
         };
-        match result {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
-            other => Some(other),
+        match peeked {
+            Ok(0) => Ok(Waiting::Closed),
+            Ok(_) => Ok(Waiting::Message(byte[0])),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Waiting::Nothing),
+            Err(e) => Err(e),
         }
+    }
+}
+
+/// Peeks at a TCP socket without waiting: WouldBlock when nothing has arrived.
+fn peek_tcp(s: &TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match s.poll_peek(&mut cx, &mut tokio::io::ReadBuf::new(buf)) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
     }
 }

@@ -14,5 +14,7 @@ mod io;
 mod server_error;
 mod startup;
 mod statements;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use connection::PgWireConnection;

@@ -9,21 +9,14 @@ use txkit_core::{Error, ErrorKind, Result};
 
 use super::io::{Stream, Wire};
 use super::server_error::ServerError;
-use crate::options::{PgConnectOptions, SslMode};
+use crate::options::PgConnectOptions;
+#[cfg(feature = "tls")]
+use crate::options::SslMode;
 
 /// Opens the socket and runs the startup exchange, within the connect timeout if any.
 pub(crate) async fn open(opts: &PgConnectOptions) -> Result<Wire> {
+    // Refuses a TLS mode this build cannot honour, and TLS over a Unix socket.
     opts.check()?;
-    match opts.get_ssl_mode() {
-        SslMode::Disable | SslMode::Prefer => {}
-        other => {
-            return Err(Error::config(format!(
-                "sslmode={} needs TLS, which driver=txkit does not speak yet; use \
-                 driver=tokio-postgres (the default) for encrypted connections",
-                other.as_str()
-            )));
-        }
-    }
     let exchange = async {
         let mut wire = Wire::new(socket(opts).await?, opts.display_target());
         start(&mut wire, opts).await?;
@@ -67,6 +60,10 @@ async fn socket(opts: &PgConnectOptions) -> Result<Stream> {
         .await
         .map_err(failed)?;
     stream.set_nodelay(true).map_err(failed)?;
+    #[cfg(feature = "tls")]
+    if opts.get_ssl_mode() != SslMode::Disable {
+        return super::tls::negotiate(stream, opts).await;
+    }
     Ok(Stream::Tcp(stream))
 }
 
