@@ -385,6 +385,14 @@ async fn closing_connections_roll_back_first(db: TestDb) {
         } else {
             CloseReason::Overflow
         };
+        // The cleaning task counts the connection in (which ended the wait above) just
+        // before it announces the close, on its own thread: wait for that announcement.
+        eventually("the rolled-back connection's close", || {
+            events.lock().unwrap().iter().any(
+                |e| matches!(e, PoolEvent::Close { id: c, reason: r } if *c == id && *r == reason),
+            )
+        })
+        .await;
         let log = events.lock().unwrap().clone();
         let reset = log
             .iter()
