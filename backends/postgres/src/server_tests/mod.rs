@@ -5,6 +5,8 @@ mod basics;
 mod cancel;
 mod commit;
 mod errors;
+mod passwords;
+mod private_server;
 mod support;
 mod tls;
 mod wire;

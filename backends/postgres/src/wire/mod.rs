@@ -8,6 +8,7 @@
 //! `postgres-protocol`'s; values are encoded and decoded by the same code as the
 //! tokio-postgres connection's.
 
+mod auth;
 mod connection;
 mod exchange;
 mod io;

@@ -7,6 +7,7 @@ use tokio::net::TcpStream;
 use txkit_core::dialects::postgres::sqlstate;
 use txkit_core::{Error, ErrorKind, Result};
 
+use super::auth;
 use super::io::{Stream, Wire};
 use super::server_error::ServerError;
 use crate::options::PgConnectOptions;
@@ -95,16 +96,18 @@ async fn start(wire: &mut Wire, opts: &PgConnectOptions) -> Result<()> {
             Message::ErrorResponse(body) => {
                 return Err(refused(ServerError::parse(&body), opts));
             }
-            Message::AuthenticationCleartextPassword
-            | Message::AuthenticationMd5Password(_)
-            | Message::AuthenticationSasl(_)
-            | Message::AuthenticationKerberosV5
+            Message::AuthenticationCleartextPassword => auth::cleartext(wire, opts).await?,
+            Message::AuthenticationMd5Password(body) => {
+                auth::md5(wire, opts, body.salt()).await?;
+            }
+            Message::AuthenticationSasl(body) => auth::sasl(wire, opts, &body).await?,
+            Message::AuthenticationKerberosV5
             | Message::AuthenticationScmCredential
             | Message::AuthenticationGss
             | Message::AuthenticationSspi => {
                 return Err(Error::config(format!(
-                    "{} asks for a password or another authentication method; driver=txkit \
-                     connects only where the server trusts the client so far: use \
+                    "{} asks for Kerberos, GSSAPI, SSPI or SCM credentials, which driver=txkit \
+                     does not speak (it speaks passwords: SCRAM-SHA-256, MD5, cleartext); use \
                      driver=tokio-postgres (the default)",
                     opts.display_target()
                 )));
@@ -116,17 +119,18 @@ async fn start(wire: &mut Wire, opts: &PgConnectOptions) -> Result<()> {
     }
 }
 
-/// The server's refusal, with what to check.
-fn refused(e: ServerError, opts: &PgConnectOptions) -> Error {
+/// The server's refusal, with its message and what to check.
+pub(super) fn refused(e: ServerError, opts: &PgConnectOptions) -> Error {
     let advice = match e.code.as_str() {
         sqlstate::INVALID_PASSWORD | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION => {
-            "check the user name and the server's pg_hba.conf"
+            "check the user name and password, and the server's pg_hba.conf"
         }
         sqlstate::INVALID_CATALOG_NAME => "check the database name in the URL, or create it",
         _ => "check that the server accepts connections",
     };
     let target = opts.display_target();
     let code = e.code.clone();
+    let said = e.message.clone();
     let kind = match code.as_str() {
         sqlstate::INVALID_PASSWORD
         | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION
@@ -137,6 +141,6 @@ fn refused(e: ServerError, opts: &PgConnectOptions) -> Error {
         kind,
         crate::error::BACKEND,
         code,
-        format!("could not connect to {target}; {advice}"),
+        format!("could not connect to {target}: {said}; {advice}"),
     )
 }

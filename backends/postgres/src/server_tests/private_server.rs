@@ -1,0 +1,136 @@
+//! A PostgreSQL server of the tests' own, for what the shared server cannot show without
+//! a change to its configuration: password authentication (the shared server trusts its
+//! clients). It is made with the machine's PostgreSQL binaries (`pg_config --bindir`) in a
+//! fresh directory under the temp dir, listens on a free loopback port and on a socket in
+//! that directory, and is stopped and removed when dropped. initdb refuses to run as root,
+//! so under root its commands run as the `postgres` user.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Who signs in how: trusted on the socket; over TCP `txkit_clear` with a cleartext
+/// password, everyone else with MD5 — which PostgreSQL turns into SCRAM-SHA-256 for a
+/// user whose password is stored as SCRAM.
+const HBA: &str = "local all all trust\n\
+                   host all txkit_clear 127.0.0.1/32 password\n\
+                   host all all 127.0.0.1/32 md5\n";
+
+/// A running private server; stopped and removed on drop.
+pub(crate) struct PrivateServer {
+    dir: PathBuf,
+    bindir: PathBuf,
+    as_postgres: bool,
+    /// Its TCP port on 127.0.0.1 (and its socket's number in `dir`).
+    pub(crate) port: u16,
+}
+
+fn run(as_postgres: bool, program: &std::path::Path, args: &[&str]) -> Result<(), String> {
+    let mut command = if as_postgres {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    let out = command
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {e}", program.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {args:?}: {}{}",
+            program.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+impl PrivateServer {
+    /// Makes and starts a server. Panics when this machine cannot (no PostgreSQL binaries,
+    /// or root without a `postgres` user): the tests that need one assert what it shows.
+    pub(crate) fn start() -> Self {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let bindir = Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .expect("pg_config --bindir names the PostgreSQL binaries (package postgresql)");
+        let uid = Command::new("id").arg("-u").output().expect("id -u");
+        let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+        let dir = std::env::temp_dir().join(format!(
+            "txkit-pg-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let server = Self {
+            dir,
+            bindir,
+            as_postgres,
+            port,
+        };
+        server
+            .make()
+            .unwrap_or_else(|e| panic!("starting a private PostgreSQL: {e}"));
+        server
+    }
+
+    fn make(&self) -> Result<(), String> {
+        let data = self.dir.join("data");
+        let dir = self.dir.to_string_lossy().into_owned();
+        let data_arg = data.to_string_lossy().into_owned();
+        run(
+            self.as_postgres,
+            std::path::Path::new("mkdir"),
+            &["-p", &dir],
+        )?;
+        run(
+            self.as_postgres,
+            &self.bindir.join("initdb"),
+            &["-D", &data_arg, "-U", "postgres", "-E", "UTF8", "--no-sync"],
+        )?;
+        // Rewritten in place, so it keeps initdb's owner.
+        std::fs::write(data.join("pg_hba.conf"), HBA).map_err(|e| e.to_string())?;
+        let options = format!(
+            "-p {} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port
+        );
+        let log = self.dir.join("log").to_string_lossy().into_owned();
+        run(
+            self.as_postgres,
+            &self.bindir.join("pg_ctl"),
+            &[
+                "-D", &data_arg, "-w", "-t", "60", "-l", &log, "-o", &options, "start",
+            ],
+        )
+    }
+
+    /// The socket directory (trusted).
+    pub(crate) fn socket_dir(&self) -> String {
+        self.dir.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").to_string_lossy().into_owned();
+        let stopped = run(
+            self.as_postgres,
+            &self.bindir.join("pg_ctl"),
+            &["-D", &data, "-m", "immediate", "-w", "stop"],
+        );
+        if let Err(e) = stopped {
+            eprintln!("stopping the private PostgreSQL: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
