@@ -120,5 +120,20 @@ async fn passwords_sign_in_on_both_drivers() {
         assert_eq!(e.kind(), ErrorKind::Config, "{user}: {e}");
         assert!(e.to_string().contains("asks for a password"), "{user}: {e}");
     }
+    // Over TLS the server offers SCRAM-SHA-256-PLUS too; txkit picks SCRAM-SHA-256 and
+    // says it does not bind to the channel, which the server accepts.
+    #[cfg(feature = "tls")]
+    if server.tls {
+        for driver in ["tokio-postgres", "txkit"] {
+            let url = format!(
+                "postgres://txkit_scram:Scram-s3cret@127.0.0.1:{port}/postgres\
+                 ?sslmode=require&driver={driver}"
+            );
+            let who = signed_in_as(driver, &url)
+                .await
+                .unwrap_or_else(|e| panic!("SCRAM over TLS on {driver}: {e}"));
+            assert_eq!(who, Value::Text("txkit_scram".to_owned()), "{driver}");
+        }
+    }
     drop(server);
 }

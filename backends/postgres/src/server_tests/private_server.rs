@@ -23,7 +23,13 @@ pub(crate) struct PrivateServer {
     as_postgres: bool,
     /// Its TCP port on 127.0.0.1 (and its socket's number in `dir`).
     pub(crate) port: u16,
+    /// Whether it has TLS on: with the machine's self-signed "snakeoil" certificate, whose
+    /// key the `postgres` user may read.
+    pub(crate) tls: bool,
 }
+
+const SNAKEOIL_CERT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+const SNAKEOIL_KEY: &str = "/etc/ssl/private/ssl-cert-snakeoil.key";
 
 fn run(as_postgres: bool, program: &std::path::Path, args: &[&str]) -> Result<(), String> {
     let mut command = if as_postgres {
@@ -72,11 +78,15 @@ impl PrivateServer {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        let tls = as_postgres
+            && std::path::Path::new(SNAKEOIL_CERT).exists()
+            && std::path::Path::new(SNAKEOIL_KEY).exists();
         let server = Self {
             dir,
             bindir,
             as_postgres,
             port,
+            tls,
         };
         server
             .make()
@@ -100,10 +110,15 @@ impl PrivateServer {
         )?;
         // Rewritten in place, so it keeps initdb's owner.
         std::fs::write(data.join("pg_hba.conf"), HBA).map_err(|e| e.to_string())?;
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port
         );
+        if self.tls {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={SNAKEOIL_CERT} -c ssl_key_file={SNAKEOIL_KEY}"
+            ));
+        }
         let log = self.dir.join("log").to_string_lossy().into_owned();
         run(
             self.as_postgres,
