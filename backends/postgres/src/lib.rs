@@ -55,7 +55,8 @@
 //! tokio-postgres pipelining gives 1.25× (docs/performance.md). It also reads the command
 //! tag of COMMIT, so a transaction that had failed is reported without a probe. It speaks
 //! TLS with the `tls` feature (every `sslmode` as below, with the same rustls setup) and
-//! signs in with a password by SCRAM-SHA-256 (without channel binding), MD5 or cleartext;
+//! signs in with a password by SCRAM-SHA-256 (bound to the TLS channel when the server
+//! offers SCRAM-SHA-256-PLUS), MD5 or cleartext;
 //! Kerberos, GSSAPI and SSPI are Config errors that say to use the default driver. It
 //! refuses `COPY … FROM STDIN`, and reads and binds types it does not know (enums, for one)
 //! as text. Every scenario of txkit's test matrix runs on it too.

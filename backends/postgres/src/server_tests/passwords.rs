@@ -120,8 +120,8 @@ async fn passwords_sign_in_on_both_drivers() {
         assert_eq!(e.kind(), ErrorKind::Config, "{user}: {e}");
         assert!(e.to_string().contains("asks for a password"), "{user}: {e}");
     }
-    // Over TLS the server offers SCRAM-SHA-256-PLUS too; txkit picks SCRAM-SHA-256 and
-    // says it does not bind to the channel, which the server accepts.
+    // Over TLS the server offers SCRAM-SHA-256-PLUS too, and both drivers bind the exchange
+    // to the TLS channel (the server checks the certificate hash each sends).
     #[cfg(feature = "tls")]
     if server.tls {
         for driver in ["tokio-postgres", "txkit"] {

@@ -1,12 +1,16 @@
 //! Password authentication for txkit's own protocol layer: SCRAM-SHA-256 (PostgreSQL's
 //! default since 14), MD5, and a cleartext password, with `postgres-protocol`'s
-//! implementations (the ones tokio-postgres uses). SCRAM is sent without channel binding
-//! (`n`): txkit does not bind to the TLS channel yet, and says so to the server, which
-//! accepts it. The password never appears in an error or a log.
+//! implementations (the ones tokio-postgres uses). Over TLS, when the server offers
+//! SCRAM-SHA-256-PLUS, the exchange is bound to the TLS channel (`tls-server-end-point`), so
+//! a man in the middle holding another certificate cannot relay it; otherwise SCRAM goes
+//! without binding (`n`), which every server accepts. The password never appears in an
+//! error or a log.
 
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{ChannelBinding, SCRAM_SHA_256, ScramSha256};
+use postgres_protocol::authentication::sasl::{
+    ChannelBinding, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, ScramSha256,
+};
 use postgres_protocol::message::backend::{AuthenticationSaslBody, Message};
 use postgres_protocol::message::frontend;
 use txkit_core::{Error, Result};
@@ -66,8 +70,15 @@ pub(crate) async fn sasl(
         )));
     }
     let secret = password(opts, SCRAM_SHA_256)?;
-    let mut scram = ScramSha256::new(secret.as_bytes(), ChannelBinding::unsupported());
-    frontend::sasl_initial_response(SCRAM_SHA_256, scram.message(), &mut wire.out)
+    let (mechanism, binding) = match &wire.tls_end_point {
+        Some(end_point) if mechanisms.contains(&SCRAM_SHA_256_PLUS) => (
+            SCRAM_SHA_256_PLUS,
+            ChannelBinding::tls_server_end_point(end_point.clone()),
+        ),
+        _ => (SCRAM_SHA_256, ChannelBinding::unsupported()),
+    };
+    let mut scram = ScramSha256::new(secret.as_bytes(), binding);
+    frontend::sasl_initial_response(mechanism, scram.message(), &mut wire.out)
         .map_err(unsendable)?;
     wire.flush().await?;
     let body = match wire.next().await? {

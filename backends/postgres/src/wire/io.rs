@@ -60,6 +60,9 @@ pub(crate) struct Wire {
     pub(crate) target: String,
     /// Statements to close with the next request ([`super::statements`]).
     pub(crate) closing: Closing,
+    /// Over TLS, the server's `tls-server-end-point` for SCRAM channel binding (see
+    /// [`super::auth`]).
+    pub(crate) tls_end_point: Option<Vec<u8>>,
 }
 
 impl Wire {
@@ -73,6 +76,7 @@ impl Wire {
             status: b'I',
             target,
             closing: Closing::default(),
+            tls_end_point: None,
         }
     }
 

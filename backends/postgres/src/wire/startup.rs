@@ -19,7 +19,17 @@ pub(crate) async fn open(opts: &PgConnectOptions) -> Result<Wire> {
     // Refuses a TLS mode this build cannot honour, and TLS over a Unix socket.
     opts.check()?;
     let exchange = async {
-        let mut wire = Wire::new(socket(opts).await?, opts.display_target());
+        let stream = socket(opts).await?;
+        #[cfg(feature = "tls")]
+        let end_point = match &stream {
+            Stream::Tls(tls) => super::tls::server_end_point(tls),
+            _ => None,
+        };
+        let mut wire = Wire::new(stream, opts.display_target());
+        #[cfg(feature = "tls")]
+        {
+            wire.tls_end_point = end_point;
+        }
         start(&mut wire, opts).await?;
         Ok(wire)
     };

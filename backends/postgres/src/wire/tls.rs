@@ -6,11 +6,15 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use postgres_protocol::message::frontend;
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, ServerName};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use txkit_core::{Error, Result};
+use x509_cert::Certificate;
+use x509_cert::der::Decode;
+use x509_cert::der::oid::db::rfc5912 as oid;
 
 use super::io::Stream;
 use crate::options::{PgConnectOptions, SslMode};
@@ -72,4 +76,33 @@ pub(crate) async fn negotiate(mut tcp: TcpStream, opts: &PgConnectOptions) -> Re
             .with_source(e)
         })?;
     Ok(Stream::Tls(Box::new(tls)))
+}
+
+/// RFC 5929's `tls-server-end-point` for SCRAM-SHA-256-PLUS: the server's certificate hashed
+/// with the hash its signature uses (SHA-256 in place of MD5 and SHA-1). `None` when the
+/// signature names no single hash (Ed25519; RSASSA-PSS, whose hash sits in parameters not
+/// read here): SCRAM then goes without channel binding.
+pub(crate) fn server_end_point(tls: &TlsStream) -> Option<Vec<u8>> {
+    let der: &CertificateDer<'_> = tls.get_ref().1.peer_certificates()?.first()?;
+    let signature = Certificate::from_der(der.as_ref())
+        .ok()?
+        .signature_algorithm
+        .oid;
+    let digest: fn(&[u8]) -> Vec<u8> = match signature {
+        oid::MD_5_WITH_RSA_ENCRYPTION
+        | oid::SHA_1_WITH_RSA_ENCRYPTION
+        | oid::SHA_256_WITH_RSA_ENCRYPTION
+        | oid::ECDSA_WITH_SHA_256
+        | oid::ID_MD_5
+        | oid::ID_SHA_1
+        | oid::ID_SHA_256 => |bytes| Sha256::digest(bytes).to_vec(),
+        oid::SHA_384_WITH_RSA_ENCRYPTION | oid::ECDSA_WITH_SHA_384 | oid::ID_SHA_384 => {
+            |bytes| Sha384::digest(bytes).to_vec()
+        }
+        oid::SHA_512_WITH_RSA_ENCRYPTION | oid::ECDSA_WITH_SHA_512 | oid::ID_SHA_512 => {
+            |bytes| Sha512::digest(bytes).to_vec()
+        }
+        _ => return None,
+    };
+    Some(digest(der.as_ref()))
 }
