@@ -134,10 +134,10 @@ impl<'a, C: Connection> Session<'a, C> {
     }
 
     /// Flushes, then runs `statements` and COMMIT as one flush
-    /// ([`Transaction::commit_with`]): on PostgreSQL one round trip. With the lazy BEGIN
-    /// that rides on the session's first query, a unit of work of one locked read and its
-    /// writes — a transfer — costs two round trips. Returns the rows each statement
-    /// affected; when one fails nothing is committed.
+    /// ([`Transaction::commit_with`](crate::Transaction::commit_with)): on PostgreSQL one
+    /// round trip. With the lazy BEGIN that rides on the session's first query, a unit of
+    /// work of one locked read and its writes — a transfer — costs two round trips. Returns
+    /// the rows each statement affected; when one fails nothing is committed.
     pub async fn commit_with(mut self, statements: &[(&str, &[Value])]) -> Result<Vec<u64>> {
         self.flush_for_commit().await?;
         self.lazy.transaction().await?;
