@@ -6,7 +6,7 @@ use txkit_core::dialects::asks_nowait;
 use txkit_core::dialects::postgres::{PgDialect, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
-use super::exchange::{Answer, bind, exchange};
+use super::exchange::{Answer, Tag, bind, exchange};
 use super::io::Wire;
 use super::statements::{Prepared, Statements};
 use crate::encode::{Encoded, encode_all};
@@ -55,16 +55,16 @@ impl PgWireConnection {
     }
 
     /// Runs control SQL (one or more statements, no parameters) as a simple Query.
-    async fn simple(&mut self, sql: &str) -> Result<String> {
+    async fn simple(&mut self, sql: &str) -> Result<Tag> {
         self.wire.settle().await?;
         self.wire.query(sql)?;
         self.wire.flush().await?;
-        let mut tag = String::new();
+        let mut tag = Tag::default();
         let mut failure = None;
         while self.wire.owed > 0 {
             match self.wire.next().await? {
                 postgres_protocol::message::backend::Message::CommandComplete(body) => {
-                    tag = body.tag().unwrap_or_default().to_owned();
+                    tag = Tag::parse(body.tag().unwrap_or_default());
                 }
                 postgres_protocol::message::backend::Message::ErrorResponse(body) => {
                     failure = Some(super::server_error::ServerError::parse(&body));
@@ -158,16 +158,17 @@ impl PgWireConnection {
             Err(e) => return Err(e),
         };
         let mut counts = Vec::with_capacity(statements.len());
-        for ((sql, _), answer) in all.iter().zip(answers) {
+        for (i, ((sql, _), answer)) in all.iter().zip(answers).enumerate() {
             match answer {
-                Answer::Done { tag, .. } if *sql == "COMMIT" => {
-                    return if tag == "ROLLBACK" {
+                // The last answer is COMMIT's.
+                Answer::Done { tag, .. } if i == statements.len() => {
+                    return if tag.rolled_back {
                         Err(already_failed())
                     } else {
                         Ok(counts)
                     };
                 }
-                Answer::Done { tag, .. } => counts.push(Answer::count(&tag)),
+                Answer::Done { tag, .. } => counts.push(tag.count),
                 Answer::Failed(e) => {
                     let error = e
                         .into_error(asks_nowait(sql))
@@ -243,7 +244,7 @@ fn rows_of(answer: Answer, sql: &str) -> Result<Vec<Row>> {
 /// An answer as an affected-row count.
 fn count_of(answer: Answer, sql: &str) -> Result<u64> {
     match answer {
-        Answer::Done { tag, .. } => Ok(Answer::count(&tag)),
+        Answer::Done { tag, .. } => Ok(tag.count),
         Answer::Failed(e) => Err(e.into_error(asks_nowait(sql))),
         Answer::Skipped => Err(skipped()),
     }
@@ -312,7 +313,7 @@ impl Connection for PgWireConnection {
             ));
         }
         match self.simple("COMMIT").await {
-            Ok(tag) if tag == "ROLLBACK" => Err(already_failed()),
+            Ok(tag) if tag.rolled_back => Err(already_failed()),
             Ok(_) => Ok(()),
             Err(e) if e.kind() == ErrorKind::ConnectionLost => {
                 Err(outcome_unknown(&self.wire.target))

@@ -17,21 +17,33 @@ use tokio_postgres::types::{Format, IsNull, ToSql, Type};
 #[derive(Debug)]
 pub(crate) enum Answer {
     /// It ran: its rows (when asked for) and its command tag.
-    Done { rows: Vec<Row>, tag: String },
+    Done { rows: Vec<Row>, tag: Tag },
     /// It failed with this error from the server.
     Failed(ServerError),
     /// An earlier statement under the same Sync failed, so the server skipped it.
     Skipped,
 }
 
-impl Answer {
-    /// The affected-row count of the command tag (`UPDATE 3`, `INSERT 0 1`, …); 0 for tags
-    /// without one.
-    pub(crate) fn count(tag: &str) -> u64 {
-        tag.rsplit(' ')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
+/// What txkit reads from a command tag (`UPDATE 3`, `INSERT 0 1`, `ROLLBACK`, …), read
+/// where it arrives so that no copy of its text is kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tag {
+    /// The affected-row count; 0 for tags without one.
+    pub(crate) count: u64,
+    /// The tag is `ROLLBACK`: what a COMMIT of a failed transaction answers.
+    pub(crate) rolled_back: bool,
+}
+
+impl Tag {
+    pub(crate) fn parse(tag: &str) -> Self {
+        Self {
+            count: tag
+                .rsplit(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            rolled_back: tag == "ROLLBACK",
+        }
     }
 }
 
@@ -87,10 +99,7 @@ pub(crate) async fn exchange(
                 }
             }
             Message::CommandComplete(body) => {
-                let tag = body
-                    .tag()
-                    .map_err(|e| wire.lost(&e.to_string()))?
-                    .to_owned();
+                let tag = Tag::parse(body.tag().map_err(|e| wire.lost(&e.to_string()))?);
                 answers.push(Answer::Done {
                     rows: std::mem::take(&mut rows),
                     tag,
@@ -99,7 +108,7 @@ pub(crate) async fn exchange(
             Message::CopyInResponse(_) => refuse_copy_in(wire, true).await?,
             Message::EmptyQueryResponse => answers.push(Answer::Done {
                 rows: Vec::new(),
-                tag: String::new(),
+                tag: Tag::default(),
             }),
             Message::ErrorResponse(body) => {
                 rows.clear();
