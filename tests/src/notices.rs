@@ -1,7 +1,7 @@
 //! Server notices (`RAISE NOTICE`, `RAISE WARNING`) reach `tracing` from both PostgreSQL
 //! drivers, before the statement that caused them returns, and the connection goes on.
 
-use crate::common::{Kind, TestDb, unique};
+use crate::common::{Kind, TestDb, poll_then_drop, unique};
 use crate::logs;
 
 async fn notices_are_logged(db: Option<TestDb>) {
@@ -52,4 +52,32 @@ async fn notices_are_logged_through_tokio_postgres() {
 #[tokio::test]
 async fn notices_are_logged_through_driver_txkit() {
     notices_are_logged(TestDb::new_postgres_wire()).await;
+}
+
+/// A query cancelled outside any transaction leaves an idle session: `driver=txkit`'s
+/// recovery reads the abandoned answer and sends no ROLLBACK, so the server has nothing to
+/// warn about ("there is no transaction in progress"), and the connection goes on.
+#[tokio::test]
+async fn recovering_an_idle_session_sends_no_rollback_through_driver_txkit() {
+    let Some(db) = TestDb::new_postgres_wire() else {
+        return;
+    };
+    let captured = logs::captured();
+    let engine = db.engine().await;
+    let mut conn = engine.connection().await.unwrap();
+    let cut = poll_then_drop(conn.query("SELECT pg_sleep(0.05)", &[]), 2).await;
+    assert!(cut.is_none(), "the query was cancelled before its answer");
+    let rows = conn.query("SELECT 3 AS three", &[]).await.unwrap();
+    assert_eq!(rows[0].get::<i64>("three").unwrap(), 3);
+    assert!(!conn.server_in_transaction().await.unwrap());
+    drop(conn);
+    engine.close().await;
+    let text = captured.text();
+    let ours: Vec<&str> = text.lines().filter(|l| l.contains(&db.app)).collect();
+    assert!(
+        !ours
+            .iter()
+            .any(|l| l.contains("no transaction in progress")),
+        "{ours:#?}"
+    );
 }

@@ -54,6 +54,17 @@ impl PgWireConnection {
         self.wire.status != b'I'
     }
 
+    /// ROLLBACK when the server's last ReadyForQuery, once every owed answer is read, says a
+    /// transaction is open; on an idle session it would cost a round trip and draw the
+    /// server's warning "there is no transaction in progress".
+    async fn rollback_if_open(&mut self) -> Result<()> {
+        self.wire.settle().await?;
+        if self.in_transaction() {
+            self.simple("ROLLBACK").await?;
+        }
+        Ok(())
+    }
+
     /// Runs control SQL (one or more statements, no parameters) as a simple Query.
     async fn simple(&mut self, sql: &str) -> Result<Tag> {
         self.wire.settle().await?;
@@ -370,18 +381,15 @@ impl Connection for PgWireConnection {
         if self.wire.broken {
             return Err(self.wire.lost("it cannot be recovered"));
         }
-        self.wire.settle().await?;
-        self.rollback().await
+        self.rollback_if_open().await
     }
 
     async fn reset(&mut self, mode: ResetMode) -> Result<()> {
         match mode {
             ResetMode::None => Ok(()),
-            ResetMode::Rollback => self.rollback().await,
+            ResetMode::Rollback => self.rollback_if_open().await,
             ResetMode::Full => {
-                if self.in_transaction() {
-                    self.rollback().await?;
-                }
+                self.rollback_if_open().await?;
                 self.simple(crate::connection::FULL_RESET).await.map(drop)
             }
         }
