@@ -8,15 +8,35 @@ use std::time::Duration;
 use txkit::Engine;
 
 use crate::schema::{self, ACCOUNTS, Backend, HOT_ACCOUNTS};
-use crate::workload::{BATCH_ROWS, BoxFut, Contender, Plan, Work, batch, workers};
+use crate::workload::{BATCH_ROWS, BoxFut, Contender, Plan, Sizing, Work, batch, workers};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Cell {
     pub(crate) plan: Plan,
     pub(crate) tasks: usize,
+    /// Connections every contender puts its tasks over: its pool's size, or the raw
+    /// driver's dedicated connections shared through [`crate::shared::Shared`] when fewer
+    /// than the tasks.
+    pub(crate) connections: usize,
 }
 
 impl Cell {
+    /// `tasks` tasks, each with a connection of its own.
+    fn new(plan: Plan, tasks: usize) -> Self {
+        Self {
+            plan,
+            tasks,
+            connections: tasks,
+        }
+    }
+
+    pub(crate) fn sizing(&self) -> Sizing {
+        Sizing {
+            tasks: self.tasks,
+            connections: self.connections,
+        }
+    }
+
     pub(crate) fn contention(&self) -> &'static str {
         if self.plan.accounts == HOT_ACCOUNTS {
             "contended"
@@ -28,13 +48,29 @@ impl Cell {
     pub(crate) fn label(&self, backend: Backend) -> String {
         match self.plan.work {
             Work::Transfer => format!(
-                "{} {} {} tasks={}",
+                "{} {} {} tasks={}{}",
                 backend.name(),
                 self.plan.work.name(),
                 self.contention(),
-                self.tasks
+                self.tasks,
+                self.shared_label()
             ),
-            w => format!("{} {} tasks={}", backend.name(), w.name(), self.tasks),
+            w => format!(
+                "{} {} tasks={}{}",
+                backend.name(),
+                w.name(),
+                self.tasks,
+                self.shared_label()
+            ),
+        }
+    }
+
+    /// ` connections=N` when the tasks share fewer connections than they are.
+    fn shared_label(&self) -> String {
+        if self.connections < self.tasks {
+            format!(" connections={}", self.connections)
+        } else {
+            String::new()
         }
     }
 
@@ -74,40 +110,38 @@ pub(crate) fn wanted(label: &str) -> bool {
 fn every_cell(backend: Backend) -> Vec<Cell> {
     let mut out = Vec::new();
     for accounts in [ACCOUNTS, HOT_ACCOUNTS] {
-        let mut tasks = vec![1, 8];
+        let plan = Plan {
+            work: Work::Transfer,
+            accounts,
+        };
+        out.push(Cell::new(plan, 1));
+        out.push(Cell::new(plan, 8));
         if backend == Backend::Postgres && accounts == HOT_ACCOUNTS {
-            tasks.push(16);
-        }
-        for t in tasks {
+            out.push(Cell::new(plan, 16));
+            // The same 16 tasks over 8 connections, for every contender alike: on hot
+            // rows fewer transactions at the server wait less on each other's locks.
             out.push(Cell {
-                plan: Plan {
-                    work: Work::Transfer,
-                    accounts,
-                },
-                tasks: t,
+                connections: 8,
+                ..Cell::new(plan, 16)
             });
         }
     }
     if backend != Backend::Sqlite {
         // Locks asked for in a random order, 16 tasks on the hot rows (SQLite has no row
         // locks to order).
-        out.push(Cell {
-            plan: Plan {
-                work: Work::RandomOrder,
-                accounts: HOT_ACCOUNTS,
-            },
-            tasks: 16,
-        });
+        let plan = Plan {
+            work: Work::RandomOrder,
+            accounts: HOT_ACCOUNTS,
+        };
+        out.push(Cell::new(plan, 16));
     }
     for work in [Work::PointRead, Work::InsertBatch, Work::Select1] {
         for tasks in [1, 8] {
-            out.push(Cell {
-                plan: Plan {
-                    work,
-                    accounts: ACCOUNTS,
-                },
-                tasks,
-            });
+            let plan = Plan {
+                work,
+                accounts: ACCOUNTS,
+            };
+            out.push(Cell::new(plan, tasks));
         }
     }
     out

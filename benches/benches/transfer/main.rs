@@ -31,6 +31,7 @@ mod report;
 mod round_trips;
 mod schema;
 mod seaorm_side;
+mod shared;
 mod sqlite_raw;
 mod sqlite_writers;
 mod sqlx_side;
@@ -46,7 +47,7 @@ use tokio::runtime::Runtime;
 
 use crate::cells::Cell;
 use crate::contenders::Server;
-use crate::workload::{Contender, batch, workers};
+use crate::workload::{Contender, Sizing, batch, workers};
 
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
 const DEFAULT_MYSQL: &str = "mysql://root@127.0.0.1:3306/test";
@@ -109,16 +110,11 @@ fn servers(rt: &Runtime) -> Vec<Server> {
     out
 }
 
-/// Connections in each pool for `tasks` tasks: one per task, as the raw drivers have.
-fn pool_size(tasks: usize) -> usize {
-    tasks
-}
-
-/// Each pool size the cells need (ascending), with the indices of its cells.
-fn by_pool_size(cells: &[Cell]) -> BTreeMap<usize, Vec<usize>> {
-    let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+/// Each sizing the cells need (ascending), with the indices of its cells.
+fn by_sizing(cells: &[Cell]) -> BTreeMap<Sizing, Vec<usize>> {
+    let mut out: BTreeMap<Sizing, Vec<usize>> = BTreeMap::new();
     for (i, cell) in cells.iter().enumerate() {
-        out.entry(pool_size(cell.tasks)).or_default().push(i);
+        out.entry(cell.sizing()).or_default().push(i);
     }
     out
 }
@@ -153,11 +149,11 @@ fn table(rt: &Runtime, server: &Server, mode: Mode, rounds: usize) {
         }
     );
     report::header();
-    // Only one pool size's pools are open at a time: the servers are shared.
+    // Only one sizing's pools are open at a time: the servers are shared.
     let mut results = BTreeMap::new();
-    for (pool, indices) in by_pool_size(&cells) {
+    for (sizing, indices) in by_sizing(&cells) {
         let make = || -> workload::BoxFut<'_, Vec<Arc<dyn Contender>>> {
-            Box::pin(contenders::all(server, pool, None))
+            Box::pin(contenders::all(server, sizing, None))
         };
         for i in indices {
             let cell = cells[i];
@@ -201,7 +197,7 @@ fn criterion(rt: &Runtime, servers: &[Server]) {
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3));
         for cell in cells {
-            let contenders = rt.block_on(contenders::all(server, pool_size(cell.tasks), None));
+            let contenders = rt.block_on(contenders::all(server, cell.sizing(), None));
             for contender in &contenders {
                 if !contender.runs(cell.plan.work) {
                     continue;
@@ -211,7 +207,12 @@ fn criterion(rt: &Runtime, servers: &[Server]) {
                 let per_task = cell.per_task(false);
                 let id = BenchmarkId::new(
                     format!("{} {}", cell.plan.work.name(), cell.contention()),
-                    format!("tasks{}/{}", cell.tasks, contender.name()),
+                    format!(
+                        "tasks{}conns{}/{}",
+                        cell.tasks,
+                        cell.connections,
+                        contender.name()
+                    ),
                 );
                 group.bench_function(id, |b| {
                     b.to_async(rt).iter_custom(|iters| {

@@ -8,7 +8,7 @@ use crate::cells::cells;
 use crate::contenders::{self, Server};
 use crate::proxy::{Proxy, through};
 use crate::schema::Backend;
-use crate::workload::{Rng, Work};
+use crate::workload::{Rng, Sizing, Work};
 
 /// Operations counted per contender and work, after the warm-up.
 const COUNTED: u64 = 4;
@@ -27,7 +27,11 @@ pub(crate) fn count(server: &Server) -> RoundTrips {
         .expect("current-thread runtime");
     rt.block_on(async {
         let proxy = Proxy::start(through(&url, "").1).await;
-        let all = contenders::all(server, 1, Some(&proxy)).await;
+        let one = Sizing {
+            tasks: 1,
+            connections: 1,
+        };
+        let all = contenders::all(server, one, Some(&proxy)).await;
         let mut works: Vec<Work> = Vec::new();
         for cell in cells(server.backend()) {
             if !works.contains(&cell.plan.work) {

@@ -44,7 +44,7 @@ pub(crate) struct Txkit {
 }
 
 impl Txkit {
-    /// An engine with `pool` connections, everything else default.
+    /// An engine with exactly `pool` connections (no overflow), everything else default.
     pub(crate) async fn new(
         url: &str,
         backend: Backend,
@@ -54,6 +54,7 @@ impl Txkit {
     ) -> Self {
         let engine = Engine::builder(url)
             .pool_size(pool)
+            .max_overflow(0)
             .build()
             .await
             .expect("txkit engine");

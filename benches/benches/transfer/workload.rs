@@ -139,6 +139,13 @@ impl Plan {
     }
 }
 
+/// How many tasks a cell runs, and over how many connections each contender puts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Sizing {
+    pub(crate) tasks: usize,
+    pub(crate) connections: usize,
+}
+
 /// What one batch measured.
 pub(crate) struct Batch {
     pub(crate) elapsed: Duration,
