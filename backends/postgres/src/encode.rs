@@ -9,8 +9,13 @@
 //! never pass through a float on their way in.
 
 use bytes::{BufMut, BytesMut};
+use smallvec::SmallVec;
 use tokio_postgres::types::{Format, IsNull, Kind, ToSql, Type};
 use txkit_core::{Error, Result, Value};
+
+/// A statement's parameters, encoded: inline up to 4 of them, so a typical statement's
+/// cost no allocation.
+pub(crate) type EncodedParams<'a> = SmallVec<[Encoded<'a>; 4]>;
 
 /// One parameter, already encoded for its type.
 #[derive(Debug)]
@@ -90,7 +95,7 @@ impl ToSql for Encoded<'_> {
 
 /// Encodes `params` for a statement whose parameter types are `types`; a count mismatch or
 /// a value that cannot be had in its type is a Config error naming the placeholder (`$n`).
-pub(crate) fn encode_all<'a>(params: &'a [Value], types: &[Type]) -> Result<Vec<Encoded<'a>>> {
+pub(crate) fn encode_all<'a>(params: &'a [Value], types: &[Type]) -> Result<EncodedParams<'a>> {
     if params.len() != types.len() {
         return Err(Error::config(format!(
             "the statement has {} placeholder(s) but {} parameter(s) were given",

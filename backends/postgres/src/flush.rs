@@ -13,7 +13,7 @@ use tokio_postgres::Statement;
 use txkit_core::{Connection, Result, Value};
 
 use crate::connection::{PgConnection, commit_answer, prepare_on};
-use crate::encode::{Encoded, encode_all};
+use crate::encode::{EncodedParams, encode_all};
 use crate::error::{is_connection_error, statement_error};
 
 impl PgConnection {
@@ -30,7 +30,7 @@ impl PgConnection {
         }
         let texts: Vec<&str> = statements.iter().map(|(sql, _)| *sql).collect();
         let prepared = self.prepare_all(&texts).await?;
-        let encoded: Vec<Vec<Encoded<'_>>> = statements
+        let encoded: Vec<EncodedParams<'_>> = statements
             .iter()
             .zip(&prepared)
             .map(|((_, params), stmt)| encode_all(params, stmt.params()))

@@ -9,7 +9,7 @@
 use txkit_core::{Result, Value};
 
 use crate::connection::PgConnection;
-use crate::encode::{Encoded, encode_all};
+use crate::encode::{EncodedParams, encode_all};
 
 impl PgConnection {
     /// Runs `sql` once per parameter set in `rows`, all in one round trip once `sql` is
@@ -20,7 +20,7 @@ impl PgConnection {
         rows: &[&[Value]],
     ) -> Result<Vec<u64>> {
         let (stmt, _) = self.prepare(sql).await?;
-        let encoded: Vec<Vec<Encoded<'_>>> = rows
+        let encoded: Vec<EncodedParams<'_>> = rows
             .iter()
             .map(|params| encode_all(params, stmt.params()))
             .collect::<Result<_>>()?;

@@ -1,6 +1,9 @@
 //! [`PgWireConnection`]: txkit's [`Connection`] on its own PostgreSQL protocol layer.
 
 use std::fmt;
+use std::sync::Arc;
+
+use smallvec::SmallVec;
 
 use txkit_core::dialects::asks_nowait;
 use txkit_core::dialects::postgres::{PgDialect, sqlstate};
@@ -9,7 +12,7 @@ use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, 
 use super::exchange::{Answer, Tag, bind, exchange};
 use super::io::Wire;
 use super::statements::{Prepared, Statements};
-use crate::encode::{Encoded, encode_all};
+use crate::encode::encode_all;
 use crate::options::PgConnectOptions;
 
 /// A PostgreSQL connection speaking the protocol itself (URL option `driver=txkit`), with
@@ -101,23 +104,30 @@ impl PgWireConnection {
         sync_each: bool,
     ) -> Result<Vec<Answer>> {
         self.wire.settle().await?;
-        let texts: Vec<&str> = statements.iter().map(|(sql, _)| *sql).collect();
+        let texts: SmallVec<[&str; 8]> = statements.iter().map(|(sql, _)| *sql).collect();
         let prepared = self.statements.prepare_all(&mut self.wire, &texts).await?;
-        let encoded: Vec<Vec<Encoded<'_>>> = statements
-            .iter()
-            .zip(&prepared)
-            .map(|((_, params), statement)| encode_all(params, &statement.params))
-            .collect::<Result<_>>()?;
-        let mut groups = Vec::with_capacity(statements.len());
-        // Should a Bind not fit the protocol, nothing of this pipeline may be left queued.
+        // Should a value not encode, or a Bind not fit the protocol, nothing of this
+        // pipeline may be left queued: nothing queued is sent before the flush below.
         let (mark, owed) = (self.wire.out.len(), self.wire.owed);
-        for (i, (statement, params)) in prepared.iter().zip(&encoded).enumerate() {
-            if let Err(e) = bind(&mut self.wire, statement, params) {
-                self.wire.out.truncate(mark);
-                self.wire.owed = owed;
-                return Err(e);
-            }
-            groups.push(if sync_each { i } else { 0 });
+        if let Err(e) = self.queue(statements, &prepared, sync_each) {
+            self.wire.out.truncate(mark);
+            self.wire.owed = owed;
+            return Err(e);
+        }
+        exchange(&mut self.wire, &prepared, want_rows, sync_each).await
+    }
+
+    /// Queues each statement's Bind and Execute with its parameters encoded for
+    /// `prepared`'s types, and the pipeline's Sync(s).
+    fn queue(
+        &mut self,
+        statements: &[(&str, &[Value])],
+        prepared: &[Arc<Prepared>],
+        sync_each: bool,
+    ) -> Result<()> {
+        for ((_, params), statement) in statements.iter().zip(prepared) {
+            let encoded = encode_all(params, &statement.params)?;
+            bind(&mut self.wire, statement, &encoded)?;
             if sync_each {
                 self.wire.sync();
             }
@@ -125,8 +135,7 @@ impl PgWireConnection {
         if !sync_each {
             self.wire.sync();
         }
-        let asks: Vec<(&Prepared, bool)> = prepared.iter().map(|p| (&**p, want_rows)).collect();
-        exchange(&mut self.wire, &asks, &groups).await
+        Ok(())
     }
 
     /// Runs one statement, preparing it again once when its plan went stale outside a
@@ -159,7 +168,7 @@ impl PgWireConnection {
                  transaction when its session ends)",
             ));
         }
-        let mut all: Vec<(&str, &[Value])> = statements.to_vec();
+        let mut all: SmallVec<[(&str, &[Value]); 8]> = statements.iter().copied().collect();
         all.push(("COMMIT", &[]));
         let answers = match self.pipeline(&all, false, false).await {
             Ok(answers) => answers,

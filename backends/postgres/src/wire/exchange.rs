@@ -35,13 +35,24 @@ pub(crate) struct Tag {
 }
 
 impl Tag {
+    /// Reads a tag: its count is the run of digits after its last space (`INSERT 0 1`
+    /// counts 1), 0 when there is none or it overflows.
     pub(crate) fn parse(tag: &str) -> Self {
+        let bytes = tag.as_bytes();
+        let digits = bytes
+            .iter()
+            .rposition(|&b| b == b' ')
+            .map_or(&[][..], |space| &bytes[space + 1..]);
+        let count = if digits.is_empty() {
+            Some(0)
+        } else {
+            digits.iter().try_fold(0_u64, |n, &b| {
+                let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+                n.checked_mul(10)?.checked_add(u64::from(digit))
+            })
+        };
         Self {
-            count: tag
-                .rsplit(' ')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0),
+            count: count.unwrap_or(0),
             rolled_back: tag == "ROLLBACK",
         }
     }
@@ -78,23 +89,28 @@ pub(crate) fn bind(wire: &mut Wire, statement: &Prepared, encoded: &[Encoded<'_>
     Ok(())
 }
 
-/// Sends what is queued and reads the answers of `statements` (in the order queued; the
-/// `bool` says whether its rows are wanted), up to the last of the `owed` ReadyForQuery.
-/// `groups[i]` is the Sync that ends statement `i`'s pipeline: after a failure the server
-/// skips the rest of that pipeline.
+/// Sends what is queued and reads the answers of `statements` (in the order queued, their
+/// rows when `want_rows`), up to the last of the `owed` ReadyForQuery. They were sent
+/// under one Sync, or with `sync_each` each under its own: after a failure the server
+/// skips the rest of the failed statement's pipeline.
 pub(crate) async fn exchange(
     wire: &mut Wire,
-    statements: &[(&Prepared, bool)],
-    groups: &[usize],
+    statements: &[Arc<Prepared>],
+    want_rows: bool,
+    sync_each: bool,
 ) -> Result<Vec<Answer>> {
     wire.flush().await?;
     let mut answers: Vec<Answer> = Vec::with_capacity(statements.len());
     let mut rows: Vec<Row> = Vec::new();
+    // The pipeline being answered, and whether statement `i` belongs to it.
     let mut group = 0;
+    let in_group = |i: usize, group: usize| {
+        i < statements.len() && if sync_each { i == group } else { group == 0 }
+    };
     while wire.owed > 0 {
         match wire.next().await? {
             Message::DataRow(body) => {
-                if let Some((statement, true)) = statements.get(answers.len()) {
+                if let (true, Some(statement)) = (want_rows, statements.get(answers.len())) {
                     rows.push(row(statement, &body)?);
                 }
             }
@@ -113,15 +129,13 @@ pub(crate) async fn exchange(
             Message::ErrorResponse(body) => {
                 rows.clear();
                 answers.push(Answer::Failed(ServerError::parse(&body)));
-                while answers.len() < statements.len() && groups.get(answers.len()) == Some(&group)
-                {
+                while in_group(answers.len(), group) {
                     answers.push(Answer::Skipped);
                 }
             }
             Message::ReadyForQuery(_) => {
                 // A pipeline ended: anything of it not answered was skipped.
-                while answers.len() < statements.len() && groups.get(answers.len()) == Some(&group)
-                {
+                while in_group(answers.len(), group) {
                     answers.push(Answer::Skipped);
                 }
                 group += 1;
@@ -176,4 +190,31 @@ fn row(statement: &Prepared, body: &DataRowBody) -> Result<Row> {
         i += 1;
     }
     Ok(Row::new(Arc::clone(&statement.names), values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tag;
+
+    #[test]
+    fn a_tag_counts_the_digits_after_its_last_space() {
+        let count = |tag| Tag::parse(tag).count;
+        assert_eq!(count("INSERT 0 1"), 1);
+        assert_eq!(count("UPDATE 3"), 3);
+        assert_eq!(count("SELECT 1234567"), 1_234_567);
+        assert_eq!(count("DELETE 0"), 0);
+        // No count, or none that fits: 0.
+        assert_eq!(count("BEGIN"), 0);
+        assert_eq!(count("SELECT "), 0);
+        assert_eq!(count("SELECT 18446744073709551616"), 0);
+        assert_eq!(count("SELECT 18446744073709551615"), u64::MAX);
+        assert_eq!(count("SELECT 1x"), 0);
+    }
+
+    #[test]
+    fn only_rollback_reads_as_rolled_back() {
+        assert!(Tag::parse("ROLLBACK").rolled_back);
+        assert!(!Tag::parse("COMMIT").rolled_back);
+        assert!(!Tag::parse("ROLLBACK 1").rolled_back);
+    }
 }
