@@ -161,7 +161,9 @@ impl<'c, C: Connection> Transaction<'c, C> {
     ///
     /// The first failing run stops it and its error is returned; the runs before it stay
     /// done in this transaction, as when each is sent alone (on PostgreSQL the failure has
-    /// aborted the transaction, as any failed statement does). An empty `rows` sends
+    /// aborted the transaction, as any failed statement does). Parameter sets of different
+    /// sizes are a Config error before anything is run, on every backend: one statement
+    /// takes one number of parameters, so at least one set is wrong. An empty `rows` sends
     /// nothing.
     ///
     /// ```
@@ -183,11 +185,12 @@ impl<'c, C: Connection> Transaction<'c, C> {
         P: AsRef<[Value]> + Sync,
     {
         reject_transaction_control(sql)?;
+        let rows: Vec<&[Value]> = rows.iter().map(AsRef::as_ref).collect();
+        same_size(&rows)?;
         self.ready().await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<&[Value]> = rows.iter().map(AsRef::as_ref).collect();
         let conn = &mut *self.conn;
         if !conn.raw.pipelines_many() {
             // One request per run (`tracked!` counts the first).
@@ -497,5 +500,22 @@ impl<C: Connection> Drop for Transaction<'_, C> {
                 .book
                 .transition(TxEvent::GuardDropped { level, serial });
         }
+    }
+}
+
+/// A Config error unless every parameter set in `rows` has as many values as the first.
+fn same_size(rows: &[&[Value]]) -> Result<()> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    match rows.iter().position(|r| r.len() != first.len()) {
+        None => Ok(()),
+        Some(i) => Err(Error::config(format!(
+            "execute_many: parameter set {} has {} value(s) where the first has {}; one \
+             statement takes one number of parameters, so nothing was run",
+            i + 1,
+            rows[i].len(),
+            first.len()
+        ))),
     }
 }
