@@ -75,19 +75,33 @@ async fn flush_commits_all_or_nothing(db: TestDb) {
     assert_eq!(balances(&engine, &accounts).await, vec![70, 130]);
 
     // The ledger id is taken: the flush fails at its third statement, and the first two
-    // are not committed either.
-    let mut tx = engine.begin().await.unwrap();
-    tx.query(&locked, &[]).await.unwrap();
-    let err = tx
-        .commit_with(&[
-            (&debit, &params![30, 1]),
-            (&credit, &params![30, 2]),
-            (&record, &params![1, 30]),
-        ])
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UniqueViolation, "{err}");
-    assert_eq!(balances(&engine, &accounts).await, vec![70, 130]);
+    // are not committed either. Then the third statement lacks a parameter: the flush
+    // fails, and nothing queued before it is run or committed (on PostgreSQL it is refused
+    // before anything is sent).
+    let mut errors = Vec::new();
+    for ledger_params in [params![1, 30], params![2]] {
+        let mut tx = engine.begin().await.unwrap();
+        tx.query(&locked, &[]).await.unwrap();
+        let err = tx
+            .commit_with(&[
+                (&debit, &params![30, 1]),
+                (&credit, &params![30, 2]),
+                (&record, &ledger_params),
+            ])
+            .await
+            .unwrap_err();
+        assert_eq!(balances(&engine, &accounts).await, vec![70, 130]);
+        errors.push(err);
+    }
+    assert_eq!(
+        errors[0].kind(),
+        ErrorKind::UniqueViolation,
+        "{}",
+        errors[0]
+    );
+    if db.kind == Kind::Postgres && !db.sea_orm {
+        assert_eq!(errors[1].kind(), ErrorKind::Config, "{}", errors[1]);
+    }
 
     // Transaction control is refused, and the connection is clean for the next user.
     let tx = engine.begin().await.unwrap();
