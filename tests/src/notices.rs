@@ -54,12 +54,13 @@ async fn notices_are_logged_through_driver_txkit() {
     notices_are_logged(TestDb::new_postgres_wire()).await;
 }
 
-/// A query cancelled outside any transaction leaves an idle session: `driver=txkit`'s
-/// recovery reads the abandoned answer and sends no ROLLBACK, so the server has nothing to
-/// warn about ("there is no transaction in progress"), and the connection goes on.
-#[tokio::test]
-async fn recovering_an_idle_session_sends_no_rollback_through_driver_txkit() {
-    let Some(db) = TestDb::new_postgres_wire() else {
+/// A query cancelled outside any transaction leaves an idle session: recovery sends no
+/// ROLLBACK (`driver=txkit` reads the abandoned answer and the session's status;
+/// tokio-postgres's connection task drops the answer and txkit knew no transaction was
+/// open), so the server has nothing to warn about ("there is no transaction in progress"),
+/// and the connection goes on.
+async fn recovering_an_idle_session_sends_no_rollback(db: Option<TestDb>) {
+    let Some(db) = db else {
         return;
     };
     let captured = logs::captured();
@@ -80,4 +81,14 @@ async fn recovering_an_idle_session_sends_no_rollback_through_driver_txkit() {
             .any(|l| l.contains("no transaction in progress")),
         "{ours:#?}"
     );
+}
+
+#[tokio::test]
+async fn recovering_an_idle_session_sends_no_rollback_through_tokio_postgres() {
+    recovering_an_idle_session_sends_no_rollback(TestDb::new(Kind::Postgres)).await;
+}
+
+#[tokio::test]
+async fn recovering_an_idle_session_sends_no_rollback_through_driver_txkit() {
+    recovering_an_idle_session_sends_no_rollback(TestDb::new_postgres_wire()).await;
 }

@@ -222,7 +222,8 @@ impl PgConnection {
             .map_err(|e| statement_error(e, sql))
     }
 
-    /// Marks txkit's view of the transaction after control SQL sent by [`Connection::batch`].
+    /// Marks txkit's view of the transaction after control SQL sent by [`Connection::batch`]
+    /// (a BEGIN was marked before it was sent: [`opens_transaction`]).
     fn note_control(&mut self, sql: &str) {
         let word: String = sql
             .trim_start()
@@ -375,6 +376,11 @@ impl Connection for PgConnection {
     }
 
     async fn batch(&mut self, sql: &str) -> Result<()> {
+        if opens_transaction(sql) {
+            // Marked before it is sent: should this be cancelled on the way, `recover`
+            // still rolls back what BEGIN may have opened.
+            self.opened();
+        }
         let done = self.simple(sql).await;
         self.noting(done)?;
         self.note_control(sql);
@@ -478,11 +484,21 @@ impl Connection for PgConnection {
         }
     }
 
+    /// ROLLBACK when a transaction may be open. txkit marks one open before it sends
+    /// anything that may begin one, and clears the mark only once the server has answered
+    /// its end, so with the mark clear and the raw client unused (no doubt) the session is
+    /// idle: a ROLLBACK there would cost a round trip and draw the server's warning "there
+    /// is no transaction in progress" after every operation cancelled outside a
+    /// transaction. tokio-postgres's connection task drops the cancelled request's answer.
     async fn recover(&mut self) -> Result<()> {
         if self.is_broken() {
             return Err(self.lost("it cannot be recovered"));
         }
-        self.rollback().await
+        if self.in_transaction || *self.doubt.get_mut() {
+            self.rollback().await
+        } else {
+            Ok(())
+        }
     }
 
     async fn reset(&mut self, mode: ResetMode) -> Result<()> {
@@ -505,5 +521,35 @@ impl Connection for PgConnection {
     async fn close(self) {
         // Dropping the client makes the background task send Terminate and close the socket.
         drop(self);
+    }
+}
+
+/// Whether control SQL sent through [`Connection::batch`] begins a transaction (BEGIN or
+/// START TRANSACTION first).
+fn opens_transaction(sql: &str) -> bool {
+    let word = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    word.eq_ignore_ascii_case("BEGIN") || word.eq_ignore_ascii_case("START")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opens_transaction;
+
+    #[test]
+    fn begin_and_start_open_a_transaction() {
+        for sql in [
+            "BEGIN",
+            " begin isolation level serializable",
+            "START TRANSACTION",
+        ] {
+            assert!(opens_transaction(sql), "{sql}");
+        }
+        for sql in ["COMMIT", "SAVEPOINT a", "beginning", "SELECT 1; BEGIN", ""] {
+            assert!(!opens_transaction(sql), "{sql}");
+        }
     }
 }
