@@ -166,16 +166,30 @@ impl TestDb {
             .build()
             .await
             .expect("checker engine");
-        let rows = engine
-            .query(
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE application_name = ? AND state LIKE 'idle in transaction%'",
-                &txkit::params![self.app.clone()],
-            )
-            .await
-            .expect("pg_stat_activity");
-        let n: i64 = rows[0].get("n").expect("count");
-        assert_eq!(n, 0, "a session of {} is idle in transaction", self.app);
+        // A connection dropped inside a transaction is rolled back by the pool's cleaning
+        // task, which may still be at it when the scenario ends: wait (bounded) for that.
+        // A connection left dirty stays idle in transaction and fails here.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let rows = engine
+                .query(
+                    "SELECT count(*) AS n FROM pg_stat_activity \
+                     WHERE application_name = ? AND state LIKE 'idle in transaction%'",
+                    &txkit::params![self.app.clone()],
+                )
+                .await
+                .expect("pg_stat_activity");
+            let n: i64 = rows[0].get("n").expect("count");
+            if n == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} session(s) of {} still idle in transaction after 5 s",
+                self.app
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         engine.close().await;
     }
 }
