@@ -504,7 +504,7 @@ impl<C: Connection> Drop for Transaction<'_, C> {
 }
 
 /// A Config error unless every parameter set in `rows` has as many values as the first.
-fn same_size(rows: &[&[Value]]) -> Result<()> {
+pub(crate) fn same_size(rows: &[&[Value]]) -> Result<()> {
     let Some(first) = rows.first() else {
         return Ok(());
     };

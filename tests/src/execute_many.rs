@@ -112,8 +112,14 @@ async fn execute_many_runs_each_set_in_order(db: TestDb) {
     drop(tx);
     assert_eq!(rows(&engine, &table).await, [(1, 11), (2, 21), (3, 30)]);
 
-    // Through a session, whose transaction begins with it.
+    // Through a session, whose transaction begins with it — not with a refused call.
     let mut s = engine.session();
+    let err = s
+        .execute_many(&insert, &[params![8, 80], params![9]])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(!s.is_active(), "BEGIN was sent for a refused call");
     let counts = s
         .execute_many(&insert, &[params![8, 80], params![9, 90]])
         .await

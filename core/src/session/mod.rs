@@ -187,6 +187,9 @@ impl<'a, C: Connection> Session<'a, C> {
     where
         P: AsRef<[Value]> + Sync,
     {
+        // Refused before a lazily begun transaction would be, for nothing.
+        let sets: Vec<&[Value]> = rows.iter().map(AsRef::as_ref).collect();
+        crate::transaction::same_size(&sets)?;
         self.flush().await?;
         self.lazy.transaction().await?.execute_many(sql, rows).await
     }
