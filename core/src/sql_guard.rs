@@ -1,6 +1,7 @@
 //! Refuses transaction-control statements sent as plain SQL: txkit could not track them,
 //! and a pooled connection might then be handed out inside a transaction.
 
+use crate::dialects::first_keyword;
 use crate::error::{Error, Result};
 
 const CONTROL: [&str; 8] = [
@@ -13,27 +14,6 @@ const CONTROL: [&str; 8] = [
     "END",
     "ABORT",
 ];
-
-/// The first keyword of `sql`, skipping white space, `--` and `/* */` comments.
-fn first_keyword(sql: &str) -> &str {
-    let mut rest = sql;
-    loop {
-        // The white space SQL lexers know: ASCII, vertical tab included.
-        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\x0B');
-        if let Some(after) = rest.strip_prefix("--") {
-            rest = after.find('\n').map_or("", |i| &after[i + 1..]);
-        } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.find("*/").map_or("", |i| &after[i + 2..]);
-        } else {
-            break;
-        }
-    }
-    let end = rest
-        .bytes()
-        .position(|b| !b.is_ascii_alphabetic())
-        .unwrap_or(rest.len());
-    &rest[..end]
-}
 
 /// Whether `word` is one of [`CONTROL`]. Runs before every statement, so the lengths are
 /// compared first: SELECT, INSERT, UPDATE and DELETE meet one full comparison at most.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio_postgres::{Client, SimpleQueryMessage, Statement};
+use txkit_core::dialects::first_keyword;
 use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
@@ -223,21 +224,10 @@ impl PgConnection {
     }
 
     /// Marks txkit's view of the transaction after control SQL sent by [`Connection::batch`]
-    /// (a BEGIN was marked before it was sent: [`opens_transaction`]).
+    /// ended one (a BEGIN was marked before it was sent).
     fn note_control(&mut self, sql: &str) {
-        let word: String = sql
-            .trim_start()
-            .chars()
-            .take_while(char::is_ascii_alphabetic)
-            .collect::<String>()
-            .to_ascii_uppercase();
-        match word.as_str() {
-            "BEGIN" | "START" => self.opened(),
-            "COMMIT" | "END" | "ABORT" => self.in_transaction = false,
-            "ROLLBACK" if !sql.to_ascii_uppercase().contains(" TO ") => {
-                self.in_transaction = false;
-            }
-            _ => {}
+        if ends_transaction(sql) {
+            self.in_transaction = false;
         }
     }
 
@@ -524,20 +514,29 @@ impl Connection for PgConnection {
     }
 }
 
+/// Whether control SQL sent through [`Connection::batch`] ends the transaction: COMMIT,
+/// END, ABORT, or ROLLBACK other than ROLLBACK TO a savepoint.
+fn ends_transaction(sql: &str) -> bool {
+    let word = first_keyword(sql);
+    ["COMMIT", "END", "ABORT"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
+        || (word.eq_ignore_ascii_case("ROLLBACK")
+            && !sql
+                .split_ascii_whitespace()
+                .any(|w| w.eq_ignore_ascii_case("TO")))
+}
+
 /// Whether control SQL sent through [`Connection::batch`] begins a transaction (BEGIN or
 /// START TRANSACTION first).
 fn opens_transaction(sql: &str) -> bool {
-    let word = sql
-        .trim_start()
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or_default();
+    let word = first_keyword(sql);
     word.eq_ignore_ascii_case("BEGIN") || word.eq_ignore_ascii_case("START")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::opens_transaction;
+    use super::{ends_transaction, opens_transaction};
 
     #[test]
     fn begin_and_start_open_a_transaction() {
@@ -550,6 +549,28 @@ mod tests {
         }
         for sql in ["COMMIT", "SAVEPOINT a", "beginning", "SELECT 1; BEGIN", ""] {
             assert!(!opens_transaction(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn commit_rollback_end_and_abort_end_it_but_not_rollback_to() {
+        for sql in [
+            "COMMIT",
+            " end",
+            "ABORT",
+            "rollback",
+            "ROLLBACK AND NO CHAIN",
+        ] {
+            assert!(ends_transaction(sql), "{sql}");
+        }
+        for sql in [
+            "ROLLBACK TO SAVEPOINT \"a\"",
+            "rollback\tto a",
+            "RELEASE SAVEPOINT a",
+            "COMMITTED",
+            "BEGIN",
+        ] {
+            assert!(!ends_transaction(sql), "{sql}");
         }
     }
 }

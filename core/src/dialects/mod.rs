@@ -30,6 +30,28 @@ pub fn asks_nowait(sql: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(b"NOWAIT"))
 }
 
+/// The first keyword of `sql` (its leading letters), skipping white space, `--` and `/* */`
+/// comments: what the statement is (`SELECT`, `BEGIN`, `ROLLBACK`, …), as written.
+pub fn first_keyword(sql: &str) -> &str {
+    let mut rest = sql;
+    loop {
+        // The white space SQL lexers know: ASCII, vertical tab included.
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '\x0B');
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.find('\n').map_or("", |i| &after[i + 1..]);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.find("*/").map_or("", |i| &after[i + 2..]);
+        } else {
+            break;
+        }
+    }
+    let end = rest
+        .bytes()
+        .position(|b| !b.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
 /// ` OF a, b` restricting a row lock to `tables`, each quoted by `dialect`; empty when
 /// `tables` is.
 pub(crate) fn lock_of_clause(
