@@ -185,12 +185,12 @@ impl<'c, C: Connection> Transaction<'c, C> {
         P: AsRef<[Value]> + Sync,
     {
         reject_transaction_control(sql)?;
-        let rows: Vec<&[Value]> = rows.iter().map(AsRef::as_ref).collect();
-        same_size(&rows)?;
+        same_size(rows)?;
         self.ready().await?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
+        let rows: Vec<&[Value]> = rows.iter().map(AsRef::as_ref).collect();
         let conn = &mut *self.conn;
         if !conn.raw.pipelines_many() {
             // One request per run (`tracked!` counts the first).
@@ -504,18 +504,18 @@ impl<C: Connection> Drop for Transaction<'_, C> {
 }
 
 /// A Config error unless every parameter set in `rows` has as many values as the first.
-pub(crate) fn same_size(rows: &[&[Value]]) -> Result<()> {
-    let Some(first) = rows.first() else {
+pub(crate) fn same_size<P: AsRef<[Value]>>(rows: &[P]) -> Result<()> {
+    let Some(first) = rows.first().map(|r| r.as_ref().len()) else {
         return Ok(());
     };
-    match rows.iter().position(|r| r.len() != first.len()) {
+    match rows.iter().position(|r| r.as_ref().len() != first) {
         None => Ok(()),
         Some(i) => Err(Error::config(format!(
             "execute_many: parameter set {} has {} value(s) where the first has {}; one \
              statement takes one number of parameters, so nothing was run",
             i + 1,
-            rows[i].len(),
-            first.len()
+            rows[i].as_ref().len(),
+            first
         ))),
     }
 }

@@ -188,8 +188,7 @@ impl<'a, C: Connection> Session<'a, C> {
         P: AsRef<[Value]> + Sync,
     {
         // Refused before a lazily begun transaction would be, for nothing.
-        let sets: Vec<&[Value]> = rows.iter().map(AsRef::as_ref).collect();
-        crate::transaction::same_size(&sets)?;
+        crate::transaction::same_size(rows)?;
         self.flush().await?;
         self.lazy.transaction().await?.execute_many(sql, rows).await
     }
