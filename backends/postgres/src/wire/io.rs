@@ -221,15 +221,9 @@ impl Stream {
         let mut byte = [0_u8; 1];
         let peeked = match self {
             Stream::Tcp(s) => peek_tcp(s, &mut byte),
+            // Under TLS the byte is a record's, not a message's (see `Waiting::Encrypted`).
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => {
-                return Ok(match peek_tcp(s.get_ref().0, &mut byte) {
-                    Ok(0) => Waiting::Closed,
-                    Ok(_) => Waiting::Encrypted,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Waiting::Nothing,
-                    Err(e) => return Err(e),
-                });
-            }
+            Stream::Tls(s) => peek_tcp(s.get_ref().0, &mut byte),
             // tokio has no peek for Unix sockets: `try_io` runs the system call only while
             // the socket is readable, and clears that readiness when it would block.
             #[cfg(unix)]
@@ -242,6 +236,8 @@ impl Stream {
         };
         match peeked {
             Ok(0) => Ok(Waiting::Closed),
+            #[cfg(feature = "tls")]
+            Ok(_) if matches!(self, Stream::Tls(_)) => Ok(Waiting::Encrypted),
             Ok(_) => Ok(Waiting::Message(byte[0])),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Waiting::Nothing),
             Err(e) => Err(e),
