@@ -40,48 +40,60 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     .await?;
     tx.commit().await?;
 
-    // engine.session(): a unit of work. Nothing is sent until the flush at commit, which
-    // inserts both notes and writes their generated ids back.
-    let mut first = Note {
+    // engine.session(): a unit of work that owns what it is given. Nothing is sent until
+    // the flush, which inserts both notes and stores their generated ids in them.
+    let mut session = engine.session();
+    let first = session.add(Note {
         id: 0,
         text: "from a session".into(),
-    };
-    let mut second = Note {
+    });
+    let second = session.add(Note {
         id: 0,
         text: "also from the session".into(),
-    };
-    {
-        let mut session = engine.session();
-        session.add(&mut first);
-        session.add(&mut second);
-        println!("pending before commit: {}", session.pending());
-        session.commit().await?;
-    }
-    println!("generated ids: {} and {}", first.id, second.id);
-    assert!(first.id > 0 && second.id > first.id);
+    });
+    println!("pending before flush: {}", session.pending());
+    session.flush().await?;
+    let ids = (
+        session.entity(first).map(|n| n.id),
+        session.entity(second).map(|n| n.id),
+    );
+    session.commit().await?;
+    println!("generated ids: {ids:?}");
+    assert!(matches!(ids, (Some(a), Some(b)) if a > 0 && b > a));
+
+    // Load, change, commit: the session writes the changed column of the note it loaded.
+    let mut session = engine.session();
+    let note = session
+        .query::<Note>()
+        .filter(Note::TEXT.eq("also from the session"))
+        .one()
+        .await?;
+    note.text = "changed in a session".into();
+    session.commit().await?;
 
     // A session that is rolled back (or dropped) writes nothing.
-    let mut discarded = Note {
+    let mut session = engine.session();
+    session.add(Note {
         id: 0,
         text: "never written".into(),
-    };
-    {
-        let mut session = engine.session();
-        session.add(&mut discarded);
-        session.rollback().await?;
-    }
+    });
+    session.rollback().await?;
 
     let mut session = engine.session();
-    let notes = session
+    let notes: Vec<(i64, String)> = session
         .query::<Note>()
         .order_by(Note::ID, SortOrder::Asc)
         .all()
-        .await?;
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n.text.clone()))
+        .collect();
     session.commit().await?;
-    for note in &notes {
-        println!("note {}: {}", note.id, note.text);
+    for (id, text) in &notes {
+        println!("note {id}: {text}");
     }
     assert_eq!(notes.len(), 3);
+    assert_eq!(notes[2].1, "changed in a session");
     engine.connection().await?.drop_table::<Note>().await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! A transfer with pessimistic locking through a session: lock both accounts with
 //! `with_for_update` in id order (so two opposite transfers cannot deadlock), check the
-//! balance, update both, commit. On SQLite the locking read begins the transaction
+//! balance, change both in place, commit — the session writes what changed. On SQLite the locking read begins the transaction
 //! IMMEDIATE, which takes the database's write lock.
 //!
 //! `cargo run --example transfer_with_locking [-- --url URL]`
@@ -32,30 +32,26 @@ fn main() {
 /// Moves `cents` from one account to another; `false` if the payer has too little.
 async fn transfer(engine: &Engine, from: i64, to: i64, cents: i64) -> txkit::Result<bool> {
     let mut session = engine.session();
-    let mut locked = session
+    let locked = session
         .query::<Account>()
         .filter(Account::ID.in_([from, to]))
         .order_by(Account::ID, SortOrder::Asc)
         .with_for_update(RowLock::update())
         .all()
         .await?;
-    let payer = locked
+    let payer_balance = locked
         .iter()
-        .position(|a| a.id == from)
+        .find(|a| a.id == from)
+        .map(|a| a.balance)
         .ok_or_else(|| txkit::Error::config("no payer"))?;
-    if locked[payer].balance < cents {
+    if payer_balance < cents {
         session.rollback().await?;
         return Ok(false);
     }
-    for account in &mut locked {
+    for account in locked {
         account.balance += if account.id == from { -cents } else { cents };
     }
-    let sql = "UPDATE example_locking_accounts SET balance = ? WHERE id = ?";
-    for account in &locked {
-        session
-            .execute(sql, &txkit::params![account.balance, account.id])
-            .await?;
-    }
+    // Both UPDATEs (only the balance column) are written by the flush before COMMIT.
     session.commit().await?;
     Ok(true)
 }
@@ -86,13 +82,16 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         }
     }
     let mut session = engine.session();
-    let accounts = session.query::<Account>().all().await?;
+    let balances: Vec<i64> = session
+        .query::<Account>()
+        .all()
+        .await?
+        .iter()
+        .map(|a| a.balance)
+        .collect();
     session.commit().await?;
-    let total: i64 = accounts.iter().map(|a| a.balance).sum();
-    println!(
-        "{done} transfers; balances {:?}; total {total}",
-        accounts.iter().map(|a| a.balance).collect::<Vec<_>>()
-    );
+    let total: i64 = balances.iter().sum();
+    println!("{done} transfers; balances {balances:?}; total {total}");
     assert_eq!(total, 2_000);
     engine.connection().await?.drop_table::<Account>().await?;
     Ok(())

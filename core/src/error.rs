@@ -190,6 +190,23 @@ impl Error {
         e
     }
 
+    /// The same error as [`ErrorKind::StaleData`] about `table`'s row `key`, keeping the
+    /// server's code and message: a conflict the server reported on a versioned write.
+    pub(crate) fn into_stale(mut self, table: &str, key: &str, expected_version: &str) -> Self {
+        let message = format!(
+            "row {key} of table {table} could not be written at version {expected_version}:              another transaction changed the data this one read ({}); re-read it and apply              the change again",
+            self.0.message
+        );
+        self.0.kind = ErrorKind::StaleData;
+        self.0.message = message;
+        self.0.stale = Some(StaleInfo {
+            table: table.to_owned(),
+            key: key.to_owned(),
+            expected_version: expected_version.to_owned(),
+        });
+        self
+    }
+
     /// An error reported by a database, with its backend name and native code.
     pub fn database(
         kind: ErrorKind,
@@ -268,6 +285,19 @@ impl Error {
         matches!(
             self.0.kind,
             ErrorKind::LockNotAvailable | ErrorKind::LockTimeout
+        )
+    }
+
+    /// Another transaction's work got in the way of this one, and the server undid this
+    /// attempt: an optimistic version check lost ([`ErrorKind::StaleData`]), a
+    /// serialization failure, or a deadlock. The answer is the same for all three: re-read
+    /// and run the unit of work again (what [`retry`](fn@crate::retry) does). A lost
+    /// optimistic race is `StaleData` on every backend; this predicate also covers the
+    /// conflicts a server reports before any version is compared.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self.0.kind,
+            ErrorKind::StaleData | ErrorKind::SerializationFailure | ErrorKind::Deadlock
         )
     }
 

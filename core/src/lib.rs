@@ -51,7 +51,7 @@ pub use retry::{
     retry, retry_transaction, retry_transaction_with,
 };
 pub use row::{Row, RowIndex};
-pub use session::{NestedSession, Query, Select, Session, SortOrder};
+pub use session::{Attached, Detached, Handle, NestedSession, Query, Select, Session, SortOrder};
 pub use state::TxState;
 pub use transaction::Transaction;
 pub use url::{DatabaseUrl, ENGINE_URL_KEYS, Secret, redact};

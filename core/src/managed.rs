@@ -4,10 +4,11 @@
 
 use crate::connection::{AnyConnection, Connection};
 use crate::dialect::Dialect;
-use crate::entity::{Entity, Filter, IntoKey, ops};
+use crate::entity::{Entity, IntoKey, ops};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::{IsolationLevel, TxOptions};
 use crate::row::Row;
+use crate::session::{Detached, Query};
 use crate::sql_guard::reject_transaction_control;
 use crate::state::{TxBook, TxEvent, TxState};
 use crate::transaction::Transaction;
@@ -146,9 +147,10 @@ impl<C: Connection> ManagedConnection<C> {
         ops::find(self, key.into_key()).await
     }
 
-    /// [`Transaction::select`] outside any transaction.
-    pub async fn select<E: Entity>(&mut self, filter: impl Into<Option<Filter>>) -> Result<Vec<E>> {
-        ops::select(self, filter.into()).await
+    /// [`Transaction::select`] outside any transaction: each statement stands alone, so
+    /// a row lock ends with it (on SQLite, which has no row locks, one is refused here).
+    pub fn select<E: Entity>(&mut self) -> Query<'_, E, Detached> {
+        Query::new(self)
     }
 
     /// `CREATE TABLE IF NOT EXISTS` for `E`, outside any transaction (so on every backend).

@@ -4,12 +4,13 @@ use std::ops::{Deref, DerefMut};
 
 use crate::connection::{AnyConnection, Connection};
 use crate::dialect::validate_savepoint_name;
-use crate::entity::{Entity, Filter, IntoKey, ops};
+use crate::entity::{Entity, IntoKey, ops};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::TxOptions;
 use crate::managed::{ManagedConnection, tracked};
 use crate::pool::PooledConnection;
 use crate::row::Row;
+use crate::session::{Detached, Query};
 use crate::sql_guard::reject_transaction_control;
 use crate::state::{TxEvent, TxState};
 use crate::value::Value;
@@ -265,10 +266,25 @@ impl<'c, C: Connection> Transaction<'c, C> {
         ops::find(self, key.into_key()).await
     }
 
-    /// The entities matching `filter` (`Account::BALANCE.gt(0)`, or `None` for all),
-    /// ordered by primary key.
-    pub async fn select<E: Entity>(&mut self, filter: impl Into<Option<Filter>>) -> Result<Vec<E>> {
-        ops::select(self, filter.into()).await
+    /// A query over entity `E` in this transaction: filter, order, limit, row locks
+    /// (`with_for_update`), then `all()`, `first()`, `one()`, `one_or_none()` or `count()`,
+    /// which return owned entities. The same renderer as
+    /// [`Session::query`](crate::Session::query); without `order_by` the rows come in
+    /// primary-key order.
+    ///
+    /// ```
+    /// # async fn demo<E: txkit_core::Entity>(tx: &mut txkit_core::Transaction<'_>, balance: txkit_core::Column<E, i64>) -> txkit_core::Result<()> {
+    /// use txkit_core::RowLock;
+    /// let rich: Vec<E> = tx
+    ///     .select::<E>()
+    ///     .filter(balance.gt(0))
+    ///     .with_for_update(RowLock::update().skip_locked())
+    ///     .all()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn select<E: Entity>(&mut self) -> Query<'_, E, Detached> {
+        Query::new(self)
     }
 
     /// `CREATE TABLE IF NOT EXISTS` for `E`. Unsupported on MySQL/MariaDB, whose DDL

@@ -76,9 +76,17 @@ async fn derived_entities_round_trip_through_sqlite() -> txkit::Result<()> {
         }
     );
 
-    let rich: Vec<Account> = tx.select(Account::BALANCE.gt(120)).await?;
+    let rich: Vec<Account> = tx
+        .select::<Account>()
+        .filter(Account::BALANCE.gt(120))
+        .all()
+        .await?;
     assert_eq!(rich.len(), 1);
-    let none: Vec<Account> = tx.select(Account::NICKNAME.is_null()).await?;
+    let none: Vec<Account> = tx
+        .select::<Account>()
+        .filter(Account::NICKNAME.is_null())
+        .all()
+        .await?;
     assert!(none.is_empty());
 
     let mut doc = Document {

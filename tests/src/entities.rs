@@ -303,7 +303,7 @@ async fn ddl_round_trip_of_every_type(db: TestDb) {
     let mut conn = engine.connection().await.unwrap();
     let read: Everything = conn.find(i32::MAX).await.unwrap().unwrap();
     assert_eq!(read, extremes);
-    let all: Vec<Everything> = conn.select(None).await.unwrap();
+    let all: Vec<Everything> = conn.select().all().await.unwrap();
     assert_eq!(all, [nulls.clone(), extremes.clone()]);
 
     // Defaults: a row written without the defaulted columns.
@@ -330,7 +330,7 @@ async fn ddl_round_trip_of_every_type(db: TestDb) {
         _ => in_tx.unwrap(),
     }
     tx.rollback().await.unwrap();
-    assert_eq!(conn.select::<Everything>(None).await.unwrap().len(), 3);
+    assert_eq!(conn.select::<Everything>().all().await.unwrap().len(), 3);
 
     conn.drop_table::<Everything>().await.unwrap();
     conn.drop_table::<Everything>().await.unwrap();
@@ -363,7 +363,12 @@ async fn quoted_identifiers_round_trip(db: TestDb) {
     assert_eq!(found, rows[1]);
     let value = txkit::Column::<Weird, i64>::new("va`l\"ue");
     let note = txkit::Column::<Weird, Option<String>>::new("no te'; --");
-    let hits: Vec<Weird> = conn.select(value.ge(10).and(note.is_null())).await.unwrap();
+    let hits: Vec<Weird> = conn
+        .select()
+        .filter(value.ge(10).and(note.is_null()))
+        .all()
+        .await
+        .unwrap();
     assert_eq!(hits, [rows[0].clone(), rows[2].clone()]);
 
     let mut changed = rows[2].clone();
@@ -374,7 +379,7 @@ async fn quoted_identifiers_round_trip(db: TestDb) {
     assert_eq!(e.kind(), ErrorKind::StaleData);
     assert_eq!(e.stale_info().unwrap().key, "(us'; DROP TABLE x; --, 1)");
     conn.delete(&changed).await.unwrap();
-    let left: Vec<Weird> = conn.select(None).await.unwrap();
+    let left: Vec<Weird> = conn.select().all().await.unwrap();
     assert_eq!(left, rows[..2]);
     conn.drop_table::<Weird>().await.unwrap();
     drop(conn);
@@ -401,12 +406,19 @@ async fn generated_keys_filters_and_deletes(db: TestDb) {
     let mut conn = engine.connection().await.unwrap();
     let balance = txkit::Column::<Account, i64>::new("balance");
     let id = txkit::Column::<Account, i64>::new("id");
-    let rich: Vec<Account> = conn.select(balance.gt(0)).await.unwrap();
+    let rich: Vec<Account> = conn.select().filter(balance.gt(0)).all().await.unwrap();
     assert_eq!(rich, [accounts[0].clone(), accounts[2].clone()]);
-    let some: Vec<Account> = conn.select(id.in_([ids[2], ids[1]])).await.unwrap();
+    let some: Vec<Account> = conn
+        .select()
+        .filter(id.in_([ids[2], ids[1]]))
+        .all()
+        .await
+        .unwrap();
     assert_eq!(some, accounts[1..]);
     assert!(
-        conn.select::<Account>(id.in_(Vec::<i64>::new()))
+        conn.select::<Account>()
+            .filter(id.in_(Vec::<i64>::new()))
+            .all()
             .await
             .unwrap()
             .is_empty()

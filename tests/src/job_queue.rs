@@ -36,7 +36,7 @@ async fn job_queue_runs_each_job_once(db: TestDb) {
         })
         .collect();
     let mut session = iso.engine.session();
-    session.add_all(jobs.iter_mut());
+    session.add_all_borrowed(jobs.iter_mut());
     session.commit().await.unwrap();
 
     let ran = Arc::new(Mutex::new(Vec::new()));

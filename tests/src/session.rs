@@ -41,7 +41,7 @@ pub(crate) async fn seeded(db: &TestDb, pool: usize, owners: &[&str]) -> (Isolat
         .map(|(o, i)| Acct::new(o, i * 10))
         .collect();
     let mut session = iso.engine.session();
-    session.add_all(rows.iter_mut());
+    session.add_all_borrowed(rows.iter_mut());
     session.commit().await.unwrap();
     let ids = rows.iter().map(|r| r.id).collect();
     (iso, ids)
@@ -54,9 +54,12 @@ async fn owners(iso: &Isolated) -> Vec<String> {
         .order_by(Acct::OWNER, SortOrder::Asc)
         .all()
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .map(|a| a.owner.clone())
+        .collect();
     session.rollback().await.unwrap();
-    rows.into_iter().map(|a| a.owner).collect()
+    rows
 }
 
 crate::matrix!(
@@ -75,8 +78,8 @@ async fn session_add_flush_commit_writes_keys_back(db: TestDb) {
     let (mut a, mut b, mut c) = (Acct::new("a", 1), Acct::new("b", 2), Acct::new("c", 3));
     {
         let mut session = engine.session();
-        session.add(&mut a);
-        session.add_all([&mut b, &mut c]);
+        session.add_borrowed(&mut a);
+        session.add_all_borrowed([&mut b, &mut c]);
         // Nothing is sent, and no connection is taken, before the first statement.
         assert!(!session.is_active());
         assert_eq!(engine.status().checked_out, before);
@@ -97,20 +100,20 @@ async fn session_add_flush_commit_writes_keys_back(db: TestDb) {
     let mut stale = b.clone();
     {
         let mut session = engine.session();
-        session.update(&mut a);
-        session.update(&mut b);
+        session.update_borrowed(&mut a);
+        session.update_borrowed(&mut b);
         session.commit().await.unwrap();
     }
     assert_eq!((a.version, b.version), (2, 2));
     // A stale copy is refused at flush, and commit refuses after a failed flush.
     stale.balance = -1;
     let mut session = engine.session();
-    session.update(&mut stale);
+    session.update_borrowed(&mut stale);
     let e = session.commit().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::StaleData, "{e}");
     // delete
     let mut session = engine.session();
-    session.delete(&c);
+    session.delete_borrowed(&c);
     session.commit().await.unwrap();
     assert_eq!(owners(&iso).await, ["a", "b"]);
     db.assert_no_idle_in_transaction().await;
@@ -124,12 +127,14 @@ async fn session_rollback_and_drop_discard(db: TestDb) {
     let mut unflushed = Acct::new("unflushed", 1);
     {
         let mut session = engine.session();
-        session.add(&mut flushed);
+        session.add_borrowed(&mut flushed);
         session.flush().await.unwrap();
-        session.add(&mut unflushed);
+        session.add_borrowed(&mut unflushed);
         session.rollback().await.unwrap();
     }
-    assert!(flushed.id > 0, "the flushed insert got its key");
+    // The flushed insert was rolled back, so the key it stored is taken back: no key of
+    // a row that does not exist.
+    assert_eq!((flushed.id, flushed.version), (0, 0), "{flushed:?}");
     assert_eq!(unflushed.id, 0, "pending work was never sent");
     assert_eq!(owners(&iso).await, ["keep"]);
 
@@ -137,9 +142,10 @@ async fn session_rollback_and_drop_discard(db: TestDb) {
     let mut dropped = Acct::new("dropped", 1);
     {
         let mut session = engine.session();
-        session.add(&mut dropped);
+        session.add_borrowed(&mut dropped);
         session.flush().await.unwrap();
     }
+    assert_eq!(dropped.id, 0, "{dropped:?}");
     assert_eq!(owners(&iso).await, ["keep"]);
     // A session that never ran a statement sends nothing on commit.
     engine.session().commit().await.unwrap();
@@ -157,28 +163,28 @@ async fn session_nested_scopes_pending_work(db: TestDb) {
     let mut deep = Acct::new("deep", 1);
     {
         let mut session = engine.session();
-        session.add(&mut outer);
+        session.add_borrowed(&mut outer);
         {
             // The outer pending insert is flushed before the savepoint is set…
             let mut nested = session.begin_nested().await.unwrap();
             assert_eq!(nested.depth(), 2);
-            nested.add(&mut discarded);
+            nested.add_borrowed(&mut discarded);
             // …and the nested scope's own pending work goes with its rollback.
             nested.rollback().await.unwrap();
         }
         {
             let mut nested = session.begin_nested().await.unwrap();
-            nested.add(&mut undone);
+            nested.add_borrowed(&mut undone);
             nested.flush().await.unwrap();
             nested.rollback().await.unwrap(); // ROLLBACK TO: the flushed row is undone
         }
         {
             let mut nested = session.begin_nested().await.unwrap();
-            nested.add(&mut kept);
+            nested.add_borrowed(&mut kept);
             {
                 let mut inner = nested.begin_nested().await.unwrap();
                 assert_eq!(inner.depth(), 3);
-                inner.add(&mut deep);
+                inner.add_borrowed(&mut deep);
                 inner.commit().await.unwrap();
             }
             nested.commit().await.unwrap();
@@ -197,8 +203,9 @@ async fn session_nested_scopes_pending_work(db: TestDb) {
         assert_eq!(session.query::<Acct>().count().await.unwrap(), 3);
         session.commit().await.unwrap();
     }
-    assert!(outer.id > 0 && undone.id > 0 && kept.id > 0 && deep.id > 0);
-    assert_eq!(discarded.id, 0);
+    assert!(outer.id > 0 && kept.id > 0 && deep.id > 0);
+    // Rolled back to their savepoints: no phantom keys.
+    assert_eq!((discarded.id, undone.id), (0, 0));
     assert_eq!(owners(&iso).await, ["deep", "kept", "outer"]);
     db.assert_no_idle_in_transaction().await;
     iso.finish().await;

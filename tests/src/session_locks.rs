@@ -53,14 +53,17 @@ fn lock_in_task(
     let engine = engine.clone();
     tokio::spawn(async move {
         let mut s = engine.session();
-        let rows = s
+        let owners = s
             .query::<Acct>()
             .filter(Acct::ID.in_(ids))
             .with_for_update(lock)
             .all()
-            .await?;
+            .await?
+            .into_iter()
+            .map(|a| a.owner.clone())
+            .collect();
         s.commit().await?;
-        Ok(rows.into_iter().map(|a| a.owner).collect())
+        Ok(owners)
     })
 }
 
@@ -192,7 +195,7 @@ async fn table_lock_blocks_writers(db: TestDb) {
     let writer = tokio::spawn(async move {
         let mut row = Acct::new("b", 1);
         let mut s = engine.session();
-        s.add(&mut row);
+        s.add_borrowed(&mut row);
         s.commit().await
     });
     let writer = assert_blocked(writer).await;

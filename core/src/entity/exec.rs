@@ -30,6 +30,22 @@ pub(crate) trait Executor: Send {
         sql: &str,
         params: &[Value],
     ) -> impl Future<Output = Result<Vec<Row>>> + Send;
+
+    /// Runs one statement once per parameter set (one round trip on PostgreSQL, one hop
+    /// on SQLite); the rows each run affected.
+    fn run_many(
+        &mut self,
+        sql: &str,
+        rows: &[Vec<Value>],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        async move {
+            let mut counts = Vec::with_capacity(rows.len());
+            for params in rows {
+                counts.push(self.run(sql, params).await?);
+            }
+            Ok(counts)
+        }
+    }
 }
 
 impl<C: Connection> Executor for Transaction<'_, C> {
@@ -49,6 +65,14 @@ impl<C: Connection> Executor for Transaction<'_, C> {
         params: &[Value],
     ) -> impl Future<Output = Result<Vec<Row>>> + Send {
         self.query(sql, params)
+    }
+
+    fn run_many(
+        &mut self,
+        sql: &str,
+        rows: &[Vec<Value>],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+        self.execute_many(sql, rows)
     }
 }
 

@@ -16,11 +16,11 @@ mod ddl;
 pub(crate) mod exec;
 mod filter;
 pub(crate) mod filter_sql;
-mod key;
+pub(crate) mod key;
 pub(crate) mod ops;
 pub(crate) mod read;
 pub(crate) mod render;
-mod write;
+pub(crate) mod write;
 
 #[cfg(test)]
 mod fixtures;

@@ -3,19 +3,29 @@
 //! [`ManagedConnection`](crate::ManagedConnection): render, run, interpret the answer.
 
 use super::exec::Executor;
-use super::filter::Filter;
 use super::render::{self, check_names};
 use super::write::{self, RowWritePlan};
-use super::{Entity, read};
+use super::{ColumnDef, Entity, read};
 use crate::dialect::{Dialect, SqlFlavor};
 use crate::error::{Error, ErrorKind, Result};
+use crate::session::Select;
 use crate::value::Value;
 
 /// The flavor to render `E`'s statements in, after checking its names with the dialect.
-fn flavor_for<E: Entity>(dialect: &dyn Dialect) -> Result<SqlFlavor> {
+pub(crate) fn flavor_for<E: Entity>(dialect: &dyn Dialect) -> Result<SqlFlavor> {
+    flavor_for_table(dialect, E::TABLE, E::COLUMNS)
+}
+
+/// The flavor to render a table's statements in, after checking its names with the
+/// dialect.
+pub(crate) fn flavor_for_table(
+    dialect: &dyn Dialect,
+    table: &str,
+    columns: &[ColumnDef],
+) -> Result<SqlFlavor> {
     check_names(
         dialect,
-        std::iter::once(E::TABLE).chain(E::COLUMNS.iter().map(|c| c.name)),
+        std::iter::once(table).chain(columns.iter().map(|c| c.name)),
     )?;
     render::flavor_of(dialect)
 }
@@ -75,18 +85,44 @@ pub(crate) async fn insert<X: Executor, E: Entity>(x: &mut X, entity: &mut E) ->
     Ok(())
 }
 
-/// The error for an UPDATE or DELETE that matched no row.
-fn no_row<E: Entity>(plan: RowWritePlan, what: &str) -> Error {
-    match plan.expected {
-        Some(expected) => Error::stale(E::TABLE, plan.key, expected),
+/// The error for an UPDATE or DELETE that matched no row: StaleData for a versioned row.
+pub(crate) fn no_row(plan: &RowWritePlan, what: &str) -> Error {
+    match &plan.expected {
+        Some(expected) => Error::stale(plan.table, &plan.key, expected),
         None => Error::new(
             ErrorKind::Database,
             format!(
                 "no row of table {} has primary key {}, so nothing was {what}",
-                E::TABLE,
-                plan.key
+                plan.table, plan.key
             ),
         ),
+    }
+}
+
+/// The error of a failed versioned write. A serialization failure there is the optimistic
+/// race lost, reported by the server before the version could be compared (SQLite's
+/// SQLITE_BUSY_SNAPSHOT: another connection wrote since this transaction read; PostgreSQL's
+/// "concurrent update" under REPEATABLE READ): it becomes StaleData naming the row, so a
+/// lost race is StaleData on every backend. The server's code stays on the error.
+pub(crate) fn conflict(e: Error, plan: &RowWritePlan) -> Error {
+    match &plan.expected {
+        Some(expected) if e.kind() == ErrorKind::SerializationFailure => {
+            e.into_stale(plan.table, &plan.key, expected)
+        }
+        _ => e,
+    }
+}
+
+/// Runs an UPDATE or DELETE plan of one row; an error when it matched none.
+pub(crate) async fn write_row<X: Executor>(
+    x: &mut X,
+    plan: &RowWritePlan,
+    what: &str,
+) -> Result<()> {
+    match x.run(&plan.sql.text, &plan.sql.params).await {
+        Ok(0) => Err(no_row(plan, what)),
+        Ok(_) => Ok(()),
+        Err(e) => Err(conflict(e, plan)),
     }
 }
 
@@ -95,9 +131,7 @@ pub(crate) async fn update<X: Executor, E: Entity>(x: &mut X, entity: &mut E) ->
     let Some(plan) = write::update(flavor, entity)? else {
         return Ok(());
     };
-    if x.run(&plan.sql.text, &plan.sql.params).await? == 0 {
-        return Err(no_row::<E>(plan, "updated"));
-    }
+    write_row(x, &plan, "updated").await?;
     if let Some(version) = plan.version {
         entity.set_version(version)?;
     }
@@ -107,14 +141,12 @@ pub(crate) async fn update<X: Executor, E: Entity>(x: &mut X, entity: &mut E) ->
 pub(crate) async fn delete<X: Executor, E: Entity>(x: &mut X, entity: &E) -> Result<()> {
     let flavor = flavor_for::<E>(x.sql_dialect())?;
     let plan = write::delete(flavor, entity)?;
-    if x.run(&plan.sql.text, &plan.sql.params).await? == 0 {
-        return Err(no_row::<E>(plan, "deleted"));
-    }
-    Ok(())
+    write_row(x, &plan, "deleted").await
 }
 
 pub(crate) async fn find<X: Executor, E: Entity>(x: &mut X, key: Vec<Value>) -> Result<Option<E>> {
-    let sql = read::find::<E>(flavor_for::<E>(x.sql_dialect())?, &key)?;
+    let select = Select::<E>::new().filter(read::key_filter::<E>(key)?);
+    let sql = select.render(x.sql_dialect())?;
     let rows = x.fetch(&sql.text, &sql.params).await?;
     match rows.as_slice() {
         [] => Ok(None),
@@ -129,15 +161,6 @@ pub(crate) async fn find<X: Executor, E: Entity>(x: &mut X, key: Vec<Value>) -> 
             ),
         )),
     }
-}
-
-pub(crate) async fn select<X: Executor, E: Entity>(
-    x: &mut X,
-    filter: Option<Filter>,
-) -> Result<Vec<E>> {
-    let sql = read::select::<E>(flavor_for::<E>(x.sql_dialect())?, filter.as_ref())?;
-    let rows = x.fetch(&sql.text, &sql.params).await?;
-    rows.iter().map(E::from_row).collect()
 }
 
 /// Refuses DDL inside a transaction where the server would commit that transaction.

@@ -1,16 +1,14 @@
-//! SELECT statements for an entity: by primary key, or by [`Filter`], ordered by the key.
-//!
-//! [`select_statement`] is the base a fuller query builder (order, limit, row locks) adds
-//! to: every column of the entity named, from its table, under a condition.
+//! The pieces every entity SELECT is built from: every column of the entity named, from its
+//! table, under a condition; the check that a filter names only the entity's columns; and
+//! the filter that addresses one row by primary key. [`Select`](crate::Select) renders the
+//! whole statement (order, limit, row locks) for every caller: sessions, transactions and
+//! pooled connections.
 
-use sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_query::{Alias, Condition, Query, SelectStatement};
 
-use super::bind::to_sea;
 use super::filter::Filter;
 use super::filter_sql;
-use super::render::{self, Sql};
 use super::{ColumnDef, Entity};
-use crate::dialect::SqlFlavor;
 use crate::error::{Error, Result};
 use crate::value::Value;
 
@@ -25,8 +23,9 @@ pub(crate) fn select_statement<E: Entity>(condition: Option<Condition>) -> Selec
     stmt
 }
 
-/// The row of `E` with primary key `key` (values in key-column order).
-pub(crate) fn find<E: Entity>(flavor: SqlFlavor, key: &[Value]) -> Result<Sql> {
+/// `pk1 = ? AND pk2 = ?`: the row of `E` with primary key `key` (values in key-column
+/// order).
+pub(crate) fn key_filter<E: Entity>(key: Vec<Value>) -> Result<Filter> {
     let columns: Vec<&ColumnDef> = E::primary_key().collect();
     if columns.is_empty() || columns.len() != key.len() {
         return Err(Error::config(format!(
@@ -36,29 +35,14 @@ pub(crate) fn find<E: Entity>(flavor: SqlFlavor, key: &[Value]) -> Result<Sql> {
             key.len()
         )));
     }
-    let condition = columns
-        .iter()
+    let mut parts = columns
+        .into_iter()
         .zip(key)
-        .fold(Condition::all(), |acc, (column, value)| {
-            acc.add(Expr::col(Alias::new(column.name)).eq(to_sea(value)))
-        });
-    render::query(flavor, &select_statement::<E>(Some(condition)))
-}
-
-/// The rows of `E` matching `filter` (all rows for `None`), ordered by primary key.
-pub(crate) fn select<E: Entity>(flavor: SqlFlavor, filter: Option<&Filter>) -> Result<Sql> {
-    let condition = match filter {
-        Some(filter) => {
-            check_columns::<E>(filter)?;
-            Some(filter_sql::condition(filter)?)
-        }
-        None => None,
-    };
-    let mut stmt = select_statement::<E>(condition);
-    for column in E::primary_key() {
-        stmt.order_by(Alias::new(column.name), Order::Asc);
-    }
-    render::query(flavor, &stmt)
+        .map(|(column, value)| Filter::compare(column.name, "=", value));
+    let first = parts
+        .next()
+        .ok_or_else(|| Error::config(format!("{} has no primary key", E::TABLE)))?;
+    Ok(parts.fold(first, Filter::and))
 }
 
 /// Refuses a filter on a column `E` does not have (a handle of another entity).

@@ -1,7 +1,10 @@
 //! Snapshot tests of the SQL rendered for each flavor, exact to the character.
 
 use super::fixtures::{Account, KeyOnly, Odd};
-use super::{Column, ColumnDef, ColumnType, DefaultValue, Entity, TableDef, ddl, read, write};
+use super::render::Sql;
+use super::{
+    Column, ColumnDef, ColumnType, DefaultValue, Entity, Filter, TableDef, ddl, read, write,
+};
 use crate::dialect::SqlFlavor::{self, MySql, Postgres, Sqlite};
 use crate::error::ErrorKind;
 use crate::value::Value;
@@ -25,6 +28,33 @@ fn odd() -> Odd {
         blob: vec![0],
         note: None,
     }
+}
+
+/// A dialect of each flavor (MariaDB 10.11 for MySQL).
+fn dialect(flavor: SqlFlavor) -> Box<dyn crate::Dialect> {
+    use crate::dialects::{mysql, postgres::PgDialect, sqlite::SqliteDialect};
+    match flavor {
+        Postgres => Box::new(PgDialect),
+        MySql => Box::new(mysql::MySqlDialect::new(mysql::ServerInfo::mariadb(
+            10, 11, 6,
+        ))),
+        Sqlite => Box::new(SqliteDialect),
+    }
+}
+
+/// The SELECT every entity read renders ([`Select`](crate::Select)), with `filter`.
+fn select_sql<E: Entity>(flavor: SqlFlavor, filter: Option<&Filter>) -> crate::Result<Sql> {
+    let mut select = crate::Select::<E>::new();
+    if let Some(filter) = filter {
+        select = select.filter(filter.clone());
+    }
+    select.render(&*dialect(flavor))
+}
+
+/// The SELECT of one row by primary key.
+fn find_sql<E: Entity>(flavor: SqlFlavor, key: &[Value]) -> crate::Result<Sql> {
+    let filter = read::key_filter::<E>(key.to_vec())?;
+    select_sql::<E>(flavor, Some(&filter))
 }
 
 /// `expected` per flavor, in the order Postgres, MySQL, SQLite.
@@ -285,13 +315,13 @@ fn versioned_delete() {
 fn find_by_key() {
     each(
         [
-            r#"SELECT "re gion", "n", "small", "ratio", "flag", "blob", "no""te" FROM "we""ird `t`" WHERE "re gion" = $1 AND "n" = $2"#,
-            "SELECT `re gion`, `n`, `small`, `ratio`, `flag`, `blob`, `no\"te` FROM `we\"ird ``t``` WHERE `re gion` = ? AND `n` = ?",
-            r#"SELECT "re gion", "n", "small", "ratio", "flag", "blob", "no""te" FROM "we""ird `t`" WHERE "re gion" = ? AND "n" = ?"#,
+            r#"SELECT "re gion", "n", "small", "ratio", "flag", "blob", "no""te" FROM "we""ird `t`" WHERE "re gion" = $1 AND "n" = $2 ORDER BY "re gion" ASC, "n" ASC"#,
+            "SELECT `re gion`, `n`, `small`, `ratio`, `flag`, `blob`, `no\"te` FROM `we\"ird ``t``` WHERE `re gion` = ? AND `n` = ? ORDER BY `re gion` ASC, `n` ASC",
+            r#"SELECT "re gion", "n", "small", "ratio", "flag", "blob", "no""te" FROM "we""ird `t`" WHERE "re gion" = ? AND "n" = ? ORDER BY "re gion" ASC, "n" ASC"#,
         ],
-        |f| read::find::<Odd>(f, &["eu".into(), 1.into()]).unwrap().text,
+        |f| find_sql::<Odd>(f, &["eu".into(), 1.into()]).unwrap().text,
     );
-    let e = read::find::<Odd>(Postgres, &[1.into()]).unwrap_err();
+    let e = find_sql::<Odd>(Postgres, &[1.into()]).unwrap_err();
     assert!(
         e.to_string().contains("2 primary-key column(s), but 1"),
         "{e}"
@@ -310,7 +340,7 @@ fn select_by_filter_ordered_by_key() {
             "SELECT `id`, `owner`, `balance`, `version` FROM `accounts` ORDER BY `id` ASC",
             r#"SELECT "id", "owner", "balance", "version" FROM "accounts" ORDER BY "id" ASC"#,
         ],
-        |f| read::select::<Account>(f, None).unwrap().text,
+        |f| select_sql::<Account>(f, None).unwrap().text,
     );
     let filter = BALANCE
         .ge(3)
@@ -323,7 +353,7 @@ fn select_by_filter_ordered_by_key() {
             r#"SELECT "id", "owner", "balance", "version" FROM "accounts" WHERE "balance" >= ? AND ("id" IN (?, ?) OR (NOT "owner" IS NULL)) AND "owner" <> ? ORDER BY "id" ASC"#,
         ],
         |f| {
-            let sql = read::select::<Account>(f, Some(&filter)).unwrap();
+            let sql = select_sql::<Account>(f, Some(&filter)).unwrap();
             assert_eq!(
                 sql.params,
                 [Value::Int(3), 1.into(), 2.into(), Value::from("x'y")]
@@ -335,7 +365,7 @@ fn select_by_filter_ordered_by_key() {
 
 #[test]
 fn empty_lists_match_nothing_and_empty_groups_are_constants() {
-    let sql = |filter| read::select::<Account>(Sqlite, Some(&filter)).unwrap();
+    let sql = |filter| select_sql::<Account>(Sqlite, Some(&filter)).unwrap();
     let s = sql(ID.in_(Vec::<i64>::new()).or(BALANCE.lt(0)));
     assert_eq!(
         s.text,
@@ -352,7 +382,7 @@ fn empty_lists_match_nothing_and_empty_groups_are_constants() {
             .text
             .contains("WHERE TRUE ORDER")
     );
-    let pg = read::select::<Account>(Postgres, Some(&BALANCE.le(1).not())).unwrap();
+    let pg = select_sql::<Account>(Postgres, Some(&BALANCE.le(1).not())).unwrap();
     assert!(
         pg.text.contains(r#"WHERE NOT "balance" <= $1 ORDER"#),
         "{}",
@@ -363,7 +393,7 @@ fn empty_lists_match_nothing_and_empty_groups_are_constants() {
 #[test]
 fn comparing_with_none_means_is_null() {
     const NOTE: Column<Odd, Option<String>> = Column::new("no\"te");
-    let sql = read::select::<Odd>(Postgres, Some(&NOTE.eq(None).or(NOTE.ne(None)))).unwrap();
+    let sql = select_sql::<Odd>(Postgres, Some(&NOTE.eq(None).or(NOTE.ne(None)))).unwrap();
     assert!(
         sql.text.ends_with(
             r#"WHERE "no""te" IS NULL OR "no""te" IS NOT NULL ORDER BY "re gion" ASC, "n" ASC"#
@@ -377,7 +407,7 @@ fn comparing_with_none_means_is_null() {
 #[test]
 fn filters_on_other_tables_or_unknown_operators_are_refused() {
     const FOREIGN: Column<Odd, i32> = Column::new("n");
-    let e = read::select::<Account>(Postgres, Some(&FOREIGN.eq(1))).unwrap_err();
+    let e = select_sql::<Account>(Postgres, Some(&FOREIGN.eq(1))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.to_string().contains("\"n\""), "{e}");
     let bad = super::Filter::Compare {
@@ -385,6 +415,6 @@ fn filters_on_other_tables_or_unknown_operators_are_refused() {
         op: "LIKE",
         value: 1.into(),
     };
-    let e = read::select::<Account>(Postgres, Some(&bad)).unwrap_err();
+    let e = select_sql::<Account>(Postgres, Some(&bad)).unwrap_err();
     assert!(e.to_string().contains("LIKE"), "{e}");
 }

@@ -29,6 +29,8 @@ pub(crate) struct InsertPlan {
 #[derive(Debug)]
 pub(crate) struct RowWritePlan {
     pub(crate) sql: Sql,
+    /// The table written.
+    pub(crate) table: &'static str,
     /// The key, as text, for errors.
     pub(crate) key: String,
     /// The version the row must still have, as text; `None` when not versioned.
@@ -129,18 +131,21 @@ pub(crate) fn insert<E: Entity>(
     })
 }
 
-/// `pk = value` for every primary-key column, and the key's values.
-fn key_condition<E: Entity>(values: &[Value]) -> Result<(Vec<Expr>, Vec<Value>)> {
+/// `pk = value` for every primary-key column of `table`, and the key's values.
+fn key_condition(
+    table: &str,
+    columns: &[ColumnDef],
+    values: &[Value],
+) -> Result<(Vec<Expr>, Vec<Value>)> {
     let mut conditions = Vec::new();
     let mut key = Vec::new();
-    for (column, value) in E::COLUMNS.iter().zip(values) {
+    for (column, value) in columns.iter().zip(values) {
         if !column.primary_key {
             continue;
         }
         if *value == Value::Null {
             return Err(Error::config(format!(
-                "{}: primary-key column {:?} is NULL",
-                E::TABLE,
+                "{table}: primary-key column {:?} is NULL",
                 column.name
             )));
         }
@@ -149,50 +154,69 @@ fn key_condition<E: Entity>(values: &[Value]) -> Result<(Vec<Expr>, Vec<Value>)>
     }
     if key.is_empty() {
         return Err(Error::config(format!(
-            "{} has no primary-key column, so one row cannot be addressed",
-            E::TABLE
+            "{table} has no primary-key column, so one row cannot be addressed"
         )));
     }
     Ok((conditions, key))
 }
 
 /// `version = current` (or `IS NULL`), and the current version as text.
-fn version_condition<E: Entity>(column: &ColumnDef, entity: &E) -> Result<(Expr, String)> {
-    let current = entity.version().ok_or_else(|| {
-        Error::config(format!(
-            "{} has a version column but version() returned None",
-            E::TABLE
-        ))
-    })?;
+fn version_condition(column: &ColumnDef, current: &Value) -> (Expr, String) {
     let col = Expr::col(Alias::new(column.name));
-    let condition = match &current {
+    let condition = match current {
         Value::Null => col.is_null(),
         v => col.eq(to_sea(v)),
     };
-    Ok((condition, value_text(&current)))
+    (condition, value_text(current))
 }
 
-/// UPDATE of every column but the key (and the version, which is advanced) of the row with
-/// `entity`'s key and, for a versioned entity, its current version. `None` when the entity
-/// has no column to set.
-pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<RowWritePlan>> {
-    let values = values_of(entity)?;
-    let (conditions, key) = key_condition::<E>(&values)?;
+/// The version column's index, if `columns` has one.
+fn version_index(columns: &[ColumnDef]) -> Option<usize> {
+    columns.iter().position(|c| c.version)
+}
+
+/// One row of a table as a write addresses it: its metadata and the values its row holds
+/// in the database (the key and the current version are read from them).
+pub(crate) struct RowImage<'v> {
+    pub(crate) table: &'static str,
+    pub(crate) columns: &'static [ColumnDef],
+    pub(crate) values: &'v [Value],
+}
+
+/// UPDATE of the row `row` addresses (by key, and by version when versioned), setting
+/// `sets` (column index and value) and, when versioned, the version to `next`. `None` when
+/// there is nothing to set (with `bump_alone`, a versioned row gets its version advanced
+/// even then).
+pub(crate) fn update_row(
+    flavor: SqlFlavor,
+    row: &RowImage<'_>,
+    sets: impl IntoIterator<Item = (usize, Value)>,
+    next: Option<Value>,
+    bump_alone: bool,
+) -> Result<Option<RowWritePlan>> {
+    let (conditions, key) = key_condition(row.table, row.columns, row.values)?;
     let mut stmt = Query::update();
-    stmt.table(Alias::new(E::TABLE));
+    stmt.table(Alias::new(row.table));
     let mut any = false;
-    for (column, value) in E::COLUMNS.iter().zip(&values) {
-        if !column.primary_key && !column.version {
-            stmt.value(Alias::new(column.name), Expr::val(to_sea(value)));
-            any = true;
-        }
+    for (i, value) in sets {
+        stmt.value(Alias::new(row.columns[i].name), Expr::val(to_sea(&value)));
+        any = true;
     }
     let (mut expected, mut version, mut check) = (None, None, None);
-    if let Some(column) = E::version_column() {
-        let next = next_version(entity)?;
-        stmt.value(Alias::new(column.name), Expr::val(to_sea(&next)));
-        let (condition, current) = version_condition(column, entity)?;
-        (expected, version, check, any) = (Some(current), Some(next), Some(condition), true);
+    if let Some(v) = version_index(row.columns) {
+        let next = next.ok_or_else(|| {
+            Error::config(format!(
+                "{} has a version column but next_version() returned None",
+                row.table
+            ))
+        })?;
+        if !any && !bump_alone {
+            return Ok(None);
+        }
+        any = true;
+        stmt.value(Alias::new(row.columns[v].name), Expr::val(to_sea(&next)));
+        let (condition, current) = version_condition(&row.columns[v], &row.values[v]);
+        (expected, version, check) = (Some(current), Some(next), Some(condition));
     }
     if !any {
         return Ok(None);
@@ -202,31 +226,71 @@ pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<
     }
     Ok(Some(RowWritePlan {
         sql: render::query(flavor, &stmt)?,
+        table: row.table,
         key: key_text(&key),
         expected,
         version,
     }))
 }
 
-/// DELETE of the row with `entity`'s key and, for a versioned entity, its current version.
-pub(crate) fn delete<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<RowWritePlan> {
+/// UPDATE of every column but the key (and the version, which is advanced) of the row with
+/// `entity`'s key and, for a versioned entity, its current version. `None` when the entity
+/// has no column to set.
+pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<RowWritePlan>> {
     let values = values_of(entity)?;
-    let (conditions, key) = key_condition::<E>(&values)?;
+    let next = match E::version_column() {
+        Some(_) => Some(next_version(entity)?),
+        None => None,
+    };
+    let sets: Vec<(usize, Value)> = E::COLUMNS
+        .iter()
+        .zip(&values)
+        .enumerate()
+        .filter(|(_, (c, _))| !c.primary_key && !c.version)
+        .map(|(i, (_, v))| (i, v.clone()))
+        .collect();
+    let row = RowImage {
+        table: E::TABLE,
+        columns: E::COLUMNS,
+        values: &values,
+    };
+    // A full update of a versioned entity advances the version even with nothing else to
+    // set (an entity of only a key and a version).
+    update_row(flavor, &row, sets, next, true)
+}
+
+/// DELETE of the row `row` addresses (by key, and by version when versioned).
+pub(crate) fn delete_row(flavor: SqlFlavor, row: &RowImage<'_>) -> Result<RowWritePlan> {
+    let (conditions, key) = key_condition(row.table, row.columns, row.values)?;
     let mut stmt = Query::delete();
-    stmt.from_table(Alias::new(E::TABLE));
+    stmt.from_table(Alias::new(row.table));
     for condition in conditions {
         stmt.and_where(condition);
     }
     let mut expected = None;
-    if let Some(column) = E::version_column() {
-        let (condition, current) = version_condition(column, entity)?;
+    if let Some(v) = version_index(row.columns) {
+        let (condition, current) = version_condition(&row.columns[v], &row.values[v]);
         stmt.and_where(condition);
         expected = Some(current);
     }
     Ok(RowWritePlan {
         sql: render::query(flavor, &stmt)?,
+        table: row.table,
         key: key_text(&key),
         expected,
         version: None,
     })
+}
+
+/// DELETE of the row with `entity`'s key and, for a versioned entity, its current version.
+pub(crate) fn delete<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<RowWritePlan> {
+    let values = values_of(entity)?;
+    delete_row(
+        flavor,
+        &RowImage {
+            table: E::TABLE,
+            columns: E::COLUMNS,
+            values: &values,
+        },
+    )
 }

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use super::Session;
+use super::query::{Detached, Query};
 use crate::connection::Connection;
 use crate::entity::{Entity, Filter, ops};
 use crate::error::Result;
@@ -25,8 +26,9 @@ impl<C: Connection> Session<'_, C> {
         F: FnMut(E) -> Fut + Send,
         Fut: Future<Output = Result<E>> + Send,
     {
-        let claimed = self
-            .query::<E>()
+        // The claimed rows are handed to `job` by value, so they are read detached: the
+        // session does not track them, and each is written back whole.
+        let claimed = Query::<E, Detached>::new(&mut self)
             .filter(filter)
             .limit(n)
             .with_for_update(RowLock::update().skip_locked())

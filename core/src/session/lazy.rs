@@ -236,4 +236,8 @@ impl<C: Connection> Executor for Lazy<C> {
         let opts = self.opts;
         self.fetch_with(opts, sql, params)
     }
+
+    async fn run_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<Vec<u64>> {
+        self.transaction().await?.execute_many(sql, rows).await
+    }
 }

@@ -1,13 +1,18 @@
 //! [`Session`]: a unit of work over one pooled connection, after SQLAlchemy's Session.
 //!
-//! Nothing touches the database until a statement must: the first one checks a connection
-//! out and goes together with BEGIN (one round trip on PostgreSQL and SQLite). Entities
-//! given to [`add`](Session::add), [`update`](Session::update) and
-//! [`delete`](Session::delete) are borrowed and written at [`flush`](Session::flush) (also
-//! run before every query and before commit), and generated keys and new versions are
-//! stored back into them. [`begin_nested`](Session::begin_nested) opens a savepoint that
-//! scopes pending work too. Dropping a session rolls it back.
+//! The session owns what it loads: [`get`](Session::get) and [`query`](Session::query)
+//! put each row into an identity map (one object per table and primary key) and lend the
+//! object out as `&mut E`. Change it in place; at every flush — before each query, before
+//! commit, and on [`flush`](Session::flush) — each object that changed since it was loaded
+//! is written, only its changed columns, its version checked and advanced. Objects given
+//! to [`add`](Session::add) are INSERTed at the next flush, and
+//! [`delete`](Session::delete) marks one for DELETE. Nothing touches the database until a
+//! statement must: the first one checks a connection out and goes together with BEGIN
+//! (one round trip on PostgreSQL and SQLite). [`begin_nested`](Session::begin_nested)
+//! opens a savepoint that scopes changes too. Dropping a session rolls it back.
 
+mod changes;
+mod identity;
 mod jobs;
 mod lazy;
 mod nested;
@@ -15,41 +20,63 @@ mod pending;
 mod query;
 mod select;
 
+pub use identity::Handle;
 pub use nested::NestedSession;
-pub use query::Query;
+pub use query::{Attached, Detached, Query};
 pub use select::{Select, SortOrder};
 
 use std::fmt;
+use std::marker::PhantomData;
 
+use identity::{IdentityMap, Status};
 use lazy::{Lazy, locks_by_write_lock};
-use pending::{Delete, Insert, Pending, Update};
+use pending::{BorrowedDelete, BorrowedInsert, BorrowedUpdate, OwnedDelete, OwnedInsert, Pending};
 use query::{Render, Runner};
 
 use crate::connection::{AnyConnection, BoxFuture, Connection};
-use crate::entity::Entity;
-use crate::error::Result;
+use crate::entity::{Entity, IntoKey, read};
+use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::{IsolationLevel, TxOptions};
 use crate::lock::TableLock;
 use crate::pool::Pool;
 use crate::row::Row;
 use crate::value::Value;
 
-/// A unit of work: pending writes of borrowed entities, queries, and one transaction begun
-/// lazily on a pooled connection. `'a` is how long the entities handed to it are borrowed:
-/// they are the caller's again once the session is committed, rolled back or dropped.
+/// A unit of work: the objects it loaded or was given (an identity map), the changes to
+/// write, and one transaction begun lazily on a pooled connection.
+///
+/// Load, change, commit — the session writes what changed:
 ///
 /// ```
-/// # async fn demo<A: txkit_core::Entity>(pool: txkit_core::Pool, mut a: A, mut b: A) -> txkit_core::Result<()> {
+/// # #[derive(Debug)] struct Account { id: i64, balance: i64 }
+/// # impl txkit_core::Entity for Account {
+/// #     const TABLE: &'static str = "accounts";
+/// #     const COLUMNS: &'static [txkit_core::ColumnDef] = &[
+/// #         txkit_core::ColumnDef { primary_key: true, ..txkit_core::ColumnDef::new("id", "id", txkit_core::ColumnType::BigInt) },
+/// #         txkit_core::ColumnDef::new("balance", "balance", txkit_core::ColumnType::BigInt),
+/// #     ];
+/// #     fn from_row(row: &txkit_core::Row) -> txkit_core::Result<Self> {
+/// #         Ok(Self { id: row.get("id")?, balance: row.get("balance")? })
+/// #     }
+/// #     fn values(&self) -> Vec<txkit_core::Value> { vec![self.id.into(), self.balance.into()] }
+/// #     fn set_generated(&mut self, _: &str, v: txkit_core::Value) -> txkit_core::Result<()> {
+/// #         self.id = txkit_core::FromValue::from_value(&v, "id")?; Ok(())
+/// #     }
+/// # }
+/// # async fn demo(pool: txkit_core::Pool) -> txkit_core::Result<()> {
 /// let mut session = txkit_core::Session::new(pool, txkit_core::TxOptions::new());
-/// session.add(&mut a);            // nothing sent yet
-/// session.add(&mut b);
-/// session.commit().await?;        // BEGIN + INSERT (one round trip), INSERT, COMMIT
-/// // a's and b's generated keys are set now
+/// let a = session.get::<Account>(1).await?.expect("account 1"); // BEGIN + SELECT
+/// a.balance += 100;
+/// session.commit().await?; // UPDATE accounts SET balance = ? WHERE id = ?, then COMMIT
 /// # Ok(()) }
 /// ```
+///
+/// `'a` is how long entities lent to the session with the `_borrowed` methods are
+/// borrowed; the objects it owns need no lifetime.
 #[must_use = "a session is rolled back when dropped; call commit() to keep its work"]
 pub struct Session<'a, C: Connection = AnyConnection> {
     lazy: Lazy<C>,
+    map: IdentityMap,
     pending: Pending<'a, Lazy<C>>,
 }
 
@@ -58,6 +85,7 @@ impl<C: Connection> fmt::Debug for Session<'_, C> {
         f.debug_struct("Session")
             .field("active", &self.lazy.is_active())
             .field("options", &self.lazy.options())
+            .field("objects", &self.map.len())
             .field("pending", &self.pending.len())
             .finish()
     }
@@ -69,6 +97,7 @@ impl<'a, C: Connection> Session<'a, C> {
     pub fn new(pool: Pool<C>, opts: TxOptions) -> Self {
         Self {
             lazy: Lazy::new(pool, opts),
+            map: IdentityMap::default(),
             pending: Pending::new(),
         }
     }
@@ -78,9 +107,16 @@ impl<'a, C: Connection> Session<'a, C> {
         self.lazy.is_active()
     }
 
-    /// How many writes wait for the next flush.
+    /// How many inserts and deletes wait for the next flush (changed objects not counted:
+    /// see [`is_modified`](Self::is_modified)).
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Whether the next flush has anything to write: a pending insert or delete, or an
+    /// object changed since it was loaded.
+    pub fn is_modified(&self) -> bool {
+        !self.pending.is_clean(&self.map)
     }
 
     /// Sets the isolation level of this session's transaction; a Config error once it has
@@ -90,47 +126,176 @@ impl<'a, C: Connection> Session<'a, C> {
         self.lazy.set_options(opts)
     }
 
-    /// INSERTs `entity` at the next flush; its generated key (and first version) are
-    /// stored into it then.
-    pub fn add<E: Entity>(&mut self, entity: &'a mut E) {
-        self.pending.push(Insert(entity));
+    /// Gives `entity` to the session: it is INSERTed at the next flush, and its generated
+    /// key (and first version) are stored into it then. The handle finds it again
+    /// ([`entity`](Self::entity)); once flushed it is also found by its key.
+    pub fn add<E: Entity>(&mut self, entity: E) -> Handle<E> {
+        let handle = self.map.add(entity);
+        self.pending.push(OwnedInsert::<E> {
+            slot: handle.slot(),
+            _entity: PhantomData,
+        });
+        handle
     }
 
     /// [`add`](Self::add) for each entity, in order.
-    pub fn add_all<E: Entity>(&mut self, entities: impl IntoIterator<Item = &'a mut E>) {
+    pub fn add_all<E: Entity>(&mut self, entities: impl IntoIterator<Item = E>) -> Vec<Handle<E>> {
+        entities.into_iter().map(|e| self.add(e)).collect()
+    }
+
+    /// An object of the session, by the handle [`add`](Self::add) gave; `None` once it was
+    /// deleted or expunged.
+    pub fn entity<E: Entity>(&mut self, handle: Handle<E>) -> Option<&mut E> {
+        self.map.handle_mut(handle)
+    }
+
+    /// INSERTs a borrowed entity at the next flush, storing its generated key (and first
+    /// version) into it; the entity stays the caller's. If the session then rolls back (or
+    /// is dropped), what the insert stored is put back: no key of a row that does not
+    /// exist.
+    pub fn add_borrowed<E: Entity>(&mut self, entity: &'a mut E) {
+        self.pending.push(BorrowedInsert {
+            entity,
+            before: None,
+        });
+    }
+
+    /// [`add_borrowed`](Self::add_borrowed) for each entity, in order.
+    pub fn add_all_borrowed<E: Entity>(&mut self, entities: impl IntoIterator<Item = &'a mut E>) {
         for entity in entities {
-            self.add(entity);
+            self.add_borrowed(entity);
         }
     }
 
-    /// UPDATEs `entity`'s row at the next flush; a versioned entity is checked against its
-    /// version (StaleData if the row moved on) and gets the new one.
-    pub fn update<E: Entity>(&mut self, entity: &'a mut E) {
-        self.pending.push(Update(entity));
+    /// UPDATEs a borrowed entity's row — every column, from an entity read elsewhere (an
+    /// earlier request, another session) — at the next flush; a versioned entity is
+    /// checked against its version (StaleData if the row moved on) and gets the new one
+    /// (put back if the session does not commit). Objects the session loaded need no call:
+    /// their changes are written at flush.
+    pub fn update_borrowed<E: Entity>(&mut self, entity: &'a mut E) {
+        self.pending.push(BorrowedUpdate {
+            entity,
+            before: None,
+        });
     }
 
-    /// DELETEs `entity`'s row at the next flush (version-checked when versioned).
-    pub fn delete<E: Entity>(&mut self, entity: &'a E) {
-        self.pending.push(Delete(entity));
+    /// DELETEs a borrowed entity's row at the next flush (version-checked when versioned).
+    pub fn delete_borrowed<E: Entity>(&mut self, entity: &'a E) {
+        self.pending.push(BorrowedDelete(entity));
     }
 
-    /// Writes the pending work now, in the order it was added (the first write carries
-    /// BEGIN). After an error the rest is discarded and [`commit`](Self::commit) refuses.
+    /// The object of `E` with primary key `key`: the one the session holds (no SQL), or
+    /// the row read now (after a flush, so pending work is seen), added to the identity
+    /// map. `None` when there is no such row, or the session deleted it.
+    pub async fn get<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<&mut E>> {
+        let key = key.into_key();
+        if let Some(slot) = self.map.find::<E>(&key) {
+            return Ok(self.map.get_mut(slot));
+        }
+        self.flush().await?;
+        if let Some(slot) = self.map.find::<E>(&key) {
+            return Ok(self.map.get_mut(slot));
+        }
+        self.query::<E>()
+            .filter(read::key_filter::<E>(key)?)
+            .one_or_none()
+            .await
+    }
+
+    /// Marks the object of `E` with primary key `key` for DELETE at the next flush
+    /// (version-checked when versioned), reading it first if the session does not hold
+    /// it. Returns whether there was such an object; an object added and not yet flushed
+    /// is simply dropped.
+    pub async fn delete<E: Entity>(&mut self, key: impl IntoKey) -> Result<bool> {
+        let key = key.into_key();
+        if self.map.find::<E>(&key).is_none() && self.get::<E>(key.clone()).await?.is_none() {
+            return Ok(false);
+        }
+        let Some(slot) = self.map.find::<E>(&key) else {
+            return Ok(false);
+        };
+        let Some(entry) = self.map.entry_mut(slot) else {
+            return Ok(false);
+        };
+        match entry.status {
+            Status::Persistent => {
+                entry.status = Status::Deleted;
+                self.pending.push(OwnedDelete::<E> {
+                    slot,
+                    _entity: PhantomData,
+                });
+                Ok(true)
+            }
+            Status::New => Ok(self.map.take::<E>(slot).is_some()),
+            Status::Deleted | Status::Gone => Ok(false),
+        }
+    }
+
+    /// Reads the row of `E` with primary key `key` again, replacing the session's object
+    /// and discarding its unflushed changes (pending work of other objects is not
+    /// flushed). `None`, and the object dropped, when the row no longer exists.
+    pub async fn refresh<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<&mut E>> {
+        let key = key.into_key();
+        let select = Select::<E>::new().filter(read::key_filter::<E>(key.clone())?);
+        let render = move |d: &dyn crate::Dialect| select.render(d);
+        let rows = self.select_rows(E::TABLE, false, &render).await?;
+        let slot = self.map.find::<E>(&key);
+        match (rows.as_slice(), slot) {
+            ([], Some(slot)) => {
+                self.map.take::<E>(slot);
+                Ok(None)
+            }
+            ([], None) => Ok(None),
+            ([row], Some(slot)) => {
+                self.map.overwrite(slot, row)?;
+                Ok(self.map.get_mut(slot))
+            }
+            ([row], None) => {
+                let slot = self.map.load::<E>(row)?;
+                Ok(self.map.get_mut(slot))
+            }
+            (more, _) => Err(Error::new(
+                ErrorKind::Database,
+                format!(
+                    "{} rows of table {} have the primary key that was refreshed; is it \
+                     declared as the table's primary key?",
+                    more.len(),
+                    E::TABLE
+                ),
+            )),
+        }
+    }
+
+    /// Takes the object of `E` with primary key `key` out of the session: it is no longer
+    /// tracked (its unflushed changes are not written) and is the caller's.
+    pub fn expunge<E: Entity>(&mut self, key: impl IntoKey) -> Option<E> {
+        let slot = self.map.find::<E>(&key.into_key())?;
+        self.map.take(slot)
+    }
+
+    /// Writes the pending work now: inserts and deletes in the order they were asked for
+    /// (the first write carries BEGIN), then every loaded object that changed. After an
+    /// error the rest is discarded and [`commit`](Self::commit) refuses.
     pub async fn flush(&mut self) -> Result<()> {
-        if self.pending.len() == 0 {
+        if self.pending.is_clean(&self.map) {
             return Ok(());
         }
         self.lazy.connect().await?;
-        self.pending.flush(&mut self.lazy).await
+        self.pending.flush(&mut self.lazy, &mut self.map).await
     }
 
-    /// Flushes, then COMMITs. A session that never sent a statement sends nothing.
+    /// Flushes, then COMMITs. A session that never sent a statement sends nothing. The
+    /// session ends here: its objects go with it, so none can be read stale in a later
+    /// transaction (SQLAlchemy's `expire_on_commit`, carried to its end); copy out what
+    /// you need before, or [`expunge`](Self::expunge) it.
     pub async fn commit(mut self) -> Result<()> {
         self.flush_for_commit().await?;
-        match self.lazy.into_transaction() {
+        let result = match self.lazy.into_transaction() {
             Some(tx) => tx.commit().await,
             None => Ok(()),
-        }
+        };
+        keep_unless_rolled_back(&mut self.pending, &result);
+        result
     }
 
     /// Flushes, then runs `statements` and COMMIT as one flush
@@ -141,13 +306,15 @@ impl<'a, C: Connection> Session<'a, C> {
     pub async fn commit_with(mut self, statements: &[(&str, &[Value])]) -> Result<Vec<u64>> {
         self.flush_for_commit().await?;
         self.lazy.transaction().await?;
-        match self.lazy.into_transaction() {
+        let result = match self.lazy.into_transaction() {
             Some(tx) => tx.commit_with(statements).await,
-            None => Err(crate::Error::new(
-                crate::ErrorKind::Database,
+            None => Err(Error::new(
+                ErrorKind::Database,
                 "the session's transaction is gone before its flush",
             )),
-        }
+        };
+        keep_unless_rolled_back(&mut self.pending, &result);
+        result
     }
 
     /// Writes the pending work before COMMIT; when that (or an earlier flush) failed, rolls
@@ -165,7 +332,8 @@ impl<'a, C: Connection> Session<'a, C> {
         Err(e)
     }
 
-    /// Discards pending work and rolls back whatever was sent.
+    /// Discards pending work and changes, and rolls back whatever was sent; borrowed
+    /// entities get back what a flush stored into them.
     pub async fn rollback(mut self) -> Result<()> {
         self.pending.discard();
         match self.lazy.into_transaction() {
@@ -175,6 +343,7 @@ impl<'a, C: Connection> Session<'a, C> {
     }
 
     /// Runs a statement in the session's transaction (after flushing); rows affected.
+    /// Objects the session holds are not refreshed by it: [`refresh`](Self::refresh) them.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.flush().await?;
         self.lazy.execute(sql, params).await
@@ -202,7 +371,8 @@ impl<'a, C: Connection> Session<'a, C> {
     }
 
     /// A query over entity `E`: filter, order, limit, row locks, then `all()`, `first()`,
-    /// `one()`, `one_or_none()` or `count()`.
+    /// `one()`, `one_or_none()` or `count()`, which return the session's objects
+    /// (`&mut E`). Pending work is flushed before it runs.
     pub fn query<E: Entity>(&mut self) -> Query<'_, E> {
         Query::new(self)
     }
@@ -221,13 +391,53 @@ impl<'a, C: Connection> Session<'a, C> {
     }
 
     /// Flushes, then opens a savepoint (beginning the transaction if need be). The nested
-    /// scope has its own pending work: its commit flushes it and releases the savepoint,
-    /// its rollback discards it and rolls back to the savepoint. The session is usable
-    /// again once the nested scope ends.
+    /// scope sees and changes the session's objects and has pending work of its own: its
+    /// commit flushes and releases the savepoint; its rollback (or drop) rolls back to the
+    /// savepoint and returns every object to what it was when the scope began (objects
+    /// loaded or added inside it leave the session). The session is usable again once the
+    /// nested scope ends.
     pub async fn begin_nested<'b>(&mut self) -> Result<NestedSession<'_, 'b, C>> {
         self.flush().await?;
-        let sp = self.lazy.transaction().await?.savepoint().await?;
-        Ok(NestedSession::new(sp))
+        self.pending.check_not_failed()?;
+        let Session { lazy, map, .. } = self;
+        let sp = lazy.transaction().await?.savepoint().await?;
+        Ok(NestedSession::new(sp, map))
+    }
+
+    /// Runs a SELECT in the session's transaction (beginning it with the read), without
+    /// flushing.
+    async fn select_rows(
+        &mut self,
+        table: &'static str,
+        locking: bool,
+        render: Render<'_>,
+    ) -> Result<Vec<Row>> {
+        self.lazy.connect().await?;
+        let (sql, write_lock) = {
+            let dialect = self.lazy.dialect();
+            (render(dialect)?, locking && locks_by_write_lock(dialect))
+        };
+        if write_lock {
+            self.lazy
+                .fetch_write_locked(table, &sql.text, &sql.params)
+                .await
+        } else {
+            let opts = self.lazy.options();
+            self.lazy.fetch_with(opts, &sql.text, &sql.params).await
+        }
+    }
+}
+
+/// After COMMIT: borrowed entities keep what the flush stored into them unless the
+/// transaction is known to be rolled back.
+fn keep_unless_rolled_back<X: crate::entity::exec::Executor, T>(
+    pending: &mut Pending<'_, X>,
+    result: &Result<T>,
+) {
+    match result {
+        Ok(_) => pending.keep(),
+        Err(e) if e.kind() == ErrorKind::CommitOutcomeUnknown => pending.keep(),
+        Err(_) => {}
     }
 }
 
@@ -240,19 +450,11 @@ impl<C: Connection> Runner for Session<'_, C> {
     ) -> BoxFuture<'r, Result<Vec<Row>>> {
         Box::pin(async move {
             self.flush().await?;
-            self.lazy.connect().await?;
-            let (sql, write_lock) = {
-                let dialect = self.lazy.dialect();
-                (render(dialect)?, locking && locks_by_write_lock(dialect))
-            };
-            if write_lock {
-                self.lazy
-                    .fetch_write_locked(table, &sql.text, &sql.params)
-                    .await
-            } else {
-                let opts = self.lazy.options();
-                self.lazy.fetch_with(opts, &sql.text, &sql.params).await
-            }
+            self.select_rows(table, locking, render).await
         })
+    }
+
+    fn identity_map(&mut self) -> Option<&mut IdentityMap> {
+        Some(&mut self.map)
     }
 }

@@ -1,27 +1,48 @@
-//! [`NestedSession`]: a savepoint of a session that also scopes pending work.
+//! [`NestedSession`]: a savepoint of a session that also scopes changes and pending work.
 
 use std::fmt;
+use std::marker::PhantomData;
 
-use super::lazy::locks_by_write_lock;
-use super::pending::{Delete, Insert, Pending, Update};
-use super::query::{Query, Render, Runner};
+use super::identity::{Handle, IdentityMap, Mark};
+use super::pending::{BorrowedDelete, BorrowedInsert, BorrowedUpdate, OwnedInsert, Pending};
+use super::query::{Query, Render, Runner, select_in_transaction};
 use crate::connection::{AnyConnection, BoxFuture, Connection};
-use crate::entity::Entity;
+use crate::entity::{Entity, IntoKey, read};
 use crate::error::Result;
 use crate::lock::TableLock;
 use crate::row::Row;
 use crate::transaction::Transaction;
 use crate::value::Value;
 
+/// The session's identity map as a nested scope holds it: if the scope does not commit,
+/// dropping this puts the objects back as they were when the scope began.
+struct Scoped<'s> {
+    map: &'s mut IdentityMap,
+    mark: Option<Mark>,
+}
+
+impl Drop for Scoped<'_> {
+    fn drop(&mut self) {
+        if let Some(mark) = self.mark.take()
+            && let Err(e) = self.map.restore(mark)
+        {
+            tracing::warn!(error = %e, "restoring a session's objects after a nested rollback");
+        }
+    }
+}
+
 /// A savepoint opened by [`Session::begin_nested`](super::Session::begin_nested) (or by
-/// another nested scope), with its own pending work: [`commit`](Self::commit) flushes it
-/// and releases the savepoint; [`rollback`](Self::rollback) — or dropping it — discards it
-/// and rolls back to the savepoint, leaving the enclosing scope's work as it was. `'b` is
-/// how long the entities handed to it are borrowed.
+/// another nested scope). It sees and changes the session's objects and has pending work
+/// of its own: [`commit`](Self::commit) flushes and releases the savepoint;
+/// [`rollback`](Self::rollback) — or dropping it — rolls back to the savepoint and returns
+/// every object of the session to what it was when the scope began (objects loaded or
+/// added inside the scope leave the session). `'b` is how long entities lent with the
+/// `_borrowed` methods are borrowed.
 #[must_use = "a nested session is rolled back to its savepoint when dropped"]
 pub struct NestedSession<'s, 'b, C: Connection = AnyConnection> {
-    sp: Transaction<'s, C>,
     pending: Pending<'b, Transaction<'s, C>>,
+    sp: Transaction<'s, C>,
+    scoped: Scoped<'s>,
 }
 
 impl<C: Connection> fmt::Debug for NestedSession<'_, '_, C> {
@@ -34,10 +55,13 @@ impl<C: Connection> fmt::Debug for NestedSession<'_, '_, C> {
 }
 
 impl<'s, 'b, C: Connection> NestedSession<'s, 'b, C> {
-    pub(crate) fn new(sp: Transaction<'s, C>) -> Self {
+    /// A scope over savepoint `sp`; `map` was just flushed, so it is marked as it stands.
+    pub(crate) fn new(sp: Transaction<'s, C>, map: &'s mut IdentityMap) -> Self {
+        let mark = Some(map.mark());
         Self {
-            sp,
             pending: Pending::new(),
+            sp,
+            scoped: Scoped { map, mark },
         }
     }
 
@@ -46,44 +70,94 @@ impl<'s, 'b, C: Connection> NestedSession<'s, 'b, C> {
         self.sp.depth()
     }
 
-    /// How many writes wait for the next flush.
+    /// How many inserts and deletes wait for the next flush of this scope.
     pub fn pending(&self) -> usize {
         self.pending.len()
     }
 
-    /// INSERTs `entity` at the next flush of this scope.
-    pub fn add<E: Entity>(&mut self, entity: &'b mut E) {
-        self.pending.push(Insert(entity));
+    /// Gives `entity` to the session, INSERTed at the next flush of this scope (and gone
+    /// again if the scope rolls back).
+    pub fn add<E: Entity>(&mut self, entity: E) -> Handle<E> {
+        let handle = self.scoped.map.add(entity);
+        self.pending.push(OwnedInsert::<E> {
+            slot: handle.slot(),
+            _entity: PhantomData,
+        });
+        handle
     }
 
-    /// [`add`](Self::add) for each entity, in order.
-    pub fn add_all<E: Entity>(&mut self, entities: impl IntoIterator<Item = &'b mut E>) {
+    /// An object of the session, by the handle `add` gave.
+    pub fn entity<E: Entity>(&mut self, handle: Handle<E>) -> Option<&mut E> {
+        self.scoped.map.handle_mut(handle)
+    }
+
+    /// INSERTs a borrowed entity at the next flush of this scope (what it stored is put
+    /// back if the scope rolls back).
+    pub fn add_borrowed<E: Entity>(&mut self, entity: &'b mut E) {
+        self.pending.push(BorrowedInsert {
+            entity,
+            before: None,
+        });
+    }
+
+    /// [`add_borrowed`](Self::add_borrowed) for each entity, in order.
+    pub fn add_all_borrowed<E: Entity>(&mut self, entities: impl IntoIterator<Item = &'b mut E>) {
         for entity in entities {
-            self.add(entity);
+            self.add_borrowed(entity);
         }
     }
 
-    /// UPDATEs `entity`'s row at the next flush of this scope.
-    pub fn update<E: Entity>(&mut self, entity: &'b mut E) {
-        self.pending.push(Update(entity));
+    /// UPDATEs a borrowed entity's row at the next flush of this scope, as
+    /// [`Session::update_borrowed`](super::Session::update_borrowed).
+    pub fn update_borrowed<E: Entity>(&mut self, entity: &'b mut E) {
+        self.pending.push(BorrowedUpdate {
+            entity,
+            before: None,
+        });
     }
 
-    /// DELETEs `entity`'s row at the next flush of this scope.
-    pub fn delete<E: Entity>(&mut self, entity: &'b E) {
-        self.pending.push(Delete(entity));
+    /// DELETEs a borrowed entity's row at the next flush of this scope.
+    pub fn delete_borrowed<E: Entity>(&mut self, entity: &'b E) {
+        self.pending.push(BorrowedDelete(entity));
     }
 
-    /// Writes this scope's pending work now.
+    /// The session's object of `E` with primary key `key`, as
+    /// [`Session::get`](super::Session::get).
+    pub async fn get<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<&mut E>> {
+        let key = key.into_key();
+        if let Some(slot) = self.scoped.map.find::<E>(&key) {
+            return Ok(self.scoped.map.get_mut(slot));
+        }
+        self.flush().await?;
+        if let Some(slot) = self.scoped.map.find::<E>(&key) {
+            return Ok(self.scoped.map.get_mut(slot));
+        }
+        self.query::<E>()
+            .filter(read::key_filter::<E>(key)?)
+            .one_or_none()
+            .await
+    }
+
+    /// Writes this scope's pending work and every changed object of the session now.
     pub async fn flush(&mut self) -> Result<()> {
-        self.pending.flush(&mut self.sp).await
+        if self.pending.is_clean(self.scoped.map) {
+            return Ok(());
+        }
+        self.pending.flush(&mut self.sp, self.scoped.map).await
     }
 
-    /// Flushes, then releases the savepoint into the enclosing scope. After a failed
-    /// flush it rolls back to the savepoint instead and returns the error.
+    /// Flushes, then releases the savepoint into the enclosing scope, whose objects keep
+    /// the changes. After a failed flush it rolls back to the savepoint instead and
+    /// returns the error.
     pub async fn commit(mut self) -> Result<()> {
         let flushed = self.flush().await;
         match flushed.and_then(|()| self.pending.check_not_failed()) {
-            Ok(()) => self.sp.commit().await,
+            Ok(()) => {
+                self.sp.commit().await?;
+                self.scoped.mark = None;
+                self.pending.keep();
+                Ok(())
+            }
             Err(e) => {
                 if let Err(rollback) = self.sp.rollback().await {
                     tracing::warn!(error = %rollback, "rolling back a savepoint after a failed flush");
@@ -93,19 +167,20 @@ impl<'s, 'b, C: Connection> NestedSession<'s, 'b, C> {
         }
     }
 
-    /// Discards this scope's pending work and rolls back to the savepoint.
+    /// Discards this scope's pending work, rolls back to the savepoint and returns the
+    /// session's objects to what they were when the scope began.
     pub async fn rollback(mut self) -> Result<()> {
         self.pending.discard();
         self.sp.rollback().await
     }
 
-    /// Runs a statement (after flushing this scope); rows affected.
+    /// Runs a statement (after flushing); rows affected.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.flush().await?;
         self.sp.execute(sql, params).await
     }
 
-    /// Runs a query (after flushing this scope); its rows.
+    /// Runs a query (after flushing); its rows.
     pub async fn query_sql(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         self.flush().await?;
         self.sp.query(sql, params).await
@@ -126,7 +201,9 @@ impl<'s, 'b, C: Connection> NestedSession<'s, 'b, C> {
     /// Flushes, then opens a savepoint inside this one.
     pub async fn begin_nested<'c>(&mut self) -> Result<NestedSession<'_, 'c, C>> {
         self.flush().await?;
-        Ok(NestedSession::new(self.sp.savepoint().await?))
+        self.pending.check_not_failed()?;
+        let sp = self.sp.savepoint().await?;
+        Ok(NestedSession::new(sp, self.scoped.map))
     }
 }
 
@@ -139,14 +216,11 @@ impl<C: Connection> Runner for NestedSession<'_, '_, C> {
     ) -> BoxFuture<'r, Result<Vec<Row>>> {
         Box::pin(async move {
             self.flush().await?;
-            let (sql, write_lock) = {
-                let dialect = self.sp.dialect();
-                (render(dialect)?, locking && locks_by_write_lock(dialect))
-            };
-            if write_lock {
-                self.sp.lock_table(table, &TableLock::share()).await?;
-            }
-            self.sp.query(&sql.text, &sql.params).await
+            select_in_transaction(&mut self.sp, table, locking, render).await
         })
+    }
+
+    fn identity_map(&mut self) -> Option<&mut IdentityMap> {
+        Some(self.scoped.map)
     }
 }

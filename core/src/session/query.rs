@@ -1,24 +1,32 @@
-//! [`Query`]: a [`Select`] bound to a session, with the terminal reads (`all`, `first`,
-//! `one`, `one_or_none`, `count`).
+//! [`Query`]: a [`Select`] bound to where it runs — a session (rows become objects of its
+//! identity map, lent out as `&mut E`), or a transaction or pooled connection (rows decoded
+//! into owned values) — with the terminal reads (`all`, `first`, `one`, `one_or_none`,
+//! `count`). Every entity read of txkit goes through here, with every row lock.
 
 use std::fmt;
+use std::marker::PhantomData;
 
+use super::identity::IdentityMap;
+use super::lazy::locks_by_write_lock;
 use super::select::{Select, SortOrder};
-use crate::connection::BoxFuture;
+use crate::connection::{BoxFuture, Connection};
 use crate::dialect::Dialect;
 use crate::entity::render::Sql;
 use crate::entity::{Column, Entity, Filter};
 use crate::error::{Error, ErrorKind, Result};
-use crate::lock::RowLock;
+use crate::lock::{RowLock, TableLock};
+use crate::managed::ManagedConnection;
 use crate::row::Row;
+use crate::transaction::Transaction;
 use crate::value::Value;
 
 /// Renders a statement once the dialect is known.
 pub(crate) type Render<'r> = &'r (dyn Fn(&dyn Dialect) -> Result<Sql> + Send + Sync);
 
-/// What a query runs on: a session or a nested savepoint of one. It flushes pending work
-/// first (a query sees what was added), then renders for its connection's dialect and
-/// runs; a locking read on SQLite takes the database write lock.
+/// What a query runs on: a session or a nested scope of one (which flush pending work
+/// first, so a query sees what was added, and own an identity map), a transaction, or a
+/// pooled connection. It renders for its connection's dialect and runs; a locking read on
+/// SQLite takes the database write lock.
 pub(crate) trait Runner: Send {
     fn run_select<'r>(
         &'r mut self,
@@ -26,28 +34,46 @@ pub(crate) trait Runner: Send {
         locking: bool,
         render: Render<'r>,
     ) -> BoxFuture<'r, Result<Vec<Row>>>;
+
+    /// The identity map the rows go into, for a session.
+    fn identity_map(&mut self) -> Option<&mut IdentityMap> {
+        None
+    }
 }
 
-/// A query over entity `E` in a session: `session.query::<Account>()`, then builder calls,
-/// then a terminal read. See [`Select`] for how it renders and how row locks map per
-/// backend.
+/// The query mode of a session: rows become objects of the session's identity map, lent
+/// out as `&mut E`; changes to them are written at the next flush.
+#[derive(Debug)]
+pub enum Attached {}
+
+/// The query mode of a transaction or pooled connection: rows are decoded into owned
+/// values, which the caller writes back with `update` if it changes them.
+#[derive(Debug)]
+pub enum Detached {}
+
+/// A query over entity `E`: `session.query::<Account>()` (mode [`Attached`]) or
+/// `tx.select::<Account>()` / `conn.select::<Account>()` (mode [`Detached`]), then builder
+/// calls, then a terminal read. See [`Select`] for how it renders and how row locks map
+/// per backend.
 #[must_use = "a query does nothing until all(), first(), one(), one_or_none() or count()"]
-pub struct Query<'q, E> {
+pub struct Query<'q, E, M = Attached> {
     runner: &'q mut (dyn Runner + 'q),
     select: Select<E>,
+    _mode: PhantomData<fn() -> M>,
 }
 
-impl<E> fmt::Debug for Query<'_, E> {
+impl<E, M> fmt::Debug for Query<'_, E, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Query").field(&self.select).finish()
     }
 }
 
-impl<'q, E: Entity> Query<'q, E> {
+impl<'q, E: Entity, M> Query<'q, E, M> {
     pub(crate) fn new(runner: &'q mut (dyn Runner + 'q)) -> Self {
         Self {
             runner,
             select: Select::new(),
+            _mode: PhantomData,
         }
     }
 
@@ -82,7 +108,11 @@ impl<'q, E: Entity> Query<'q, E> {
         self.map(|s| s.offset(n))
     }
 
-    /// See [`Select::with_for_update`].
+    /// Locks the rows read until the transaction ends: `RowLock::update()` (FOR UPDATE),
+    /// `no_key_update()`, `share()`, `key_share()`, each with `.nowait()` or
+    /// `.skip_locked()` and `.of(tables)`. Rendered per server by [`Select`]; a lock a
+    /// server cannot honour is an Unsupported error, never a weaker lock. On SQLite, which
+    /// has no row locks, a locking read takes the database write lock.
     pub fn with_for_update(self, lock: RowLock) -> Self {
         self.map(|s| s.with_for_update(lock))
     }
@@ -92,72 +122,18 @@ impl<'q, E: Entity> Query<'q, E> {
         &self.select
     }
 
-    async fn rows(self) -> Result<Vec<Row>> {
-        let Query { runner, select } = self;
+    /// Runs the query; its rows, and what it ran on.
+    async fn rows(self) -> Result<(Vec<Row>, &'q mut (dyn Runner + 'q))> {
+        let Query { runner, select, .. } = self;
         let locking = select.row_lock().is_some();
         let render = move |d: &dyn Dialect| select.render(d);
-        runner.run_select(E::TABLE, locking, &render).await
-    }
-
-    /// Every matching row.
-    pub async fn all(self) -> Result<Vec<E>> {
-        self.rows().await?.iter().map(E::from_row).collect()
-    }
-
-    /// The first matching row (LIMIT 1), if any.
-    pub async fn first(self) -> Result<Option<E>> {
-        let rows = self.limit(1).rows().await?;
-        rows.first().map(E::from_row).transpose()
-    }
-
-    /// Exactly one matching row; none or more than one is an error (of kind Database)
-    /// saying which.
-    pub async fn one(self) -> Result<E> {
-        let rows = self.rows().await?;
-        match rows.as_slice() {
-            [row] => E::from_row(row),
-            [] => Err(Error::new(
-                ErrorKind::Database,
-                format!("one() found no row of {} matching the query", E::TABLE),
-            )),
-            more => Err(Error::new(
-                ErrorKind::Database,
-                format!(
-                    "one() expected exactly one row of {}, but {} match the query",
-                    E::TABLE,
-                    more.len()
-                ),
-            )),
-        }
-    }
-
-    /// The matching row if there is one; more than one is an error.
-    pub async fn one_or_none(self) -> Result<Option<E>> {
-        let rows = self.rows().await?;
-        match rows.as_slice() {
-            [] => Ok(None),
-            [row] => E::from_row(row).map(Some),
-            more => Err(Error::new(
-                ErrorKind::Database,
-                format!(
-                    "one_or_none() expected at most one row of {}, but {} match the query",
-                    E::TABLE,
-                    more.len()
-                ),
-            )),
-        }
+        let rows = runner.run_select(E::TABLE, locking, &render).await?;
+        Ok((rows, runner))
     }
 
     /// How many rows match (`SELECT COUNT(*)`). Unsupported with a row lock.
     pub async fn count(self) -> Result<u64> {
-        let Query { runner, select } = self;
-        if select.row_lock().is_some() {
-            return Err(Error::unsupported(format!(
-                "count() cannot lock rows (an aggregate takes no row locks); read the rows of \
-                 {} with all() to lock them",
-                E::TABLE
-            )));
-        }
+        let Query { runner, select, .. } = self;
         let render = move |d: &dyn Dialect| {
             let (text, params) = select.count_sql(d)?;
             Ok(Sql { text, params })
@@ -169,5 +145,146 @@ impl<'q, E: Entity> Query<'q, E> {
         let n: i64 = row.get(0)?;
         u64::try_from(n)
             .map_err(|_| Error::new(ErrorKind::Database, format!("COUNT(*) returned {n}")))
+    }
+}
+
+/// The one item of `items`, or an error saying how many there were.
+fn exactly_one<T>(items: Vec<T>, table: &str) -> Result<T> {
+    let n = items.len();
+    let mut items = items.into_iter();
+    match (items.next(), n) {
+        (Some(item), 1) => Ok(item),
+        (None, _) => Err(Error::new(
+            ErrorKind::Database,
+            format!("one() found no row of {table} matching the query"),
+        )),
+        (Some(_), more) => Err(Error::new(
+            ErrorKind::Database,
+            format!("one() expected exactly one row of {table}, but {more} match the query"),
+        )),
+    }
+}
+
+/// The item of `items` if there is one; more than one is an error.
+fn at_most_one<T>(items: Vec<T>, table: &str) -> Result<Option<T>> {
+    if items.len() > 1 {
+        return Err(Error::new(
+            ErrorKind::Database,
+            format!(
+                "one_or_none() expected at most one row of {table}, but {} match the query",
+                items.len()
+            ),
+        ));
+    }
+    Ok(items.into_iter().next())
+}
+
+impl<'q, E: Entity> Query<'q, E, Attached> {
+    /// Every matching row, as the session's objects: a row the session already holds
+    /// comes back as that same object (with its unflushed changes), the others are added
+    /// to the identity map.
+    pub async fn all(self) -> Result<Vec<&'q mut E>> {
+        let (rows, runner) = self.rows().await?;
+        let map = runner
+            .identity_map()
+            .ok_or_else(|| Error::config("internal: an attached query without a session"))?;
+        let slots = rows
+            .iter()
+            .map(|row| map.load::<E>(row))
+            .collect::<Result<Vec<_>>>()?;
+        map.many_mut(&slots)
+    }
+
+    /// The first matching row (LIMIT 1), if any.
+    pub async fn first(self) -> Result<Option<&'q mut E>> {
+        Ok(self.limit(1).all().await?.into_iter().next())
+    }
+
+    /// Exactly one matching row; none or more than one is an error (of kind Database)
+    /// saying which.
+    pub async fn one(self) -> Result<&'q mut E> {
+        exactly_one(self.all().await?, E::TABLE)
+    }
+
+    /// The matching row if there is one; more than one is an error.
+    pub async fn one_or_none(self) -> Result<Option<&'q mut E>> {
+        at_most_one(self.all().await?, E::TABLE)
+    }
+}
+
+impl<E: Entity> Query<'_, E, Detached> {
+    /// Every matching row.
+    pub async fn all(self) -> Result<Vec<E>> {
+        self.rows().await?.0.iter().map(E::from_row).collect()
+    }
+
+    /// The first matching row (LIMIT 1), if any.
+    pub async fn first(self) -> Result<Option<E>> {
+        Ok(self.limit(1).all().await?.into_iter().next())
+    }
+
+    /// Exactly one matching row; none or more than one is an error (of kind Database)
+    /// saying which.
+    pub async fn one(self) -> Result<E> {
+        exactly_one(self.all().await?, E::TABLE)
+    }
+
+    /// The matching row if there is one; more than one is an error.
+    pub async fn one_or_none(self) -> Result<Option<E>> {
+        at_most_one(self.all().await?, E::TABLE)
+    }
+}
+
+/// A SELECT on a transaction (or savepoint): a locking read on SQLite takes the database
+/// write lock first.
+pub(crate) async fn select_in_transaction<C: Connection>(
+    tx: &mut Transaction<'_, C>,
+    table: &'static str,
+    locking: bool,
+    render: Render<'_>,
+) -> Result<Vec<Row>> {
+    let (sql, write_lock) = {
+        let dialect = tx.dialect();
+        (render(dialect)?, locking && locks_by_write_lock(dialect))
+    };
+    if write_lock {
+        tx.lock_table(table, &TableLock::share()).await?;
+    }
+    tx.query(&sql.text, &sql.params).await
+}
+
+impl<C: Connection> Runner for Transaction<'_, C> {
+    fn run_select<'r>(
+        &'r mut self,
+        table: &'static str,
+        locking: bool,
+        render: Render<'r>,
+    ) -> BoxFuture<'r, Result<Vec<Row>>> {
+        Box::pin(select_in_transaction(self, table, locking, render))
+    }
+}
+
+impl<C: Connection> Runner for ManagedConnection<C> {
+    fn run_select<'r>(
+        &'r mut self,
+        table: &'static str,
+        locking: bool,
+        render: Render<'r>,
+    ) -> BoxFuture<'r, Result<Vec<Row>>> {
+        Box::pin(async move {
+            let sql = {
+                let dialect = self.dialect();
+                if locking && locks_by_write_lock(dialect) {
+                    return Err(Error::unsupported(format!(
+                        "a locking read of {table} outside a transaction: SQLite has no row \
+                         locks, and a lock taken by one autocommit statement ends with it; \
+                         read inside conn.begin() (the read then takes the database write \
+                         lock)"
+                    )));
+                }
+                render(dialect)?
+            };
+            self.query(&sql.text, &sql.params).await
+        })
     }
 }

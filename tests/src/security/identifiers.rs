@@ -502,7 +502,7 @@ async fn hostile_entity_names(db: TestDb) {
     conn.insert(&mut Hostile { id: 1, v: 5 }).await.unwrap();
     let found: Hostile = conn.find(1_i64).await.unwrap().unwrap();
     assert_eq!(found.v, 5);
-    let selected: Vec<Hostile> = conn.select(Hostile::V.eq(5)).await.unwrap();
+    let selected: Vec<Hostile> = conn.select().filter(Hostile::V.eq(5)).all().await.unwrap();
     assert_eq!(selected.len(), 1);
     conn.insert(&mut Hostile { id: 2, v: 9 }).await.unwrap();
     let (sql, params) = Select::<Hostile>::new()
