@@ -7,3 +7,11 @@ fn entity_ui() {
     t.compile_fail("tests/ui/entity/*.rs");
     t.pass("tests/ui/pass/*.rs");
 }
+
+/// The session's borrow rules, as a user of derived entities meets them: objects lent out
+/// by a session cannot outlive it, and one `get` lends one object at a time.
+#[test]
+fn session_ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/session/*.rs");
+}

@@ -54,8 +54,21 @@ async fn uow_load_change_commit_writes(db: TestDb) {
     session.get::<Acct>(ids[0]).await.unwrap().unwrap().balance -= 10;
     session.get::<Acct>(ids[1]).await.unwrap().unwrap().balance += 10;
     session.commit().await.unwrap();
-    assert_eq!(row(&iso, ids[0]).await.1, 100);
-    assert_eq!(row(&iso, ids[1]).await.1, 30);
+    // get_many() lends several at once, in the order asked; a missing key is None.
+    let mut session = iso.engine.session();
+    let mut both = session
+        .get_many::<Acct, _>([ids[1], -1, ids[0]])
+        .await
+        .unwrap();
+    let [Some(b), None, Some(a)] = both.as_mut_slice() else {
+        panic!("get_many: {both:?}");
+    };
+    (a.balance, b.balance) = (a.balance - 1, b.balance + 1);
+    let twice = session.get_many::<Acct, _>([ids[0], ids[0]]).await;
+    assert_eq!(twice.unwrap_err().kind(), ErrorKind::Config);
+    session.commit().await.unwrap();
+    assert_eq!(row(&iso, ids[0]).await.1, 99);
+    assert_eq!(row(&iso, ids[1]).await.1, 31);
     db.assert_no_idle_in_transaction().await;
     iso.finish().await;
 }
@@ -77,7 +90,11 @@ async fn uow_writes_only_changed_columns(db: TestDb) {
         .await
         .unwrap();
     let a = session.get::<Acct>(ids[0]).await.unwrap().unwrap();
-    assert_eq!((a.owner.as_str(), a.balance), ("ann", 77), "the object is as loaded");
+    assert_eq!(
+        (a.owner.as_str(), a.balance),
+        ("ann", 77),
+        "the object is as loaded"
+    );
     a.balance = 78; // changes only the balance again
     session.commit().await.unwrap();
     assert_eq!(row(&iso, ids[0]).await, ("changed by sql".into(), 78, 3));
@@ -225,9 +242,17 @@ async fn uow_nested_rollback_restores_objects(db: TestDb) {
         nested.flush().await.unwrap(); // both written inside the savepoint
         nested.rollback().await.unwrap();
     }
-    assert_eq!(session.entity(added).map(|a| a.id), None, "added inside: gone");
+    assert_eq!(
+        session.entity(added).map(|a| a.id),
+        None,
+        "added inside: gone"
+    );
     let a = session.get::<Acct>(ids[0]).await.unwrap().unwrap();
-    assert_eq!((a.balance, a.version), (11, 2), "as flushed before the scope");
+    assert_eq!(
+        (a.balance, a.version),
+        (11, 2),
+        "as flushed before the scope"
+    );
     {
         let mut nested = session.begin_nested().await.unwrap();
         nested.get::<Acct>(ids[1]).await.unwrap().unwrap().balance = 21;
@@ -239,12 +264,19 @@ async fn uow_nested_rollback_restores_objects(db: TestDb) {
         nested.get::<Acct>(ids[1]).await.unwrap().unwrap().balance = -1;
         nested.flush().await.unwrap();
     }
-    assert_eq!(session.get::<Acct>(ids[1]).await.unwrap().unwrap().balance, 21);
+    assert_eq!(
+        session.get::<Acct>(ids[1]).await.unwrap().unwrap().balance,
+        21
+    );
     session.commit().await.unwrap();
     assert_eq!(row(&iso, ids[0]).await, ("ann".into(), 11, 2));
     assert_eq!(row(&iso, ids[1]).await, ("bob".into(), 21, 2));
     let mut s = iso.engine.session();
-    assert_eq!(s.query::<Acct>().count().await.unwrap(), 2, "no row 'inside'");
+    assert_eq!(
+        s.query::<Acct>().count().await.unwrap(),
+        2,
+        "no row 'inside'"
+    );
     s.rollback().await.unwrap();
     db.assert_no_idle_in_transaction().await;
     iso.finish().await;
@@ -266,7 +298,11 @@ async fn uow_lost_race_is_stale_data(db: TestDb) {
     assert!(e.is_conflict() && e.is_retryable());
     let info = e.stale_info().expect("stale info");
     assert_eq!(
-        (info.table.as_str(), info.key.clone(), info.expected_version.as_str()),
+        (
+            info.table.as_str(),
+            info.key.clone(),
+            info.expected_version.as_str()
+        ),
         (Acct::TABLE, ids[0].to_string(), "1")
     );
     if db.kind == Kind::Sqlite && !db.sea_orm {

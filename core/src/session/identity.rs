@@ -197,6 +197,14 @@ impl IdentityMap {
             .filter(|slot| self.entry(*slot).is_some())
     }
 
+    /// Like [`find`](Self::find), but not for an object that is deleted or gone.
+    pub(crate) fn find_live<E: Entity>(&self, key: &[Value]) -> Option<usize> {
+        self.find::<E>(key).filter(|slot| {
+            self.entry(*slot)
+                .is_some_and(|e| matches!(e.status, Status::New | Status::Persistent))
+        })
+    }
+
     /// Adds a new object, to be INSERTed at the next flush.
     pub(crate) fn add<E: Entity>(&mut self, entity: E) -> Handle<E> {
         Handle {

@@ -34,7 +34,7 @@ use pending::{BorrowedDelete, BorrowedInsert, BorrowedUpdate, OwnedDelete, Owned
 use query::{Render, Runner};
 
 use crate::connection::{AnyConnection, BoxFuture, Connection};
-use crate::entity::{Entity, IntoKey, read};
+use crate::entity::{Entity, Filter, IntoKey, read};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::{IsolationLevel, TxOptions};
 use crate::lock::TableLock;
@@ -200,6 +200,55 @@ impl<'a, C: Connection> Session<'a, C> {
             .filter(read::key_filter::<E>(key)?)
             .one_or_none()
             .await
+    }
+
+    /// The objects of `E` with primary keys `keys`, in that order (`None` where there is
+    /// no such row): those the session holds without SQL, the rest with one SELECT. For a
+    /// unit of work that changes several rows at once — one `get` lends one object at a
+    /// time — and the same key twice is a Config error (one object cannot be lent twice).
+    ///
+    /// ```
+    /// # async fn demo<A: txkit_core::Entity>(s: &mut txkit_core::Session<'_>, change: impl Fn(&mut A, &mut A)) -> txkit_core::Result<()> {
+    /// if let [Some(from), Some(to)] = s.get_many::<A, _>([1, 2]).await?.as_mut_slice() {
+    ///     change(from, to);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_many<E: Entity, K: IntoKey>(
+        &mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<Vec<Option<&mut E>>> {
+        let keys: Vec<Vec<Value>> = keys.into_iter().map(IntoKey::into_key).collect();
+        if keys.iter().any(|k| self.map.find::<E>(k).is_none()) {
+            self.flush().await?;
+            let missing: Vec<Filter> = keys
+                .iter()
+                .filter(|k| self.map.find::<E>(k).is_none())
+                .map(|k| read::key_filter::<E>(k.clone()))
+                .collect::<Result<_>>()?;
+            if let Some(any) = missing.into_iter().reduce(Filter::or) {
+                self.query::<E>().filter(any).all().await?;
+            }
+        }
+        let slots: Vec<Option<usize>> = keys.iter().map(|k| self.map.find_live::<E>(k)).collect();
+        let found: Vec<usize> = slots.iter().flatten().copied().collect();
+        if found.len() > 1 {
+            let mut sorted = found.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            if sorted.len() != found.len() {
+                return Err(Error::config(format!(
+                    "get_many() was given one key of {} twice; one object cannot be lent out \
+                     twice",
+                    E::TABLE
+                )));
+            }
+        }
+        let mut objects = self.map.many_mut::<E>(&found)?.into_iter();
+        Ok(slots
+            .iter()
+            .map(|slot| slot.and_then(|_| objects.next()))
+            .collect())
     }
 
     /// Marks the object of `E` with primary key `key` for DELETE at the next flush
