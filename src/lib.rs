@@ -1,10 +1,74 @@
 //! # txkit
 //!
 //! Correct and fast database transactions on PostgreSQL, MySQL/MariaDB and SQLite through
-//! one API: an [`Engine`] with a connection pool that never hands out a dirty connection;
-//! [`Transaction`] guards with savepoints of any depth; isolation per engine, connection or
-//! transaction; errors classified into [`ErrorKind`]s (deadlock, serialization failure,
-//! lock timeout, …) that say whether retrying can help.
+//! one API — what SQLAlchemy's transaction chapter gives Python: an [`Engine`] with a
+//! connection pool that never hands out a dirty connection; a [`Session`] that is a unit
+//! of work (load, change, commit); [`Transaction`] guards with savepoints of any depth;
+//! isolation per engine, connection or transaction; row and table locks; optimistic locking
+//! with version columns; errors classified into [`ErrorKind`]s (deadlock, serialization
+//! failure, lock timeout, …) that say whether retrying can help, and retry of whole units
+//! of work.
+//!
+//! ## Load, change, commit
+//!
+//! ```
+//! use txkit::{Engine, Entity, create_all};
+//!
+//! #[derive(Debug, Entity)]
+//! #[txkit(table = "accounts")]
+//! struct Account {
+//!     #[txkit(primary_key)]
+//!     id: i64,
+//!     balance: i64, // cents
+//!     #[txkit(version)]
+//!     version: i64,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> txkit::Result<()> {
+//! let engine = Engine::connect("sqlite::memory:").await?;
+//! create_all(&engine, &[Account::table()]).await?;
+//!
+//! // The session owns what it is given and what it loads.
+//! let mut session = engine.session();
+//! session.add(Account { id: 1, balance: 1_000, version: 0 });
+//! session.add(Account { id: 2, balance: 0, version: 0 });
+//! session.commit().await?; // INSERT, INSERT, COMMIT
+//!
+//! let mut session = engine.session();
+//! let a = session.query::<Account>().filter_by(Account::ID, 1).first().await?.unwrap();
+//! a.balance -= 300; // change it in place: no update() call
+//! session.get::<Account>(2).await?.unwrap().balance += 300;
+//! // The flush before COMMIT writes both changed balances (only that column), each
+//! // UPDATE … WHERE id = ? AND version = ?, and advances the versions: a row that moved
+//! // on since it was read is ErrorKind::StaleData on every backend.
+//! session.commit().await?;
+//!
+//! let mut session = engine.session();
+//! let accounts = session.query::<Account>().all().await?;
+//! let balances: Vec<(i64, i64)> = accounts.iter().map(|a| (a.balance, a.version)).collect();
+//! assert_eq!(balances, [(700, 2), (300, 2)]);
+//! # Ok(()) }
+//! ```
+//!
+//! ## SQLAlchemy's transaction chapter, pattern by pattern
+//!
+//! | pattern | txkit |
+//! | --- | --- |
+//! | engine and connection pool | [`Engine::connect`], [`Engine::builder`]: [`pool_size`](EngineBuilder::pool_size), [`max_overflow`](EngineBuilder::max_overflow), [`pool_timeout`](EngineBuilder::pool_timeout), [`pool_recycle`](EngineBuilder::pool_recycle), [`pool_pre_ping`](EngineBuilder::pool_pre_ping), [`reset_on_return`](EngineBuilder::reset_on_return); [`PoolKind`] (queue, null, static) |
+//! | pool events and status | [`Engine::on_event`] with [`PoolEvent`]; [`Engine::status`] ([`PoolStatus`]), [`Engine::stats`] |
+//! | `engine.begin()`, commit, rollback | [`Engine::begin`] gives a [`Transaction`]: `commit()`, `rollback()`; dropped unfinished, it rolls back |
+//! | a connection with explicit control | [`Engine::connection`] gives a [`PooledConnection`]: `begin()`, `execute()`, `query()` |
+//! | savepoints (`begin_nested`) | [`Transaction::savepoint`], [`Transaction::savepoint_named`], [`Session::begin_nested`] ([`NestedSession`]) |
+//! | isolation levels | [`IsolationLevel`] in [`TxOptions`]: per engine ([`EngineBuilder::isolation`]), per connection, per session ([`Session::set_isolation`], [`Engine::session_with`]), per transaction ([`Engine::begin_with`]) |
+//! | the Session: add, flush, commit, rollback | [`Engine::session`]: [`Session::add`], [`get`](Session::get), [`query`](Session::query), [`flush`](Session::flush), [`commit`](Session::commit), [`rollback`](Session::rollback), [`delete`](Session::delete), [`refresh`](Session::refresh), [`expunge`](Session::expunge) |
+//! | `with_for_update` (FOR UPDATE, NOWAIT, SKIP LOCKED, FOR SHARE, OF) | [`Query::with_for_update`] with a [`RowLock`]; on a transaction [`Transaction::select`] |
+//! | table locks | [`Session::lock_table`], [`Transaction::lock_table`] with a [`TableLock`] |
+//! | optimistic locking (`version_id_col`) | `#[txkit(version)]` on an [`Entity`] field; a lost race is [`ErrorKind::StaleData`], [`Error::is_conflict`] |
+//! | retry on deadlock | [`retry`] with a [`RetryPolicy`], `#[retry_on_deadlock]`, [`retry_transaction`] |
+//! | one writer through a queue | [`QueueWorker`] |
+//!
+//! ## Transactions and savepoints
 //!
 //! ```
 //! use txkit::{Engine, IsolationLevel, TxOptions, params};
@@ -44,14 +108,15 @@
 //!
 //! ## Entities
 //!
-//! A struct that implements [`Entity`] (with `#[derive(Entity)]`) is stored and loaded
-//! through a transaction or connection: `tx.insert(&mut account)`, `tx.update(&mut
-//! account)`, `tx.delete(&account)`, `tx.find::<Account>(id)`,
-//! `tx.select::<Account>(Account::BALANCE.gt(0))`. The SQL is rendered per backend with
-//! sea-query, every name quoted and every value bound. An entity with a version column is
-//! checked optimistically: an update or delete of a row that changed since it was read
-//! writes nothing and fails with [`ErrorKind::StaleData`], which is retryable. Tables come
-//! from [`create_all`] (or `create_table::<E>()` on a connection).
+//! A struct that implements [`Entity`] (with `#[derive(Entity)]`) is loaded and written by
+//! a [`Session`] (above), or through a transaction or connection by hand:
+//! `tx.insert(&mut account)`, `tx.update(&mut account)`, `tx.delete(&account)`,
+//! `tx.find::<Account>(id)`, `tx.select::<Account>().filter(Account::BALANCE.gt(0)).all()`.
+//! The SQL is rendered per backend with sea-query, every name quoted and every value bound.
+//! An entity with a version column is checked optimistically: an update or delete of a row
+//! that changed since it was read writes nothing and fails with [`ErrorKind::StaleData`],
+//! which is retryable. Tables come from [`create_all`] (or `create_table::<E>()` on a
+//! connection).
 //!
 //! ## Retrying
 //!
@@ -64,20 +129,34 @@
 //! retried.
 //!
 //! ```
-//! use txkit::{Engine, params, retry_on_deadlock};
+//! use txkit::{Engine, Entity, retry_on_deadlock};
 //!
+//! #[derive(Entity)]
+//! #[txkit(table = "accounts")]
+//! struct Account {
+//!     #[txkit(primary_key)]
+//!     id: i64,
+//!     balance: i64,
+//!     #[txkit(version)]
+//!     version: i64,
+//! }
+//!
+//! // A lost optimistic race (StaleData) is retried too: the whole unit of work re-reads.
 //! #[retry_on_deadlock(max_attempts = 5, also = [lock_timeout])]
 //! async fn deposit(engine: &Engine, id: i64, cents: i64) -> txkit::Result<()> {
-//!     let mut tx = engine.begin().await?;
-//!     tx.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", &params![cents, id])
-//!         .await?;
-//!     tx.commit().await
+//!     let mut session = engine.session();
+//!     let account = session
+//!         .get::<Account>(id)
+//!         .await?
+//!         .ok_or_else(|| txkit::Error::config(format!("no account {id}")))?;
+//!     account.balance += cents;
+//!     session.commit().await
 //! }
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> txkit::Result<()> {
 //! # let engine = Engine::connect("sqlite::memory:").await?;
-//! # engine.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER)", &[]).await?;
-//! # engine.execute("INSERT INTO accounts (id, balance) VALUES (1, 0)", &[]).await?;
+//! # txkit::create_all(&engine, &[Account::table()]).await?;
+//! # engine.execute("INSERT INTO accounts (id, balance, version) VALUES (1, 0, 1)", &[]).await?;
 //! deposit(&engine, 1, 500).await?;
 //! # Ok(()) }
 //! ```
@@ -94,6 +173,7 @@
 //! - `postgres-tls`: PostgreSQL over TLS (rustls; `sslmode=require` never falls back to
 //!   plain text).
 //! - `mysql`: MySQL 8 and MariaDB through mysql_async.
+//! - `sea-orm`: txkit's transactions over a sea-orm `DatabaseConnection`.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -116,7 +196,9 @@ pub use txkit_core::{
     TxOptions, TxState, Value, VersionGenerator, Versioned, params,
 };
 // The unit of work: sessions, nested sessions and the entity query builder.
-pub use txkit_core::{NestedSession, Query, Select, Session, SortOrder};
+pub use txkit_core::{
+    Attached, Detached, Handle, NestedSession, Query, Select, Session, SortOrder,
+};
 // The derive shares the trait's name (a macro and a trait live in different namespaces).
 pub use txkit_macros::Entity;
 // Retrying units of work that lost a conflict; the attribute expands to `core::retry`.
