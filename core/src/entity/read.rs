@@ -8,6 +8,7 @@ use sea_query::{Alias, Condition, Expr, ExprTrait, Order, Query, SelectStatement
 use super::bind::to_sea;
 use super::filter::Filter;
 use super::filter_sql;
+use super::fit::{fit, fit_filter};
 use super::render::{self, Sql};
 use super::{ColumnDef, Entity};
 use crate::dialect::SqlFlavor;
@@ -36,12 +37,11 @@ pub(crate) fn find<E: Entity>(flavor: SqlFlavor, key: &[Value]) -> Result<Sql> {
             key.len()
         )));
     }
-    let condition = columns
-        .iter()
-        .zip(key)
-        .fold(Condition::all(), |acc, (column, value)| {
-            acc.add(Expr::col(Alias::new(column.name)).eq(to_sea(value)))
-        });
+    let mut condition = Condition::all();
+    for (column, value) in columns.iter().zip(key) {
+        let value = fit(flavor, E::TABLE, column, value.clone())?;
+        condition = condition.add(Expr::col(Alias::new(column.name)).eq(to_sea(&value)));
+    }
     render::query(flavor, &select_statement::<E>(Some(condition)))
 }
 
@@ -50,7 +50,7 @@ pub(crate) fn select<E: Entity>(flavor: SqlFlavor, filter: Option<&Filter>) -> R
     let condition = match filter {
         Some(filter) => {
             check_columns::<E>(filter)?;
-            Some(filter_sql::condition(filter)?)
+            Some(filter_sql::condition(&fit_filter::<E>(flavor, filter)?)?)
         }
         None => None,
     };

@@ -5,6 +5,7 @@
 use sea_query::{Alias, Expr, ExprTrait, IntoIden, MysqlQueryBuilder, Query, QuotedBuilder};
 
 use super::bind::to_sea;
+use super::fit::fit;
 use super::key::{key_text, value_text};
 use super::render::{self, Sql};
 use super::{ColumnDef, Entity};
@@ -37,11 +38,16 @@ pub(crate) struct RowWritePlan {
     pub(crate) version: Option<Value>,
 }
 
-/// The entity's values, checked against its column list.
-pub(crate) fn values_of<E: Entity>(entity: &E) -> Result<Vec<Value>> {
+/// The entity's values, checked against its column list and fitted to their columns in
+/// `flavor` (see `fit`).
+pub(crate) fn values_of<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Vec<Value>> {
     let values = entity.values();
     if values.len() == E::COLUMNS.len() {
-        Ok(values)
+        E::COLUMNS
+            .iter()
+            .zip(values)
+            .map(|(column, value)| fit(flavor, E::TABLE, column, value))
+            .collect()
     } else {
         Err(Error::config(format!(
             "{}: values() returned {} values for {} columns",
@@ -52,14 +58,16 @@ pub(crate) fn values_of<E: Entity>(entity: &E) -> Result<Vec<Value>> {
     }
 }
 
-/// The version `next_version()` gives, which a versioned entity must.
-fn next_version<E: Entity>(entity: &E) -> Result<Value> {
-    entity.next_version().ok_or_else(|| {
+/// The version `next_version()` gives, which a versioned entity must, as it is written
+/// to `column`.
+fn next_version<E: Entity>(flavor: SqlFlavor, column: &ColumnDef, entity: &E) -> Result<Value> {
+    let next = entity.next_version().ok_or_else(|| {
         Error::config(format!(
             "{} has a version column but next_version() returned None",
             E::TABLE
         ))
-    })
+    })?;
+    fit(flavor, E::TABLE, column, next)
 }
 
 /// INSERT of `entity`. An auto-increment column holding 0 or NULL is left out for the
@@ -69,9 +77,9 @@ pub(crate) fn insert<E: Entity>(
     returning_ok: bool,
     entity: &E,
 ) -> Result<InsertPlan> {
-    let values = values_of(entity)?;
+    let values = values_of(flavor, entity)?;
     let version = match E::version_column() {
-        Some(_) => Some(next_version(entity)?),
+        Some(column) => Some(next_version(flavor, column, entity)?),
         None => None,
     };
     let mut columns = Vec::with_capacity(values.len());
@@ -157,13 +165,18 @@ fn key_condition<E: Entity>(values: &[Value]) -> Result<(Vec<Expr>, Vec<Value>)>
 }
 
 /// `version = current` (or `IS NULL`), and the current version as text.
-fn version_condition<E: Entity>(column: &ColumnDef, entity: &E) -> Result<(Expr, String)> {
+fn version_condition<E: Entity>(
+    flavor: SqlFlavor,
+    column: &ColumnDef,
+    entity: &E,
+) -> Result<(Expr, String)> {
     let current = entity.version().ok_or_else(|| {
         Error::config(format!(
             "{} has a version column but version() returned None",
             E::TABLE
         ))
     })?;
+    let current = fit(flavor, E::TABLE, column, current)?;
     let col = Expr::col(Alias::new(column.name));
     let condition = match &current {
         Value::Null => col.is_null(),
@@ -176,7 +189,7 @@ fn version_condition<E: Entity>(column: &ColumnDef, entity: &E) -> Result<(Expr,
 /// `entity`'s key and, for a versioned entity, its current version. `None` when the entity
 /// has no column to set.
 pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<RowWritePlan>> {
-    let values = values_of(entity)?;
+    let values = values_of(flavor, entity)?;
     let (conditions, key) = key_condition::<E>(&values)?;
     let mut stmt = Query::update();
     stmt.table(Alias::new(E::TABLE));
@@ -189,9 +202,9 @@ pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<
     }
     let (mut expected, mut version, mut check) = (None, None, None);
     if let Some(column) = E::version_column() {
-        let next = next_version(entity)?;
+        let next = next_version(flavor, column, entity)?;
         stmt.value(Alias::new(column.name), Expr::val(to_sea(&next)));
-        let (condition, current) = version_condition(column, entity)?;
+        let (condition, current) = version_condition(flavor, column, entity)?;
         (expected, version, check, any) = (Some(current), Some(next), Some(condition), true);
     }
     if !any {
@@ -210,7 +223,7 @@ pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<
 
 /// DELETE of the row with `entity`'s key and, for a versioned entity, its current version.
 pub(crate) fn delete<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<RowWritePlan> {
-    let values = values_of(entity)?;
+    let values = values_of(flavor, entity)?;
     let (conditions, key) = key_condition::<E>(&values)?;
     let mut stmt = Query::delete();
     stmt.from_table(Alias::new(E::TABLE));
@@ -219,7 +232,7 @@ pub(crate) fn delete<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<RowWrit
     }
     let mut expected = None;
     if let Some(column) = E::version_column() {
-        let (condition, current) = version_condition(column, entity)?;
+        let (condition, current) = version_condition(flavor, column, entity)?;
         stmt.and_where(condition);
         expected = Some(current);
     }
