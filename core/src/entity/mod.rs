@@ -8,7 +8,12 @@
 //! [`SqlFlavor`](crate::SqlFlavor) and `bind` converts values; `ddl` (CREATE / DROP TABLE
 //! from a [`TableDef`]), `write` (INSERT, UPDATE, DELETE), `read` (SELECT) and `filter_sql`
 //! build statements without running them; `ops` runs them on a transaction or connection
-//! (through the crate-private `exec::Executor`) and reads the answers.
+//! (through the crate-private `exec::Executor`) and reads the answers; `fit` makes each
+//! value ready for its column (range and digit checks, MariaDB's offset-free DATETIME).
+//!
+//! The Rust field type each [`ColumnType`] stands for, and the SQL type it becomes on each
+//! database, are tabled on the `Entity` derive (`txkit::Entity`) and on
+//! [`TableDef::create_table_sql`].
 
 pub(crate) mod bind;
 mod column;
