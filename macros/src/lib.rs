@@ -67,6 +67,11 @@ mod retry;
 ///   alike). SQLite's text forms are fixed-width, so they sort in time order.
 /// - Reading a value of the wrong kind, malformed text, or NULL into a non-`Option` field is
 ///   an error (`ErrorKind::Config`) naming the column.
+/// - Through the sea-orm backend (`sea-orm+…` URLs) the decimal, date, UUID and JSON types
+///   work on SQLite only: sqlx binds txkit's text as TEXT, which PostgreSQL refuses for a
+///   typed column (a Database error naming it), and reads MySQL's DATE and DATETIME only
+///   through its typed API (an Unsupported error naming the column). The unsigned integers
+///   work everywhere.
 ///
 /// ```
 /// use txkit::Entity;

@@ -1,8 +1,6 @@
-//! `#[derive(Entity)]` over unsigned integers, decimals, dates, UUIDs and JSON: the column
-//! types it declares and a round trip of the values through a row, with the crates reached
-//! through txkit's re-exports.
-
-#![allow(clippy::unwrap_used)]
+//! `#[derive(Entity)]` over unsigned integers, decimals, dates, UUIDs and JSON without a
+//! database: the column types it declares, a round trip of the values through a row, and
+//! filters, with the crates reached through txkit's re-exports.
 
 use std::str::FromStr;
 use std::sync::Arc;
