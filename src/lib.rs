@@ -174,6 +174,11 @@
 //!   plain text).
 //! - `mysql`: MySQL 8 and MariaDB through mysql_async.
 //! - `sea-orm`: txkit's transactions over a sea-orm `DatabaseConnection`.
+//! - `decimal`, `chrono`, `uuid`, `json`: entity fields (and parameters) of type
+//!   `rust_decimal::Decimal`, chrono's `NaiveDate` / `NaiveDateTime` / `DateTime<Utc>`,
+//!   `uuid::Uuid` and `serde_json::Value`; the crates are re-exported as
+//!   `txkit::core::rust_decimal`, `txkit::core::chrono`, `txkit::core::uuid` and
+//!   `txkit::core::serde_json`. The column types are listed on [`derive@Entity`].
 
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]

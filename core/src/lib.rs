@@ -58,3 +58,19 @@ pub use url::{DatabaseUrl, ENGINE_URL_KEYS, Secret, redact};
 pub use url_options::{UrlOptions, parse_url_options};
 pub use value::{FromValue, Value};
 pub use worker::QueueWorker;
+
+// The crates of the optional column types, so that an application uses the versions txkit
+// converts (`txkit::core::chrono::NaiveDate`) without naming them as dependencies itself.
+/// `chrono`, whose `NaiveDate`, `NaiveDateTime` and `DateTime<Utc>` map to DATE, TIMESTAMP
+/// and TIMESTAMPTZ (feature `chrono`).
+#[cfg(feature = "chrono")]
+pub use chrono;
+/// `rust_decimal`, whose `Decimal` maps to DECIMAL / NUMERIC (feature `decimal`).
+#[cfg(feature = "decimal")]
+pub use rust_decimal;
+/// `serde_json`, whose `Value` maps to JSONB / JSON (feature `json`).
+#[cfg(feature = "json")]
+pub use serde_json;
+/// `uuid`, whose `Uuid` maps to UUID (feature `uuid`).
+#[cfg(feature = "uuid")]
+pub use uuid;

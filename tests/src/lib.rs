@@ -14,6 +14,7 @@ pub mod common;
 mod bad_input;
 mod bank;
 mod cancellation;
+mod column_types;
 mod drop_rollback;
 mod entities;
 mod examples;

@@ -8,7 +8,12 @@
 //! [`SqlFlavor`](crate::SqlFlavor) and `bind` converts values; `ddl` (CREATE / DROP TABLE
 //! from a [`TableDef`]), `write` (INSERT, UPDATE, DELETE), `read` (SELECT) and `filter_sql`
 //! build statements without running them; `ops` runs them on a transaction or connection
-//! (through the crate-private `exec::Executor`) and reads the answers.
+//! (through the crate-private `exec::Executor`) and reads the answers; `fit` makes each
+//! value ready for its column (range and digit checks, MariaDB's offset-free DATETIME).
+//!
+//! The Rust field type each [`ColumnType`] stands for, and the SQL type it becomes on each
+//! database, are tabled on the `Entity` derive (`txkit::Entity`) and on
+//! [`TableDef::create_table_sql`].
 
 pub(crate) mod bind;
 mod column;
@@ -16,6 +21,7 @@ mod ddl;
 pub(crate) mod exec;
 mod filter;
 pub(crate) mod filter_sql;
+pub(crate) mod fit;
 pub(crate) mod key;
 pub(crate) mod ops;
 pub(crate) mod read;
@@ -55,6 +61,41 @@ pub enum ColumnType {
     Text,
     /// Bytes (`Vec<u8>`).
     Bytes,
+    /// An exact decimal number (`rust_decimal::Decimal`): `precision` digits in all, `scale`
+    /// of them after the point. A value with more digits is refused when written, never
+    /// rounded by the server.
+    Decimal {
+        /// The most significant digits (1 to 65, MySQL's limit).
+        precision: u8,
+        /// The digits after the decimal point (at most `precision`, and 30).
+        scale: u8,
+    },
+    /// A calendar date (`chrono::NaiveDate`).
+    Date,
+    /// A date and time of day without a zone, to the microsecond (`chrono::NaiveDateTime`).
+    Timestamp,
+    /// An instant, to the microsecond (`chrono::DateTime<Utc>`); stored as UTC where the
+    /// database has no zone-aware type.
+    TimestampTz,
+    /// A UUID (`uuid::Uuid`).
+    Uuid,
+    /// A JSON document (`serde_json::Value`).
+    Json,
+}
+
+impl ColumnType {
+    /// The precision and scale of `Decimal` columns that do not set them: `NUMERIC(28, 10)`,
+    /// 18 digits before the point and 10 after. 28 digits is what a `rust_decimal::Decimal`
+    /// holds exactly, so every value such a column holds reads back.
+    pub const DEFAULT_DECIMAL: ColumnType = ColumnType::Decimal {
+        precision: 28,
+        scale: 10,
+    };
+
+    /// Whether the type is one of the integer types.
+    pub const fn is_integer(self) -> bool {
+        matches!(self, Self::SmallInt | Self::Integer | Self::BigInt)
+    }
 }
 
 /// A column default, as written in `#[txkit(default = …)]`.

@@ -5,6 +5,7 @@
 use sea_query::{Alias, Expr, ExprTrait, IntoIden, MysqlQueryBuilder, Query, QuotedBuilder};
 
 use super::bind::to_sea;
+use super::fit::fit;
 use super::key::{key_text, value_text};
 use super::render::{self, Sql};
 use super::{ColumnDef, Entity};
@@ -39,11 +40,16 @@ pub(crate) struct RowWritePlan {
     pub(crate) version: Option<Value>,
 }
 
-/// The entity's values, checked against its column list.
-pub(crate) fn values_of<E: Entity>(entity: &E) -> Result<Vec<Value>> {
+/// The entity's values, checked against its column list and fitted to their columns in
+/// `flavor` (see `fit`).
+pub(crate) fn values_of<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Vec<Value>> {
     let values = entity.values();
     if values.len() == E::COLUMNS.len() {
-        Ok(values)
+        E::COLUMNS
+            .iter()
+            .zip(values)
+            .map(|(column, value)| fit(flavor, E::TABLE, column, value))
+            .collect()
     } else {
         Err(Error::config(format!(
             "{}: values() returned {} values for {} columns",
@@ -54,14 +60,16 @@ pub(crate) fn values_of<E: Entity>(entity: &E) -> Result<Vec<Value>> {
     }
 }
 
-/// The version `next_version()` gives, which a versioned entity must.
-fn next_version<E: Entity>(entity: &E) -> Result<Value> {
-    entity.next_version().ok_or_else(|| {
+/// The version `next_version()` gives, which a versioned entity must, as it is written
+/// to `column`.
+fn next_version<E: Entity>(flavor: SqlFlavor, column: &ColumnDef, entity: &E) -> Result<Value> {
+    let next = entity.next_version().ok_or_else(|| {
         Error::config(format!(
             "{} has a version column but next_version() returned None",
             E::TABLE
         ))
-    })
+    })?;
+    fit(flavor, E::TABLE, column, next)
 }
 
 /// INSERT of `entity`. An auto-increment column holding 0 or NULL is left out for the
@@ -71,9 +79,9 @@ pub(crate) fn insert<E: Entity>(
     returning_ok: bool,
     entity: &E,
 ) -> Result<InsertPlan> {
-    let values = values_of(entity)?;
+    let values = values_of(flavor, entity)?;
     let version = match E::version_column() {
-        Some(_) => Some(next_version(entity)?),
+        Some(column) => Some(next_version(flavor, column, entity)?),
         None => None,
     };
     let mut columns = Vec::with_capacity(values.len());
@@ -133,6 +141,7 @@ pub(crate) fn insert<E: Entity>(
 
 /// `pk = value` for every primary-key column of `table`, and the key's values.
 fn key_condition(
+    flavor: SqlFlavor,
     table: &str,
     columns: &[ColumnDef],
     values: &[Value],
@@ -149,7 +158,8 @@ fn key_condition(
                 column.name
             )));
         }
-        conditions.push(Expr::col(Alias::new(column.name)).eq(to_sea(value)));
+        let fitted = fit(flavor, table, column, value.clone())?;
+        conditions.push(Expr::col(Alias::new(column.name)).eq(to_sea(&fitted)));
         key.push(value.clone());
     }
     if key.is_empty() {
@@ -161,13 +171,18 @@ fn key_condition(
 }
 
 /// `version = current` (or `IS NULL`), and the current version as text.
-fn version_condition(column: &ColumnDef, current: &Value) -> (Expr, String) {
+fn version_condition(
+    flavor: SqlFlavor,
+    table: &str,
+    column: &ColumnDef,
+    current: &Value,
+) -> Result<(Expr, String)> {
     let col = Expr::col(Alias::new(column.name));
-    let condition = match current {
+    let condition = match fit(flavor, table, column, current.clone())? {
         Value::Null => col.is_null(),
-        v => col.eq(to_sea(v)),
+        v => col.eq(to_sea(&v)),
     };
-    (condition, value_text(current))
+    Ok((condition, value_text(current)))
 }
 
 /// The version column's index, if `columns` has one.
@@ -194,11 +209,12 @@ pub(crate) fn update_row(
     next: Option<Value>,
     bump_alone: bool,
 ) -> Result<Option<RowWritePlan>> {
-    let (conditions, key) = key_condition(row.table, row.columns, row.values)?;
+    let (conditions, key) = key_condition(flavor, row.table, row.columns, row.values)?;
     let mut stmt = Query::update();
     stmt.table(Alias::new(row.table));
     let mut any = false;
     for (i, value) in sets {
+        let value = fit(flavor, row.table, &row.columns[i], value)?;
         stmt.value(Alias::new(row.columns[i].name), Expr::val(to_sea(&value)));
         any = true;
     }
@@ -214,8 +230,10 @@ pub(crate) fn update_row(
             return Ok(None);
         }
         any = true;
+        let next = fit(flavor, row.table, &row.columns[v], next)?;
         stmt.value(Alias::new(row.columns[v].name), Expr::val(to_sea(&next)));
-        let (condition, current) = version_condition(&row.columns[v], &row.values[v]);
+        let (condition, current) =
+            version_condition(flavor, row.table, &row.columns[v], &row.values[v])?;
         (expected, version, check) = (Some(current), Some(next), Some(condition));
     }
     if !any {
@@ -237,9 +255,9 @@ pub(crate) fn update_row(
 /// `entity`'s key and, for a versioned entity, its current version. `None` when the entity
 /// has no column to set.
 pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<RowWritePlan>> {
-    let values = values_of(entity)?;
+    let values = values_of(flavor, entity)?;
     let next = match E::version_column() {
-        Some(_) => Some(next_version(entity)?),
+        Some(column) => Some(next_version(flavor, column, entity)?),
         None => None,
     };
     let sets: Vec<(usize, Value)> = E::COLUMNS
@@ -261,7 +279,7 @@ pub(crate) fn update<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<Option<
 
 /// DELETE of the row `row` addresses (by key, and by version when versioned).
 pub(crate) fn delete_row(flavor: SqlFlavor, row: &RowImage<'_>) -> Result<RowWritePlan> {
-    let (conditions, key) = key_condition(row.table, row.columns, row.values)?;
+    let (conditions, key) = key_condition(flavor, row.table, row.columns, row.values)?;
     let mut stmt = Query::delete();
     stmt.from_table(Alias::new(row.table));
     for condition in conditions {
@@ -269,7 +287,8 @@ pub(crate) fn delete_row(flavor: SqlFlavor, row: &RowImage<'_>) -> Result<RowWri
     }
     let mut expected = None;
     if let Some(v) = version_index(row.columns) {
-        let (condition, current) = version_condition(&row.columns[v], &row.values[v]);
+        let (condition, current) =
+            version_condition(flavor, row.table, &row.columns[v], &row.values[v])?;
         stmt.and_where(condition);
         expected = Some(current);
     }
@@ -284,7 +303,7 @@ pub(crate) fn delete_row(flavor: SqlFlavor, row: &RowImage<'_>) -> Result<RowWri
 
 /// DELETE of the row with `entity`'s key and, for a versioned entity, its current version.
 pub(crate) fn delete<E: Entity>(flavor: SqlFlavor, entity: &E) -> Result<RowWritePlan> {
-    let values = values_of(entity)?;
+    let values = values_of(flavor, entity)?;
     delete_row(
         flavor,
         &RowImage {

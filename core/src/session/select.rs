@@ -9,6 +9,7 @@ use sea_query::{Alias, Expr, Order, Query as SeaQuery};
 use super::lazy::locks_by_write_lock;
 use crate::dialect::Dialect;
 use crate::entity::filter_sql;
+use crate::entity::fit::fit_filter;
 use crate::entity::read::{check_columns, select_statement};
 use crate::entity::render::{self, Sql};
 use crate::entity::{Column, Entity, Filter};
@@ -158,7 +159,7 @@ impl<E: Entity> Select<E> {
             dialect,
             std::iter::once(E::TABLE).chain(E::COLUMNS.iter().map(|c| c.name)),
         )?;
-        let mut stmt = self.base_statement()?;
+        let mut stmt = self.base_statement(flavor)?;
         if self.order.is_empty() {
             for column in E::primary_key() {
                 stmt.order_by(Alias::new(column.name), Order::Asc);
@@ -210,7 +211,7 @@ impl<E: Entity> Select<E> {
         let mut stmt = SeaQuery::select();
         stmt.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
         if self.limit.is_some() || self.offset.is_some() {
-            let mut inner = self.base_statement()?;
+            let mut inner = self.base_statement(flavor)?;
             for column in E::primary_key() {
                 inner.order_by(Alias::new(column.name), Order::Asc);
             }
@@ -219,17 +220,19 @@ impl<E: Entity> Select<E> {
         } else {
             stmt.from(Alias::new(E::TABLE));
             if let Some(filter) = &self.filter {
-                stmt.cond_where(filter_sql::condition(filter)?);
+                stmt.cond_where(filter_sql::condition(&fit_filter::<E>(flavor, filter)?)?);
             }
         }
         render::query(flavor, &stmt)
     }
 
-    fn base_statement(&self) -> Result<sea_query::SelectStatement> {
+    /// The SELECT of every column under the filter, each compared value fitted to its
+    /// column for `flavor`.
+    fn base_statement(&self, flavor: crate::SqlFlavor) -> Result<sea_query::SelectStatement> {
         let condition = match &self.filter {
             Some(filter) => {
                 check_columns::<E>(filter)?;
-                Some(filter_sql::condition(filter)?)
+                Some(filter_sql::condition(&fit_filter::<E>(flavor, filter)?)?)
             }
             None => None,
         };

@@ -9,8 +9,8 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitInt, LitStr, Path, Token, UnOp};
 
 const STRUCT_KEYS: &str = "table";
-const FIELD_KEYS: &str =
-    "primary_key, auto_increment, column, unique, max_len, default, skip, version";
+const FIELD_KEYS: &str = "primary_key, auto_increment, column, unique, max_len, precision, scale, \
+     default, skip, version";
 
 /// The struct's `#[txkit(…)]` keys.
 #[derive(Default)]
@@ -27,6 +27,10 @@ pub(super) struct FieldAttrs {
     pub(super) column: Option<(Path, LitStr)>,
     pub(super) unique: Option<Path>,
     pub(super) max_len: Option<(Path, u32)>,
+    /// `precision = n` of a decimal, with the literal for error spans.
+    pub(super) precision: Option<(Path, LitInt)>,
+    /// `scale = n` of a decimal.
+    pub(super) scale: Option<(Path, LitInt)>,
     pub(super) default: Option<(Path, DefaultLit)>,
     pub(super) skip: Option<Path>,
     pub(super) version: Option<VersionAttr>,
@@ -41,6 +45,8 @@ impl FieldAttrs {
             self.column.as_ref().map(|(k, _)| k),
             self.unique.as_ref(),
             self.max_len.as_ref().map(|(k, _)| k),
+            self.precision.as_ref().map(|(k, _)| k),
+            self.scale.as_ref().map(|(k, _)| k),
             self.default.as_ref().map(|(k, _)| k),
             self.version.as_ref().map(|v| &v.key),
         ]
@@ -126,6 +132,14 @@ fn parse_field_key(out: &mut FieldAttrs, meta: &ParseNestedMeta<'_>) -> syn::Res
                 return Err(syn::Error::new_spanned(lit, "`max_len` must be at least 1"));
             }
             set_once(&mut out.max_len, (path, n), meta)
+        }
+        "precision" => {
+            let lit: LitInt = meta.value()?.parse()?;
+            set_once(&mut out.precision, (path, lit), meta)
+        }
+        "scale" => {
+            let lit: LitInt = meta.value()?.parse()?;
+            set_once(&mut out.scale, (path, lit), meta)
         }
         "default" => {
             let expr: Expr = meta.value()?.parse()?;

@@ -28,7 +28,7 @@ fn entity_impl(entity: &Entity) -> TokenStream {
     let columns = entity.columns().map(|(_, c)| column_def(c));
     let from_row = from_row(entity);
     let values = entity.columns().map(|(f, c)| {
-        let read = read_field(f, c.ty);
+        let read = read_field(f, &c.ty);
         quote!(::txkit::core::Value::from(#read))
     });
     let set_generated = set_generated(entity);
@@ -57,7 +57,7 @@ fn entity_impl(entity: &Entity) -> TokenStream {
 fn column_def(c: &Column) -> TokenStream {
     let name = &c.name;
     let field = &c.field_name;
-    let ty = column_type(c.ty.base);
+    let ty = column_type(c);
     let new = quote!(::txkit::core::ColumnDef::new(#name, #field, ::txkit::core::ColumnType::#ty));
     let mut set = Vec::new();
     for (on, flag) in [
@@ -86,15 +86,30 @@ fn column_def(c: &Column) -> TokenStream {
     }
 }
 
-fn column_type(base: BaseType) -> TokenStream {
-    match base {
-        BaseType::I16 => quote!(SmallInt),
-        BaseType::I32 => quote!(Integer),
-        BaseType::I64 => quote!(BigInt),
+/// The `ColumnType` of a column. Unsigned integers go into the signed type one size up
+/// (`u64` into a BIGINT, which refuses values above `i64::MAX` when written).
+fn column_type(c: &Column) -> TokenStream {
+    match c.ty.base {
+        BaseType::I16 | BaseType::U8 => quote!(SmallInt),
+        BaseType::I32 | BaseType::U16 => quote!(Integer),
+        BaseType::I64 | BaseType::U32 | BaseType::U64 => quote!(BigInt),
         BaseType::F64 => quote!(Double),
         BaseType::Bool => quote!(Bool),
         BaseType::String => quote!(Text),
         BaseType::Bytes => quote!(Bytes),
+        BaseType::Decimal => {
+            let (precision, scale) = c.decimal.unwrap_or((28, 10));
+            let (p, s) = (
+                Literal::u8_unsuffixed(precision),
+                Literal::u8_unsuffixed(scale),
+            );
+            quote!(Decimal { precision: #p, scale: #s })
+        }
+        BaseType::Date => quote!(Date),
+        BaseType::Timestamp => quote!(Timestamp),
+        BaseType::TimestampTz => quote!(TimestampTz),
+        BaseType::Uuid => quote!(Uuid),
+        BaseType::Json => quote!(Json),
     }
 }
 
@@ -113,9 +128,13 @@ fn default_value(d: &DefaultKind) -> TokenStream {
     }
 }
 
-/// The Rust type a base type is decoded as.
-fn base_rust(base: BaseType) -> TokenStream {
-    match base {
+/// The Rust type a base type is decoded as: a type from another crate as the field spells
+/// it (it is in scope where the struct is).
+fn base_rust(ty: &FieldType) -> TokenStream {
+    if ty.base.is_foreign() {
+        return quote::ToTokens::to_token_stream(&ty.written);
+    }
+    match ty.base {
         BaseType::I16 => quote!(i16),
         BaseType::I32 => quote!(i32),
         BaseType::I64 => quote!(i64),
@@ -123,11 +142,17 @@ fn base_rust(base: BaseType) -> TokenStream {
         BaseType::Bool => quote!(bool),
         BaseType::String => quote!(::std::string::String),
         BaseType::Bytes => quote!(::std::vec::Vec<u8>),
+        BaseType::U8 => quote!(u8),
+        BaseType::U16 => quote!(u16),
+        BaseType::U32 => quote!(u32),
+        BaseType::U64 => quote!(u64),
+        // Foreign types are returned above.
+        _ => quote::ToTokens::to_token_stream(&ty.written),
     }
 }
 
-fn field_rust(ty: FieldType) -> TokenStream {
-    let base = base_rust(ty.base);
+fn field_rust(ty: &FieldType) -> TokenStream {
+    let base = base_rust(ty);
     if ty.nullable {
         quote!(::core::option::Option<#base>)
     } else {
@@ -136,7 +161,7 @@ fn field_rust(ty: FieldType) -> TokenStream {
 }
 
 /// The field's value, copied or cloned.
-fn read_field(f: &Field, ty: FieldType) -> TokenStream {
+fn read_field(f: &Field, ty: &FieldType) -> TokenStream {
     let ident = &f.ident;
     if ty.base.is_copy() {
         quote!(self.#ident)
@@ -150,7 +175,7 @@ fn read_field(f: &Field, ty: FieldType) -> TokenStream {
 fn decode(c: &Column, value: &TokenStream) -> TokenStream {
     let name = &c.name;
     if c.ty.base != BaseType::I16 {
-        let ty = field_rust(c.ty);
+        let ty = field_rust(&c.ty);
         return quote!(<#ty as ::txkit::core::FromValue>::from_value(#value, #name));
     }
     let narrow = quote! {
@@ -245,7 +270,7 @@ fn version_fns(entity: &Entity) -> TokenStream {
         return TokenStream::new();
     };
     let ident = &field.ident;
-    let read = read_field(field, column.ty);
+    let read = read_field(field, &column.ty);
     let next = match version {
         Version::Increment => quote! {
             self.#ident.checked_add(1).map(::txkit::core::Value::from)
@@ -306,7 +331,7 @@ fn column_handles(entity: &Entity) -> TokenStream {
     let consts = entity.columns().map(|(_, c)| {
         let handle = &c.handle;
         let name = &c.name;
-        let ty = base_rust(c.ty.base);
+        let ty = base_rust(&c.ty);
         let doc = format!(
             " The `{name}` column of table `{}` ({}{}), for filters: `{ident}::{handle}.eq(…)`.",
             entity.table,

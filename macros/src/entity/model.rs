@@ -60,6 +60,8 @@ pub(super) struct Column {
     pub(super) auto_increment: bool,
     pub(super) unique: bool,
     pub(super) max_len: Option<u32>,
+    /// A decimal's precision and scale (the defaults when not given).
+    pub(super) decimal: Option<(u8, u8)>,
     pub(super) default: Option<DefaultKind>,
     pub(super) version: Option<VersionSpec>,
     /// The typed handle's name: `BALANCE`.
@@ -178,7 +180,8 @@ fn field_kind(ident: &Ident, ty: &Type, attrs: FieldAttrs) -> syn::Result<FieldK
             return Err(syn::Error::new_spanned(
                 key,
                 format!(
-                    "`auto_increment` needs an integer field (i16, i32 or i64), not {}",
+                    "`auto_increment` needs an integer field (i16, i32, i64, u8, u16, u32 or \
+                     u64), not {}",
                     field_type.base.rust_name()
                 ),
             ));
@@ -192,6 +195,7 @@ fn field_kind(ident: &Ident, ty: &Type, attrs: FieldAttrs) -> syn::Result<FieldK
             ));
         }
     }
+    let decimal = decimal_digits(field_type.base, &attrs)?;
     if let Some((_, default)) = &attrs.default {
         check_default(
             default,
@@ -202,7 +206,7 @@ fn field_kind(ident: &Ident, ty: &Type, attrs: FieldAttrs) -> syn::Result<FieldK
     let version = match &attrs.version {
         Some(v) => Some(VersionSpec {
             key: v.key.clone(),
-            next: version_kind(v, ty, field_type, &attrs)?,
+            next: version_kind(v, ty, &field_type, &attrs)?,
         }),
         None => None,
     };
@@ -216,15 +220,61 @@ fn field_kind(ident: &Ident, ty: &Type, attrs: FieldAttrs) -> syn::Result<FieldK
         auto_increment: attrs.auto_increment.is_some(),
         unique: attrs.unique.is_some(),
         max_len: attrs.max_len.map(|(_, n)| n),
+        decimal,
         default: attrs.default.map(|(_, d)| d.value),
         version,
     })))
 }
 
+/// The precision and scale of a `Decimal` field: `precision = p` (1 to 65, MySQL's limit;
+/// default 28, all a `Decimal` holds) and `scale = s` (at most `p` and 30). Without either
+/// key, `(28, 10)`; with `precision` alone, scale 0, as SQL reads `DECIMAL(p)`. Other
+/// fields take neither key.
+fn decimal_digits(base: BaseType, attrs: &FieldAttrs) -> syn::Result<Option<(u8, u8)>> {
+    if base != BaseType::Decimal {
+        if let Some((key, _)) = attrs.precision.as_ref().or(attrs.scale.as_ref()) {
+            return Err(syn::Error::new_spanned(
+                key,
+                "`precision` and `scale` apply to decimal fields (Decimal or Option<Decimal>)",
+            ));
+        }
+        return Ok(None);
+    }
+    let precision = match &attrs.precision {
+        Some((_, lit)) => match lit.base10_parse::<u8>() {
+            Ok(p @ 1..=65) => p,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    lit,
+                    "`precision` must be 1 to 65 (MySQL's limit; a Decimal holds 28 digits)",
+                ));
+            }
+        },
+        None => 28,
+    };
+    let scale = match &attrs.scale {
+        Some((_, lit)) => match lit.base10_parse::<u8>() {
+            Ok(s) if s <= precision && s <= 30 => s,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    lit,
+                    format!(
+                        "`scale` must be 0 to {} (at most the precision, and 30)",
+                        precision.min(30)
+                    ),
+                ));
+            }
+        },
+        None if attrs.precision.is_some() => 0,
+        None => 10,
+    };
+    Ok(Some((precision, scale)))
+}
+
 fn version_kind(
     v: &attrs::VersionAttr,
     ty: &Type,
-    field_type: FieldType,
+    field_type: &FieldType,
     attrs: &FieldAttrs,
 ) -> syn::Result<Version> {
     if field_type.nullable {
@@ -252,7 +302,7 @@ fn version_kind(
             format!(
                 "a `version` field of type {} needs a generator: \
                  #[txkit(version(generator = path::to::fn))] with fn(&{0}) -> {0}; \
-                 only integers (i16, i32, i64) advance by themselves",
+                 only integers advance by themselves",
                 field_type.base.rust_name()
             ),
         )),
@@ -278,6 +328,10 @@ fn check_default(default: &DefaultLit, base: BaseType, max_len: Option<u32>) -> 
             _ => Ok(()),
         },
         (_, BaseType::Bytes) => err("a Vec<u8> column cannot have a default".to_owned()),
+        (_, base) if base.is_foreign() => err(format!(
+            "a {} column cannot have a default here; set the value in Rust",
+            base.rust_name()
+        )),
         (kind, base) => err(format!(
             "a {} default does not fit a {} field",
             match kind {

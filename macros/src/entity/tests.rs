@@ -112,16 +112,45 @@ fn expands_a_minimal_entity_with_a_default_table_name() {
 }
 
 #[test]
+fn expands_unsigned_decimal_date_uuid_and_json_fields() {
+    snapshot(
+        "column_types",
+        parse_quote! {
+            pub struct Typed {
+                #[txkit(primary_key)]
+                pub id: uuid::Uuid,
+                #[txkit(auto_increment)]
+                pub serial: u64,
+                pub small: Option<u8>,
+                #[txkit(default = 65535)]
+                pub mid: u16,
+                pub wide: u32,
+                pub amount: rust_decimal::Decimal,
+                #[txkit(precision = 19, scale = 4)]
+                pub price: Option<Decimal>,
+                #[txkit(precision = 6)]
+                pub ratio: Decimal,
+                pub day: NaiveDate,
+                pub at: Option<chrono::NaiveDateTime>,
+                pub utc: DateTime<chrono::Utc>,
+                pub doc: serde_json::Value,
+                pub extra: Option<JsonValue>,
+            }
+        },
+    );
+}
+
+#[test]
 fn reports_every_field_error_at_once() {
     let msg = error(parse_quote! {
         struct A {
             #[txkit(primary_key, nope)]
             a: i64,
-            b: u64,
+            b: u128,
         }
     });
     assert!(msg.contains("unknown key `nope`"), "{msg}");
-    assert!(msg.contains("unsupported field type `u64`"), "{msg}");
+    assert!(msg.contains("unsupported field type `u128`"), "{msg}");
 }
 
 #[test]
@@ -182,6 +211,38 @@ fn rejects_mismatched_keys_and_types() {
         (
             parse_quote! { #[txkit(table = "")] struct A { #[txkit(primary_key)] a: i64 } },
             "`table` cannot be empty",
+        ),
+        (
+            parse_quote! { struct A { #[txkit(primary_key, precision = 10)] a: i64 } },
+            "`precision` and `scale` apply to decimal fields",
+        ),
+        (
+            parse_quote! { struct A { #[txkit(primary_key, precision = 66)] a: Decimal } },
+            "`precision` must be 1 to 65",
+        ),
+        (
+            parse_quote! { struct A { #[txkit(primary_key, precision = 5, scale = 6)] a: Decimal } },
+            "`scale` must be 0 to 5",
+        ),
+        (
+            parse_quote! { struct A { #[txkit(primary_key, default = "x")] a: Uuid } },
+            "a Uuid column cannot have a default",
+        ),
+        (
+            parse_quote! { struct A { #[txkit(primary_key, default = -1)] a: u32 } },
+            "default -1 does not fit in u32",
+        ),
+        (
+            parse_quote! { struct A { #[txkit(primary_key)] a: Value } },
+            "unsupported field type `Value`",
+        ),
+        (
+            parse_quote! { struct A { #[txkit(primary_key)] a: DateTime<Local> } },
+            "unsupported field type `DateTime<Local>`",
+        ),
+        (
+            parse_quote! { struct A { #[txkit(primary_key)] a: i64, #[txkit(version)] v: Decimal } },
+            "a `version` field of type Decimal needs a generator",
         ),
     ];
     for (input, expected) in cases {

@@ -4,7 +4,7 @@ use txkit::Entity;
 struct Account {
     #[txkit(primary_key)]
     id: i64,
-    balance: u64,
+    balance: u128,
 }
 
 fn main() {}

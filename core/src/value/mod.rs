@@ -1,7 +1,29 @@
 //! Values bound as statement parameters and read back from rows.
 //!
-//! Money: store amounts as integers in minor units (cents) in an `i64` column, or as a
-//! DECIMAL/NUMERIC column read as text; never as `f64`, whose rounding loses cents.
+//! Money: store amounts as integers in minor units (cents) in an `i64` column, or in a
+//! DECIMAL/NUMERIC column as a `rust_decimal::Decimal` (feature `decimal`) or as text;
+//! never as `f64`, whose rounding loses cents.
+//!
+//! Beyond the built-in kinds, these Rust types convert to and from a [`Value`], each in its
+//! own file: the unsigned integers (`unsigned`, always), and behind a Cargo feature
+//! `Decimal` (`decimal`), chrono's `NaiveDate`, `NaiveDateTime` and `DateTime<Utc>`
+//! (`chrono`), `Uuid` (`uuid`) and `serde_json::Value` (`json`). They need no variant of
+//! their own: each is written as [`Value::Text`] in a form all three databases parse
+//! (`12.50`, `2024-01-31`, `2024-01-31 12:00:00.250000`, `…+00:00`, a hyphenated UUID,
+//! compact JSON), and read back from the text (or, for unsigned integers, the integer) the
+//! backends return. A value that does not parse or does not fit is a
+//! [`Config`](ErrorKind::Config) error naming the column, never a panic, a rounding or a
+//! truncation.
+
+#[cfg(feature = "chrono")]
+mod datetime;
+#[cfg(feature = "decimal")]
+mod decimal;
+#[cfg(feature = "json")]
+mod json;
+mod unsigned;
+#[cfg(feature = "uuid")]
+mod uuid;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -114,13 +136,35 @@ pub trait FromValue: Sized {
     fn from_value(value: &Value, column: &str) -> Result<Self>;
 }
 
-fn mismatch(value: &Value, column: &str, wanted: &str) -> Error {
+pub(crate) fn mismatch(value: &Value, column: &str, wanted: &str) -> Error {
     Error::new(
         ErrorKind::Config,
         format!(
             "column {column:?} holds {} which cannot be read as {wanted}",
             value.type_name()
         ),
+    )
+}
+
+/// Text from the server that does not parse as `wanted`; `why` is the parser's reason.
+#[cfg(any(
+    feature = "chrono",
+    feature = "decimal",
+    feature = "json",
+    feature = "uuid"
+))]
+pub(crate) fn unreadable(
+    text: &str,
+    column: &str,
+    wanted: &str,
+    why: &dyn std::fmt::Display,
+) -> Error {
+    // A long JSON document is cut in the message (on a character boundary).
+    let shown: String = text.chars().take(80).collect();
+    let more = if shown.len() < text.len() { "…" } else { "" };
+    Error::new(
+        ErrorKind::Config,
+        format!("column {column:?} holds {shown:?}{more}, which cannot be read as {wanted}: {why}"),
     )
 }
 
