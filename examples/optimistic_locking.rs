@@ -35,50 +35,53 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     let engine = Engine::connect(url).await?;
     engine.connection().await?.drop_table::<Page>().await?;
     txkit::create_all(&engine, &[Page::table()]).await?;
-    let mut page = Page {
+    let mut session = engine.session();
+    session.add(Page {
         id: 1,
         body: "hello".into(),
         version: 0,
-    };
-    engine.connection().await?.insert(&mut page).await?;
-    println!("inserted at version {}", page.version);
+    });
+    session.commit().await?; // inserted at version 1
 
-    // Two editors read the same version.
-    let mut alice: Page = engine
-        .connection()
-        .await?
-        .find(1)
-        .await?
-        .ok_or("page 1 is missing")?;
-    let mut bob = alice.clone();
+    // Two editors, each in a session of their own, read the same version…
+    let mut alice = engine.session();
+    let mut bob = engine.session();
+    alice.get::<Page>(1).await?.ok_or("page 1 is missing")?.body = "hello, world".into();
+    bob.get::<Page>(1).await?.ok_or("page 1 is missing")?.body = "hello there".into();
 
-    alice.body = "hello, world".into();
-    engine.connection().await?.update(&mut alice).await?;
-    println!("alice saved version {}", alice.version);
+    // …alice saves first: UPDATE … SET body = ?, version = 2 WHERE id = 1 AND version = 1.
+    alice.commit().await?;
+    println!("alice saved version 2");
 
-    bob.body = "hello there".into();
-    let err = match engine.connection().await?.update(&mut bob).await {
+    // bob's UPDATE finds no row at version 1: StaleData on every backend, nothing written.
+    let err = match bob.commit().await {
         Err(e) => e,
         Ok(()) => return Err("a stale update went through".into()),
     };
     assert_eq!(err.kind(), ErrorKind::StaleData);
+    assert!(err.is_conflict());
     println!("bob's stale save refused: {err}");
 
-    // Re-read and apply again, as a retried unit of work.
-    let policy = RetryPolicy::new().retry_on(ErrorKind::StaleData);
-    let saved = retry(&policy, async || {
-        let mut conn = engine.connection().await?;
-        let mut fresh: Page = conn
-            .find(1)
+    // Re-read and apply again, as a retried unit of work (StaleData is retryable).
+    let policy = RetryPolicy::new();
+    let body = retry(&policy, async || {
+        let mut session = engine.session();
+        let page = session
+            .get::<Page>(1)
             .await?
             .ok_or_else(|| txkit::Error::config("page 1 is missing"))?;
-        fresh.body.push_str(" (and there)");
-        conn.update(&mut fresh).await?;
-        Ok::<Page, txkit::Error>(fresh)
+        page.body.push_str(" (and there)");
+        let body = page.body.clone();
+        session.commit().await?;
+        Ok::<_, txkit::Error>(body)
     })
     .await?;
+    let mut conn = engine.connection().await?;
+    let saved: Page = conn.find(1).await?.ok_or("page 1 is missing")?;
     println!("bob saved version {}: {:?}", saved.version, saved.body);
-    assert_eq!(saved.version, 3);
+    // Inserted at 1, alice's save made 2, bob's re-applied save 3.
+    assert_eq!((saved.version, saved.body.as_str()), (3, body.as_str()));
+    drop(conn);
     engine.connection().await?.drop_table::<Page>().await?;
     Ok(())
 }

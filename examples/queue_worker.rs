@@ -9,9 +9,18 @@ mod common;
 
 use std::sync::Arc;
 
-use txkit::{Engine, QueueWorker, params};
+use txkit::{Engine, Entity, QueueWorker, create_all};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A counter every unit of work advances.
+#[derive(Debug, Entity)]
+#[txkit(table = "example_queue_counter")]
+pub(crate) struct Counter {
+    #[txkit(primary_key)]
+    id: i64,
+    n: i64,
+}
 
 fn main() {
     common::main_with(&common::temp_sqlite_url("queue"), |url| async move {
@@ -22,19 +31,11 @@ fn main() {
 /// The example, callable from the test suite on any database.
 pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     let engine = Engine::connect(url).await?;
-    let t = "example_queue_counter";
-    engine
-        .execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
-        .await?;
-    engine
-        .execute(
-            &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)"),
-            &[],
-        )
-        .await?;
-    engine
-        .execute(&format!("INSERT INTO {t} (id, n) VALUES (1, 0)"), &[])
-        .await?;
+    engine.connection().await?.drop_table::<Counter>().await?;
+    create_all(&engine, &[Counter::table()]).await?;
+    let mut session = engine.session();
+    session.add(Counter { id: 1, n: 0 });
+    session.commit().await?;
 
     let worker = Arc::new(QueueWorker::spawn(8));
     let mut submitters = Vec::new();
@@ -46,14 +47,15 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
                 let engine = engine.clone();
                 last = worker
                     .submit(move || async move {
-                        let mut tx = engine.begin().await?;
-                        tx.execute(&format!("UPDATE {t} SET n = n + 1 WHERE id = 1"), &[])
-                            .await?;
-                        let n: i64 = tx
-                            .query_one(&format!("SELECT n FROM {t} WHERE id = ?"), &params![1])
+                        // One unit at a time: a plain read, change, commit is safe here.
+                        let mut session = engine.session();
+                        let counter = session
+                            .get::<Counter>(1)
                             .await?
-                            .get("n")?;
-                        tx.commit().await?;
+                            .ok_or_else(|| txkit::Error::config("no counter row"))?;
+                        counter.n += 1;
+                        let n = counter.n;
+                        session.commit().await?;
                         Ok::<i64, txkit::Error>(n)
                     })
                     .await??;
@@ -67,12 +69,10 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     }
     let worker = Arc::into_inner(worker).ok_or("the worker is still shared")?;
     let ran = worker.shutdown().await;
-    let n: i64 = engine
-        .query(&format!("SELECT n FROM {t} WHERE id = 1"), &[])
-        .await?[0]
-        .get("n")?;
+    let mut conn = engine.connection().await?;
+    let n = conn.find::<Counter>(1).await?.ok_or("no counter row")?.n;
     println!("{ran} units ran; counter = {n}");
     assert_eq!((ran, n), (200, 200));
-    engine.execute(&format!("DROP TABLE {t}"), &[]).await?;
+    conn.drop_table::<Counter>().await?;
     Ok(())
 }

@@ -12,12 +12,27 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use txkit::{Engine, SqliteBehavior, TxOptions, params, retry_on_deadlock};
+use txkit::{Engine, Entity, RowLock, create_all, retry_on_deadlock};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const ACCOUNTS: &str = "example_retry_accounts";
-const LEDGER: &str = "example_retry_ledger";
+/// An account; its balance in cents.
+#[derive(Debug, Entity)]
+#[txkit(table = "example_retry_accounts")]
+pub(crate) struct Account {
+    #[txkit(primary_key)]
+    id: i64,
+    balance: i64,
+}
+
+/// One transfer that happened.
+#[derive(Debug, Entity)]
+#[txkit(table = "example_retry_ledger")]
+pub(crate) struct Ledger {
+    #[txkit(primary_key, max_len = 20)]
+    id: String,
+    cents: i64,
+}
 
 fn main() {
     common::main_with(&common::temp_sqlite_url("retry"), |url| async move {
@@ -37,46 +52,50 @@ async fn transfer(
     cents: i64,
 ) -> txkit::Result<()> {
     attempts.fetch_add(1, Ordering::Relaxed);
-    let opts = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
-    let mut tx = engine.begin_with(opts).await?;
-    let update = format!("UPDATE {ACCOUNTS} SET balance = balance + ? WHERE id = ?");
-    tx.execute(&update, &params![-cents, from]).await?;
+    let mut session = engine.session();
+    // Lock `from` (on SQLite the locking read begins IMMEDIATE: the database write lock)…
+    let payer = session
+        .query::<Account>()
+        .filter_by(Account::ID, from)
+        .with_for_update(RowLock::update())
+        .one()
+        .await?;
+    payer.balance -= cents;
     tokio::task::yield_now().await; // let the opposite transfer take its first lock
-    tx.execute(&update, &params![cents, to]).await?;
-    tx.execute(
-        &format!("INSERT INTO {LEDGER} (id, cents) VALUES (?, ?)"),
-        &params![id, cents],
-    )
-    .await?;
-    tx.commit().await
+    // …then `to`: the opposite transfer holds it and waits for `from`, so the server
+    // picks one of the two as a deadlock victim.
+    let payee = session
+        .query::<Account>()
+        .filter_by(Account::ID, to)
+        .with_for_update(RowLock::update())
+        .one()
+        .await?;
+    payee.balance += cents;
+    session.add(Ledger {
+        id: id.to_owned(),
+        cents,
+    });
+    session.commit().await
 }
 
 /// The example, callable from the test suite on any database.
 pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     let engine = Arc::new(Engine::builder(url).pool_size(8).build().await?);
-    for t in [LEDGER, ACCOUNTS] {
-        engine
-            .execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
-            .await?;
-    }
-    engine
-        .execute(
-            &format!("CREATE TABLE {ACCOUNTS} (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)"),
-            &[],
-        )
-        .await?;
-    engine
-        .execute(
-            &format!("CREATE TABLE {LEDGER} (id VARCHAR(20) PRIMARY KEY, cents BIGINT NOT NULL)"),
-            &[],
-        )
-        .await?;
-    engine
-        .execute(
-            &format!("INSERT INTO {ACCOUNTS} (id, balance) VALUES (1, 1000), (2, 1000)"),
-            &[],
-        )
-        .await?;
+    let mut conn = engine.connection().await?;
+    conn.drop_table::<Ledger>().await?;
+    conn.drop_table::<Account>().await?;
+    drop(conn);
+    create_all(&engine, &[Account::table(), Ledger::table()]).await?;
+    let mut session = engine.session();
+    session.add(Account {
+        id: 1,
+        balance: 1000,
+    });
+    session.add(Account {
+        id: 2,
+        balance: 1000,
+    });
+    session.commit().await?;
 
     let attempts = Arc::new(AtomicU32::new(0));
     let mut tasks = Vec::new();
@@ -90,22 +109,22 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     for t in tasks {
         t.await??;
     }
-    let ledger: i64 = engine
-        .query(&format!("SELECT count(*) AS n FROM {LEDGER}"), &[])
-        .await?[0]
-        .get("n")?;
-    let total: i64 = engine
-        .query(&format!("SELECT SUM(balance) AS s FROM {ACCOUNTS}"), &[])
-        .await?[0]
-        .get("s")?;
+    let mut conn = engine.connection().await?;
+    let ledger = conn.select::<Ledger>().count().await?;
+    let total: i64 = conn
+        .select::<Account>()
+        .all()
+        .await?
+        .iter()
+        .map(|a| a.balance)
+        .sum();
     let attempts = attempts.load(Ordering::Relaxed);
     println!(
         "8 transfers, {attempts} attempts ({} retried); ledger {ledger}; total {total}",
         attempts - 8
     );
     assert_eq!((ledger, total), (8, 2000));
-    for t in [LEDGER, ACCOUNTS] {
-        engine.execute(&format!("DROP TABLE {t}"), &[]).await?;
-    }
+    conn.drop_table::<Ledger>().await?;
+    conn.drop_table::<Account>().await?;
     Ok(())
 }

@@ -7,16 +7,35 @@
 use std::time::Duration;
 
 use txkit::{
-    Engine, Error, ErrorKind, Result, RetryPolicy, RowLock, SqliteBehavior, Transaction, TxOptions,
-    params, retry,
+    Engine, Entity, Error, ErrorKind, Result, RetryPolicy, RowLock, SortOrder, create_all, retry,
 };
+
+/// An account; its balance in cents.
+#[derive(Debug, Clone, PartialEq, Entity)]
+#[txkit(table = "bank_accounts")]
+pub(crate) struct Account {
+    #[txkit(primary_key)]
+    pub(crate) id: i64,
+    #[txkit(max_len = 100)]
+    pub(crate) owner: String,
+    pub(crate) balance: i64,
+}
+
+/// One committed transfer.
+#[derive(Debug, Clone, PartialEq, Entity)]
+#[txkit(table = "bank_ledger")]
+pub(crate) struct LedgerEntry {
+    #[txkit(primary_key, max_len = 64)]
+    pub(crate) id: String,
+    pub(crate) from_id: i64,
+    pub(crate) to_id: i64,
+    pub(crate) amount: i64,
+}
 
 /// A bank kept in two tables of one database.
 #[derive(Debug, Clone)]
 pub(crate) struct Bank {
     engine: Engine,
-    accounts: String,
-    ledger: String,
 }
 
 /// How a transfer ended.
@@ -33,54 +52,25 @@ pub(crate) enum Transfer {
 const ATTEMPTS: u32 = 8;
 
 impl Bank {
-    /// Creates (or re-creates) the bank's tables, named `<prefix>_accounts` and
-    /// `<prefix>_ledger`.
-    pub(crate) async fn create(engine: Engine, prefix: &str) -> Result<Bank> {
-        let bank = Bank {
-            accounts: format!("{prefix}_accounts"),
-            ledger: format!("{prefix}_ledger"),
-            engine,
-        };
-        for table in [&bank.ledger, &bank.accounts] {
-            bank.engine
-                .execute(&format!("DROP TABLE IF EXISTS {table}"), &[])
-                .await?;
-        }
-        bank.engine
-            .execute(
-                &format!(
-                    "CREATE TABLE {} (id BIGINT PRIMARY KEY, owner VARCHAR(100) NOT NULL, \
-                     balance BIGINT NOT NULL)",
-                    bank.accounts
-                ),
-                &[],
-            )
-            .await?;
-        bank.engine
-            .execute(
-                &format!(
-                    "CREATE TABLE {} (id VARCHAR(64) PRIMARY KEY, from_id BIGINT NOT NULL, \
-                     to_id BIGINT NOT NULL, amount BIGINT NOT NULL)",
-                    bank.ledger
-                ),
-                &[],
-            )
-            .await?;
-        Ok(bank)
+    /// Creates (or re-creates) the bank's tables.
+    pub(crate) async fn create(engine: Engine) -> Result<Bank> {
+        let mut conn = engine.connection().await?;
+        conn.drop_table::<LedgerEntry>().await?;
+        conn.drop_table::<Account>().await?;
+        drop(conn);
+        create_all(&engine, &[Account::table(), LedgerEntry::table()]).await?;
+        Ok(Bank { engine })
     }
 
     /// Opens account `id` for `owner` with `cents`.
     pub(crate) async fn open_account(&self, id: i64, owner: &str, cents: i64) -> Result<()> {
-        self.engine
-            .execute(
-                &format!(
-                    "INSERT INTO {} (id, owner, balance) VALUES (?, ?, ?)",
-                    self.accounts
-                ),
-                &params![id, owner, cents],
-            )
-            .await?;
-        Ok(())
+        let mut session = self.engine.session();
+        session.add(Account {
+            id,
+            owner: owner.to_owned(),
+            balance: cents,
+        });
+        session.commit().await
     }
 
     /// Moves `cents` from one account to another in one transaction, recorded in the ledger
@@ -118,51 +108,40 @@ impl Bank {
                 "a transfer needs two accounts and a positive amount",
             ));
         }
-        // On SQLite, IMMEDIATE takes the database's write lock at BEGIN, so the balance read
-        // below cannot go stale before the update; server databases lock the two rows.
-        let opts = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
-        let mut tx = self.engine.begin_with(opts).await?;
-        let lock = row_lock(&tx)?;
-        // Lock both rows in id order, so two opposite transfers cannot deadlock.
-        let rows = tx
-            .query(
-                &format!(
-                    "SELECT id, balance FROM {} WHERE id IN (?, ?) ORDER BY id {lock}",
-                    self.accounts
-                ),
-                &params![from, to],
-            )
+        let mut session = self.engine.session();
+        // Lock both rows in id order, so two opposite transfers cannot deadlock (on SQLite
+        // the locking read begins the transaction IMMEDIATE: the database's write lock).
+        let accounts = session
+            .query::<Account>()
+            .filter(Account::ID.in_([from, to]))
+            .order_by(Account::ID, SortOrder::Asc)
+            .with_for_update(RowLock::update())
+            .all()
             .await?;
-        if rows.len() != 2 {
+        if accounts.len() != 2 {
             return Err(Error::config(format!(
                 "accounts {from} and {to} must both exist"
             )));
         }
-        let mut balance = 0;
-        for row in &rows {
-            if row.get::<i64>("id")? == from {
-                balance = row.get::<i64>("balance")?;
-            }
-        }
+        let balance = accounts
+            .iter()
+            .find(|a| a.id == from)
+            .map_or(0, |a| a.balance);
         if balance < cents {
-            tx.rollback().await?;
+            session.rollback().await?;
             return Ok(Transfer::Refused { balance });
         }
-        let update = format!(
-            "UPDATE {} SET balance = balance + ? WHERE id = ?",
-            self.accounts
-        );
-        tx.execute(&update, &params![-cents, from]).await?;
-        tx.execute(&update, &params![cents, to]).await?;
-        tx.execute(
-            &format!(
-                "INSERT INTO {} (id, from_id, to_id, amount) VALUES (?, ?, ?, ?)",
-                self.ledger
-            ),
-            &params![transfer_id, from, to, cents],
-        )
-        .await?;
-        tx.commit().await?;
+        for account in accounts {
+            account.balance += if account.id == from { -cents } else { cents };
+        }
+        session.add(LedgerEntry {
+            id: transfer_id.to_owned(),
+            from_id: from,
+            to_id: to,
+            amount: cents,
+        });
+        // The flush writes the ledger row and both changed balances, then COMMIT.
+        session.commit().await?;
         Ok(Transfer::Done {
             id: transfer_id.to_owned(),
         })
@@ -170,54 +149,21 @@ impl Bank {
 
     /// Every account as (id, owner, cents), by id.
     pub(crate) async fn balances(&self) -> Result<Vec<(i64, String, i64)>> {
-        let rows = self
-            .engine
-            .query(
-                &format!(
-                    "SELECT id, owner, balance FROM {} ORDER BY id",
-                    self.accounts
-                ),
-                &[],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.get("id")?, r.get("owner")?, r.get("balance")?)))
-            .collect()
+        let mut conn = self.engine.connection().await?;
+        let accounts = conn.select::<Account>().all().await?;
+        Ok(accounts
+            .into_iter()
+            .map(|a| (a.id, a.owner, a.balance))
+            .collect())
     }
 
     /// The ledger as (id, from, to, cents).
     pub(crate) async fn ledger(&self) -> Result<Vec<(String, i64, i64, i64)>> {
-        let rows = self
-            .engine
-            .query(
-                &format!(
-                    "SELECT id, from_id, to_id, amount FROM {} ORDER BY id",
-                    self.ledger
-                ),
-                &[],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.get("id")?,
-                    r.get("from_id")?,
-                    r.get("to_id")?,
-                    r.get("amount")?,
-                ))
-            })
-            .collect()
-    }
-}
-
-/// The clause that locks the selected rows for update, or nothing on SQLite, whose
-/// IMMEDIATE transaction already holds the one write lock of the whole database.
-fn row_lock(tx: &Transaction<'_>) -> Result<String> {
-    match tx.dialect().row_lock_clause(&RowLock::update()) {
-        Ok(clause) => Ok(clause),
-        Err(e) if e.kind() == ErrorKind::Unsupported && tx.dialect().name() == "sqlite" => {
-            Ok(String::new())
-        }
-        Err(e) => Err(e),
+        let mut conn = self.engine.connection().await?;
+        let entries = conn.select::<LedgerEntry>().all().await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| (e.id, e.from_id, e.to_id, e.amount))
+            .collect())
     }
 }

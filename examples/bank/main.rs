@@ -27,7 +27,7 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     let url = url.to_owned();
     let engine = txkit::Engine::connect(&url).await?;
     println!("bank on {} ({})", engine.url(), engine.backend());
-    let bank = Bank::create(engine, "txkit_bank_example").await?;
+    let bank = Bank::create(engine).await?;
     bank.open_account(1, "alice", dollars(100)).await?;
     bank.open_account(2, "bob", dollars(50)).await?;
     bank.open_account(3, "carol", 0).await?;

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use logic::{Bank, Transfer};
 
-use crate::common::{TestDb, unique};
+use crate::common::TestDb;
+use crate::entities::Isolated;
 
 crate::matrix!(sea_orm: bank_conserves_money);
 
@@ -18,8 +19,9 @@ const TASKS: usize = 6;
 const TRANSFERS_PER_TASK: usize = 25;
 
 async fn bank_conserves_money(db: TestDb) {
-    let engine = db.builder().pool_size(4).build().await.unwrap();
-    let bank = Bank::create(engine, &unique("bank")).await.unwrap();
+    // The bank's tables have fixed names: a database (or schema) of this test's own.
+    let iso = Isolated::new(&db, 4).await;
+    let bank = Bank::create(iso.engine.clone()).await.unwrap();
     for id in 1..=ACCOUNTS {
         bank.open_account(id, &format!("owner{id}"), INITIAL)
             .await
@@ -89,4 +91,6 @@ async fn bank_conserves_money(db: TestDb) {
     }
     assert_eq!(committed.len() + refused, TASKS * TRANSFERS_PER_TASK);
     db.assert_no_idle_in_transaction().await;
+    drop(bank);
+    iso.finish().await;
 }
