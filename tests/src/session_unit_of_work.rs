@@ -190,6 +190,13 @@ async fn uow_delete_refresh_expunge(db: TestDb) {
     // …and it is the object get() finds by that key.
     session.get::<Acct>(dee_id).await.unwrap().unwrap().balance = 41;
     assert_eq!(session.entity(added).unwrap().balance, 41);
+    // An object added with its key: get() flushes its INSERT and finds that object.
+    let explicit = session.add(Acct {
+        id: 90_000,
+        ..Acct::new("eve", 50)
+    });
+    session.get::<Acct>(90_000).await.unwrap().unwrap().balance = 51;
+    assert_eq!(session.entity(explicit).unwrap().balance, 51);
     session.commit().await.unwrap();
 
     let mut check = iso.engine.session();
@@ -204,7 +211,12 @@ async fn uow_delete_refresh_expunge(db: TestDb) {
     check.rollback().await.unwrap();
     assert_eq!(
         left,
-        [("bob".into(), 20), ("cy".into(), 30), ("dee".into(), 41)]
+        [
+            ("bob".into(), 20),
+            ("cy".into(), 30),
+            ("dee".into(), 41),
+            ("eve".into(), 51)
+        ]
     );
 
     // A delete of an object whose row moved on is StaleData (version-checked).

@@ -192,10 +192,8 @@ impl<'a, C: Connection> Session<'a, C> {
         if let Some(slot) = self.map.find::<E>(&key) {
             return Ok(self.map.get_mut(slot));
         }
-        self.flush().await?;
-        if let Some(slot) = self.map.find::<E>(&key) {
-            return Ok(self.map.get_mut(slot));
-        }
+        // The query flushes first; an object added with this key is inserted then, and
+        // the row read back is that object.
         self.query::<E>()
             .filter(read::key_filter::<E>(key)?)
             .one_or_none()

@@ -128,10 +128,8 @@ impl<'s, 'b, C: Connection> NestedSession<'s, 'b, C> {
         if let Some(slot) = self.scoped.map.find::<E>(&key) {
             return Ok(self.scoped.map.get_mut(slot));
         }
-        self.flush().await?;
-        if let Some(slot) = self.scoped.map.find::<E>(&key) {
-            return Ok(self.scoped.map.get_mut(slot));
-        }
+        // The query flushes first; an object added with this key is inserted then, and
+        // the row read back is that object.
         self.query::<E>()
             .filter(read::key_filter::<E>(key)?)
             .one_or_none()
