@@ -10,6 +10,7 @@ use crate::common::{Kind, TestDb, poll_then_drop};
 use crate::logs;
 
 crate::matrix!(
+    overflow_is_handed_over_not_churned,
     overflow_accounting_is_exact,
     pool_timeout_is_prompt_and_explained,
     lifo_and_fifo_order,
@@ -32,6 +33,74 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// SQLAlchemy's default sizes under load: 16 tasks of short transactions on a pool of 5
+/// plus 10 overflow. A returned connection goes to a waiting task, and an overflow
+/// connection is closed only when the pool already keeps its size idle, so at most 15
+/// connections are ever opened — not one per checkout, which a pool that closes every
+/// connection beyond its size on return degenerates into. A null pool is the control: it
+/// opens one per checkout.
+async fn overflow_is_handed_over_not_churned(db: TestDb) {
+    const TASKS: usize = 16;
+    const ROUNDS: usize = 25;
+    let run = |engine: txkit::Engine| async move {
+        // The engine checks a connection out once as it is built.
+        let before = engine.stats();
+        let mut tasks = Vec::new();
+        for _ in 0..TASKS {
+            let engine = engine.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..ROUNDS {
+                    let mut tx = engine.begin().await.unwrap();
+                    tx.query("SELECT 1", &[]).await.unwrap();
+                    tokio::task::yield_now().await;
+                    tx.commit().await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let stats = engine.stats();
+        let status = engine.status();
+        engine.close().await;
+        let checkouts = stats.checkouts - before.checkouts;
+        (stats, status, checkouts)
+    };
+    let queue = db
+        .builder()
+        .pool_size(5)
+        .max_overflow(10)
+        .pool_timeout(Duration::from_secs(30))
+        .build()
+        .await
+        .unwrap();
+    let (stats, status, checkouts) = run(queue).await;
+    assert_eq!(checkouts, (TASKS * ROUNDS) as u64, "{stats}");
+    assert!(stats.connects <= 15, "{stats}");
+    assert!(
+        stats.waits > 0,
+        "the 16 tasks never waited, so nothing was handed over: {stats}"
+    );
+    // Back to its size once the load is gone: the overflow connections were closed.
+    assert!(status.open <= 15 && status.idle >= 5, "{status}");
+
+    let null = db
+        .builder()
+        .pool_kind(PoolKind::Null)
+        .pool_size(5)
+        .max_overflow(10)
+        .pool_timeout(Duration::from_secs(30))
+        .build()
+        .await
+        .unwrap();
+    let (stats, _, checkouts) = run(null).await;
+    assert_eq!(checkouts, (TASKS * ROUNDS) as u64, "{stats}");
+    assert!(
+        stats.connects >= checkouts,
+        "one connection per checkout: {stats}"
+    );
 }
 
 async fn overflow_accounting_is_exact(db: TestDb) {
@@ -64,12 +133,13 @@ async fn overflow_accounting_is_exact(db: TestDb) {
         })
     };
     eventually("a waiter", || engine.status().waiting == 1).await;
-    // One return hands the slot to the waiter (an overflow connection is closed on return,
-    // so the waiter opens a new one).
+    // One return hands the connection itself to the waiter: nothing is closed, nothing
+    // opened.
     held.pop();
     waiter.await.unwrap();
     let s = engine.status();
-    assert_eq!((s.waiting, s.checked_out), (0, 4), "{s}");
+    assert_eq!((s.waiting, s.checked_out, s.open), (0, 4, 5), "{s}");
+    assert_eq!(engine.stats().connects, 5, "{}", engine.stats());
     drop(held);
     let s = engine.status();
     assert_eq!(
@@ -364,22 +434,18 @@ async fn closing_connections_roll_back_first(db: TestDb) {
             .build()
             .await
             .unwrap();
-        // With a queue pool, the held connection makes the transaction's an overflow one.
+        // With a queue pool, the other connection comes back first and is kept idle, so the
+        // transaction's is surplus (overflow) when its rollback ends.
         let held = engine.connection().await.unwrap();
         let mut conn = engine.connection().await.unwrap();
         let id = conn.id();
+        drop(held);
         {
             let mut tx = conn.begin().await.unwrap();
             tx.query("SELECT 1", &[]).await.unwrap();
             // Dropped unfinished: a rollback is owed.
         }
         drop(conn);
-        // Still holding the other one, so the pool is over its size when the rollback ends.
-        eventually("the rolled-back connection", || {
-            engine.status().checked_out == 1
-        })
-        .await;
-        drop(held);
         let reason = if kind == PoolKind::Null {
             CloseReason::NotPooled
         } else {

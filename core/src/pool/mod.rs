@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use slots::{Grant, Slots, Take};
+use slots::{Grant, Slots, Surplus, Take};
 
 pub use config::{PoolConfig, PoolKind, PoolOrder};
 pub use connector::Connect;
@@ -566,11 +566,16 @@ impl<C: Connection> Inner<C> {
         self.release(Some(slot));
     }
 
-    /// Gives a slot back, with a clean connection or none; a closed pool closes the
+    /// Gives a slot back, with a clean connection or none: to the longest waiter, else to
+    /// the idle queue; a closed pool, or one that already keeps its size idle, closes the
     /// connection instead.
     pub(crate) fn release(&self, grant: Grant<C>) {
-        if let Some(slot) = self.slots.give(grant) {
-            self.discard(slot, CloseReason::PoolClosed, false);
+        match self.slots.give(grant, self.config.kept()) {
+            Some((slot, Surplus::PoolClosed)) => {
+                self.discard(slot, CloseReason::PoolClosed, false);
+            }
+            Some((slot, Surplus::Overflow)) => self.discard(slot, CloseReason::Overflow, false),
+            None => {}
         }
     }
 }

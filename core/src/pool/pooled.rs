@@ -113,21 +113,15 @@ impl<C: Connection> Inner<C> {
         }
     }
 
-    /// Where a clean connection goes: closed when the pool keeps none (a null pool) or
-    /// already keeps enough (overflow); reset first when the pool resets fully on return
-    /// and `reset` has not happened yet; otherwise back on the idle queue.
+    /// Where a clean connection goes: closed when the pool keeps none (a null pool); reset
+    /// first when the pool resets fully on return and `reset` has not happened yet;
+    /// otherwise to the longest waiter, or back on the idle queue unless the pool already
+    /// keeps its size idle (then it is closed as overflow: `release`).
     fn dispose(self: &Arc<Self>, slot: Slot<C>, reset: bool) {
         let id = slot.id;
         if self.config.kind == PoolKind::Null {
             self.checked_in(id);
             self.discard(slot, CloseReason::NotPooled, false);
-            self.release(None);
-        } else if self.take_overflow() {
-            self.checked_in(id);
-            let conn = self.forget_counted(slot, CloseReason::Overflow);
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(conn.close());
-            }
             self.release(None);
         } else if self.config.reset_on_return == ResetMode::Full && !reset {
             self.clean_later(slot);
@@ -142,27 +136,6 @@ impl<C: Connection> Inner<C> {
     fn checked_in(&self, id: u64) {
         self.checked_out.fetch_sub(1, Ordering::AcqRel);
         self.emit(PoolEvent::Checkin { id });
-    }
-
-    /// Whether one more open connection is beyond what the pool keeps; if so, it is taken
-    /// out of the open count atomically, so two returns cannot both close the last kept one.
-    fn take_overflow(&self) -> bool {
-        let kept = self.config.kept();
-        self.open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                (open > kept).then(|| open - 1)
-            })
-            .is_ok()
-    }
-
-    /// Like `forget`, for a connection already taken out of the open count.
-    #[allow(
-        clippy::boxed_local,
-        reason = "slots stay boxed; unboxing to drop one copies it"
-    )]
-    fn forget_counted(&self, slot: Slot<C>, reason: CloseReason) -> ManagedConnection<C> {
-        self.open.fetch_add(1, Ordering::AcqRel);
-        self.forget(slot, reason, false)
     }
 
     /// Rolls back or resets a returned connection, then disposes of it (back on the idle

@@ -14,6 +14,15 @@ use crate::connection::Connection;
 /// What a checkout receives: a slot, with an idle connection when there is one.
 pub(crate) type Grant<C> = Option<Slot<C>>;
 
+/// Why a connection given back is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Surplus {
+    /// The pool is closed.
+    PoolClosed,
+    /// The pool already keeps as many idle connections as its size, and nobody waits.
+    Overflow,
+}
+
 /// The outcome of asking for a slot.
 pub(crate) enum Take<C: Connection> {
     /// A slot was free.
@@ -87,23 +96,28 @@ impl<C: Connection> Slots<C> {
         self.lock().pop(order)
     }
 
-    /// Gives a slot back, with a clean connection or none: to the oldest waiter, else to
-    /// the pool. Returns the connection when the pool is closed, for the caller to close.
-    pub(crate) fn give(&self, mut grant: Grant<C>) -> Grant<C> {
+    /// Gives a slot back, with a clean connection or none: to the oldest waiter first (a
+    /// connection handed over, not closed and reopened), else to the pool, which keeps at
+    /// most `keep` idle connections (SQLAlchemy's QueuePool: an overflow connection is
+    /// closed only when nobody waits and the pool already holds its size idle). Returns
+    /// the connection the caller must close, and why: the pool is closed, or it is surplus.
+    pub(crate) fn give(&self, mut grant: Grant<C>, keep: usize) -> Option<(Slot<C>, Surplus)> {
         loop {
             let waiter = {
                 let mut st = self.lock();
                 if st.closed {
                     st.free += 1;
-                    return grant;
+                    return grant.map(|slot| (slot, Surplus::PoolClosed));
                 }
                 match st.waiters.pop_front() {
                     Some(waiter) => waiter,
                     None => {
-                        if let Some(slot) = grant {
-                            st.idle.push_back(slot);
-                        }
                         st.free += 1;
+                        let slot = grant?;
+                        if st.idle.len() >= keep {
+                            return Some((slot, Surplus::Overflow));
+                        }
+                        st.idle.push_back(slot);
                         return None;
                     }
                 }
