@@ -90,3 +90,55 @@ async fn password_never_printed() {
         "{logs}"
     );
 }
+
+/// `url` with its user (and password) replaced by `user`.
+fn with_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}@{host}")
+}
+
+/// `url` with its database replaced by `db` (options kept).
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (scheme, rest) = base.split_once("://").expect("a URL with a scheme");
+    let host = rest.split_once('/').map_or(rest, |(host, _)| host);
+    match query {
+        Some(q) => format!("{scheme}://{host}/{db}?{q}"),
+        None => format!("{scheme}://{host}/{db}"),
+    }
+}
+
+/// A login the server refuses and a database it does not have are the URL's fault: a Config
+/// error with what to check, on PostgreSQL and MySQL/MariaDB alike, the cause said once; a
+/// server that does not answer is ConnectionLost.
+#[tokio::test]
+async fn login_and_database_mistakes_are_config_errors() {
+    use crate::common::{Kind, TestDb};
+    for kind in [Kind::Postgres, Kind::MySql] {
+        let Some(db) = TestDb::new(kind) else {
+            continue;
+        };
+        let user = with_user(&db.url, "txkit_no_such_user");
+        let err = config_error(&user).await;
+        assert!(err.to_string().contains("check the user name"), "{err}");
+        let err = config_error(&with_database(&db.url, "txkit_no_such_db")).await;
+        assert!(err.to_string().contains("check the database name"), "{err}");
+        assert!(err.to_string().contains("txkit_no_such_db"), "{err}");
+
+        let refused = with_database(&db.url, "test")
+            .replace(&crate::common::host_port(&db.url), "127.0.0.1:1");
+        let err = Engine::builder(&refused)
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+        let text = err.to_string();
+        assert_eq!(text.matches("refused").count(), 1, "the cause once: {text}");
+        assert!(!text.contains("Input/output error"), "{text}");
+        assert!(!text.ends_with('\''), "{text}");
+    }
+}

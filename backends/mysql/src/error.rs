@@ -37,9 +37,10 @@ pub(crate) fn server_error(e: &ServerError, nowait: bool) -> Error {
 pub(crate) fn map_error(err: mysql_async::Error, nowait: bool) -> Error {
     let mapped = match &err {
         mysql_async::Error::Server(e) => server_error(e, nowait),
-        mysql_async::Error::Io(e) => {
-            Error::connection_lost(format!("the connection to the server was lost: {e}"))
-        }
+        mysql_async::Error::Io(_) => Error::connection_lost(format!(
+            "the connection to the server was lost: {}",
+            cause(&err)
+        )),
         mysql_async::Error::Driver(d) => driver_error(d),
         mysql_async::Error::Url(e) => Error::config(format!("bad connection option: {e}")),
         mysql_async::Error::Other(e) => Error::new(ErrorKind::Database, e.to_string()),
@@ -63,6 +64,25 @@ fn driver_error(d: &DriverError) -> Error {
             Error::config(format!("statement parameters: {d}"))
         }
         other => Error::new(ErrorKind::Database, format!("mysql_async: {other}")),
+    }
+}
+
+/// What went wrong, said once: the server's message, the operating system's word for an
+/// I/O failure (mysql_async wraps it twice, each layer repeating "Input/output error"), or
+/// the TLS library's.
+pub(crate) fn cause(err: &mysql_async::Error) -> String {
+    match err {
+        mysql_async::Error::Server(e) => format!("{} (SQLSTATE {})", e.message, e.state),
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io.to_string(),
+        #[allow(
+            unreachable_patterns,
+            reason = "IoError has a TLS variant when mysql_async's TLS features are on"
+        )]
+        mysql_async::Error::Io(other) => match std::error::Error::source(other) {
+            Some(inner) => format!("TLS: {inner}"),
+            None => other.to_string(),
+        },
+        other => other.to_string(),
     }
 }
 

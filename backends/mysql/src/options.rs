@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use mysql_async::{Conn, OptsBuilder};
 use percent_encoding::percent_decode_str;
-use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, Result, Secret};
+use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, ErrorKind, Result, Secret};
 
 use crate::ServerInfo;
 use crate::connection::MySqlConnection;
-use crate::error::BACKEND;
+use crate::error::{
+    BACKEND, ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR, ER_BAD_DB_ERROR,
+    ER_DBACCESS_DENIED_ERROR, classify,
+};
 
 /// The query-string keys this backend reads (besides the engine's own).
 pub const URL_KEYS: &[&str] = &[
@@ -443,20 +446,42 @@ impl MySqlConnectOptions {
         Ok(MySqlConnection::new(conn, ServerInfo::parse(&version)))
     }
 
+    /// A connect failure as a txkit error: the redacted target, the cause said once, and
+    /// what to check. A refused login or an unknown database is the URL's fault (Config),
+    /// as on PostgreSQL; a server that does not answer is ConnectionLost.
     fn connect_error(&self, e: mysql_async::Error) -> Error {
-        let message = format!(
-            "could not connect to {}: {e}; check that the server is running and listening \
-             there, and that the user, password and database are right",
-            self.describe()
-        );
+        let target = self.describe();
+        let cause = crate::error::cause(&e);
         let error = match &e {
-            mysql_async::Error::Server(server) => Error::database(
-                txkit_core::ErrorKind::ConnectionLost,
-                BACKEND,
-                server.code.to_string(),
-                message,
-            ),
-            _ => Error::connection_lost(message),
+            mysql_async::Error::Server(server) => {
+                let (kind, advice) = match server.code {
+                    ER_ACCESS_DENIED_ERROR
+                    | ER_DBACCESS_DENIED_ERROR
+                    | ER_ACCESS_DENIED_NO_PASSWORD_ERROR => (
+                        ErrorKind::Config,
+                        "check the user name and password in the URL, and that the user may \
+                         connect from this host (mysql.user) and use that database",
+                    ),
+                    ER_BAD_DB_ERROR => (
+                        ErrorKind::Config,
+                        "check the database name in the URL, or create the database",
+                    ),
+                    code => (
+                        classify(code, &server.message, false),
+                        "check that the server accepts connections",
+                    ),
+                };
+                Error::database(
+                    kind,
+                    BACKEND,
+                    server.code.to_string(),
+                    format!("could not connect to {target}: {cause}; {advice}"),
+                )
+            }
+            _ => Error::connection_lost(format!(
+                "could not connect to {target}: {cause}; check that the server is running and \
+                 listening there"
+            )),
         };
         error.with_source(e)
     }

@@ -20,6 +20,14 @@
 
 use crate::ErrorKind;
 
+/// Access denied for the user to that database (a connect error: Config).
+pub const ER_DBACCESS_DENIED_ERROR: u16 = 1044;
+/// Access denied: wrong user name or password (a connect error: Config).
+pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;
+/// Unknown database (a connect error: Config).
+pub const ER_BAD_DB_ERROR: u16 = 1049;
+/// Access denied for a user who gave no password (a connect error: Config).
+pub const ER_ACCESS_DENIED_NO_PASSWORD_ERROR: u16 = 1698;
 /// "Can't write; duplicate key in table".
 pub const ER_DUP_KEY: u16 = 1022;
 /// InnoDB found the record changed since this transaction's snapshot read it (MariaDB with
