@@ -280,7 +280,8 @@ impl Worker for TxkitWorker {
     }
 }
 
-/// txkit's contenders on `backend`: plain, looped (INSERT batch only), and pipelined on
+/// txkit's contenders on `backend`: plain, looped (INSERT batch only), default-configured
+/// (flush only, with at most [`flush::MAX_TASKS`] tasks), and pipelined on
 /// PostgreSQL and SQLite; on SQLite plain and pipelined again with `execution=inline`, on
 /// PostgreSQL again with txkit's own protocol layer (`driver=txkit`) when
 /// `TXKIT_BENCH_CONTENDERS` names them (with every contender's pools open at once, 16
@@ -293,8 +294,14 @@ pub(crate) async fn contenders(
     let mut out: Vec<Arc<dyn Contender>> = vec![
         Arc::new(Txkit::new(url, backend, pool, Style::Awaited, "txkit").await),
         Arc::new(Txkit::new(url, backend, pool, Style::Looped, "txkit-loop").await),
-        Arc::new(Txkit::defaults(url, backend, "txkit-default").await),
     ];
+    // Only where a flush cell can run: its first connection would otherwise sit in the
+    // 16-task PostgreSQL cells, whose pools already come near the server's 100.
+    if pool <= flush::MAX_TASKS {
+        out.push(Arc::new(
+            Txkit::defaults(url, backend, "txkit-default").await,
+        ));
+    }
     if backend != Backend::Mysql {
         out.push(Arc::new(
             Txkit::new(url, backend, pool, Style::Pipelined, "txkit-pipelined").await,
