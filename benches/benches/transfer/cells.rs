@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use txkit::Engine;
 
+use crate::flush;
 use crate::schema::{self, ACCOUNTS, Backend, HOT_ACCOUNTS};
 use crate::workload::{BATCH_ROWS, BoxFut, Contender, Plan, Sizing, Work, batch, workers};
 
@@ -78,19 +79,22 @@ impl Cell {
     pub(crate) fn per_task(&self, smoke: bool) -> usize {
         match (self.plan.work, smoke) {
             (Work::InsertBatch, true) => 1,
+            (Work::Flush, true) => 2,
             (_, true) => 3,
             (Work::Transfer, false) => 50,
             // Hand-written code locking in a random order waits out PostgreSQL's 1 s
             // deadlock_timeout now and then: fewer transfers keep a batch short.
             (Work::RandomOrder, false) => 10,
             (Work::InsertBatch, false) => 5,
+            (Work::Flush, false) => 10,
             (Work::PointRead | Work::Select1, false) => 200,
         }
     }
 }
 
 /// Every cell on `backend`: transfers uncontended and contended at 1 and 8 tasks (and 16
-/// for PostgreSQL's hot rows), the other work uncontended at 1 and 8. With
+/// for PostgreSQL's hot rows), the other work uncontended at 1 and 8, the flush at 1 and
+/// [`flush::MAX_TASKS`] tasks (each on rows of its own). With
 /// `TXKIT_BENCH_CELLS` (comma-separated), only the cells whose label contains one of its
 /// parts (e.g. `transfer contended tasks=16`).
 pub(crate) fn cells(backend: Backend) -> Vec<Cell> {
@@ -144,6 +148,12 @@ fn every_cell(backend: Backend) -> Vec<Cell> {
             out.push(Cell::new(plan, tasks));
         }
     }
+    let plan = Plan {
+        work: Work::Flush,
+        accounts: flush::TABLE_ROWS,
+    };
+    out.push(Cell::new(plan, 1));
+    out.push(Cell::new(plan, flush::MAX_TASKS));
     out
 }
 
@@ -164,7 +174,8 @@ pub(crate) type MakeContenders<'a> = dyn Fn() -> BoxFut<'a, Vec<Arc<dyn Contende
 
 /// Runs `rounds` rounds (after one warm-up round) of one batch per contender, in an order
 /// that rotates every round. With `check`, the invariants are checked after every batch:
-/// no cent created or lost, and exactly the expected ledger and item rows added.
+/// no cent created or lost, exactly the expected ledger and item rows added, and in the
+/// flush cells every row's balance and version exactly as expected (`flush::check`).
 ///
 /// Each round makes the contenders afresh (`make`): new pools and new connections, warmed
 /// by a short untimed batch. On a small VM the same connection stays faster or slower than
@@ -212,6 +223,10 @@ pub(crate) async fn run(
                 Some((engine, backend)) => Some(schema::check(engine, backend).await),
                 None => None,
             };
+            let rows_before = match (check, cell.plan.work) {
+                (Some((engine, _)), Work::Flush) => Some(flush::snapshot(engine).await),
+                _ => None,
+            };
             let ws = pools[which].take().expect("workers");
             let seed = (round * n + k) as u64;
             let (ws, measured) = batch(ws, cell.plan, per_task, seed).await;
@@ -230,6 +245,11 @@ pub(crate) async fn run(
                     cell.label(backend),
                     playing[which].name()
                 );
+            }
+            if let (Some((engine, backend)), Some(rows_before)) = (check, rows_before) {
+                let who = format!("{}: {}", cell.label(backend), playing[which].name());
+                let rows_after = flush::snapshot(engine).await;
+                flush::check(&who, &rows_before, &rows_after, cell.tasks, per_task as i64);
             }
             if round > 0 {
                 out[which].batches.push(measured.elapsed);

@@ -84,6 +84,7 @@ async fn every_contender(
             };
             let mut out = txkit_side::contenders(&url, backend, pool).await;
             out.push(raw(Arc::new(pg_raw::TokioPostgres::new(&url))));
+            out.push(raw(Arc::new(pg_raw::TokioPostgres::pipelined(&url))));
             out.push(Arc::new(sqlx_side::postgres(&url, pool).await));
             out.push(Arc::new(seaorm_side::SeaOrm::connect(&url, pool).await));
             out

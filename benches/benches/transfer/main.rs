@@ -1,8 +1,10 @@
 //! A transfer transaction — lock two accounts in id order (`SELECT … FOR UPDATE`; SQLite:
 //! a transaction begun IMMEDIATE), debit, credit, ledger INSERT, COMMIT — written as each
 //! library's users write it, on PostgreSQL, MariaDB and SQLite; plus a point read, a
-//! 100-row INSERT batch in one transaction, `SELECT 1`, and SQLite writes from 8 tasks
-//! (txkit's queue worker against naive concurrent transactions and one lone connection).
+//! 100-row INSERT batch in one transaction, `SELECT 1`, the flush of 100 changed versioned
+//! rows (a session's unit of work against 100 hand-written UPDATEs, `flush.rs`), and
+//! SQLite writes from 8 tasks (txkit's queue worker against naive concurrent transactions
+//! and one lone connection).
 //!
 //! Contenders: txkit (`engine.begin()`, each statement awaited), txkit-pipelined
 //! (PostgreSQL: `engine.session()` + `commit_with`, 2 round trips per transfer), the raw
@@ -13,7 +15,8 @@
 //! Modes (environment): none — criterion; `TXKIT_BENCH_RATIOS=1` — the ratio table
 //! (`TXKIT_BENCH_ROUNDS`, default 7); `TXKIT_BENCH_SMOKE=1` — every contender for a
 //! handful of operations per cell, with the invariants checked after every batch (no cent
-//! created or lost, exactly the expected ledger and item rows) and the documented round
+//! created or lost, exactly the expected ledger and item rows, every flushed row's balance
+//! and version exactly as expected) and the documented round
 //! trips asserted. `TXKIT_BENCH_BACKENDS=postgres,mariadb,sqlite` picks backends. Servers:
 //! `TXKIT_POSTGRES_URL`, `TXKIT_MYSQL_URL` (defaults `postgres://postgres@127.0.0.1:5432/test`,
 //! `mysql://root@127.0.0.1:3306/test`); one that does not answer is skipped with a message.
@@ -23,6 +26,7 @@
 
 mod cells;
 mod contenders;
+mod flush;
 mod mysql_raw;
 mod pg_raw;
 mod proxy;
@@ -169,7 +173,10 @@ fn table(rt: &Runtime, server: &Server, mode: Mode, rounds: usize) {
     }
     let lines: Vec<String> = results
         .iter()
-        .map(|(i, measured)| report::cell(backend, cells[*i], measured, &rts))
+        .map(|(i, measured)| {
+            let cell = cells[*i];
+            report::cell(backend, cell, measured, &rts, cell.per_task(smoke))
+        })
         .collect();
     println!();
     for line in lines {

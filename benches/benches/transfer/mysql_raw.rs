@@ -1,12 +1,14 @@
 //! Hand-written mysql_async: one connection per task (mysql_async caches each statement
 //! it prepares on the connection), each step awaited (START TRANSACTION, locked read, two
-//! UPDATEs, ledger INSERT, COMMIT). `prefer_socket` stays at mysql_async's default
+//! UPDATEs, ledger INSERT, COMMIT; the flush: START TRANSACTION, the read, 100
+//! version-checked UPDATEs on one prepared statement, COMMIT). `prefer_socket` stays at mysql_async's default
 //! (loopback TCP moves to the Unix socket) except when counting round trips through the
 //! TCP proxy.
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, TxOpts};
 
+use crate::flush;
 use crate::schema::q;
 use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Worker};
 
@@ -50,6 +52,24 @@ async fn transfer_as_asked(conn: &mut Conn, from: i64, to: i64) -> mysql_async::
     tx.exec_drop(q::DEBIT, (1_i64, from)).await?;
     tx.exec_drop(q::CREDIT, (1_i64, to)).await?;
     tx.exec_drop(q::RECORD, (from, to, 1_i64)).await?;
+    tx.commit().await
+}
+
+/// The flush unit of work: read the rows, then write each with its version checked.
+async fn flush(conn: &mut Conn, first: i64) -> mysql_async::Result<()> {
+    let last = first + flush::ROWS - 1;
+    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+    let rows: Vec<(i64, i64, i64)> = tx.exec(flush::q::READ, (first, last)).await?;
+    assert_eq!(rows.len(), flush::ROWS as usize, "every row read");
+    for (id, balance, version) in rows {
+        tx.exec_drop(flush::q::UPDATE, (balance + 1, version + 1, id, version))
+            .await?;
+        assert_eq!(
+            tx.affected_rows(),
+            1,
+            "a version-checked UPDATE missed its row"
+        );
+    }
     tx.commit().await
 }
 
@@ -98,6 +118,7 @@ impl Worker for MyWorker {
                     }
                     tx.commit().await.expect("COMMIT");
                 }
+                Op::Flush { first } => flush(&mut self.conn, first).await.expect("flush"),
                 Op::Select1 => {
                     let one: Option<i64> = self
                         .conn

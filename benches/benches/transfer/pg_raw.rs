@@ -1,21 +1,37 @@
 //! Hand-written tokio-postgres, as a careful user writes it: one connection per task,
 //! every statement prepared once on it, each step awaited (BEGIN, locked read, two
-//! UPDATEs, ledger INSERT, COMMIT: 6 round trips).
+//! UPDATEs, ledger INSERT, COMMIT: 6 round trips; the flush: BEGIN, the read, 100
+//! version-checked UPDATEs, COMMIT). `tokio-postgres-pipelined` runs only the flush, its
+//! 100 UPDATEs sent together (`try_join_all` on one connection: tokio-postgres writes
+//! every request before reading the answers), as a user who knows pipelining writes it.
 
+use futures_util::future::try_join_all;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Statement};
 
+use crate::flush;
 use crate::schema::{q, q_pg};
-use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Worker};
+use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Work, Worker};
 
 pub(crate) struct TokioPostgres {
     url: String,
+    /// The flush's UPDATEs sent together rather than each awaited.
+    pipelined: bool,
 }
 
 impl TokioPostgres {
     pub(crate) fn new(url: &str) -> Self {
         Self {
             url: url.to_owned(),
+            pipelined: false,
+        }
+    }
+
+    /// `tokio-postgres-pipelined`: the flush only, its UPDATEs pipelined.
+    pub(crate) fn pipelined(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            pipelined: true,
         }
     }
 }
@@ -29,16 +45,27 @@ struct Prepared {
     point: Statement,
     item: Statement,
     select1: Statement,
+    flush_read: Statement,
+    flush_update: Statement,
 }
 
 struct PgWorker {
     client: Client,
     st: Prepared,
+    pipelined: bool,
 }
 
 impl Contender for TokioPostgres {
     fn name(&self) -> &'static str {
-        "tokio-postgres"
+        if self.pipelined {
+            "tokio-postgres-pipelined"
+        } else {
+            "tokio-postgres"
+        }
+    }
+
+    fn runs(&self, work: Work) -> bool {
+        !self.pipelined || work == Work::Flush
     }
 
     fn worker(&self) -> BoxFut<'_, Box<dyn Worker>> {
@@ -60,8 +87,15 @@ impl Contender for TokioPostgres {
                 point: client.prepare(q_pg::POINT).await.expect("prepare"),
                 item: client.prepare(q_pg::ITEM).await.expect("prepare"),
                 select1: client.prepare(q::SELECT1).await.expect("prepare"),
+                flush_read: client.prepare(flush::q_pg::READ).await.expect("prepare"),
+                flush_update: client.prepare(flush::q_pg::UPDATE).await.expect("prepare"),
             };
-            Box::new(PgWorker { client, st }) as Box<dyn Worker>
+            let pipelined = self.pipelined;
+            Box::new(PgWorker {
+                client,
+                st,
+                pipelined,
+            }) as Box<dyn Worker>
         })
     }
 }
@@ -77,6 +111,37 @@ impl PgWorker {
         tx.execute(&st.debit, &[&1_i64, &from]).await?;
         tx.execute(&st.credit, &[&1_i64, &to]).await?;
         tx.execute(&st.record, &[&from, &to, &1_i64]).await?;
+        tx.commit().await
+    }
+
+    /// The flush unit of work: read the rows, then write each with its version checked.
+    async fn flush(&mut self, first: i64) -> Result<(), tokio_postgres::Error> {
+        let st = &self.st;
+        let last = first + flush::ROWS - 1;
+        let tx = self.client.transaction().await?;
+        let rows = tx.query(&st.flush_read, &[&first, &last]).await?;
+        assert_eq!(rows.len(), flush::ROWS as usize, "every row read");
+        // (new balance, new version, id, version read) for each row.
+        let writes: Vec<[i64; 4]> = rows
+            .iter()
+            .map(|r| {
+                let (id, balance, version): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
+                [balance + 1, version + 1, id, version]
+            })
+            .collect();
+        if self.pipelined {
+            let runs = writes.iter().map(|w| tx.execute_raw(&st.flush_update, *w));
+            for n in try_join_all(runs).await? {
+                assert_eq!(n, 1, "a version-checked UPDATE missed its row");
+            }
+        } else {
+            for w in &writes {
+                let n = tx
+                    .execute(&st.flush_update, &[&w[0], &w[1], &w[2], &w[3]])
+                    .await?;
+                assert_eq!(n, 1, "a version-checked UPDATE missed its row");
+            }
+        }
         tx.commit().await
     }
 }
@@ -126,6 +191,7 @@ impl Worker for PgWorker {
                     }
                     tx.commit().await.expect("COMMIT");
                 }
+                Op::Flush { first } => self.flush(first).await.expect("flush"),
                 Op::Select1 => {
                     let row = self
                         .client

@@ -4,12 +4,14 @@
 //! the raw driver, sqlx and sea-orm: the ratio of the median batches, then in parentheses
 //! the median of the rounds' own ratios (each round runs every contender once, back to
 //! back, so its ratio is free of what drifts between rounds on a shared VM) with a 95 %
-//! confidence interval for that median.
+//! confidence interval for that median. A flush cell adds a `FLUSH` line: units of work
+//! per second for each contender, and each txkit contender's throughput over the raw
+//! driver's (and the pipelined raw driver's, on PostgreSQL).
 
 use crate::cells::{Cell, Measured};
 use crate::round_trips::RoundTrips;
 use crate::schema::Backend;
-use crate::workload::quantile;
+use crate::workload::{Work, quantile};
 
 pub(crate) fn header() {
     println!(
@@ -19,8 +21,9 @@ pub(crate) fn header() {
 }
 
 /// txkit's contenders, in the order their ratios are printed.
-const TXKIT_NAMES: [&str; 9] = [
+const TXKIT_NAMES: [&str; 10] = [
     "txkit",
+    "txkit-default",
     "txkit-loop",
     "txkit-pipelined",
     "txkit-wire",
@@ -82,8 +85,15 @@ fn raw(backend: Backend) -> &'static str {
     }
 }
 
-/// Prints the cell's table rows; returns its `RATIOS` line (printed after the table).
-pub(crate) fn cell(backend: Backend, cell: Cell, results: &[Measured], rts: &RoundTrips) -> String {
+/// Prints the cell's table rows; returns its `RATIOS` line (printed after the table), and
+/// for a flush cell its `FLUSH` line after it. `per_task`: ops per task in a batch.
+pub(crate) fn cell(
+    backend: Backend,
+    cell: Cell,
+    results: &[Measured],
+    rts: &RoundTrips,
+    per_task: usize,
+) -> String {
     let label = cell.label(backend);
     let find = |name: &str| results.iter().find(|m| m.name == name);
     let ratio = |a: Option<&Measured>, b: &Measured| match a {
@@ -123,12 +133,41 @@ pub(crate) fn cell(backend: Backend, cell: Cell, results: &[Measured], rts: &Rou
     }
     for who in TXKIT_NAMES {
         let Some(mine) = find(who) else { continue };
-        for other in [raw(backend), "sqlx", "sea-orm"] {
+        for other in [raw(backend), "tokio-postgres-pipelined", "sqlx", "sea-orm"] {
             if let Some(o) = find(other) {
                 line.push_str(&format!(
                     " {who}/{other}={:.2}({})",
                     median_ms(mine) / median_ms(o),
                     paired(mine, o)
+                ));
+            }
+        }
+    }
+    if cell.plan.work == Work::Flush {
+        line.push('\n');
+        line.push_str(&flush_line(backend, cell, results, per_task));
+    }
+    line
+}
+
+/// `FLUSH <label>:` every contender's units of work per second (median batch), then each
+/// txkit contender's throughput over the raw driver's: of the median batches, and in
+/// parentheses the median of the rounds' own ratios with its 95 % interval.
+fn flush_line(backend: Backend, cell: Cell, results: &[Measured], per_task: usize) -> String {
+    let units = (cell.tasks * per_task) as f64;
+    let mut line = format!("FLUSH {}:", cell.label(backend));
+    for m in results {
+        line.push_str(&format!(" {}={:.0}/s", m.name, units / median_ms(m) * 1e3));
+    }
+    let find = |name: &str| results.iter().find(|m| m.name == name);
+    for other in [raw(backend), "tokio-postgres-pipelined"] {
+        let Some(o) = find(other) else { continue };
+        for who in TXKIT_NAMES {
+            if let Some(mine) = find(who) {
+                line.push_str(&format!(
+                    " | {who}÷{other} throughput {:.2} ({})",
+                    median_ms(o) / median_ms(mine),
+                    paired(o, mine)
                 ));
             }
         }

@@ -52,11 +52,11 @@ pub(crate) fn count(server: &Server) -> RoundTrips {
                     .plan;
                 let mut rng = Rng::new(7);
                 for n in 0..2 {
-                    worker.run(plan.op(&mut rng, n)).await;
+                    worker.run(plan.op(&mut rng, 0, n)).await;
                 }
                 let t0 = proxy.turns();
                 for n in 0..COUNTED {
-                    worker.run(plan.op(&mut rng, n as i64)).await;
+                    worker.run(plan.op(&mut rng, 0, n as i64)).await;
                 }
                 let turns = proxy.turns() - t0;
                 out.insert((c.name(), work.name()), turns as f64 / COUNTED as f64);
@@ -66,8 +66,8 @@ pub(crate) fn count(server: &Server) -> RoundTrips {
     })
 }
 
-/// Asserts the round trips the bench's documentation promises for a transfer and an
-/// INSERT batch of 100 rows.
+/// Asserts the round trips the bench's documentation promises for a transfer, an INSERT
+/// batch of 100 rows and a flush of 100 changed rows.
 pub(crate) fn check(backend: Backend, counted: &RoundTrips) {
     let expected: &[(&str, &str, f64)] = match backend {
         Backend::Postgres => &[
@@ -83,11 +83,22 @@ pub(crate) fn check(backend: Backend, counted: &RoundTrips) {
             ("txkit-wire-pipelined", "transfer", 2.0),
             ("txkit-wire", "insert_batch", 3.0),
             ("txkit-wire-pipelined", "insert_batch", 2.0),
+            // The flush: BEGIN riding with the SELECT, the 100 UPDATEs in one write,
+            // COMMIT; by hand BEGIN, SELECT, 100 UPDATEs, COMMIT; pipelined by hand the
+            // UPDATEs in one write.
+            ("txkit", "flush", 3.0),
+            ("txkit-default", "flush", 3.0),
+            ("tokio-postgres", "flush", 103.0),
+            ("tokio-postgres-pipelined", "flush", 4.0),
         ],
         Backend::Mysql => &[
             ("txkit", "transfer", 6.0),
             ("txkit", "insert_batch", 102.0),
             ("txkit-loop", "insert_batch", 102.0),
+            // START TRANSACTION, SELECT, one run of the prepared UPDATE per row, COMMIT.
+            ("txkit", "flush", 103.0),
+            ("txkit-default", "flush", 103.0),
+            ("mysql_async", "flush", 103.0),
         ],
         Backend::Sqlite => &[],
     };

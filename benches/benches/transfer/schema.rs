@@ -107,8 +107,8 @@ async fn count(engine: &Engine, table: &str) -> txkit::Result<i64> {
         .get::<i64>("n")
 }
 
-/// Creates the tables (the accounts only when missing or of the wrong size) and empties
-/// the ledger and items.
+/// Creates the tables (the accounts only when missing or of the wrong size), empties
+/// the ledger and items, and recreates the flush cells' versioned accounts.
 pub(crate) async fn prepare(engine: &Engine, backend: Backend) {
     if count(engine, "txkit_bench_accounts").await.ok() != Some(ACCOUNTS) {
         println!(
@@ -148,6 +148,7 @@ pub(crate) async fn prepare(engine: &Engine, backend: Backend) {
             .await
             .expect("create");
     }
+    crate::flush::prepare(engine).await;
 }
 
 /// What the invariants are checked against: rows in the ledger and items tables.

@@ -89,7 +89,7 @@ impl Contender for SeaOrm {
     }
 
     fn runs(&self, work: Work) -> bool {
-        work != Work::RandomOrder
+        !matches!(work, Work::RandomOrder | Work::Flush)
     }
 
     fn worker(&self) -> BoxFut<'_, Box<dyn Worker>> {
@@ -175,8 +175,8 @@ impl Worker for SeaOrm {
                     }
                     tx.commit().await.expect("commit");
                 }
-                Op::TransferRandomOrder { .. } => {
-                    unreachable!("sea-orm has no random-order twin")
+                Op::TransferRandomOrder { .. } | Op::Flush { .. } => {
+                    unreachable!("sea-orm runs neither the random-order nor the flush cells")
                 }
                 Op::Select1 => {
                     let stmt = Statement::from_string(db.get_database_backend(), "SELECT 1");

@@ -1,13 +1,14 @@
 //! Hand-written rusqlite, as a tokio user writes it: one connection per task (WAL,
 //! synchronous NORMAL, busy_timeout 5 s — txkit's SQLite defaults), each unit of work run
 //! on a blocking thread (`spawn_blocking`), statements from rusqlite's cache, transfers in
-//! an IMMEDIATE transaction.
+//! an IMMEDIATE transaction (the flush too: it reads, then writes what it read).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use crate::flush;
 use crate::schema::q;
 use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Worker};
 
@@ -53,6 +54,31 @@ impl Contender for Rusqlite {
     }
 }
 
+/// The flush unit of work: read the rows, then write each with its version checked.
+fn flush(conn: &mut Connection, first: i64) -> rusqlite::Result<()> {
+    let last = first + flush::ROWS - 1;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let rows = tx
+            .prepare_cached(flush::q::READ)?
+            .query_map((first, last), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        assert_eq!(rows.len(), flush::ROWS as usize, "every row read");
+        let mut update = tx.prepare_cached(flush::q::UPDATE)?;
+        for (id, balance, version) in rows {
+            let n = update.execute((balance + 1, version + 1, id, version))?;
+            assert_eq!(n, 1, "a version-checked UPDATE missed its row");
+        }
+    }
+    tx.commit()
+}
+
 fn run_op(conn: &mut Connection, op: Op) -> rusqlite::Result<()> {
     match op {
         Op::Transfer { from, to } => {
@@ -90,6 +116,7 @@ fn run_op(conn: &mut Connection, op: Op) -> rusqlite::Result<()> {
         Op::TransferRandomOrder { .. } => {
             unreachable!("SQLite has no random-order cell: it has no row locks to order")
         }
+        Op::Flush { first } => flush(conn, first),
         Op::Select1 => {
             let one: i64 = conn
                 .prepare_cached(q::SELECT1)?

@@ -52,7 +52,7 @@ fn ops(task: usize, per_task: usize) -> Vec<(i64, i64)> {
     };
     let mut rng = Rng::new(task as u64 + 99);
     (0..per_task)
-        .map(|n| match plan.op(&mut rng, n as i64) {
+        .map(|n| match plan.op(&mut rng, task, n as i64) {
             crate::workload::Op::Transfer { from, to } => (from, to),
             other => unreachable!("{other:?}"),
         })

@@ -26,7 +26,7 @@ macro_rules! sqlx_contender {
             }
 
             fn runs(&self, work: Work) -> bool {
-                work != Work::RandomOrder
+                !matches!(work, Work::RandomOrder | Work::Flush)
             }
 
             fn worker(&self) -> BoxFut<'_, Box<dyn Worker>> {
@@ -99,8 +99,8 @@ macro_rules! sqlx_contender {
                             }
                             tx.commit().await.expect("commit");
                         }
-                        Op::TransferRandomOrder { .. } => {
-                            unreachable!("sqlx has no random-order twin")
+                        Op::TransferRandomOrder { .. } | Op::Flush { .. } => {
+                            unreachable!("sqlx runs neither the random-order nor the flush cells")
                         }
                         Op::Select1 => {
                             let rows = sqlx::query(q::SELECT1)

@@ -8,6 +8,9 @@
 //! awaits 100 `execute` calls instead.
 //! `txkit-inline` and `txkit-inline-pipelined` (SQLite): the same two with
 //! `execution=inline`, statements run on the task's thread instead of a connection thread.
+//! The flush (`flush.rs`) is a session: `query::<Versioned>()` over the task's id range,
+//! every balance changed in place, `commit()`. `txkit-default` runs only the flush, on
+//! `Engine::connect(url)` — the pool users get by default (5 connections + 10 overflow).
 
 use std::sync::Arc;
 
@@ -22,6 +25,7 @@ struct BenchAccount {
     balance: i64,
 }
 
+use crate::flush::{self, Versioned};
 use crate::schema::{Backend, q};
 use crate::workload::{BATCH_ROWS, BoxFut, Contender, Op, Work, Worker};
 
@@ -34,6 +38,8 @@ pub(crate) enum Style {
     Pipelined,
     /// The INSERT batch as 100 awaited `execute` calls (runs only that cell).
     Looped,
+    /// The engine's default settings (`Engine::connect`); runs only the flush cells.
+    Defaults,
 }
 
 pub(crate) struct Txkit {
@@ -65,6 +71,17 @@ impl Txkit {
             name,
         }
     }
+
+    /// An engine with every setting at its default (`Engine::connect`).
+    pub(crate) async fn defaults(url: &str, backend: Backend, name: &'static str) -> Self {
+        let engine = Engine::connect(url).await.expect("txkit engine");
+        Self {
+            engine,
+            backend,
+            style: Style::Defaults,
+            name,
+        }
+    }
 }
 
 impl Contender for Txkit {
@@ -88,6 +105,7 @@ impl Contender for Txkit {
     fn runs(&self, work: Work) -> bool {
         match self.style {
             Style::Awaited => true,
+            Style::Defaults => work == Work::Flush,
             Style::Pipelined => matches!(work, Work::Transfer | Work::InsertBatch),
             Style::Looped => work == Work::InsertBatch,
         }
@@ -181,6 +199,25 @@ impl TxkitWorker {
         assert_eq!(counts, [1, 1, 1]);
     }
 
+    /// The flush unit of work: the task's rows read into the session, every balance
+    /// changed in place, then `commit()` writes them (one `execute_many` of the UPDATE,
+    /// version-checked) and commits.
+    async fn flush(&self, first: i64) {
+        let last = first + flush::ROWS - 1;
+        let mut s = self.engine.session_with(self.tx_options());
+        let accounts = s
+            .query::<Versioned>()
+            .filter(Versioned::ID.ge(first).and(Versioned::ID.le(last)))
+            .all()
+            .await
+            .expect("read");
+        assert_eq!(accounts.len(), flush::ROWS as usize, "every row read");
+        for account in accounts {
+            account.balance += 1;
+        }
+        s.commit().await.expect("flush and commit");
+    }
+
     async fn insert_batch(&self, tag: i64) {
         let rows: Vec<Vec<Value>> = (0..BATCH_ROWS).map(|_| params![tag]).collect();
         match self.style {
@@ -195,7 +232,7 @@ impl TxkitWorker {
                     .expect("commit_with");
                 assert_eq!(counts.len(), BATCH_ROWS as usize);
             }
-            Style::Awaited => {
+            Style::Awaited | Style::Defaults => {
                 let mut tx = self.engine.begin().await.expect("begin");
                 let counts = tx.execute_many(q::ITEM, &rows).await.expect("execute_many");
                 assert_eq!(counts.len(), BATCH_ROWS as usize);
@@ -233,6 +270,7 @@ impl Worker for TxkitWorker {
                     std::hint::black_box(balance);
                 }
                 Op::InsertBatch { tag } => self.insert_batch(tag).await,
+                Op::Flush { first } => self.flush(first).await,
                 Op::Select1 => {
                     let rows = self.engine.query(q::SELECT1, &[]).await.expect("SELECT 1");
                     assert_eq!(rows.len(), 1);
@@ -242,7 +280,8 @@ impl Worker for TxkitWorker {
     }
 }
 
-/// txkit's contenders on `backend`: plain, looped (INSERT batch only), and pipelined on
+/// txkit's contenders on `backend`: plain, looped (INSERT batch only), default-configured
+/// (flush only, with at most [`flush::MAX_TASKS`] tasks), and pipelined on
 /// PostgreSQL and SQLite; on SQLite plain and pipelined again with `execution=inline`, on
 /// PostgreSQL again with txkit's own protocol layer (`driver=txkit`) when
 /// `TXKIT_BENCH_CONTENDERS` names them (with every contender's pools open at once, 16
@@ -256,6 +295,13 @@ pub(crate) async fn contenders(
         Arc::new(Txkit::new(url, backend, pool, Style::Awaited, "txkit").await),
         Arc::new(Txkit::new(url, backend, pool, Style::Looped, "txkit-loop").await),
     ];
+    // Only where a flush cell can run: its first connection would otherwise sit in the
+    // 16-task PostgreSQL cells, whose pools already come near the server's 100.
+    if pool <= flush::MAX_TASKS {
+        out.push(Arc::new(
+            Txkit::defaults(url, backend, "txkit-default").await,
+        ));
+    }
     if backend != Backend::Mysql {
         out.push(Arc::new(
             Txkit::new(url, backend, pool, Style::Pipelined, "txkit-pipelined").await,

@@ -26,6 +26,9 @@ pub(crate) enum Work {
     InsertBatch,
     /// `SELECT 1`.
     Select1,
+    /// Read 100 versioned rows, change every balance, write each with a version-checked
+    /// UPDATE, COMMIT (`flush.rs`); each task on rows of its own.
+    Flush,
 }
 
 impl Work {
@@ -36,6 +39,7 @@ impl Work {
             Work::PointRead => "point_read",
             Work::InsertBatch => "insert_batch",
             Work::Select1 => "select1",
+            Work::Flush => "flush",
         }
     }
 }
@@ -62,6 +66,10 @@ pub(crate) enum Op {
         tag: i64,
     },
     Select1,
+    /// The flush unit of work on the [`crate::flush::ROWS`] rows from id `first`.
+    Flush {
+        first: i64,
+    },
 }
 
 /// One worker of one contender, owned by one task for a whole batch.
@@ -120,7 +128,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    pub(crate) fn op(&self, rng: &mut Rng, tag: i64) -> Op {
+    /// The next op of task `task` (`tag` numbers the INSERT batches).
+    pub(crate) fn op(&self, rng: &mut Rng, task: usize, tag: i64) -> Op {
         match self.work {
             Work::Transfer | Work::RandomOrder => {
                 let from = rng.id(self.accounts);
@@ -135,6 +144,9 @@ impl Plan {
             },
             Work::InsertBatch => Op::InsertBatch { tag },
             Work::Select1 => Op::Select1,
+            Work::Flush => Op::Flush {
+                first: crate::flush::first_id(task),
+            },
         }
     }
 }
@@ -170,7 +182,7 @@ pub(crate) async fn batch(
                 let mut rng = Rng::new(seed.wrapping_mul(1000).wrapping_add(i as u64));
                 let mut latencies = Vec::with_capacity(per_task);
                 for n in 0..per_task {
-                    let op = plan.op(&mut rng, (i * per_task + n) as i64);
+                    let op = plan.op(&mut rng, i, (i * per_task + n) as i64);
                     let t = Instant::now();
                     worker.run(op).await;
                     latencies.push(t.elapsed());
