@@ -212,6 +212,7 @@ async fn new_types_through_the_session(db: TestDb) {
     assert_eq!(*loaded, full(1));
     loaded.price = dec("-0.0001");
     loaded.utc = at("2030-01-02T03:04:05.654321").and_utc();
+    loaded.opt_price = None; // a column set to NULL
     assert!(session.is_modified(), "the changed object");
     // get() of a row the session does not hold flushes first (a query sees the changes).
     let other = session.get::<Typed>(2).await.unwrap().unwrap();
@@ -224,6 +225,7 @@ async fn new_types_through_the_session(db: TestDb) {
     let mut want = full(1);
     want.price = dec("-0.0001");
     want.utc = at("2030-01-02T03:04:05.654321").and_utc();
+    want.opt_price = None;
     assert_eq!(*back, want);
     let _ = session.get::<Typed>(2).await.unwrap().unwrap();
     assert!(
