@@ -112,18 +112,42 @@ impl<C: Connection> ManagedConnection<C> {
     }
 
     /// Runs a statement outside any transaction (autocommit); returns rows affected.
-    /// Transaction-control statements are refused: use [`begin`](Self::begin).
+    /// Transaction-control statements are refused: use [`begin`](Self::begin). After
+    /// [`set_isolation`](Self::set_isolation) (or
+    /// [`set_default_options`](Self::set_default_options)) the statement runs in a
+    /// transaction of its own with those options — BEGIN with it, then COMMIT — so the
+    /// level asked for this connection applies to it too, rather than the server's default.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         reject_transaction_control(sql)?;
+        if let Some(opts) = self.own_options() {
+            let (serial, count) = self.start_with_execute(opts, sql, params).await?;
+            return Transaction::begun_borrowed(self, serial)
+                .finish(count)
+                .await;
+        }
         self.settle().await?;
         tracked!(self, self.raw.execute(sql, params))
     }
 
-    /// Runs a query outside any transaction; returns its rows.
+    /// Runs a query outside any transaction; returns its rows (under this connection's own
+    /// options, as [`execute`](Self::execute)).
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         reject_transaction_control(sql)?;
+        if let Some(opts) = self.own_options() {
+            let (serial, rows) = self.start_with_query(opts, sql, params).await?;
+            return Transaction::begun_borrowed(self, serial).finish(rows).await;
+        }
         self.settle().await?;
         tracked!(self, self.raw.query(sql, params))
+    }
+
+    /// The options an autocommit statement must run under: this connection's own, when
+    /// they were changed from the engine's and ask for something a transaction carries
+    /// (an isolation level, an access mode, DEFERRABLE).
+    fn own_options(&self) -> Option<TxOptions> {
+        let d = self.defaults;
+        let asks = d.isolation_level().is_some() || d.access().is_some() || d.is_deferrable();
+        (asks && d != self.base_defaults).then_some(d)
     }
 
     /// [`Transaction::insert`] in autocommit mode (with a generated key read on this

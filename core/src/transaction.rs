@@ -86,6 +86,11 @@ impl<'c, C: Connection> Transaction<'c, C> {
         Ok(Self::armed(Slot::Borrowed(conn), serial))
     }
 
+    /// The guard of a transaction just begun on `conn` (with its first statement).
+    pub(crate) fn begun_borrowed(conn: &'c mut ManagedConnection<C>, serial: u64) -> Self {
+        Self::armed(Slot::Borrowed(conn), serial)
+    }
+
     fn armed(conn: Slot<'c, C>, serial: u64) -> Self {
         Self {
             conn,
@@ -350,6 +355,20 @@ impl<'c, C: Connection> Transaction<'c, C> {
             serial,
             finished: false,
         })
+    }
+
+    /// Ends a one-statement transaction: commits after `outcome` succeeded and returns it,
+    /// or rolls back and returns the statement's error.
+    pub(crate) async fn finish<T>(self, outcome: Result<T>) -> Result<T> {
+        match outcome {
+            Ok(value) => self.commit().await.map(|()| value),
+            Err(e) => {
+                if let Err(rollback) = self.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back a one-statement transaction");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Commits the transaction, or releases the savepoint into its parent.

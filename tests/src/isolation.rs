@@ -184,3 +184,58 @@ async fn read_only_refuses_writes(db: TestDb) {
     .unwrap();
     tx.commit().await.unwrap();
 }
+
+/// A level set on one connection applies to its autocommit statements too, not only to
+/// the transactions it begins: PostgreSQL reports it for the statement, and on
+/// MySQL/MariaDB a READ UNCOMMITTED statement sees another transaction's uncommitted write
+/// (the server's default, REPEATABLE READ, would not). Back in the pool, the connection
+/// runs at the server's default again.
+#[tokio::test]
+async fn connection_isolation_applies_to_autocommit_statements() {
+    for kind in [Kind::Postgres, Kind::MySql] {
+        let Some(db) = TestDb::new(kind) else {
+            continue;
+        };
+        let engine = db
+            .builder()
+            .pool_size(1)
+            .max_overflow(1)
+            .build()
+            .await
+            .unwrap();
+        match kind {
+            Kind::Postgres => {
+                let show = "SHOW transaction_isolation";
+                let mut conn = engine.connection().await.unwrap();
+                conn.set_isolation(IsolationLevel::Serializable);
+                let level: String = conn.query(show, &[]).await.unwrap()[0].get(0).unwrap();
+                assert_eq!(level, "serializable");
+                drop(conn);
+                let mut conn = engine.connection().await.unwrap();
+                let level: String = conn.query(show, &[]).await.unwrap()[0].get(0).unwrap();
+                assert_eq!(level, "read committed", "restored on return to the pool");
+            }
+            _ => {
+                let t = people_table(&db, &engine).await;
+                engine
+                    .execute(&format!("INSERT INTO {t} (name) VALUES ('old')"), &[])
+                    .await
+                    .unwrap();
+                let mut writer = engine.connection().await.unwrap();
+                let mut tx = writer.begin().await.unwrap();
+                tx.execute(&format!("UPDATE {t} SET name = 'dirty'"), &[])
+                    .await
+                    .unwrap();
+                let mut reader = engine.connection().await.unwrap();
+                let read = format!("SELECT name FROM {t}");
+                let seen: String = reader.query(&read, &[]).await.unwrap()[0].get(0).unwrap();
+                assert_eq!(seen, "old", "the server's default does not read dirty");
+                reader.set_isolation(IsolationLevel::ReadUncommitted);
+                let seen: String = reader.query(&read, &[]).await.unwrap()[0].get(0).unwrap();
+                assert_eq!(seen, "dirty", "READ UNCOMMITTED applied to the statement");
+                tx.rollback().await.unwrap();
+            }
+        }
+        engine.close().await;
+    }
+}
