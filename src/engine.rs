@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tracing::{Instrument, Span};
 use txkit_core::{
-    AnyConnection, DatabaseUrl, Error, EventListener, IsolationLevel, Pool, PoolConfig, PoolEvent,
-    PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection, ResetMode, Result, Row, Session,
-    Transaction, TxOptions, Value,
+    AnyConnection, BoxFuture, ConnectionHook, DatabaseUrl, Error, EventListener, IsolationLevel,
+    ManagedConnection, Pool, PoolConfig, PoolEvent, PoolHooks, PoolKind, PoolOrder, PoolStats,
+    PoolStatus, PooledConnection, ResetMode, Result, Row, Session, Transaction, TxOptions, Value,
 };
 
 use crate::backends;
@@ -67,6 +67,7 @@ impl Engine {
             sized: false,
             defaults: TxOptions::new(),
             listeners: Vec::new(),
+            hooks: PoolHooks::default(),
             eager: true,
         }
     }
@@ -214,7 +215,14 @@ pub struct EngineBuilder {
     sized: bool,
     defaults: TxOptions,
     listeners: Vec<EventListener>,
+    hooks: PoolHooks,
     eager: bool,
+}
+
+/// What the builder hands the pool besides its settings: event listeners and hooks.
+struct Setup {
+    listeners: Vec<EventListener>,
+    hooks: PoolHooks,
 }
 
 impl fmt::Debug for EngineBuilder {
@@ -328,6 +336,64 @@ impl EngineBuilder {
         self
     }
 
+    /// Runs `hook` on every new connection before its first use — to set session state
+    /// that every user of the engine needs (`SET search_path TO app`, `SET time_zone =
+    /// '+00:00'`, `PRAGMA foreign_keys = ON`). Bounded by the connect timeout; a hook
+    /// that fails (or leaves a transaction open) discards the connection, and the caller
+    /// that needed it gets the hook's error, which names the hook.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> txkit::Result<()> {
+    /// let engine = txkit::Engine::builder("postgres://app@127.0.0.1/bank")
+    ///     .after_connect(|conn| {
+    ///         Box::pin(async move {
+    ///             conn.execute("SET search_path TO bank, public", &[]).await?;
+    ///             Ok(())
+    ///         })
+    ///     })
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn after_connect<F>(mut self, hook: F) -> Self
+    where
+        F: for<'c> Fn(&'c mut ManagedConnection) -> BoxFuture<'c, Result<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.hooks.after_connect = Some(ConnectionHook::new(hook));
+        self
+    }
+
+    /// Runs `hook` on every checkout, before the caller gets the connection (after the
+    /// pool's own checks: recycle, pre-ping, rollback owed). Bounded by the pool timeout;
+    /// a failure discards the connection and is the caller's error.
+    pub fn on_checkout<F>(mut self, hook: F) -> Self
+    where
+        F: for<'c> Fn(&'c mut ManagedConnection) -> BoxFuture<'c, Result<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.hooks.on_checkout = Some(ConnectionHook::new(hook));
+        self
+    }
+
+    /// Runs `hook` on every connection that comes back, after its rollback (if one was
+    /// owed) and before anyone else can get it — on a background task, since a return
+    /// happens in `Drop`. Bounded by the reset timeout; a failure discards the connection.
+    pub fn on_checkin<F>(mut self, hook: F) -> Self
+    where
+        F: for<'c> Fn(&'c mut ManagedConnection) -> BoxFuture<'c, Result<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.hooks.on_checkin = Some(ConnectionHook::new(hook));
+        self
+    }
+
     /// Whether `build()` opens a first connection to fail fast on a bad URL or an
     /// unreachable server (default true).
     pub fn eager(mut self, eager: bool) -> Self {
@@ -361,7 +427,10 @@ impl EngineBuilder {
             pool,
             self.sized || from_url.sized,
             defaults,
-            self.listeners,
+            Setup {
+                listeners: self.listeners,
+                hooks: self.hooks,
+            },
             self.eager,
         )
         .await
@@ -374,7 +443,7 @@ impl EngineBuilder {
         mut pool: PoolConfig,
         sized: bool,
         defaults: TxOptions,
-        listeners: Vec<EventListener>,
+        setup: Setup,
         eager: bool,
     ) -> Result<Engine> {
         if (resolved.adopt_pool)(&pool) {
@@ -395,8 +464,14 @@ impl EngineBuilder {
         if pool.size == 0 && pool.kind != PoolKind::Null {
             return Err(Error::config("pool_size must be at least 1"));
         }
-        let pool = Pool::new(resolved.connector, pool, defaults, url.redacted());
-        for listener in listeners {
+        let pool = Pool::with_hooks(
+            resolved.connector,
+            pool,
+            defaults,
+            url.redacted(),
+            setup.hooks,
+        );
+        for listener in setup.listeners {
             pool.on_event(move |e| listener(e));
         }
         let engine = Engine {

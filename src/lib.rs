@@ -193,12 +193,13 @@ mod sea_orm_engine;
 pub use engine::{Engine, EngineBuilder};
 pub use schema::create_all;
 pub use txkit_core::{
-    AccessMode, AnyConnection, CloseReason, Column, ColumnDef, ColumnType, Connection, DatabaseUrl,
-    DefaultValue, Dialect, Entity, Error, ErrorKind, Filter, FromValue, IntoKey, IsolationLevel,
-    LockStrength, LockWait, ManagedConnection, Pool, PoolConfig, PoolEvent, PoolKind, PoolOrder,
-    PoolStats, PoolStatus, PooledConnection, QueueWorker, ResetMode, Result, Row, RowIndex,
-    RowLock, SqlFlavor, SqliteBehavior, StaleInfo, TableDef, TableLock, TableLockMode, Transaction,
-    TxOptions, TxState, Value, VersionGenerator, Versioned, params,
+    AccessMode, AnyConnection, CloseReason, Column, ColumnDef, ColumnType, Connection,
+    ConnectionHook, DatabaseUrl, DefaultValue, Dialect, Entity, Error, ErrorKind, Filter,
+    FromValue, IntoKey, IsolationLevel, LockStrength, LockWait, ManagedConnection, Pool,
+    PoolConfig, PoolEvent, PoolHooks, PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection,
+    QueueWorker, ResetMode, Result, Row, RowIndex, RowLock, SqlFlavor, SqliteBehavior, StaleInfo,
+    TableDef, TableLock, TableLockMode, Transaction, TxOptions, TxState, Value, VersionGenerator,
+    Versioned, params,
 };
 // The unit of work: sessions, nested sessions and the entity query builder.
 pub use txkit_core::{

@@ -43,8 +43,8 @@ pub use isolation::{AccessMode, IsolationLevel, SqliteBehavior, TxOptions};
 pub use lock::{LockStrength, LockWait, RowLock, TableLock, TableLockMode};
 pub use managed::ManagedConnection;
 pub use pool::{
-    CloseReason, Connect, EventListener, Pool, PoolConfig, PoolEvent, PoolKind, PoolOrder,
-    PoolStats, PoolStatus, PooledConnection,
+    CloseReason, Connect, ConnectionHook, EventListener, Pool, PoolConfig, PoolEvent, PoolHooks,
+    PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection,
 };
 pub use retry::{
     Direct, RetryError, RetryOutcome, RetryPolicy, StopReason, TransactionBody, TransactionSource,

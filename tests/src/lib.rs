@@ -28,6 +28,7 @@ mod locks;
 mod logs;
 mod notices;
 mod pool;
+mod pool_hooks;
 mod reliability;
 mod retry;
 mod savepoints;

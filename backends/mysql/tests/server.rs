@@ -307,7 +307,10 @@ async fn connect_failures_name_the_url_not_the_password() {
     // The URL's fault, as on PostgreSQL: Config, saying what to check.
     assert_eq!(e.kind(), ErrorKind::Config, "{e}");
     assert_eq!(e.code(), Some("1045"), "{e}");
-    assert!(e.to_string().contains("check the user name and password"), "{e}");
+    assert!(
+        e.to_string().contains("check the user name and password"),
+        "{e}"
+    );
     assert!(!format!("{e} {e:?}").contains("S3ntinel"));
 
     // A listener that never answers: connect_timeout fires.

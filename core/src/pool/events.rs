@@ -22,11 +22,13 @@ pub enum CloseReason {
     NotPooled,
     /// The pool was closed.
     PoolClosed,
+    /// An `after_connect`, `on_checkout` or `on_checkin` hook failed on it.
+    HookFailed,
 }
 
 impl CloseReason {
     /// Every reason, in order.
-    pub const ALL: [CloseReason; 8] = [
+    pub const ALL: [CloseReason; 9] = [
         Self::Overflow,
         Self::Recycled,
         Self::IdleTimeout,
@@ -35,6 +37,7 @@ impl CloseReason {
         Self::ResetFailed,
         Self::NotPooled,
         Self::PoolClosed,
+        Self::HookFailed,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -52,6 +55,7 @@ impl CloseReason {
             Self::ResetFailed => "reset failed",
             Self::NotPooled => "not pooled",
             Self::PoolClosed => "pool closed",
+            Self::HookFailed => "hook failed",
         }
     }
 }

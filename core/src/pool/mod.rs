@@ -10,6 +10,7 @@
 mod config;
 mod connector;
 mod events;
+mod hooks;
 mod maintain;
 mod pooled;
 mod slots;
@@ -27,6 +28,7 @@ use slots::{Grant, Slots, Surplus, Take};
 pub use config::{PoolConfig, PoolKind, PoolOrder};
 pub use connector::Connect;
 pub use events::{CloseReason, EventListener, PoolEvent};
+pub use hooks::{ConnectionHook, PoolHooks};
 pub use pooled::PooledConnection;
 pub use stats::PoolStats;
 
@@ -72,6 +74,7 @@ struct Checkout {
 
 pub(crate) struct Inner<C: Connection> {
     connector: Box<dyn Connect<C>>,
+    hooks: PoolHooks<C>,
     config: PoolConfig,
     defaults: TxOptions,
     label: String,
@@ -148,6 +151,18 @@ impl<C: Connection> Pool<C> {
         defaults: TxOptions,
         label: impl Into<String>,
     ) -> Self {
+        Self::with_hooks(connector, config, defaults, label, PoolHooks::default())
+    }
+
+    /// [`new`](Self::new), with hooks run on each new connection, each checkout and each
+    /// return ([`PoolHooks`]).
+    pub fn with_hooks(
+        connector: Box<dyn Connect<C>>,
+        config: PoolConfig,
+        defaults: TxOptions,
+        label: impl Into<String>,
+        hooks: PoolHooks<C>,
+    ) -> Self {
         let mut config = config;
         config.size = config.size.max(1);
         if config.kind == PoolKind::Static {
@@ -156,6 +171,7 @@ impl<C: Connection> Pool<C> {
         }
         let inner = Arc::new(Inner {
             connector,
+            hooks,
             defaults,
             label: label.into(),
             epoch: Instant::now(),
@@ -239,8 +255,12 @@ impl<C: Connection> Pool<C> {
                 .take()
                 .or_else(|| inner.slots.pop_idle(inner.config.order));
             let Some(slot) = candidate else {
-                let slot = inner.open_new().await?;
-                return Ok(inner.hand_out(slot, permit, location));
+                let mut taken = Taken {
+                    inner,
+                    slot: Some(inner.open_new().await?),
+                };
+                inner.before_checkout(&mut taken).await?;
+                return Ok(inner.hand_out(taken.keep(), permit, location));
             };
             let mut taken = Taken {
                 inner,
@@ -270,6 +290,7 @@ impl<C: Connection> Pool<C> {
                 taken.close(CloseReason::Broken, true);
                 continue;
             }
+            inner.before_checkout(&mut taken).await?;
             return Ok(inner.hand_out(taken.keep(), permit, location));
         }
     }
@@ -453,6 +474,26 @@ impl<C: Connection> Inner<C> {
         None
     }
 
+    /// Runs the `on_checkout` hook, bounded by the pool timeout; a failure discards the
+    /// connection and is the caller's error.
+    async fn before_checkout(&self, taken: &mut Taken<'_, C>) -> Result<()> {
+        let Some(hook) = &self.hooks.on_checkout else {
+            return Ok(());
+        };
+        let Some(slot) = taken.slot.as_mut() else {
+            return Ok(());
+        };
+        let result = hook
+            .run("on_checkout", &mut slot.conn, self.config.timeout)
+            .await;
+        if result.is_err()
+            && let Some(slot) = taken.slot.take()
+        {
+            self.discard(slot, CloseReason::HookFailed, true);
+        }
+        result
+    }
+
     fn needs_ping(&self, slot: &Slot<C>, now: Option<Instant>) -> bool {
         let disconnect = self.disconnect_ns.load(Ordering::Acquire);
         if disconnect != 0 && slot.created_ns < disconnect {
@@ -479,6 +520,17 @@ impl<C: Connection> Inner<C> {
                 )));
             }
         };
+        let mut conn = ManagedConnection::with_defaults(raw, self.defaults);
+        if let Some(hook) = &self.hooks.after_connect
+            && let Err(e) = hook
+                .run("after_connect", &mut conn, self.config.connect_timeout)
+                .await
+        {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(conn.close());
+            }
+            return Err(e);
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.open.fetch_add(1, Ordering::AcqRel);
         self.stats.connect();
@@ -487,7 +539,7 @@ impl<C: Connection> Inner<C> {
             self.emit(PoolEvent::FirstConnect { id });
         }
         Ok(Box::new(SlotEntry {
-            conn: ManagedConnection::with_defaults(raw, self.defaults),
+            conn,
             id,
             created_ns: self.now_ns(),
             returned: None,

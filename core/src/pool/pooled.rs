@@ -89,7 +89,7 @@ impl<C: Connection> Inner<C> {
             self.checked_in(slot.id);
             self.discard(slot, CloseReason::Broken, true);
             self.release(None);
-        } else if slot.conn.is_clean() {
+        } else if slot.conn.is_clean() && self.hooks.on_checkin.is_none() {
             self.dispose(slot, false);
         } else {
             // Rolled back here even when it is about to be closed: a server that ends a
@@ -144,6 +144,8 @@ impl<C: Connection> Inner<C> {
     async fn clean(self: Arc<Self>, mut slot: Slot<C>) {
         let mode = self.config.reset_on_return;
         let id = slot.id;
+        // Only an on_checkin hook brings a clean connection here; that is no reset.
+        let resets = !slot.conn.is_clean() || mode == ResetMode::Full;
         let work = async {
             slot.conn.settle().await?;
             if mode == ResetMode::Full {
@@ -151,9 +153,25 @@ impl<C: Connection> Inner<C> {
             }
             Ok::<(), Error>(())
         };
-        match tokio::time::timeout(self.config.reset_timeout, work).await {
+        let cleaned = tokio::time::timeout(self.config.reset_timeout, work).await;
+        if matches!(cleaned, Ok(Ok(())))
+            && slot.conn.is_clean()
+            && let Some(hook) = &self.hooks.on_checkin
+            && let Err(e) = hook
+                .run("on_checkin", &mut slot.conn, self.config.reset_timeout)
+                .await
+        {
+            tracing::warn!(error = %e, "txkit pool closed a connection its on_checkin hook failed on");
+            self.checked_in(id);
+            self.discard(slot, CloseReason::HookFailed, true);
+            self.release(None);
+            return;
+        }
+        match cleaned {
             Ok(Ok(())) if slot.conn.is_clean() => {
-                self.emit(PoolEvent::Reset { id });
+                if resets {
+                    self.emit(PoolEvent::Reset { id });
+                }
                 self.dispose(slot, true);
                 return;
             }
