@@ -89,7 +89,7 @@ impl<C: Connection> Inner<C> {
             self.checked_in(slot.id);
             self.discard(slot, CloseReason::Broken, true);
             self.release(None);
-        } else if slot.conn.is_clean() {
+        } else if slot.conn.is_clean() && !self.owes_session_reset(&slot) {
             self.dispose(slot, false);
         } else {
             // Rolled back here even when it is about to be closed: a server that ends a
@@ -98,6 +98,12 @@ impl<C: Connection> Inner<C> {
             // (docs/reliability.md).
             self.clean_later(slot);
         }
+    }
+
+    /// Whether a returned connection must be reset fully before its next checkout: it ran
+    /// SQL that may have changed its session state, and the pool resets on return at all.
+    fn owes_session_reset(&self, slot: &Slot<C>) -> bool {
+        slot.conn.book.session_changed && self.config.reset_on_return != ResetMode::None
     }
 
     /// Hands the connection to a task that rolls back or resets it (`clean`), still
@@ -142,12 +148,13 @@ impl<C: Connection> Inner<C> {
     /// queue, or closed). Holds the connection's slot throughout, and counts it as checked
     /// out.
     async fn clean(self: Arc<Self>, mut slot: Slot<C>) {
-        let mode = self.config.reset_on_return;
+        let full = self.config.reset_on_return == ResetMode::Full || self.owes_session_reset(&slot);
         let id = slot.id;
         let work = async {
             slot.conn.settle().await?;
-            if mode == ResetMode::Full {
-                slot.conn.raw.reset(mode).await?;
+            if full {
+                slot.conn.raw.reset(ResetMode::Full).await?;
+                slot.conn.book.session_changed = false;
             }
             Ok::<(), Error>(())
         };
