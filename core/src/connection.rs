@@ -251,6 +251,15 @@ pub trait Connection: Send + 'static {
     /// A cheap, local check: has the connection seen a fatal error or lost its socket?
     fn is_broken(&self) -> bool;
 
+    /// How long this connection may sit idle in a pool before a checkout must ping it to
+    /// learn whether the server closed it. `None` (the default) for a backend whose
+    /// [`is_broken`](Self::is_broken) already sees a socket the server closed; `Some` for
+    /// one whose driver hides its socket (mysql_async), so that a connection killed while
+    /// idle is found at checkout without the pool's `pre_ping`.
+    fn ping_after_idle(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Closes the connection politely.
     fn close(self) -> impl Future<Output = ()> + Send
     where
@@ -335,6 +344,8 @@ pub trait DynConnection: Send + 'static {
     fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>>;
     /// See [`Connection::is_broken`].
     fn dyn_is_broken(&self) -> bool;
+    /// [`Connection::ping_after_idle`].
+    fn dyn_ping_after_idle(&self) -> Option<std::time::Duration>;
     /// See [`Connection::close`].
     fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()>;
     /// The concrete connection, for [`AnyConnection::downcast_ref`].
@@ -436,6 +447,9 @@ impl<C: Connection> DynConnection for C {
     }
     fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.reset(mode))
+    }
+    fn dyn_ping_after_idle(&self) -> Option<std::time::Duration> {
+        self.ping_after_idle()
     }
     fn dyn_is_broken(&self) -> bool {
         self.is_broken()
@@ -554,6 +568,9 @@ impl Connection for AnyConnection {
     }
     fn is_broken(&self) -> bool {
         self.0.dyn_is_broken()
+    }
+    fn ping_after_idle(&self) -> Option<std::time::Duration> {
+        self.0.dyn_ping_after_idle()
     }
     fn close(self) -> impl Future<Output = ()> + Send {
         self.0.dyn_close()
