@@ -19,12 +19,22 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// How a connection is cleaned when it goes back to the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResetMode {
-    /// Roll back whatever is open (the default; costs nothing when txkit knows nothing is).
+    /// Roll back whatever is open (the default; costs nothing when txkit knows nothing is),
+    /// and reset fully (as [`Full`](Self::Full)) a connection that ran SQL which may have
+    /// changed its session state (see
+    /// [`ManagedConnection::session_changed`](crate::ManagedConnection::session_changed)).
+    /// A connection that ran only DML, SELECT and permanent DDL is not reset.
     #[default]
     Rollback,
-    /// Do nothing beyond what txkit's own state requires.
+    /// Do nothing beyond what txkit's own transaction state requires: session state a user
+    /// changed stays on the connection for its next user.
     None,
-    /// A full session reset: PostgreSQL `DISCARD ALL`, MySQL `COM_RESET_CONNECTION`.
+    /// A full session reset on every return, changed or not: PostgreSQL `DISCARD ALL` (its
+    /// `DEALLOCATE ALL` limited to statements made with SQL `PREPARE`, so txkit's cached
+    /// statements stay valid); MySQL/MariaDB `COM_RESET_CONNECTION` and the configured
+    /// database selected again; SQLite: attached databases detached, temporary objects
+    /// dropped, cached statements dropped and txkit's PRAGMAs applied again (other PRAGMAs
+    /// a user set stay).
     Full,
 }
 
