@@ -287,7 +287,10 @@ impl EngineBuilder {
         self.set(move |p| p.order = order)
     }
 
-    /// How a returned connection is cleaned (default: roll back what is open).
+    /// How a returned connection is cleaned (default: roll back what is open, and fully
+    /// reset a connection that ran SQL which may have changed its session state: `SET`,
+    /// temporary tables, `USE`, `PREPARE`, `ATTACH`, `PRAGMA`, anything unrecognised).
+    /// See [`ResetMode`].
     pub fn reset_on_return(self, mode: ResetMode) -> Self {
         self.set(move |p| p.reset_on_return = mode)
     }

@@ -19,12 +19,22 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// How a connection is cleaned when it goes back to the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResetMode {
-    /// Roll back whatever is open (the default; costs nothing when txkit knows nothing is).
+    /// Roll back whatever is open (the default; costs nothing when txkit knows nothing is),
+    /// and reset fully (as [`Full`](Self::Full)) a connection that ran SQL which may have
+    /// changed its session state (see
+    /// [`ManagedConnection::session_changed`](crate::ManagedConnection::session_changed)).
+    /// A connection that ran only DML, SELECT and permanent DDL is not reset.
     #[default]
     Rollback,
-    /// Do nothing beyond what txkit's own state requires.
+    /// Do nothing beyond what txkit's own transaction state requires: session state a user
+    /// changed stays on the connection for its next user.
     None,
-    /// A full session reset: PostgreSQL `DISCARD ALL`, MySQL `COM_RESET_CONNECTION`.
+    /// A full session reset on every return, changed or not: PostgreSQL `DISCARD ALL` (its
+    /// `DEALLOCATE ALL` limited to statements made with SQL `PREPARE`, so txkit's cached
+    /// statements stay valid); MySQL/MariaDB `COM_RESET_CONNECTION` and the configured
+    /// database selected again; SQLite: attached databases detached, temporary objects
+    /// dropped, cached statements dropped and txkit's PRAGMAs applied again (other PRAGMAs
+    /// a user set stay).
     Full,
 }
 
@@ -251,6 +261,15 @@ pub trait Connection: Send + 'static {
     /// A cheap, local check: has the connection seen a fatal error or lost its socket?
     fn is_broken(&self) -> bool;
 
+    /// How long this connection may sit idle in a pool before a checkout must ping it to
+    /// learn whether the server closed it. `None` (the default) for a backend whose
+    /// [`is_broken`](Self::is_broken) already sees a socket the server closed; `Some` for
+    /// one whose driver hides its socket (mysql_async), so that a connection killed while
+    /// idle is found at checkout without the pool's `pre_ping`.
+    fn ping_after_idle(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Closes the connection politely.
     fn close(self) -> impl Future<Output = ()> + Send
     where
@@ -335,6 +354,8 @@ pub trait DynConnection: Send + 'static {
     fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>>;
     /// See [`Connection::is_broken`].
     fn dyn_is_broken(&self) -> bool;
+    /// [`Connection::ping_after_idle`].
+    fn dyn_ping_after_idle(&self) -> Option<std::time::Duration>;
     /// See [`Connection::close`].
     fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()>;
     /// The concrete connection, for [`AnyConnection::downcast_ref`].
@@ -436,6 +457,9 @@ impl<C: Connection> DynConnection for C {
     }
     fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.reset(mode))
+    }
+    fn dyn_ping_after_idle(&self) -> Option<std::time::Duration> {
+        self.ping_after_idle()
     }
     fn dyn_is_broken(&self) -> bool {
         self.is_broken()
@@ -554,6 +578,9 @@ impl Connection for AnyConnection {
     }
     fn is_broken(&self) -> bool {
         self.0.dyn_is_broken()
+    }
+    fn ping_after_idle(&self) -> Option<std::time::Duration> {
+        self.0.dyn_ping_after_idle()
     }
     fn close(self) -> impl Future<Output = ()> + Send {
         self.0.dyn_close()

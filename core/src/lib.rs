@@ -24,6 +24,7 @@ mod pool;
 mod retry;
 mod row;
 mod session;
+mod session_sql;
 mod sql_guard;
 mod state;
 mod transaction;

@@ -9,6 +9,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::{IsolationLevel, TxOptions};
 use crate::row::Row;
 use crate::session::{Detached, Query};
+use crate::session_sql::may_change_session;
 use crate::sql_guard::reject_transaction_control;
 use crate::state::{TxBook, TxEvent, TxState};
 use crate::transaction::Transaction;
@@ -118,7 +119,7 @@ impl<C: Connection> ManagedConnection<C> {
     /// transaction of its own with those options — BEGIN with it, then COMMIT — so the
     /// level asked for this connection applies to it too, rather than the server's default.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        reject_transaction_control(sql)?;
+        self.screen(sql)?;
         if let Some(opts) = self.own_options() {
             let (serial, count) = self.start_with_execute(opts, sql, params).await?;
             return Transaction::begun_borrowed(self, serial)
@@ -132,13 +133,32 @@ impl<C: Connection> ManagedConnection<C> {
     /// Runs a query outside any transaction; returns its rows (under this connection's own
     /// options, as [`execute`](Self::execute)).
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        reject_transaction_control(sql)?;
+        self.screen(sql)?;
         if let Some(opts) = self.own_options() {
             let (serial, rows) = self.start_with_query(opts, sql, params).await?;
             return Transaction::begun_borrowed(self, serial).finish(rows).await;
         }
         self.settle().await?;
         tracked!(self, self.raw.query(sql, params))
+    }
+
+    /// Refuses transaction control sent as SQL, and marks the session changed when `sql`
+    /// may change it (so a pool resets the connection on return). Every statement a user
+    /// writes passes here.
+    pub(crate) fn screen(&mut self, sql: &str) -> Result<()> {
+        reject_transaction_control(sql)?;
+        if !self.book.session_changed && may_change_session(sql) {
+            self.book.session_changed = true;
+        }
+        Ok(())
+    }
+
+    /// Whether this connection ran SQL that may have changed its session state (settings,
+    /// variables, temporary tables, prepared statements, the current database) since it was
+    /// opened or last fully reset. A pool resets such a connection before its next checkout
+    /// (unless `reset_on_return` is [`ResetMode::None`](crate::ResetMode::None)).
+    pub fn session_changed(&self) -> bool {
+        self.book.session_changed
     }
 
     /// The options an autocommit statement must run under: this connection's own, when
@@ -248,7 +268,7 @@ impl<C: Connection> ManagedConnection<C> {
         sql: &str,
         params: &[Value],
     ) -> Result<(u64, Result<Vec<Row>>)> {
-        reject_transaction_control(sql)?;
+        self.screen(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
         self.book.in_flight = true;
         self.requests += if self.raw.pipelines_begin() { 1 } else { 2 };
@@ -264,7 +284,7 @@ impl<C: Connection> ManagedConnection<C> {
         sql: &str,
         params: &[Value],
     ) -> Result<(u64, Result<u64>)> {
-        reject_transaction_control(sql)?;
+        self.screen(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
         self.book.in_flight = true;
         self.requests += if self.raw.pipelines_begin() { 1 } else { 2 };
@@ -379,8 +399,10 @@ impl<C: Connection> ManagedConnection<C> {
     }
 
     /// The driver connection, bypassing txkit's bookkeeping; for backend-specific calls
-    /// that do not open or end transactions.
+    /// that do not open or end transactions. txkit cannot see what is sent through it, so
+    /// the session counts as changed: a pool resets the connection on return.
     pub fn raw_mut(&mut self) -> &mut C {
+        self.book.session_changed = true;
         &mut self.raw
     }
 }

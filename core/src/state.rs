@@ -77,6 +77,10 @@ pub(crate) struct TxBook {
     /// Why the last transaction (or restart savepoint) was ended by txkit rather than by
     /// its guard: the kind a guard used afterwards reports, and the reason in words.
     pub(crate) abort: Option<(ErrorKind, String)>,
+    /// Set when the connection ran SQL that may have changed its session state (a `SET`,
+    /// a temporary table, `USE`, `PREPARE`, `ATTACH`, a `PRAGMA`, or anything txkit cannot
+    /// classify); cleared by a full reset. A pool resets such a connection on return.
+    pub(crate) session_changed: bool,
 }
 
 impl TxBook {
@@ -87,6 +91,7 @@ impl TxBook {
             next_serial: 1,
             in_flight: false,
             abort: None,
+            session_changed: false,
         }
     }
 

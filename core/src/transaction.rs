@@ -11,7 +11,6 @@ use crate::managed::{ManagedConnection, tracked};
 use crate::pool::PooledConnection;
 use crate::row::Row;
 use crate::session::{Detached, Query};
-use crate::sql_guard::reject_transaction_control;
 use crate::state::{TxEvent, TxState};
 use crate::value::Value;
 
@@ -152,7 +151,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
 
     /// Runs a statement in this transaction; returns rows affected.
     pub async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        reject_transaction_control(sql)?;
+        self.conn.screen(sql)?;
         self.ready().await?;
         let conn = &mut *self.conn;
         tracked!(conn, conn.raw.execute(sql, params))
@@ -190,7 +189,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
     where
         P: AsRef<[Value]> + Sync,
     {
-        reject_transaction_control(sql)?;
+        self.conn.screen(sql)?;
         same_size(rows)?;
         self.ready().await?;
         if rows.is_empty() {
@@ -207,7 +206,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
 
     /// Runs a query in this transaction; returns its rows.
     pub async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        reject_transaction_control(sql)?;
+        self.conn.screen(sql)?;
         self.ready().await?;
         let conn = &mut *self.conn;
         tracked!(conn, conn.raw.query(sql, params))
@@ -416,7 +415,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
     /// ```
     pub async fn commit_with(mut self, statements: &[(&str, &[Value])]) -> Result<Vec<u64>> {
         for (sql, _) in statements {
-            reject_transaction_control(sql)?;
+            self.conn.screen(sql)?;
         }
         if self.level > 1 {
             let mut counts = Vec::with_capacity(statements.len());

@@ -38,6 +38,7 @@ mod select_sql;
 mod session;
 mod session_lazy_begin;
 mod session_locks;
+mod session_reset;
 mod session_unit_of_work;
 mod specs;
 mod sqlite_locking;

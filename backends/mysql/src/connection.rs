@@ -40,6 +40,8 @@ pub struct MySqlConnection {
     /// Set while a [`with_table_locks`](Self::with_table_locks) unit holds LOCK TABLES
     /// with autocommit off; still set afterwards means the unit was abandoned.
     pub(crate) table_locks_held: bool,
+    /// See [`MySqlConnectOptions::idle_ping_after`].
+    idle_ping_after: std::time::Duration,
 }
 
 impl fmt::Debug for MySqlConnection {
@@ -69,7 +71,14 @@ impl MySqlConnection {
             dialect: MySqlDialect::new(server),
             id,
             table_locks_held: false,
+            idle_ping_after: std::time::Duration::from_secs(1),
         }
+    }
+
+    /// Sets how long this connection may sit idle in a pool before its checkout pings it.
+    pub(crate) fn with_idle_ping_after(mut self, idle: std::time::Duration) -> Self {
+        self.idle_ping_after = idle;
+        self
     }
 
     /// Connects to `url` (`mysql://…` or `mariadb://…`; see [`MySqlConnectOptions::from_url`]).
@@ -347,6 +356,14 @@ impl Connection for MySqlConnection {
     /// `autocommit = 0` are still on the session; `recover` undoes them).
     fn is_broken(&self) -> bool {
         self.slot.is_broken() || self.table_locks_held
+    }
+
+    /// mysql_async keeps its socket private (no peek, no file descriptor), so a server that
+    /// closed this connection while it sat idle cannot be seen without a round trip: the
+    /// pool pings it at checkout once it has been idle this long
+    /// ([`MySqlConnectOptions::idle_ping_after`]).
+    fn ping_after_idle(&self) -> Option<std::time::Duration> {
+        Some(self.idle_ping_after)
     }
 
     fn close(self) -> impl Future<Output = ()> + Send {

@@ -247,13 +247,24 @@ pub(crate) async fn ping_in_transaction(conn: &mut Conn) -> Result<Outcome> {
 }
 
 /// `COM_RESET_CONNECTION` (or `COM_CHANGE_USER` on servers without it): rolls back, drops
-/// temporary tables and user variables, releases table and named locks, restores
-/// autocommit and session variables.
+/// temporary tables, user variables and prepared statements (mysql_async empties its
+/// statement cache with them), releases table and named locks, restores autocommit and
+/// session variables. `COM_RESET_CONNECTION` keeps the current database, so a `USE` is
+/// undone by selecting the configured database again (a second round trip); with none
+/// configured, `COM_CHANGE_USER` is used instead, which leaves no database selected.
+/// The server does not change, so the detected [`ServerInfo`](crate::ServerInfo) stays.
 pub(crate) async fn reset(conn: &mut Conn) -> Result<Outcome> {
-    let result = match conn.reset().await {
-        Ok(true) => Ok(()),
-        Ok(false) => conn.change_user(ChangeUserOpts::default()).await,
-        Err(e) => Err(e),
+    let database = conn.opts().db_name().map(str::to_owned);
+    let result = match database {
+        None => conn.change_user(ChangeUserOpts::default()).await,
+        Some(db) => match conn.reset().await {
+            Ok(true) => {
+                let use_db = format!("USE `{}`", db.replace('`', "``"));
+                conn.query_drop(use_db).await
+            }
+            Ok(false) => conn.change_user(ChangeUserOpts::default()).await,
+            Err(e) => Err(e),
+        },
     };
     result
         .map(|()| Outcome::Done)

@@ -30,6 +30,9 @@ pub const URL_KEYS: &[&str] = &[
 const DEFAULT_PORT: u16 = 3306;
 const DEFAULT_STATEMENT_CACHE_SIZE: usize = 32;
 
+/// The default of [`MySqlConnectOptions::idle_ping_after`]: as the pool's `pre_ping_idle`.
+const DEFAULT_IDLE_PING_AFTER: Duration = Duration::from_secs(1);
+
 /// Whether the connection must be encrypted, as MySQL's `--ssl-mode`.
 ///
 /// This build has no TLS (mysql_async is built with its `minimal` feature set), so only
@@ -102,6 +105,7 @@ pub struct MySqlConnectOptions {
     application_name: Option<String>,
     statement_cache_size: usize,
     prefer_socket: bool,
+    idle_ping_after: Duration,
     redacted_url: Option<String>,
 }
 
@@ -119,6 +123,7 @@ impl fmt::Debug for MySqlConnectOptions {
             .field("application_name", &self.application_name)
             .field("statement_cache_size", &self.statement_cache_size)
             .field("prefer_socket", &self.prefer_socket)
+            .field("idle_ping_after", &self.idle_ping_after)
             .finish()
     }
 }
@@ -137,6 +142,16 @@ fn decode(text: &str, what: &str) -> Result<String> {
 }
 
 impl MySqlConnectOptions {
+    /// How long a connection may sit idle in a pool before its checkout pings it (URL
+    /// option `idle_ping_after`, seconds; default 1 s). mysql_async does not expose its
+    /// socket, so a connection the server closed while idle (KILL, `wait_timeout`) cannot
+    /// be seen without a round trip; this ping finds it at checkout, without the pool's
+    /// `pre_ping`, and the pool opens another. Zero pings at every checkout.
+    pub fn idle_ping_after(mut self, idle: Duration) -> Self {
+        self.idle_ping_after = idle;
+        self
+    }
+
     /// Options for `localhost:3306`, no user, no database.
     pub fn new() -> Self {
         Self {
@@ -151,6 +166,7 @@ impl MySqlConnectOptions {
             application_name: None,
             statement_cache_size: DEFAULT_STATEMENT_CACHE_SIZE,
             prefer_socket: true,
+            idle_ping_after: DEFAULT_IDLE_PING_AFTER,
             redacted_url: None,
         }
     }
@@ -226,6 +242,19 @@ impl MySqlConnectOptions {
                     )));
                 };
                 self.connect_timeout = Some(Duration::from_secs_f64(secs));
+            }
+            "idle_ping_after" => {
+                let secs = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0);
+                let Some(secs) = secs else {
+                    return Err(Error::config(format!(
+                        "idle_ping_after={value:?} must be a number of seconds, 0 or more (0 \
+                         pings at every checkout)"
+                    )));
+                };
+                self.idle_ping_after = Duration::from_secs_f64(secs);
             }
             "socket" => self.socket = Some(value),
             "ssl_mode" => self.ssl_mode = value.parse()?,
@@ -443,7 +472,8 @@ impl MySqlConnectOptions {
             })??,
             None => attempt.await?,
         };
-        Ok(MySqlConnection::new(conn, ServerInfo::parse(&version)))
+        Ok(MySqlConnection::new(conn, ServerInfo::parse(&version))
+            .with_idle_ping_after(self.idle_ping_after))
     }
 
     /// A connect failure as a txkit error: the redacted target, the cause said once, and

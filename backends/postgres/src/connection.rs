@@ -24,11 +24,16 @@ use crate::send::{Outcome, send};
 use crate::statement_cache::StatementCache;
 use txkit_core::dialects::placeholders;
 
-/// The session reset of [`ResetMode::Full`]: `DISCARD ALL` without its `DEALLOCATE ALL`, so
-/// the prepared statements txkit and tokio-postgres keep stay valid.
+/// The session reset of [`ResetMode::Full`]: `DISCARD ALL`, except that its `DEALLOCATE ALL`
+/// becomes a deallocation of the statements prepared with SQL `PREPARE` only
+/// (`pg_prepared_statements.from_sql`), so the protocol-level statements txkit and
+/// tokio-postgres keep stay valid and need not be prepared again. One round trip.
 pub(crate) const FULL_RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
                           SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; \
-                          DISCARD SEQUENCES";
+                          DISCARD SEQUENCES; \
+                          DO $txkit$ DECLARE r record; BEGIN \
+                          FOR r IN SELECT name FROM pg_prepared_statements WHERE from_sql LOOP \
+                          EXECUTE format('DEALLOCATE %I', r.name); END LOOP; END $txkit$";
 
 /// Whether the server is inside a transaction block, sent as a simple query (one protocol
 /// message): `now()` is fixed when the transaction starts, and outside a block that is the

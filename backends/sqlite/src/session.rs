@@ -158,11 +158,13 @@ impl Session {
         stmt.query_row([], |_| Ok(())).map_err(map_error)
     }
 
-    /// A full reset: rolls back, drops cached statements and re-applies the connection
-    /// settings (busy_timeout, foreign_keys, synchronous, query_only off).
+    /// A full reset: rolls back, drops cached statements, detaches attached databases,
+    /// drops temporary tables, views and triggers, and re-applies the connection settings
+    /// (busy_timeout, foreign_keys, synchronous, query_only off).
     pub(crate) fn reset_full(&mut self) -> Result<()> {
         self.rollback()?;
         self.conn.flush_prepared_statement_cache();
+        setup::clear_session_objects(&self.conn)?;
         self.set_query_only(false)?;
         self.read_only_tx = false;
         setup::apply_session_settings(&self.conn, &self.options)

@@ -93,3 +93,43 @@ fn set_journal_mode(conn: &Connection, mode: JournalMode) -> Result<()> {
         )))
     }
 }
+
+/// Undoes what SQL can leave on a connection beyond txkit's own settings: detaches every
+/// attached database and drops every temporary view, trigger and table (with their
+/// indexes). Other `PRAGMA`s a user set stay; [`apply_session_settings`] puts back the
+/// ones txkit sets.
+pub(crate) fn clear_session_objects(conn: &rusqlite::Connection) -> Result<()> {
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let attached: Vec<String> = collect(
+        conn,
+        "SELECT name FROM pragma_database_list WHERE name NOT IN ('main', 'temp')",
+    )?;
+    for name in attached {
+        conn.execute_batch(&format!("DETACH DATABASE {}", quote(&name)))
+            .map_err(map_error)?;
+    }
+    for kind in ["view", "trigger", "table"] {
+        let names = collect(
+            conn,
+            &format!(
+                "SELECT name FROM temp.sqlite_master WHERE type = '{kind}' \
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            ),
+        )?;
+        for name in names {
+            conn.execute_batch(&format!("DROP {kind} IF EXISTS temp.{}", quote(&name)))
+                .map_err(map_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// The first column of every row `sql` returns, as text.
+fn collect(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(sql).map_err(map_error)?;
+    let rows = stmt
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(map_error)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(map_error)
+}

@@ -266,7 +266,9 @@ impl<C: Connection> Pool<C> {
                 inner,
                 slot: Some(slot),
             };
-            let now = if inner.config.needs_clock() {
+            let now = if inner.config.needs_clock()
+                || taken.slot().conn.raw.ping_after_idle().is_some()
+            {
                 Some(waited_until.take().unwrap_or_else(Instant::now))
             } else {
                 None
@@ -499,12 +501,19 @@ impl<C: Connection> Inner<C> {
         if disconnect != 0 && slot.created_ns < disconnect {
             return true;
         }
-        match (self.config.pre_ping, now, slot.returned) {
-            (true, Some(now), Some(returned)) => {
-                now.saturating_duration_since(returned) >= self.config.pre_ping_idle
+        // A backend that cannot see a closed socket asks for a ping after its own idle time,
+        // with or without pre-ping.
+        let idle = match (self.config.pre_ping, slot.conn.raw.ping_after_idle()) {
+            (true, Some(own)) => Some(own.min(self.config.pre_ping_idle)),
+            (true, None) => Some(self.config.pre_ping_idle),
+            (false, own) => own,
+        };
+        match (idle, now, slot.returned) {
+            (Some(idle), Some(now), Some(returned)) => {
+                now.saturating_duration_since(returned) >= idle
             }
-            (true, _, None) => true,
-            _ => false,
+            (Some(_), _, None) => true,
+            (None, ..) | (Some(_), None, Some(_)) => false,
         }
     }
 
@@ -612,7 +621,10 @@ impl<C: Connection> Inner<C> {
     /// Puts a clean connection back on the idle queue.
     pub(crate) fn put_back(&self, mut slot: Slot<C>) {
         slot.conn.restore_defaults();
-        if self.config.pre_ping || self.config.idle_timeout.is_some() {
+        if self.config.pre_ping
+            || self.config.idle_timeout.is_some()
+            || slot.conn.raw.ping_after_idle().is_some()
+        {
             slot.returned = Some(Instant::now());
         }
         self.release(Some(slot));

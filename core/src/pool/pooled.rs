@@ -89,7 +89,10 @@ impl<C: Connection> Inner<C> {
             self.checked_in(slot.id);
             self.discard(slot, CloseReason::Broken, true);
             self.release(None);
-        } else if slot.conn.is_clean() && self.hooks.on_checkin.is_none() {
+        } else if slot.conn.is_clean()
+            && !self.owes_session_reset(&slot)
+            && self.hooks.on_checkin.is_none()
+        {
             self.dispose(slot, false);
         } else {
             // Rolled back here even when it is about to be closed: a server that ends a
@@ -98,6 +101,12 @@ impl<C: Connection> Inner<C> {
             // (docs/reliability.md).
             self.clean_later(slot);
         }
+    }
+
+    /// Whether a returned connection must be reset fully before its next checkout: it ran
+    /// SQL that may have changed its session state, and the pool resets on return at all.
+    fn owes_session_reset(&self, slot: &Slot<C>) -> bool {
+        slot.conn.book.session_changed && self.config.reset_on_return != ResetMode::None
     }
 
     /// Hands the connection to a task that rolls back or resets it (`clean`), still
@@ -142,14 +151,15 @@ impl<C: Connection> Inner<C> {
     /// queue, or closed). Holds the connection's slot throughout, and counts it as checked
     /// out.
     async fn clean(self: Arc<Self>, mut slot: Slot<C>) {
-        let mode = self.config.reset_on_return;
+        let full = self.config.reset_on_return == ResetMode::Full || self.owes_session_reset(&slot);
         let id = slot.id;
-        // Only an on_checkin hook brings a clean connection here; that is no reset.
-        let resets = !slot.conn.is_clean() || mode == ResetMode::Full;
+        // Only an on_checkin hook brings a clean connection here with nothing to reset.
+        let resets = !slot.conn.is_clean() || full;
         let work = async {
             slot.conn.settle().await?;
-            if mode == ResetMode::Full {
-                slot.conn.raw.reset(mode).await?;
+            if full {
+                slot.conn.raw.reset(ResetMode::Full).await?;
+                slot.conn.book.session_changed = false;
             }
             Ok::<(), Error>(())
         };
