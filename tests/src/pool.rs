@@ -47,13 +47,24 @@ async fn overflow_is_handed_over_not_churned(db: TestDb) {
     let run = |engine: txkit::Engine| async move {
         // The engine checks a connection out once as it is built.
         let before = engine.stats();
+        // The first 15 transactions meet at a barrier while holding their connections, so
+        // the 16th task must wait for one to be handed over (bounded: a pool that cannot
+        // open 15 connections fails here instead of hanging).
+        let barrier = Arc::new(tokio::sync::Barrier::new(15));
+        let tickets = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..TASKS {
-            let engine = engine.clone();
+            let (engine, barrier, tickets) =
+                (engine.clone(), Arc::clone(&barrier), Arc::clone(&tickets));
             tasks.push(tokio::spawn(async move {
                 for _ in 0..ROUNDS {
                     let mut tx = engine.begin().await.unwrap();
                     tx.query("SELECT 1", &[]).await.unwrap();
+                    if tickets.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 15 {
+                        tokio::time::timeout(Duration::from_secs(20), barrier.wait())
+                            .await
+                            .expect("15 transactions at once");
+                    }
                     tokio::task::yield_now().await;
                     tx.commit().await.unwrap();
                 }

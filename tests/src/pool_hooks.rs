@@ -78,6 +78,30 @@ async fn after_connect_sets_what_every_user_sees(db: TestDb) {
         stats.connects,
         "{stats}"
     );
+
+    // A user's own session change is reset on return; the hook's setting is set up again
+    // after that reset, so the next user still sees it.
+    let mut c = engine.connection().await.unwrap();
+    let id = c.id();
+    let change = match db.kind {
+        Kind::Postgres => "SET statement_timeout = 4321",
+        Kind::MySql => "SET @txkit_user_change = 1",
+        Kind::Sqlite => "CREATE TEMP TABLE txkit_user_change (a INTEGER)",
+    };
+    c.execute(change, &[]).await.unwrap();
+    assert!(c.session_changed());
+    drop(c);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.status().idle < 2 {
+        assert!(Instant::now() < deadline, "the reset did not finish");
+        tokio::task::yield_now().await;
+    }
+    // LIFO: the connection returned last is handed out first.
+    let mut c = engine.connection().await.unwrap();
+    assert_eq!(c.id(), id, "the same connection, reset");
+    assert!(!c.session_changed());
+    assert_eq!(read_text(&mut c, show).await, want);
+    drop(c);
     engine.close().await;
 }
 

@@ -540,6 +540,9 @@ impl<C: Connection> Inner<C> {
             }
             return Err(e);
         }
+        // What after_connect set up is the connection's baseline, not a session change
+        // to reset on return.
+        conn.book.session_changed = false;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.open.fetch_add(1, Ordering::AcqRel);
         self.stats.connect();

@@ -164,18 +164,31 @@ impl<C: Connection> Inner<C> {
             Ok::<(), Error>(())
         };
         let cleaned = tokio::time::timeout(self.config.reset_timeout, work).await;
-        if matches!(cleaned, Ok(Ok(())))
-            && slot.conn.is_clean()
-            && let Some(hook) = &self.hooks.on_checkin
-            && let Err(e) = hook
-                .run("on_checkin", &mut slot.conn, self.config.reset_timeout)
-                .await
-        {
-            tracing::warn!(error = %e, "txkit pool closed a connection its on_checkin hook failed on");
-            self.checked_in(id);
-            self.discard(slot, CloseReason::HookFailed, true);
-            self.release(None);
-            return;
+        if matches!(cleaned, Ok(Ok(()))) && slot.conn.is_clean() {
+            // A full reset wiped what after_connect set up: set it up again.
+            let hooks = [
+                (full, "after_connect", &self.hooks.after_connect),
+                (true, "on_checkin", &self.hooks.on_checkin),
+            ];
+            for (due, name, hook) in hooks {
+                let Some(hook) = hook.as_ref().filter(|_| due) else {
+                    continue;
+                };
+                if let Err(e) = hook
+                    .run(name, &mut slot.conn, self.config.reset_timeout)
+                    .await
+                {
+                    tracing::warn!(error = %e, "txkit pool closed a connection a hook failed on");
+                    self.checked_in(id);
+                    self.discard(slot, CloseReason::HookFailed, true);
+                    self.release(None);
+                    return;
+                }
+            }
+            if full {
+                // The hook's session state is the connection's own, not a change to undo.
+                slot.conn.book.session_changed = false;
+            }
         }
         match cleaned {
             Ok(Ok(())) if slot.conn.is_clean() => {
