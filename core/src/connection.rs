@@ -261,6 +261,14 @@ pub trait Connection: Send + 'static {
     /// A cheap, local check: has the connection seen a fatal error or lost its socket?
     fn is_broken(&self) -> bool;
 
+    /// The server's own number for this session — PostgreSQL's backend process id,
+    /// MySQL/MariaDB's connection (thread) id — as the server's views show it
+    /// (`pg_stat_activity.pid`, `PROCESSLIST.ID`), for pool events and logs. `None` where
+    /// there is no server (SQLite) or the driver does not say.
+    fn server_session_id(&self) -> Option<u64> {
+        None
+    }
+
     /// How long this connection may sit idle in a pool before a checkout must ping it to
     /// learn whether the server closed it. `None` (the default) for a backend whose
     /// [`is_broken`](Self::is_broken) already sees a socket the server closed; `Some` for
@@ -354,6 +362,8 @@ pub trait DynConnection: Send + 'static {
     fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>>;
     /// See [`Connection::is_broken`].
     fn dyn_is_broken(&self) -> bool;
+    /// See [`Connection::server_session_id`].
+    fn dyn_server_session_id(&self) -> Option<u64>;
     /// [`Connection::ping_after_idle`].
     fn dyn_ping_after_idle(&self) -> Option<std::time::Duration>;
     /// See [`Connection::close`].
@@ -463,6 +473,9 @@ impl<C: Connection> DynConnection for C {
     }
     fn dyn_is_broken(&self) -> bool {
         self.is_broken()
+    }
+    fn dyn_server_session_id(&self) -> Option<u64> {
+        self.server_session_id()
     }
     fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin((*self).close())
@@ -578,6 +591,9 @@ impl Connection for AnyConnection {
     }
     fn is_broken(&self) -> bool {
         self.0.dyn_is_broken()
+    }
+    fn server_session_id(&self) -> Option<u64> {
+        self.0.dyn_server_session_id()
     }
     fn ping_after_idle(&self) -> Option<std::time::Duration> {
         self.0.dyn_ping_after_idle()

@@ -16,6 +16,7 @@ crate::matrix!(
     checkout_and_checkin_hooks_run_once_each,
     failing_hooks_discard_the_connection,
     hanging_checkout_hook_is_bounded,
+    connect_events_name_the_server_session,
 );
 
 /// A session setting per backend, and the query that reads it back.
@@ -240,4 +241,39 @@ async fn hanging_checkout_hook_is_bounded(db: TestDb) {
         "{}",
         engine.stats()
     );
+}
+
+/// Connect events name the server's own session and the (redacted) address, so a
+/// connection in the pool's events can be found in the server's views.
+async fn connect_events_name_the_server_session(db: TestDb) {
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .on_event(move |e| sink.lock().unwrap().push(e.clone()))
+        .build()
+        .await
+        .unwrap();
+    let mut conn = engine.connection().await.unwrap();
+    let own = match db.kind {
+        Kind::Postgres => Some(read_text(&mut conn, "SELECT pg_backend_pid()::text").await),
+        Kind::MySql => Some(read_text(&mut conn, "SELECT CONNECTION_ID()").await),
+        Kind::Sqlite => None,
+    };
+    let log = events.lock().unwrap().clone();
+    let Some(txkit::PoolEvent::Connect {
+        server_session,
+        address,
+        ..
+    }) = log
+        .iter()
+        .find(|e| matches!(e, txkit::PoolEvent::Connect { .. }))
+    else {
+        panic!("no Connect event: {log:?}");
+    };
+    assert_eq!(server_session.map(|s| s.to_string()), own, "{log:?}");
+    assert_eq!(&**address, engine.url().redacted());
+    drop(conn);
+    engine.close().await;
 }

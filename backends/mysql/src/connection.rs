@@ -358,6 +358,10 @@ impl Connection for MySqlConnection {
         self.slot.is_broken() || self.table_locks_held
     }
 
+    fn server_session_id(&self) -> Option<u64> {
+        self.slot.session_id()
+    }
+
     /// mysql_async keeps its socket private (no peek, no file descriptor), so a server that
     /// closed this connection while it sat idle cannot be seen without a round trip: the
     /// pool pings it at checkout once it has been idle this long

@@ -50,11 +50,14 @@ enum State {
 pub(crate) struct OpSlot {
     state: State,
     broken: bool,
+    /// The server's connection (thread) id, read once at connect.
+    session_id: u32,
 }
 
 impl OpSlot {
     pub(crate) fn new(conn: Conn) -> Self {
         Self {
+            session_id: conn.id(),
             state: State::Ready(conn),
             broken: false,
         }
@@ -66,6 +69,11 @@ impl OpSlot {
             State::Ready(conn) => Some(conn),
             _ => None,
         }
+    }
+
+    /// The server's connection (thread) id (`CONNECTION_ID()`).
+    pub(crate) fn session_id(&self) -> Option<u64> {
+        Some(u64::from(self.session_id))
     }
 
     /// Whether an abandoned operation still holds the connection.

@@ -112,12 +112,29 @@ where
         }
         flag.store(true, Ordering::Release);
     });
-    Ok(PgConnection::new(
+    // tokio-postgres keeps the BackendKeyData to itself: ask the server, once.
+    let backend_pid = backend_pid(&client)
+        .await
+        .map_err(|e| connect_error(e, opts))?;
+    let mut conn = PgConnection::new(
         client,
         broken,
         opts.get_statement_cache_size(),
         opts.display_target(),
-    ))
+    );
+    conn.backend_pid = backend_pid;
+    Ok(conn)
+}
+
+/// The session's server process id, by a simple query (no statement prepared).
+async fn backend_pid(
+    client: &tokio_postgres::Client,
+) -> Result<Option<u32>, tokio_postgres::Error> {
+    let messages = client.simple_query("SELECT pg_backend_pid()").await?;
+    Ok(messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|t| t.parse().ok()),
+        _ => None,
+    }))
 }
 
 /// Runs tokio-postgres's connection to its end, logging the server's notices as txkit's

@@ -60,6 +60,8 @@ pub struct PgConnection {
     /// state, and COMMIT's own answer is the whole truth.
     pub(crate) doubt: AtomicBool,
     pub(crate) target: String,
+    /// The server's process id for this session (`pg_backend_pid()`), read at connect.
+    pub(crate) backend_pid: Option<u32>,
 }
 
 impl fmt::Debug for PgConnection {
@@ -87,6 +89,7 @@ impl PgConnection {
             in_transaction: false,
             doubt: AtomicBool::new(false),
             target,
+            backend_pid: None,
         }
     }
 
@@ -511,6 +514,10 @@ impl Connection for PgConnection {
 
     fn is_broken(&self) -> bool {
         self.broken.load(Ordering::Acquire) || self.client.is_closed()
+    }
+
+    fn server_session_id(&self) -> Option<u64> {
+        self.backend_pid.map(u64::from)
     }
 
     async fn close(self) {

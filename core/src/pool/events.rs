@@ -73,6 +73,12 @@ pub enum PoolEvent {
     Connect {
         /// The connection.
         id: u64,
+        /// The server's own number for the session (PostgreSQL's backend pid, MySQL's
+        /// connection id), to find it in `pg_stat_activity` or the process list; `None` on
+        /// SQLite.
+        server_session: Option<u64>,
+        /// Where it connects: the engine's URL with the password hidden.
+        address: Arc<str>,
     },
     /// The pool's first connection was opened (fires once, after its `Connect`).
     FirstConnect {
@@ -117,7 +123,9 @@ pub(crate) fn trace(label: &str, event: &PoolEvent) {
     match event {
         PoolEvent::Checkout { id } => tracing::trace!(pool = label, id, "txkit pool checkout"),
         PoolEvent::Checkin { id } => tracing::trace!(pool = label, id, "txkit pool checkin"),
-        PoolEvent::Connect { id } => tracing::debug!(pool = label, id, "txkit pool connect"),
+        PoolEvent::Connect {
+            id, server_session, ..
+        } => tracing::debug!(pool = label, id, server_session, "txkit pool connect"),
         PoolEvent::FirstConnect { id } => {
             tracing::debug!(pool = label, id, "txkit pool first connect");
         }

@@ -78,6 +78,8 @@ pub(crate) struct Inner<C: Connection> {
     config: PoolConfig,
     defaults: TxOptions,
     label: String,
+    /// The label, shared by every Connect event.
+    address: Arc<str>,
     epoch: Instant,
     slots: Slots<C>,
     open: AtomicUsize,
@@ -169,11 +171,13 @@ impl<C: Connection> Pool<C> {
             config.size = 1;
             config.max_overflow = 0;
         }
+        let label: String = label.into();
         let inner = Arc::new(Inner {
             connector,
             hooks,
             defaults,
-            label: label.into(),
+            address: Arc::from(label.as_str()),
+            label,
             epoch: Instant::now(),
             slots: Slots::new(config.max_open(), config.size),
             open: AtomicUsize::new(0),
@@ -546,7 +550,11 @@ impl<C: Connection> Inner<C> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.open.fetch_add(1, Ordering::AcqRel);
         self.stats.connect();
-        self.emit(PoolEvent::Connect { id });
+        self.emit(PoolEvent::Connect {
+            id,
+            server_session: conn.raw.server_session_id(),
+            address: Arc::clone(&self.address),
+        });
         if !self.first_connect.swap(true, Ordering::AcqRel) {
             self.emit(PoolEvent::FirstConnect { id });
         }

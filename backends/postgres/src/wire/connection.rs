@@ -408,6 +408,10 @@ impl Connection for PgWireConnection {
         self.wire.closed_while_idle()
     }
 
+    fn server_session_id(&self) -> Option<u64> {
+        self.wire.backend_pid.map(u64::from)
+    }
+
     async fn close(mut self) {
         self.wire.terminate().await;
     }

@@ -63,6 +63,8 @@ pub(crate) struct Wire {
     /// Over TLS, the server's `tls-server-end-point` for SCRAM channel binding (see
     /// [`super::auth`]).
     pub(crate) tls_end_point: Option<Vec<u8>>,
+    /// The server's process id for this session (BackendKeyData), once started.
+    pub(crate) backend_pid: Option<u32>,
 }
 
 impl Wire {
@@ -77,6 +79,7 @@ impl Wire {
             target,
             closing: Closing::default(),
             tls_end_point: None,
+            backend_pid: None,
         }
     }
 

@@ -99,9 +99,10 @@ async fn start(wire: &mut Wire, opts: &PgConnectOptions) -> Result<()> {
     wire.flush().await?;
     loop {
         match wire.next().await? {
-            Message::AuthenticationOk
-            | Message::ParameterStatus(_)
-            | Message::BackendKeyData(_) => {}
+            Message::BackendKeyData(key) => {
+                wire.backend_pid = u32::try_from(key.process_id()).ok();
+            }
+            Message::AuthenticationOk | Message::ParameterStatus(_) => {}
             Message::ReadyForQuery(_) => return Ok(()),
             Message::ErrorResponse(body) => {
                 return Err(refused(ServerError::parse(&body), opts));
