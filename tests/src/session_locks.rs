@@ -182,7 +182,13 @@ async fn shared_locks_coexist_and_block_writers(db: TestDb) {
 async fn table_lock_blocks_writers(db: TestDb) {
     let (iso, _) = seeded(&db, 4, &["a"]).await;
     let mut holder = iso.engine.session();
-    let locked = holder.lock_table::<Acct>(TableLock::share()).await;
+    let lock = if db.kind == Kind::Sqlite {
+        // SHARE would admit a second locker; SQLite's write lock does not: use EXCLUSIVE.
+        TableLock::exclusive()
+    } else {
+        TableLock::share()
+    };
+    let locked = holder.lock_table::<Acct>(lock).await;
     if db.kind == Kind::MySql {
         // LOCK TABLES would commit the transaction: refused, never silently weakened.
         assert_eq!(locked.unwrap_err().kind(), ErrorKind::Unsupported);

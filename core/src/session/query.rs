@@ -248,7 +248,7 @@ pub(crate) async fn select_in_transaction<C: Connection>(
         (render(dialect)?, locking && locks_by_write_lock(dialect))
     };
     if write_lock {
-        tx.lock_table(table, &TableLock::share()).await?;
+        tx.lock_table(table, &TableLock::exclusive()).await?;
     }
     tx.query(&sql.text, &sql.params).await
 }
