@@ -23,8 +23,8 @@ impl Engine {
     /// dropped part-way (cancelled, timed out), the connection reports itself broken and the
     /// pool closes it, which ends the server session and its locks.
     ///
-    /// Unsupported on an engine of another backend: there, lock tables inside a transaction
-    /// with `tx.lock_table(table, &lock)`.
+    /// Unsupported on an engine of another backend (sea-orm included): on PostgreSQL and
+    /// SQLite, lock tables inside a transaction with `tx.lock_table(table, &lock)`.
     ///
     /// ```no_run
     /// # async fn demo(engine: &txkit::Engine) -> txkit::Result<()> {
@@ -45,8 +45,10 @@ impl Engine {
         let mut conn = self.connection().await?;
         let Some(mysql) = conn.raw_mut().downcast_mut::<MySqlConnection>() else {
             return Err(Error::unsupported(format!(
-                "with_table_locks runs MySQL/MariaDB LOCK TABLES; this engine is {backend}: \
-                 lock a table inside a transaction with tx.lock_table(table, &lock) instead"
+                "with_table_locks runs MySQL/MariaDB LOCK TABLES on txkit's own MySQL driver; \
+                 this engine is {backend}: on PostgreSQL or SQLite lock a table inside a \
+                 transaction with tx.lock_table(table, &lock) instead; for MySQL/MariaDB \
+                 open the engine with a mysql:// or mariadb:// URL"
             )));
         };
         mysql.with_table_locks(tables, work).await
