@@ -1,8 +1,9 @@
 //! Pessimistic locking: `SELECT … FOR UPDATE` holds rows until commit; NOWAIT fails at once
 //! instead of waiting; a shared lock (FOR SHARE / LOCK IN SHARE MODE) admits other readers
 //! that lock too. A session's `with_for_update` renders each clause for the server, which
-//! refuses what it cannot do (SQLite has no row locks: a locking read begins the
-//! transaction IMMEDIATE, which takes the database's write lock instead).
+//! refuses what it cannot do (SQLite has no row locks: an exclusive locking read begins the
+//! transaction IMMEDIATE, which takes the database's write lock instead; a shared one takes
+//! no lock, since the transaction's reads stay stable until it ends).
 //!
 //! `cargo run --example pessimistic_locking [-- --url URL]`
 
@@ -74,9 +75,9 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     }
     session.commit().await?; // UPDATE … SET qty = 9, COMMIT
 
-    // Shared locks: two readers at once (SQLite has none: its locking read takes the
-    // write lock, so a second would wait).
-    if !sqlite {
+    // Shared locks: two readers at once, on every backend (on SQLite a shared lock does not
+    // take the write lock).
+    {
         let mut a = engine.session();
         let mut b = engine.session();
         let share = || RowLock::share();

@@ -1,14 +1,21 @@
-//! Table locks: `tx.lock_table(name, TableLock::share())` keeps writers out of a table until
-//! the transaction ends (PostgreSQL `LOCK TABLE … IN SHARE MODE`; SQLite takes the whole
-//! database's write lock). MySQL's LOCK TABLES would commit the open transaction, so txkit
-//! refuses it there rather than pretend.
+//! Table locks: each `TableLock` constructor is the PostgreSQL mode of its name, and a
+//! backend that has no such lock refuses it (Unsupported, naming what to use instead).
+//!
+//! - PostgreSQL: `tx.lock_table(name, &TableLock::share())` is `LOCK TABLE … IN SHARE MODE`:
+//!   readers pass, writers wait until the transaction ends.
+//! - SQLite has one lock that keeps writers out, the database write lock, which also makes
+//!   a second locker wait: that is `TableLock::exclusive()` (EXCLUSIVE admits plain readers
+//!   too); `share()` is refused there.
+//! - MySQL/MariaDB: LOCK TABLES would commit the open transaction, so `tx.lock_table` is
+//!   refused; `engine.with_table_locks(…)` runs the work as a unit under
+//!   `LOCK TABLES … READ` instead (`share()` is READ, `access_exclusive()` is WRITE).
 //!
 //! `cargo run --example table_locking [-- --url URL]`
 
 #[path = "common/mod.rs"]
 mod common;
 
-use txkit::{Engine, ErrorKind, TableLock};
+use txkit::{Connection, Engine, ErrorKind, TableLock};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -36,23 +43,33 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         )
         .await?;
 
-    // A consistent report: no writer may change the table while we sum it and record it.
-    let mut tx = engine.begin().await?;
-    match tx.lock_table(t, &TableLock::share()).await {
-        Ok(()) => println!("{} locked in SHARE mode", t),
-        Err(e) if e.kind() == ErrorKind::Unsupported => {
-            println!("table locks refused here: {e}");
-            tx.rollback().await?;
-            engine.execute(&format!("DROP TABLE {t}"), &[]).await?;
-            return Ok(());
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let total: i64 = tx
-        .query_one(&format!("SELECT SUM(amount) AS total FROM {t}"), &[])
-        .await?
-        .get("total")?;
-    tx.commit().await?;
+    // A consistent report: no writer may change the table while we sum it.
+    let sum = format!("SELECT SUM(amount) AS total FROM {t}");
+    let total: i64 = if engine.backend() == "mysql" {
+        let tables = [(t, TableLock::share())];
+        // MySQL's SUM of a BIGINT is a DECIMAL.
+        let sum = format!("SELECT CAST(SUM(amount) AS SIGNED) AS total FROM {t}");
+        engine
+            .with_table_locks(&tables, move |c| {
+                Box::pin(async move { c.query(&sum, &[]).await?[0].get("total") })
+            })
+            .await?
+    } else {
+        let mut tx = engine.begin().await?;
+        let lock = match tx.lock_table(t, &TableLock::share()).await {
+            Ok(()) => "SHARE",
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                println!("SHARE refused here: {e}");
+                tx.lock_table(t, &TableLock::exclusive()).await?;
+                "EXCLUSIVE"
+            }
+            Err(e) => return Err(e.into()),
+        };
+        println!("{t} locked in {lock} mode");
+        let total = tx.query_one(&sum, &[]).await?.get("total")?;
+        tx.commit().await?;
+        total
+    };
     println!("total under the lock: {total}");
     assert_eq!(total, 12);
     engine.execute(&format!("DROP TABLE {t}"), &[]).await?;

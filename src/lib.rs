@@ -63,7 +63,7 @@
 //! | isolation levels | [`IsolationLevel`] in [`TxOptions`]: per engine ([`EngineBuilder::isolation`]), per connection, per session ([`Session::set_isolation`], [`Engine::session_with`]), per transaction ([`Engine::begin_with`]) |
 //! | the Session: add, flush, commit, rollback | [`Engine::session`]: [`Session::add`], [`get`](Session::get), [`query`](Session::query), [`flush`](Session::flush), [`commit`](Session::commit), [`rollback`](Session::rollback), [`delete`](Session::delete), [`refresh`](Session::refresh), [`expunge`](Session::expunge) |
 //! | `with_for_update` (FOR UPDATE, NOWAIT, SKIP LOCKED, FOR SHARE, OF) | [`Query::with_for_update`] with a [`RowLock`]; on a transaction [`Transaction::select`] |
-//! | table locks | [`Session::lock_table`], [`Transaction::lock_table`] with a [`TableLock`] |
+//! | table locks | [`Session::lock_table`], [`Transaction::lock_table`] with a [`TableLock`]: each constructor is the PostgreSQL mode of its name (`exclusive()` is EXCLUSIVE, `access_exclusive()` ACCESS EXCLUSIVE; see [`TableLockMode`] for what each backend renders or refuses); on MySQL/MariaDB `Engine::with_table_locks` (feature `mysql`) runs a unit under `LOCK TABLES` |
 //! | optimistic locking (`version_id_col`) | `#[txkit(version)]` on an [`Entity`] field; a lost race is [`ErrorKind::StaleData`], [`Error::is_conflict`] |
 //! | retry on deadlock | [`retry`] with a [`RetryPolicy`], `#[retry_on_deadlock]`, [`retry_transaction`] |
 //! | one writer through a queue | [`QueueWorker`] |
@@ -189,6 +189,8 @@ mod retry;
 mod schema;
 #[cfg(feature = "sea-orm")]
 mod sea_orm_engine;
+#[cfg(feature = "mysql")]
+mod table_locks;
 
 pub use engine::{Engine, EngineBuilder};
 pub use schema::create_all;

@@ -370,6 +370,8 @@ pub trait DynConnection: Send + 'static {
     fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()>;
     /// The concrete connection, for [`AnyConnection::downcast_ref`].
     fn dyn_as_any(&self) -> &dyn std::any::Any;
+    /// The concrete connection, for [`AnyConnection::downcast_mut`].
+    fn dyn_as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
 impl<C: Connection> DynConnection for C {
@@ -483,6 +485,9 @@ impl<C: Connection> DynConnection for C {
     fn dyn_as_any(&self) -> &dyn std::any::Any {
         self
     }
+    fn dyn_as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
 }
 
 /// A connection to a backend chosen at run time (by URL scheme).
@@ -498,6 +503,13 @@ impl AnyConnection {
     /// (such as running sea-orm code in a txkit transaction).
     pub fn downcast_ref<T: Connection>(&self) -> Option<&T> {
         self.0.dyn_as_any().downcast_ref::<T>()
+    }
+
+    /// The concrete connection inside, mutably, when it is a `T`: for backend-specific
+    /// calls such as `MySqlConnection::with_table_locks`. Calls made through it bypass
+    /// txkit's transaction bookkeeping, so they must not leave a transaction open.
+    pub fn downcast_mut<T: Connection>(&mut self) -> Option<&mut T> {
+        self.0.dyn_as_any_mut().downcast_mut::<T>()
     }
 }
 

@@ -43,3 +43,4 @@ mod session_unit_of_work;
 mod specs;
 mod sqlite_locking;
 mod static_pool;
+mod table_lock_modes;

@@ -3,10 +3,12 @@
 //! returned within [`BLOCKED`], and must then return within [`RELEASED`] once the lock
 //! holder ends.
 //!
-//! SQLite has no row locks: a locking read takes the database write lock (the session
-//! begins IMMEDIATE), so there the second locking reader always waits, shared locks do not
-//! coexist (stricter than asked, never weaker), SKIP LOCKED skips nothing once it has the
-//! lock, and NOWAIT is Unsupported.
+//! SQLite has no row locks: an exclusive locking read takes the database write lock (the
+//! session begins IMMEDIATE), so there the second exclusive locker always waits, SKIP
+//! LOCKED skips nothing once it has the lock, and NOWAIT is Unsupported. A shared locking
+//! read takes no lock at all (the DEFERRED transaction's reads stay stable): two shared
+//! readers both proceed, and in WAL mode a writer is not blocked, but the holder's own
+//! later write fails as a serialization failure instead of building on a stale read.
 
 use std::time::Duration;
 
@@ -149,15 +151,10 @@ async fn shared_locks_coexist_and_block_writers(db: TestDb) {
         .all()
         .await
         .unwrap();
+    // A second shared locker in another session proceeds on every backend (on SQLite a
+    // shared lock does not take the database write lock).
     let sharer = lock_in_task(&iso.engine, vec![ids[0]], RowLock::share());
-    let sharer = if db.kind == Kind::Sqlite {
-        // SQLite meets a shared lock with the database write lock: stricter, so a second
-        // shared locker waits.
-        Some(assert_blocked(sharer).await)
-    } else {
-        assert_eq!(finishes(sharer).await.unwrap(), ["a"]);
-        None
-    };
+    assert_eq!(finishes(sharer).await.unwrap(), ["a"]);
     let engine = iso.engine.clone();
     let id = ids[0];
     let writer = tokio::spawn(async move {
@@ -169,11 +166,24 @@ async fn shared_locks_coexist_and_block_writers(db: TestDb) {
         .await?;
         s.commit().await
     });
+    if db.kind == Kind::Sqlite {
+        // WAL: readers never block a writer. The holder read a snapshot, so its own write
+        // now fails (retryable) rather than commit on rows another session changed.
+        finishes(writer).await.unwrap();
+        let e = holder
+            .execute(
+                "UPDATE session_accounts SET balance = balance + 1 WHERE id = ?",
+                &txkit::params![id],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SerializationFailure, "{e}");
+        holder.rollback().await.unwrap();
+        iso.finish().await;
+        return;
+    }
     let writer = assert_blocked(writer).await;
     holder.commit().await.unwrap();
-    if let Some(sharer) = sharer {
-        assert_eq!(finishes(sharer).await.unwrap(), ["a"]);
-    }
     finishes(writer).await.unwrap();
     db.assert_no_idle_in_transaction().await;
     iso.finish().await;
@@ -182,7 +192,13 @@ async fn shared_locks_coexist_and_block_writers(db: TestDb) {
 async fn table_lock_blocks_writers(db: TestDb) {
     let (iso, _) = seeded(&db, 4, &["a"]).await;
     let mut holder = iso.engine.session();
-    let locked = holder.lock_table::<Acct>(TableLock::share()).await;
+    let lock = if db.kind == Kind::Sqlite {
+        // SHARE would admit a second locker; SQLite's write lock does not: use EXCLUSIVE.
+        TableLock::exclusive()
+    } else {
+        TableLock::share()
+    };
+    let locked = holder.lock_table::<Acct>(lock).await;
     if db.kind == Kind::MySql {
         // LOCK TABLES would commit the transaction: refused, never silently weakened.
         assert_eq!(locked.unwrap_err().kind(), ErrorKind::Unsupported);

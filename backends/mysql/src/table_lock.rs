@@ -16,8 +16,8 @@ const UNLOCK_AFTER_COMMIT: &str = "COMMIT; UNLOCK TABLES; SET autocommit = 1";
 const UNLOCK_AFTER_ROLLBACK: &str = "ROLLBACK; UNLOCK TABLES; SET autocommit = 1";
 
 impl MySqlConnection {
-    /// Runs `work` as one transaction with `tables` locked (`Share` → `READ`,
-    /// `Exclusive`/`AccessExclusive` → `WRITE`; see
+    /// Runs `work` as one transaction with `tables` locked ([`TableLock::share`] → `READ`,
+    /// [`TableLock::access_exclusive`] → `WRITE`; other modes are Unsupported, see
     /// [`MySqlDialect::lock_tables_sql`](crate::MySqlDialect::lock_tables_sql)), commits it
     /// when `work` succeeds and rolls it back when it fails, then unlocks.
     ///
@@ -27,14 +27,16 @@ impl MySqlConnection {
     /// locks: [`is_broken`](txkit_core::Connection::is_broken) then says true (so a pool
     /// discards it), and [`recover`](txkit_core::Connection::recover) releases them.
     ///
-    /// On a [`ManagedConnection`](txkit_core::ManagedConnection), call it through
-    /// `raw_mut()` while no transaction is open.
+    /// From a txkit `Engine`, call `engine.with_table_locks(…)`, which checks a connection
+    /// out for the unit. On a [`ManagedConnection`](txkit_core::ManagedConnection), call it
+    /// through `raw_mut()` (and [`AnyConnection::downcast_mut`](txkit_core::AnyConnection::downcast_mut))
+    /// while no transaction is open.
     ///
     /// ```no_run
     /// # async fn demo(conn: &mut txkit_mysql::MySqlConnection) -> txkit_core::Result<()> {
     /// use txkit_core::{Connection, TableLock};
     /// let moved = conn
-    ///     .with_table_locks(&[("ledger", TableLock::exclusive())], |c| {
+    ///     .with_table_locks(&[("ledger", TableLock::access_exclusive())], |c| {
     ///         Box::pin(async move { c.execute("DELETE FROM ledger WHERE closed", &[]).await })
     ///     })
     ///     .await?;

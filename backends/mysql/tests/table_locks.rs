@@ -20,7 +20,10 @@ async fn unit_commits_and_unlocks() {
     let (tw, tr) = (t.clone(), other.clone());
     let n = conn
         .with_table_locks(
-            &[(&t, TableLock::exclusive()), (&other, TableLock::share())],
+            &[
+                (&t, TableLock::access_exclusive()),
+                (&other, TableLock::share()),
+            ],
             |c| {
                 Box::pin(async move {
                     let seen = c.query(&format!("SELECT COUNT(*) FROM {tr}"), &[]).await?;
@@ -59,7 +62,7 @@ async fn failed_unit_rolls_back_and_unlocks() {
     let mut conn = another().await;
     let tw = t.clone();
     let e = conn
-        .with_table_locks(&[(&t, TableLock::exclusive())], |c| {
+        .with_table_locks(&[(&t, TableLock::access_exclusive())], |c| {
             Box::pin(async move {
                 c.execute(&format!("INSERT INTO {tw} VALUES (1, 0)"), &[])
                     .await?;
@@ -83,7 +86,7 @@ async fn refused_inside_a_transaction_and_begin_refused_inside_a_unit() {
     make_table(&mut conn, &t, &[1]).await;
     conn.begin(&TxOptions::new()).await.expect("begin");
     let e = conn
-        .with_table_locks(&[(&t, TableLock::exclusive())], |_| {
+        .with_table_locks(&[(&t, TableLock::access_exclusive())], |_| {
             Box::pin(async { Ok(()) })
         })
         .await
@@ -92,7 +95,7 @@ async fn refused_inside_a_transaction_and_begin_refused_inside_a_unit() {
     assert!(conn.server_in_transaction().await.expect("still open"));
     conn.rollback().await.expect("rollback");
     let e = conn
-        .with_table_locks(&[(&t, TableLock::exclusive())], |c| {
+        .with_table_locks(&[(&t, TableLock::access_exclusive())], |c| {
             Box::pin(async move { c.begin(&TxOptions::new()).await })
         })
         .await
@@ -118,7 +121,7 @@ async fn nowait_on_a_locked_table() {
         .expect("hold");
     let mut conn = another().await;
     let e = conn
-        .with_table_locks(&[(&t, TableLock::exclusive().nowait())], |_| {
+        .with_table_locks(&[(&t, TableLock::access_exclusive().nowait())], |_| {
             Box::pin(async { Ok(()) })
         })
         .await
@@ -141,7 +144,7 @@ async fn abandoned_unit_is_broken_until_recovered() {
     let mut completed = false;
     for k in 0..MAX_POLLS {
         let tw = t.clone();
-        let tables = [(t.as_str(), TableLock::exclusive())];
+        let tables = [(t.as_str(), TableLock::access_exclusive())];
         let unit = conn.with_table_locks(&tables, move |c| {
             Box::pin(async move {
                 c.execute(

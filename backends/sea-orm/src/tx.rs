@@ -97,9 +97,11 @@ impl SeaTx<'_> {
     /// and a refusal where it does not, never a weaker lock. (sea-orm's own
     /// `lock_exclusive()` is dropped without a word on SQLite.)
     ///
-    /// SQLite has no row locks: the transaction takes the database's write lock before the
-    /// read (what txkit's own SQLite backend does), which excludes every other writer — more
-    /// than asked, never less; NOWAIT is refused there (the wait is the busy timeout).
+    /// SQLite has no row locks: for an exclusive lock (`update()`, `no_key_update()`) the
+    /// transaction takes the database's write lock before the read (what txkit's own SQLite
+    /// backend does), which excludes every other writer — more than asked, never less; a
+    /// shared lock takes none (the transaction's reads stay stable until it ends, see
+    /// `RowLock::share`); NOWAIT is refused there (the wait is the busy timeout).
     pub async fn find_locked<E>(
         &self,
         select: Select<E>,
@@ -121,12 +123,16 @@ impl SeaTx<'_> {
                         .to_owned(),
                 ));
             }
-            let table = E::default().table_name().to_owned();
-            for sql in dialect
-                .table_lock_sql(&table, &TableLock::share())
-                .map_err(refused)?
-            {
-                self.execute_unprepared(&sql).await?;
+            // An exclusive row lock is met by the database write lock (EXCLUSIVE on SQLite);
+            // a shared one by the transaction's own stable reads (RowLock::share).
+            if lock.strength.is_exclusive() {
+                let table = E::default().table_name().to_owned();
+                for sql in dialect
+                    .table_lock_sql(&table, &TableLock::exclusive())
+                    .map_err(refused)?
+                {
+                    self.execute_unprepared(&sql).await?;
+                }
             }
         } else {
             let clause = dialect.row_lock_clause(lock).map_err(refused)?;

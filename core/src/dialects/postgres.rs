@@ -258,10 +258,24 @@ mod tests {
             .unwrap(),
             vec!["LOCK TABLE \"a\" IN SHARE ROW EXCLUSIVE MODE NOWAIT"]
         );
-        assert_eq!(
-            d.table_lock_sql("a", &TableLock::exclusive()).unwrap(),
-            vec!["LOCK TABLE \"a\" IN ACCESS EXCLUSIVE MODE"]
-        );
+        for (lock, mode) in [
+            (TableLock::access_share(), "ACCESS SHARE"),
+            (TableLock::row_share(), "ROW SHARE"),
+            (TableLock::row_exclusive(), "ROW EXCLUSIVE"),
+            (
+                TableLock::share_update_exclusive(),
+                "SHARE UPDATE EXCLUSIVE",
+            ),
+            (TableLock::share(), "SHARE"),
+            (TableLock::share_row_exclusive(), "SHARE ROW EXCLUSIVE"),
+            (TableLock::exclusive(), "EXCLUSIVE"),
+            (TableLock::access_exclusive(), "ACCESS EXCLUSIVE"),
+        ] {
+            assert_eq!(
+                d.table_lock_sql("a", &lock).unwrap(),
+                vec![format!("LOCK TABLE \"a\" IN {mode} MODE")]
+            );
+        }
         assert_eq!(d.placeholder(3), "$3");
         assert_eq!(d.quote_identifier("x\"y").unwrap(), "\"x\"\"y\"");
         assert!(d.quote_identifier(&"n".repeat(64)).is_err());

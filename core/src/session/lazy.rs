@@ -185,7 +185,7 @@ impl<C: Connection> Lazy<C> {
         params: &[Value],
     ) -> Result<Vec<Row>> {
         if let Stage::Active(tx) = &mut self.stage {
-            tx.lock_table(table, &TableLock::share()).await?;
+            tx.lock_table(table, &TableLock::exclusive()).await?;
             return tx.query(sql, params).await;
         }
         let opts = match self.opts.sqlite() {

@@ -25,8 +25,8 @@ pub(crate) type Render<'r> = &'r (dyn Fn(&dyn Dialect) -> Result<Sql> + Send + S
 
 /// What a query runs on: a session or a nested scope of one (which flush pending work
 /// first, so a query sees what was added, and own an identity map), a transaction, or a
-/// pooled connection. It renders for its connection's dialect and runs; a locking read on
-/// SQLite takes the database write lock.
+/// pooled connection. It renders for its connection's dialect and runs; `locking` says the
+/// read asks an exclusive row lock, which SQLite meets with the database write lock.
 pub(crate) trait Runner: Send {
     fn run_select<'r>(
         &'r mut self,
@@ -112,7 +112,9 @@ impl<'q, E: Entity, M> Query<'q, E, M> {
     /// `no_key_update()`, `share()`, `key_share()`, each with `.nowait()` or
     /// `.skip_locked()` and `.of(tables)`. Rendered per server by [`Select`]; a lock a
     /// server cannot honour is an Unsupported error, never a weaker lock. On SQLite, which
-    /// has no row locks, a locking read takes the database write lock.
+    /// has no row locks, an exclusive lock (`update()`, `no_key_update()`) takes the
+    /// database write lock; a shared one (`share()`, `key_share()`) takes none and is met
+    /// by the transaction's own stable reads (see [`RowLock::share`]).
     pub fn with_for_update(self, lock: RowLock) -> Self {
         self.map(|s| s.with_for_update(lock))
     }
@@ -125,7 +127,8 @@ impl<'q, E: Entity, M> Query<'q, E, M> {
     /// Runs the query; its rows, and what it ran on.
     async fn rows(self) -> Result<(Vec<Row>, &'q mut (dyn Runner + 'q))> {
         let Query { runner, select, .. } = self;
-        let locking = select.row_lock().is_some();
+        // Only an exclusive row lock needs SQLite's write lock; a shared one does not.
+        let locking = select.row_lock().is_some_and(|l| l.strength.is_exclusive());
         let render = move |d: &dyn Dialect| select.render(d);
         let rows = runner.run_select(E::TABLE, locking, &render).await?;
         Ok((rows, runner))
@@ -248,7 +251,7 @@ pub(crate) async fn select_in_transaction<C: Connection>(
         (render(dialect)?, locking && locks_by_write_lock(dialect))
     };
     if write_lock {
-        tx.lock_table(table, &TableLock::share()).await?;
+        tx.lock_table(table, &TableLock::exclusive()).await?;
     }
     tx.query(&sql.text, &sql.params).await
 }

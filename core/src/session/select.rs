@@ -36,9 +36,12 @@ pub enum SortOrder {
 /// spelling for every MySQL-family server and its SQLite builder drops the clause without a
 /// word. A lock the server cannot honour is an Unsupported error, never a dropped clause.
 ///
-/// SQLite has no row locks: there the session takes the database write lock for a locking
-/// read (the lazily begun transaction begins IMMEDIATE), which excludes every other writer
-/// — more than any row lock asks — so the SELECT itself carries no clause. With the write
+/// SQLite has no row locks, so the SELECT itself carries no clause there. For an exclusive
+/// row lock (`update()`, `no_key_update()`) the session takes the database write lock
+/// (the lazily begun transaction begins IMMEDIATE), which excludes every other writer —
+/// more than a row lock asks. A shared one (`share()`, `key_share()`) takes no lock of its
+/// own: two shared readers both proceed, and the DEFERRED transaction's reads stay stable
+/// until it ends (see [`RowLock::share`]). With the write
 /// lock held, no other transaction can hold a row lock, so `SKIP LOCKED` honestly skips
 /// nothing (and is accepted); `NOWAIT` is Unsupported, since taking the write lock waits
 /// up to the connection's busy_timeout (set `busy_timeout=0` to fail at once).
@@ -180,9 +183,10 @@ impl<E: Entity> Select<E> {
             if locks_by_write_lock(dialect) {
                 if lock.wait == LockWait::NoWait {
                     return Err(Error::unsupported(format!(
-                        "SQLite has no row locks: a locking read on {} takes the database \
-                         write lock, which waits up to the connection's busy_timeout, so \
-                         NOWAIT cannot be honoured; set busy_timeout=0 in the URL to fail at \
+                        "SQLite has no row locks: a locking read on {} waits up to the \
+                         connection's busy_timeout for the database lock it needs (the write \
+                         lock for update(); in a rollback-journal database the read lock for \
+                         share()), so NOWAIT cannot be honoured; set busy_timeout=0 in the URL to fail at \
                          once, or drop nowait()",
                         E::TABLE
                     )));

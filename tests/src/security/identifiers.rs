@@ -149,7 +149,7 @@ fn check_rendering(d: &dyn Dialect, name: &str, i: usize) -> bool {
     );
     same(
         "table_lock_sql",
-        d.table_lock_sql(name, &TableLock::share())
+        d.table_lock_sql(name, &TableLock::exclusive())
             .map(|v| v.join(";")),
         true,
     );
@@ -375,7 +375,7 @@ async fn round_trip(
             Err(e) if e.kind() == ErrorKind::Unsupported => t.of_unsupported += 1,
             Err(e) => return Err(ex(e)),
         }
-        match tx.lock_table(name, &TableLock::share()).await {
+        match tx.lock_table(name, &TableLock::exclusive()).await {
             Ok(()) => t.lock_ok += 1,
             Err(e) if e.kind() == ErrorKind::Unsupported => t.lock_unsupported += 1,
             Err(e) => return Err(ex(e)),

@@ -59,9 +59,11 @@ impl MySqlDialect {
         &self.server
     }
 
-    /// `LOCK TABLES a WRITE, b READ`: `Share` is `READ` (others may read, nobody writes —
-    /// including this session), `Exclusive` and `AccessExclusive` are `WRITE`; other modes
-    /// are Unsupported. `nowait` must be asked of all tables or none (MariaDB 10.3+ only:
+    /// `LOCK TABLES a WRITE, b READ`: [`TableLock::share`] is `READ` (others may read and
+    /// READ-lock, nobody writes — including this session), [`TableLock::access_exclusive`]
+    /// is `WRITE` (nobody else reads or writes); every other mode is Unsupported, EXCLUSIVE
+    /// included (READ would admit other lockers EXCLUSIVE blocks, WRITE would block the
+    /// plain readers EXCLUSIVE admits). `nowait` must be asked of all tables or none (MariaDB 10.3+ only:
     /// it applies to the whole statement).
     ///
     /// LOCK TABLES commits any open transaction, and START TRANSACTION releases table locks:
@@ -88,14 +90,8 @@ impl MySqlDialect {
         for (table, lock) in tables {
             let mode = match lock.mode {
                 TableLockMode::Share => "READ",
-                TableLockMode::Exclusive | TableLockMode::AccessExclusive => "WRITE",
-                other => {
-                    return Err(Error::unsupported(format!(
-                        "MySQL/MariaDB have no table lock like PostgreSQL's {}; use Share \
-                         (LOCK TABLES … READ) or AccessExclusive (… WRITE), or row locks",
-                        other.as_sql()
-                    )));
-                }
+                TableLockMode::AccessExclusive => "WRITE",
+                other => return Err(no_such_table_lock(other)),
             };
             items.push(format!("{} {mode}", self.quote_identifier(table)?));
         }
@@ -105,6 +101,17 @@ impl MySqlDialect {
         }
         Ok(sql)
     }
+}
+
+/// The Unsupported error for a mode `LOCK TABLES` has no lock for, naming the two it has.
+fn no_such_table_lock(mode: TableLockMode) -> Error {
+    Error::unsupported(format!(
+        "MySQL/MariaDB have no table lock in PostgreSQL's {} mode: LOCK TABLES has READ \
+         (TableLock::share(): others read, nobody writes) and WRITE \
+         (TableLock::access_exclusive(): nobody else reads or writes); pick one, or lock \
+         rows instead (SELECT … FOR UPDATE)",
+        mode.as_sql()
+    ))
 }
 
 impl Dialect for MySqlDialect {
@@ -233,13 +240,15 @@ impl Dialect for MySqlDialect {
     /// Always Unsupported: `LOCK TABLES` commits the open transaction, so it cannot be a
     /// statement inside one. Use row locks (`SELECT … FOR UPDATE` over the rows, or the whole
     /// table), or run a unit of work under table locks with
-    /// `MySqlConnection::with_table_locks` (txkit-mysql).
+    /// `Engine::with_table_locks` (txkit) or `MySqlConnection::with_table_locks`
+    /// (txkit-mysql).
     fn table_lock_sql(&self, table: &str, _lock: &TableLock) -> Result<Vec<String>> {
         Err(Error::unsupported(format!(
             "MySQL/MariaDB cannot lock table {table:?} inside a transaction: LOCK TABLES \
              commits the open transaction. Lock rows instead (SELECT … FOR UPDATE, over the \
-             whole table if need be), or run the work outside a transaction with \
-             MySqlConnection::with_table_locks"
+             whole table if need be), or run the work as a unit under LOCK TABLES, outside \
+             any transaction: engine.with_table_locks(&[(table, lock)], |c| …) on a txkit \
+             Engine, MySqlConnection::with_table_locks on a driver connection"
         )))
     }
 }
@@ -419,17 +428,17 @@ mod tests {
                 .table_lock_sql("t", &TableLock::exclusive())
                 .expect_err("in tx");
             assert_eq!(e.kind(), ErrorKind::Unsupported);
-            assert!(e.to_string().contains("with_table_locks"), "{e}");
+            assert!(e.to_string().contains("engine.with_table_locks"), "{e}");
             assert_eq!(
                 d.lock_tables_sql(&[
-                    ("a", TableLock::exclusive()),
+                    ("a", TableLock::access_exclusive()),
                     ("b", TableLock::share()),
-                    ("c", TableLock::new(TableLockMode::Exclusive)),
                 ])
                 .expect("lock"),
-                "LOCK TABLES `a` WRITE, `b` READ, `c` WRITE"
+                "LOCK TABLES `a` WRITE, `b` READ"
             );
             for mode in [
+                TableLockMode::Exclusive,
                 TableLockMode::AccessShare,
                 TableLockMode::RowShare,
                 TableLockMode::RowExclusive,
@@ -440,25 +449,27 @@ mod tests {
                     .lock_tables_sql(&[("a", TableLock::new(mode))])
                     .expect_err("mode");
                 assert_eq!(e.kind(), ErrorKind::Unsupported);
+                assert!(e.to_string().contains(mode.as_sql()), "{e}");
+                assert!(e.to_string().contains("access_exclusive()"), "{e}");
             }
             assert!(d.lock_tables_sql(&[]).is_err());
         }
         assert_eq!(
             maria(11)
                 .lock_tables_sql(&[
-                    ("a", TableLock::exclusive().nowait()),
+                    ("a", TableLock::access_exclusive().nowait()),
                     ("b", TableLock::share().nowait())
                 ])
                 .expect("nowait"),
             "LOCK TABLES `a` WRITE, `b` READ NOWAIT"
         );
         let mixed = [
-            ("a", TableLock::exclusive().nowait()),
+            ("a", TableLock::access_exclusive().nowait()),
             ("b", TableLock::share()),
         ];
         assert!(maria(11).lock_tables_sql(&mixed).is_err());
         let e = mysql8()
-            .lock_tables_sql(&[("a", TableLock::exclusive().nowait())])
+            .lock_tables_sql(&[("a", TableLock::access_exclusive().nowait())])
             .expect_err("mysql nowait");
         assert_eq!(e.kind(), ErrorKind::Unsupported);
     }

@@ -5,12 +5,13 @@
 
 pub mod codes;
 mod errors;
+mod table_lock;
 
 pub use errors::{classify, code_name, sqlite_error};
 
 use crate::{
-    AccessMode, Dialect, Error, Result, RowLock, SqliteBehavior, TableLock, TableLockMode,
-    TxOptions, quote_identifier_with,
+    AccessMode, Dialect, Error, Result, RowLock, SqliteBehavior, TableLock, TxOptions,
+    quote_identifier_with,
 };
 
 /// The longest identifier txkit sends to SQLite, in bytes. SQLite itself sets no practical
@@ -75,22 +76,15 @@ impl Dialect for SqliteDialect {
         )))
     }
 
-    /// SQLite locks the whole database, never one table. A table lock that only has to
-    /// keep writers out (every mode but ACCESS EXCLUSIVE) is met by taking the database's
-    /// write lock now, with a write that touches no row (`DELETE FROM t WHERE 0`): every
-    /// other connection's writes then wait until this transaction ends — more exclusion
-    /// than asked, never less. ACCESS EXCLUSIVE must also keep readers out, which SQLite
-    /// cannot do for one table (and in WAL mode not at all): Unsupported. NOWAIT is
-    /// Unsupported too, since the wait is the connection's busy_timeout.
+    /// SQLite locks the whole database, never one table, and has one lock that keeps
+    /// writers out: the database write lock, which admits plain readers, blocks writers
+    /// and conflicts with itself — PostgreSQL's SHARE ROW EXCLUSIVE and EXCLUSIVE (which
+    /// differ only over row locks, which SQLite has not). Those two modes take it now, with
+    /// a write that touches no row (`DELETE FROM t WHERE 0`); every other mode would be
+    /// rendered stronger or weaker than it names, so it is Unsupported with what to use
+    /// instead. NOWAIT is Unsupported too: the wait is the connection's busy_timeout.
     fn table_lock_sql(&self, table: &str, lock: &TableLock) -> Result<Vec<String>> {
-        if lock.mode == TableLockMode::AccessExclusive {
-            return Err(Error::unsupported(format!(
-                "SQLite cannot keep readers away from one table (asked: ACCESS EXCLUSIVE on \
-                 {table:?}); a SHARE or EXCLUSIVE table lock keeps other writers out, and \
-                 TxOptions::new().sqlite_behavior(SqliteBehavior::Exclusive) in a \
-                 rollback-journal database keeps other readers out of the whole database"
-            )));
-        }
+        table_lock::refuse_mode(table, lock.mode)?;
         if lock.nowait {
             return Err(Error::unsupported(format!(
                 "SQLite cannot take a lock with NOWAIT (asked on {table:?}): a lock waits up \
@@ -173,7 +167,7 @@ mod tests {
             assert!(e.to_string().contains("Immediate"), "{e}");
         }
         let e = d
-            .table_lock_sql("accounts", &TableLock::exclusive())
+            .table_lock_sql("accounts", &TableLock::access_exclusive())
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Unsupported);
         assert!(
@@ -181,19 +175,38 @@ mod tests {
                 .contains("sqlite_behavior(SqliteBehavior::Exclusive)")
         );
         let e = d
-            .table_lock_sql("accounts", &TableLock::share().nowait())
+            .table_lock_sql("accounts", &TableLock::exclusive().nowait())
             .unwrap_err();
         assert!(e.to_string().contains("busy_timeout=0"), "{e}");
-        for mode in [
-            TableLockMode::Share,
-            TableLockMode::Exclusive,
-            TableLockMode::RowExclusive,
-        ] {
+    }
+
+    /// Each constructor renders the write lock only where SQLite's write lock is the mode
+    /// it names; every other mode is refused with what to use instead.
+    #[test]
+    fn each_table_lock_mode_renders_what_it_names() {
+        let d = SqliteDialect;
+        for lock in [TableLock::share_row_exclusive(), TableLock::exclusive()] {
             assert_eq!(
-                d.table_lock_sql("acc\"ounts", &TableLock::new(mode))
-                    .unwrap(),
+                d.table_lock_sql("acc\"ounts", &lock).unwrap(),
                 ["DELETE FROM \"acc\"\"ounts\" WHERE 0"]
             );
+        }
+        for (lock, hint) in [
+            (TableLock::access_share(), "TableLock::exclusive()"),
+            (TableLock::row_share(), "TableLock::exclusive()"),
+            (TableLock::row_exclusive(), "TableLock::exclusive()"),
+            (
+                TableLock::share_update_exclusive(),
+                "TableLock::exclusive()",
+            ),
+            (TableLock::share(), "TableLock::exclusive()"),
+            (TableLock::access_exclusive(), "SqliteBehavior::Exclusive"),
+        ] {
+            let e = d.table_lock_sql("t", &lock).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unsupported, "{lock:?}");
+            let text = e.to_string();
+            assert!(text.contains(lock.mode.as_sql()), "{text}");
+            assert!(text.contains(hint), "{text}");
         }
     }
 }
