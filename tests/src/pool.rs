@@ -651,3 +651,55 @@ async fn requests_are_counted(db: TestDb) {
     // BEGIN (with its options, one request on every backend), the INSERT, and COMMIT.
     assert_eq!(engine.stats().requests - before, 3, "{}", engine.stats());
 }
+
+/// The server's count of the pool's sessions under SQLAlchemy's default sizes: 16 tasks of
+/// short transactions on 5 + 10, each transaction asking the server which session it runs
+/// on; at most 15 distinct sessions ever serve them. On the servers, through txkit's pool
+/// and through a sea-orm engine (whose sqlx pool takes the same sizes).
+mod server_sessions_under_default_sizes {
+    crate::matrix!(@cell run postgres Postgres server_sessions_under_default_sizes);
+    crate::matrix!(@cell run mysql MySql server_sessions_under_default_sizes);
+    crate::matrix!(@cell run_sea_orm sea_orm_postgres Postgres server_sessions_under_default_sizes);
+    crate::matrix!(@cell run_sea_orm sea_orm_mysql MySql server_sessions_under_default_sizes);
+}
+
+async fn server_sessions_under_default_sizes(db: TestDb) {
+    const TASKS: usize = 16;
+    const ROUNDS: usize = 25;
+    let ask = match db.kind {
+        Kind::Postgres => "SELECT pg_backend_pid()::bigint",
+        _ => "SELECT CONNECTION_ID()",
+    };
+    let engine = db
+        .builder()
+        .pool_size(5)
+        .max_overflow(10)
+        .pool_timeout(Duration::from_secs(30))
+        .build()
+        .await
+        .unwrap();
+    let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
+    let mut tasks = Vec::new();
+    for _ in 0..TASKS {
+        let (engine, seen) = (engine.clone(), Arc::clone(&seen));
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..ROUNDS {
+                let mut tx = engine.begin().await.unwrap();
+                let session: i64 = tx.query_one(ask, &[]).await.unwrap().get(0).unwrap();
+                tokio::task::yield_now().await;
+                tx.commit().await.unwrap();
+                seen.lock().unwrap().insert(session);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let sessions = seen.lock().unwrap().len();
+    assert!(
+        (1..=15).contains(&sessions),
+        "{sessions} server sessions served {} transactions",
+        TASKS * ROUNDS
+    );
+    engine.close().await;
+}
