@@ -228,6 +228,49 @@ fn ratio_table(rt: &Runtime, url: &str) {
     }
 }
 
+/// SQLAlchemy's default sizes under more tasks than connections: txkit with pool_size 5 +
+/// max_overflow 10 against pool_size 16, 16 tasks, one batch of each per round in rotating
+/// order; prints the 5 + 10 pool's throughput over the 16 pool's and each one's connects.
+fn default_sizes_table(rt: &Runtime, url: &str) {
+    const TASKS_HERE: usize = 16;
+    let sized = |size: usize, overflow: usize| {
+        rt.block_on(async {
+            txkit::Engine::builder(url)
+                .pool_size(size)
+                .max_overflow(overflow)
+                .build()
+                .await
+                .expect("txkit engine")
+        })
+    };
+    let pools = [Txkit(sized(5, 10)), Txkit(sized(16, 0))];
+    let mut times: [Vec<Duration>; 2] = Default::default();
+    rt.block_on(async {
+        for round in 0..=ROUNDS {
+            for k in 0..2 {
+                let which = (round + k) % 2;
+                let t = batches(&pools[which], TASKS_HERE, 1).await;
+                if round > 0 {
+                    times[which].push(t);
+                }
+            }
+        }
+    });
+    let [small, big] = times.map(|mut t| {
+        t.sort_unstable();
+        (t[t.len() / 2], t[0])
+    });
+    let r = |x: Duration, y: Duration| y.as_secs_f64() / x.as_secs_f64();
+    println!(
+        "select1, 16 tasks: pool 5 + overflow 10 throughput / pool 16: {:.2} [{:.2}]; connects \
+         {} and {}",
+        r(small.0, big.0),
+        r(small.1, big.1),
+        pools[0].0.stats().connects,
+        pools[1].0.stats().connects
+    );
+}
+
 fn main() {
     let url = std::env::var("TXKIT_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
     let rt = runtime();
@@ -237,6 +280,7 @@ fn main() {
     }
     if std::env::var_os("TXKIT_BENCH_RATIOS").is_some() {
         ratio_table(&rt, &url);
+        default_sizes_table(&rt, &url);
         return;
     }
     let mut c = Criterion::default().configure_from_args();
