@@ -10,6 +10,7 @@ use crate::common::{Kind, TestDb, poll_then_drop};
 use crate::logs;
 
 crate::matrix!(
+    cancelled_waits_give_back_no_slot,
     overflow_is_handed_over_not_churned,
     overflow_accounting_is_exact,
     pool_timeout_is_prompt_and_explained,
@@ -33,6 +34,36 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// A checkout cancelled while it waits for a connection held no slot, and gives none
+/// back: the pool still never has more connections out than its size and overflow allow.
+async fn cancelled_waits_give_back_no_slot(db: TestDb) {
+    let engine = db
+        .builder()
+        .pool_size(1)
+        .max_overflow(0)
+        .pool_timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    let held = engine.connection().await.unwrap();
+    for polls in 1..4 {
+        // It waits (the one connection is held), and is dropped while it does.
+        assert!(poll_then_drop(engine.connection(), polls).await.is_none());
+    }
+    drop(held);
+    let first = engine.connection().await.unwrap();
+    let second = engine.connection().await;
+    let s = engine.status();
+    assert_eq!(
+        second.as_ref().map(|_| ()).unwrap_err().kind(),
+        ErrorKind::PoolTimeout,
+        "a second connection out of a pool of one: {s}"
+    );
+    assert!(s.open <= 1, "{s}");
+    drop((first, second));
+    engine.close().await;
 }
 
 /// SQLAlchemy's default sizes under load: 16 tasks of short transactions on a pool of 5

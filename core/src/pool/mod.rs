@@ -416,16 +416,16 @@ impl<C: Connection> Inner<C> {
     /// A slot in the pool (with an idle connection when there is one), waiting fairly
     /// (first come, first served) up to the timeout; with the time it came when it waited.
     async fn acquire(&self, pool: &Pool<C>) -> Result<(Permit<'_, C>, Grant<C>, Option<Instant>)> {
-        let permit = Permit {
+        // The permit stands for a slot this checkout holds, so it is made only once one is
+        // held: a checkout cancelled while it waits holds none (its `Waiter` gives back a
+        // grant that arrived meanwhile), and must give none back.
+        let held = || Permit {
             inner: self,
             armed: true,
         };
         let rx = match self.slots.take(self.config.order) {
-            Take::Now(grant) => return Ok((permit, grant, None)),
-            Take::Closed => {
-                permit.hand_over();
-                return Err(closed_error());
-            }
+            Take::Now(grant) => return Ok((held(), grant, None)),
+            Take::Closed => return Err(closed_error()),
             Take::Wait(rx) => rx,
         };
         let mut waiter = Waiter {
@@ -444,14 +444,10 @@ impl<C: Connection> Inner<C> {
                 waiter.done = true;
                 let now = Instant::now();
                 self.stats.waited(now.saturating_duration_since(started));
-                Ok((permit, grant, Some(now)))
+                Ok((held(), grant, Some(now)))
             }
-            Ok(Err(_)) => {
-                permit.hand_over();
-                Err(closed_error())
-            }
+            Ok(Err(_)) => Err(closed_error()),
             Err(_) => {
-                permit.hand_over();
                 self.stats.timeout();
                 Err(pool.timeout_error())
             }
