@@ -263,6 +263,13 @@ impl EngineBuilder {
         self.set(move |p| p.max_overflow = n)
     }
 
+    /// How long an idle overflow connection is kept before it is closed (default 5 s;
+    /// zero closes it on return as SQLAlchemy does): see
+    /// [`PoolConfig::overflow_idle`].
+    pub fn overflow_idle(self, idle: Duration) -> Self {
+        self.set(move |p| p.overflow_idle = idle)
+    }
+
     /// How long a checkout waits for a free connection (default 30 s).
     pub fn pool_timeout(self, timeout: Duration) -> Self {
         self.set(move |p| p.timeout = timeout)

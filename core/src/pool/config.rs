@@ -37,8 +37,15 @@ pub struct PoolConfig {
     pub kind: PoolKind,
     /// How many connections the pool keeps (default 5).
     pub size: usize,
-    /// How many more it may open under load, closed again on return (default 10).
+    /// How many more it may open under load (default 10). An overflow connection goes back
+    /// to a waiting caller first; with nobody waiting and `size` connections already idle,
+    /// it is kept idle for [`overflow_idle`](Self::overflow_idle) and then closed.
     pub max_overflow: usize,
+    /// How long an overflow connection may sit idle before it is closed (default 5 s), so
+    /// a burst of load that stops and starts again reuses its connections instead of
+    /// opening them again. Zero closes it as soon as it comes back to a pool already
+    /// holding `size` idle connections, as SQLAlchemy's QueuePool does.
+    pub overflow_idle: Duration,
     /// How long a checkout waits for a free connection before PoolTimeout (default 30 s).
     pub timeout: Duration,
     /// Connections older than this are closed at checkout and replaced (default: never).
@@ -77,6 +84,7 @@ impl Default for PoolConfig {
             kind: PoolKind::Queue,
             size: 5,
             max_overflow: 10,
+            overflow_idle: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             recycle: None,
             pre_ping: false,
@@ -109,6 +117,12 @@ impl PoolConfig {
             PoolKind::Queue => self.size,
             PoolKind::Null => 0,
         }
+    }
+
+    /// Whether idle overflow connections linger ([`overflow_idle`](Self::overflow_idle))
+    /// rather than close on return.
+    pub(crate) fn lingers(&self) -> bool {
+        self.kind == PoolKind::Queue && self.max_overflow > 0 && !self.overflow_idle.is_zero()
     }
 
     /// Whether checkout or check-in needs the time (age, idleness, leak checks).

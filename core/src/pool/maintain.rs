@@ -11,7 +11,8 @@ use crate::connection::Connection;
 /// Starts the maintenance task when a setting needs one and a tokio runtime is running.
 pub(super) fn start<C: Connection>(inner: &Arc<Inner<C>>) {
     let c = &inner.config;
-    let needed = c.idle_timeout.is_some() || c.min_idle > 0 || c.leak_threshold.is_some();
+    let needed =
+        c.idle_timeout.is_some() || c.min_idle > 0 || c.leak_threshold.is_some() || c.lingers();
     if !needed || c.kind == PoolKind::Null {
         return;
     }
@@ -21,7 +22,8 @@ pub(super) fn start<C: Connection>(inner: &Arc<Inner<C>>) {
         );
         return;
     };
-    let period = [c.idle_timeout, c.leak_threshold]
+    let linger = c.lingers().then_some(c.overflow_idle);
+    let period = [c.idle_timeout, c.leak_threshold, linger]
         .into_iter()
         .flatten()
         .map(|d| d / 2)
@@ -30,6 +32,7 @@ pub(super) fn start<C: Connection>(inner: &Arc<Inner<C>>) {
         .unwrap_or(Duration::from_secs(1))
         .max(Duration::from_millis(10));
     let weak = Arc::downgrade(inner);
+    inner.reaping.store(true, Ordering::Release);
     handle.spawn(run(weak, period));
 }
 
@@ -43,6 +46,7 @@ async fn run<C: Connection>(pool: Weak<Inner<C>>, period: Duration) {
             return;
         }
         inner.reap_idle();
+        inner.reap_overflow();
         inner.warn_leaks();
         inner.top_up().await;
     }
@@ -67,6 +71,23 @@ impl<C: Connection> Inner<C> {
                 return;
             };
             self.discard(slot, CloseReason::IdleTimeout, false);
+        }
+    }
+
+    /// Closes idle connections beyond the pool's size that have lingered for
+    /// `overflow_idle`, oldest first.
+    fn reap_overflow(&self) {
+        if !self.config.lingers() {
+            return;
+        }
+        let (limit, keep) = (self.config.overflow_idle, self.config.kept());
+        let now = Instant::now();
+        let stale = |s: &super::Slot<C>| {
+            s.returned
+                .is_some_and(|r| now.saturating_duration_since(r) >= limit)
+        };
+        while let Some(slot) = self.slots.pop_stale_beyond(keep, stale) {
+            self.discard(slot, CloseReason::Overflow, false);
         }
     }
 

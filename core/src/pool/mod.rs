@@ -86,6 +86,8 @@ pub(crate) struct Inner<C: Connection> {
     checked_out: AtomicUsize,
     next_id: AtomicU64,
     first_connect: AtomicBool,
+    /// Whether the maintenance task runs (and so closes lingering overflow connections).
+    reaping: AtomicBool,
     /// Nanoseconds since the epoch of the last lost connection (0: none); connections
     /// opened before it are pinged before reuse.
     disconnect_ns: AtomicU64,
@@ -184,6 +186,7 @@ impl<C: Connection> Pool<C> {
             checked_out: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             first_connect: AtomicBool::new(false),
+            reaping: AtomicBool::new(false),
             disconnect_ns: AtomicU64::new(0),
             listeners: RwLock::new(Vec::new()),
             has_listeners: AtomicBool::new(false),
@@ -630,6 +633,7 @@ impl<C: Connection> Inner<C> {
         slot.conn.restore_defaults();
         if self.config.pre_ping
             || self.config.idle_timeout.is_some()
+            || self.config.lingers()
             || slot.conn.raw.ping_after_idle().is_some()
         {
             slot.returned = Some(Instant::now());
@@ -641,7 +645,14 @@ impl<C: Connection> Inner<C> {
     /// the idle queue; a closed pool, or one that already keeps its size idle, closes the
     /// connection instead.
     pub(crate) fn release(&self, grant: Grant<C>) {
-        match self.slots.give(grant, self.config.kept()) {
+        // With the maintenance task running, idle overflow connections linger (it closes
+        // them after overflow_idle); without one they close at once.
+        let keep = if self.config.lingers() && self.reaping.load(Ordering::Acquire) {
+            usize::MAX
+        } else {
+            self.config.kept()
+        };
+        match self.slots.give(grant, keep) {
             Some((slot, Surplus::PoolClosed)) => {
                 self.discard(slot, CloseReason::PoolClosed, false);
             }

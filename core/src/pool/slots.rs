@@ -98,9 +98,10 @@ impl<C: Connection> Slots<C> {
 
     /// Gives a slot back, with a clean connection or none: to the oldest waiter first (a
     /// connection handed over, not closed and reopened), else to the pool, which keeps at
-    /// most `keep` idle connections (SQLAlchemy's QueuePool: an overflow connection is
-    /// closed only when nobody waits and the pool already holds its size idle). Returns
-    /// the connection the caller must close, and why: the pool is closed, or it is surplus.
+    /// most `keep` idle connections (an overflow connection is closed only when nobody
+    /// waits and the pool already holds `keep` idle; `keep` is unbounded when idle
+    /// overflow connections linger, for the maintenance task to close). Returns the
+    /// connection the caller must close, and why: the pool is closed, or it is surplus.
     pub(crate) fn give(&self, mut grant: Grant<C>, keep: usize) -> Option<(Slot<C>, Surplus)> {
         loop {
             let waiter = {
@@ -155,6 +156,19 @@ impl<C: Connection> Slots<C> {
         let st = self.lock();
         let waiting = st.waiters.iter().filter(|w| !w.is_closed()).count();
         (st.idle.len(), waiting)
+    }
+
+    /// Like [`pop_stale`](Self::pop_stale), only while more than `keep` are idle.
+    pub(crate) fn pop_stale_beyond(
+        &self,
+        keep: usize,
+        stale: impl Fn(&Slot<C>) -> bool,
+    ) -> Option<Slot<C>> {
+        let mut st = self.lock();
+        if st.idle.len() <= keep || !st.idle.front().is_some_and(stale) {
+            return None;
+        }
+        st.idle.pop_front()
     }
 
     /// Takes the least recently returned idle connection out of its slot (which stays
