@@ -18,7 +18,8 @@ async fn still_blocked<T>(task: &mut JoinHandle<T>) -> bool {
     tokio::time::timeout(BLOCKED, task).await.is_err()
 }
 
-async fn two_rows(engine: &Engine) -> String {
+/// A new table with rows 1 and 2 (`id`, `v`).
+pub(crate) async fn two_rows(engine: &Engine) -> String {
     let t = unique("locked");
     engine
         .execute(

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use txkit::{Connection, Engine, Error, ErrorKind, TableLock};
 
-use crate::common::{Kind, TestDb, unique};
+use crate::common::{Kind, TestDb};
+use crate::locks::two_rows;
 
 /// The longest any step may take before the test fails.
 const BOUND: Duration = Duration::from_secs(15);
@@ -42,26 +43,6 @@ where
         assert!(Instant::now() < deadline, "never saw: {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-/// A new table with rows 1 and 2.
-async fn two_rows(engine: &Engine) -> String {
-    let t = unique("tlm");
-    engine
-        .execute(
-            &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)"),
-            &[],
-        )
-        .await
-        .unwrap();
-    engine
-        .execute(
-            &format!("INSERT INTO {t} (id, v) VALUES (1, 0), (2, 0)"),
-            &[],
-        )
-        .await
-        .unwrap();
-    t
 }
 
 async fn scalar(engine: &Engine, sql: &str) -> i64 {
