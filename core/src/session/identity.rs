@@ -140,6 +140,11 @@ impl IdentityMap {
         self.slots.iter().flatten().count()
     }
 
+    /// Whether the map holds no object.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.iter().all(Option::is_none)
+    }
+
     pub(crate) fn entry(&self, slot: usize) -> Option<&Entry> {
         self.slots.get(slot).and_then(Option::as_ref)
     }

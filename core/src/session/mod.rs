@@ -324,7 +324,9 @@ impl<'a, C: Connection> Session<'a, C> {
     /// (the first write carries BEGIN), then every loaded object that changed. After an
     /// error the rest is discarded and [`commit`](Self::commit) refuses.
     pub async fn flush(&mut self) -> Result<()> {
-        if self.pending.is_clean(&self.map) {
+        // Nothing pending and no object to compare: no connection needed. Otherwise the
+        // flush itself finds what changed (one pass over the objects, not two).
+        if self.pending.len() == 0 && self.map.is_empty() {
             return Ok(());
         }
         self.lazy.connect().await?;

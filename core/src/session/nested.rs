@@ -138,9 +138,6 @@ impl<'s, 'b, C: Connection> NestedSession<'s, 'b, C> {
 
     /// Writes this scope's pending work and every changed object of the session now.
     pub async fn flush(&mut self) -> Result<()> {
-        if self.pending.is_clean(self.scoped.map) {
-            return Ok(());
-        }
         self.pending.flush(&mut self.sp, self.scoped.map).await
     }
 
