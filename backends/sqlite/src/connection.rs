@@ -1,13 +1,16 @@
 //! [`SqliteConnection`]: the async face of a worker thread, implementing txkit's
 //! [`Connection`] contract.
 
+use std::sync::Arc;
+
 use txkit_core::{
-    AccessMode, Backend, Connection, DatabaseUrl, Dialect, ErrorKind, ResetMode, Result, Row,
-    TxOptions, Value,
+    AccessMode, Backend, Connection, DatabaseUrl, Dialect, Error, ErrorKind, ResetMode, Result,
+    Row, TxOptions, Value,
 };
 
 use crate::SqliteDialect;
-use crate::inline::Inline;
+use crate::file_locks::FileLocks;
+use crate::hybrid::Hybrid;
 use crate::options::{Execution, SqliteConnectOptions};
 use crate::session::Session;
 use crate::worker::{Gone, Worker};
@@ -36,24 +39,26 @@ impl Backend for Sqlite {
     }
 }
 
-/// One SQLite connection. By default the rusqlite connection lives on a thread of its
-/// own and every method sends it one command and awaits the answer, so the async runtime
-/// never blocks on SQLite (nor on its busy_timeout). With
-/// [`Execution::Inline`](crate::Execution::Inline) it lives here and statements run on the
-/// awaiting task's thread, with lock waits still asynchronous.
+/// One SQLite connection. By default ([`Execution::Inline`](crate::Execution::Inline)) the
+/// rusqlite connection lives here and a statement runs on the awaiting task's thread, with
+/// lock waits asynchronous and long work moved to a blocking thread; with
+/// [`Execution::Thread`](crate::Execution::Thread) it lives on a thread of its own and every
+/// method sends it one command and awaits the answer (see the crate docs).
 ///
 /// Usually wrapped in a [`ManagedConnection`](txkit_core::ManagedConnection) or a pool,
 /// which add transaction guards and bookkeeping.
 #[derive(Debug)]
 pub struct SqliteConnection {
     runner: Runner,
+    /// What this process's connections to the database file share (none for `:memory:`).
+    locks: Option<FileLocks>,
 }
 
 /// Where the statements run.
 #[derive(Debug)]
 enum Runner {
     Thread(Worker),
-    Inline(Box<Inline>),
+    Inline(Box<Hybrid>),
 }
 
 impl SqliteConnection {
@@ -61,22 +66,52 @@ impl SqliteConnection {
     pub(crate) async fn connect(options: SqliteConnectOptions) -> Result<Self> {
         let runner = match options.execution {
             Execution::Thread => Runner::Thread(Worker::start(options).await?),
-            Execution::Inline => Runner::Inline(Box::new(Inline::open(options).await?)),
+            Execution::Inline => Runner::Inline(Box::new(Hybrid::open(options).await?)),
         };
-        Ok(Self { runner })
+        let locks = match &runner {
+            Runner::Thread(worker) => worker.locks().cloned(),
+            Runner::Inline(hybrid) => hybrid.locks().cloned(),
+        };
+        Ok(Self { runner, locks })
+    }
+
+    /// How many times a connection of this process to this database file has had to wait
+    /// for another connection's lock in SQLite's busy handler (0 for `:memory:`). Writers
+    /// of one process queue at the file's in-process write gate instead, so this counts
+    /// waits for other processes' locks — and, outside WAL mode, for readers: a number that
+    /// grows under a single-process workload says something bypasses the gate (a raw
+    /// `BEGIN IMMEDIATE` sent as SQL, say).
+    pub fn busy_waits(&self) -> u64 {
+        self.locks.as_ref().map_or(0, FileLocks::busy_waits)
+    }
+
+    /// How many connections of this process are waiting in line, now, for their turn to
+    /// write this database file (0 for `:memory:`).
+    pub fn writers_waiting(&self) -> usize {
+        self.locks.as_ref().map_or(0, FileLocks::queued)
     }
 
     /// Runs `f`, one statement's work: on the worker thread (taking owned copies of what
     /// it needs), or here with asynchronous lock waits. `owned` makes the worker's copy.
-    async fn run<T, F, G>(&mut self, inline: F, owned: impl FnOnce() -> G) -> Result<T>
+    /// Either way, a step that stopped for the file's write gate runs again once this
+    /// connection's turn has come.
+    ///
+    /// `sql`, for a statement, lets an inline connection learn which statements run long
+    /// and move those to a blocking thread.
+    async fn run<T, F, G>(
+        &mut self,
+        sql: Option<&str>,
+        inline: F,
+        owned: impl Fn() -> G,
+    ) -> Result<T>
     where
         T: Send + 'static,
         F: FnMut(&mut Session) -> Result<T> + Send,
         G: FnOnce(&mut Session) -> Result<T> + Send + 'static,
     {
         match &mut self.runner {
-            Runner::Inline(session) => session.run(inline).await,
-            Runner::Thread(worker) => worker.call(owned()).await.map_err(Gone::into_error)?,
+            Runner::Inline(hybrid) => hybrid.run(sql, inline, owned).await,
+            Runner::Thread(worker) => worker.run(owned).await,
         }
     }
 
@@ -86,8 +121,9 @@ impl SqliteConnection {
     async fn begin_then<T, F, G>(
         &mut self,
         opts: &TxOptions,
+        sql: &str,
         inline: F,
-        owned: impl FnOnce() -> G,
+        owned: impl Fn() -> G,
     ) -> Result<Result<T>>
     where
         T: Send + 'static,
@@ -97,17 +133,58 @@ impl SqliteConnection {
         let begin = SqliteDialect.begin_sql(opts)?;
         let read_only = opts.access() == Some(AccessMode::ReadOnly);
         match &mut self.runner {
-            Runner::Inline(session) => {
-                session.run(|s| s.begin(&begin, read_only)).await?;
-                Ok(session.run(inline).await)
+            Runner::Inline(hybrid) => {
+                hybrid.run_here(|s| s.begin(&begin, read_only)).await?;
+                Ok(hybrid.run(Some(sql), inline, owned).await)
             }
             Runner::Thread(worker) => {
-                let step = owned();
-                let both = move |s: &mut Session| {
-                    s.begin(&begin, read_only)?;
-                    Ok(step(s))
+                let mut permit = None;
+                loop {
+                    let step = owned();
+                    let begin = begin.clone();
+                    let both = move |s: &mut Session| {
+                        s.begin(&begin, read_only)?;
+                        Ok(step(s))
+                    };
+                    let (result, wanted) = worker
+                        .call_with(permit.take(), both)
+                        .await
+                        .map_err(Gone::into_error)?;
+                    match result {
+                        _ if !wanted => return result,
+                        // BEGIN IMMEDIATE stopped for the gate: nothing ran.
+                        Err(_) => permit = worker.gate().await?,
+                        // BEGIN ran; the statement waits for its turn.
+                        Ok(_) => return Ok(worker.run(&owned).await),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs a whole unit of work (BEGIN … COMMIT, [`crate::SyncTransaction`]) in one piece:
+    /// on the worker thread, or on a blocking thread for inline execution; first, unless it
+    /// is `read_only`, waits for the file's write gate.
+    pub(crate) async fn run_unit<T>(
+        &mut self,
+        read_only: bool,
+        unit: impl FnOnce(&mut Session) -> Result<T> + Send + 'static,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+    {
+        match &mut self.runner {
+            Runner::Inline(hybrid) => hybrid.unit(read_only, unit).await,
+            Runner::Thread(worker) => {
+                let permit = match read_only {
+                    true => None,
+                    false => worker.gate().await?,
                 };
-                worker.call(both).await.map_err(Gone::into_error)?
+                let (result, _) = worker
+                    .call_with(permit, unit)
+                    .await
+                    .map_err(|gone| commit_gone(gone, "the unit of work was sent"))?;
+                result
             }
         }
     }
@@ -117,7 +194,7 @@ impl SqliteConnection {
         &mut self,
         step: fn(&mut Session) -> Result<T>,
     ) -> Result<T> {
-        self.run(step, move || step).await
+        self.run(None, step, move || step).await
     }
 
     /// The worker's broken flag, for tests.
@@ -130,16 +207,15 @@ impl SqliteConnection {
     }
 }
 
-/// The answer to a command that ends with COMMIT: a thread that ended before answering
-/// leaves the outcome unknown (`sent` says what it had been given).
-fn committing<T>(answer: std::result::Result<Result<T>, Gone>, sent: &str) -> Result<T> {
-    match answer {
-        Ok(result) => result,
-        Err(Gone::NotSent) => Err(Gone::NotSent.into_error()),
-        Err(Gone::NoAnswer) => Err(Gone::NoAnswer
+/// The error for a command that ends with COMMIT and got no answer: a thread that ended
+/// before answering leaves the outcome unknown (`sent` says what it had been given).
+fn commit_gone(gone: Gone, sent: &str) -> Error {
+    match gone {
+        Gone::NotSent => Gone::NotSent.into_error(),
+        Gone::NoAnswer => Gone::NoAnswer
             .into_error()
             .with_kind(ErrorKind::CommitOutcomeUnknown)
-            .context(sent.to_owned())),
+            .context(sent.to_owned()),
     }
 }
 
@@ -165,6 +241,7 @@ impl Connection for SqliteConnection {
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.run(
+            Some(sql),
             |s| s.execute(sql, params),
             || with_owned(sql, params, Session::execute),
         )
@@ -173,21 +250,24 @@ impl Connection for SqliteConnection {
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         self.run(
+            Some(sql),
             |s| s.query(sql, params),
             || with_owned(sql, params, Session::query),
         )
         .await
     }
 
+    /// A script (schema changes, migrations, `VACUUM`) is expected to run long: an inline
+    /// connection runs it on a blocking thread.
     async fn batch(&mut self, sql: &str) -> Result<()> {
-        self.run(
-            |s| s.batch(sql),
-            || {
-                let sql = sql.to_owned();
-                move |s: &mut Session| s.batch(&sql)
-            },
-        )
-        .await
+        let owned = || {
+            let sql = sql.to_owned();
+            move |s: &mut Session| s.batch(&sql)
+        };
+        match &mut self.runner {
+            Runner::Inline(hybrid) => hybrid.off_thread(None, owned).await,
+            Runner::Thread(worker) => worker.run(owned).await,
+        }
     }
 
     /// BEGIN with the behaviour of `opts` (DEFERRED by default); a read-only transaction
@@ -197,6 +277,7 @@ impl Connection for SqliteConnection {
         let sql = SqliteDialect.begin_sql(opts)?;
         let read_only = opts.access() == Some(AccessMode::ReadOnly);
         self.run(
+            None,
             |s| s.begin(&sql, read_only),
             || {
                 let sql = sql.clone();
@@ -220,6 +301,7 @@ impl Connection for SqliteConnection {
     ) -> Result<Result<Vec<Row>>> {
         self.begin_then(
             opts,
+            sql,
             |s| s.query(sql, params),
             || with_owned(sql, params, Session::query),
         )
@@ -235,6 +317,7 @@ impl Connection for SqliteConnection {
     ) -> Result<Result<u64>> {
         self.begin_then(
             opts,
+            sql,
             |s| s.execute(sql, params),
             || with_owned(sql, params, Session::execute),
         )
@@ -244,10 +327,11 @@ impl Connection for SqliteConnection {
     /// COMMIT. A thread that ends while COMMIT is pending leaves the outcome unknown.
     async fn commit(&mut self) -> Result<()> {
         match &mut self.runner {
-            Runner::Inline(session) => session.run(Session::commit).await,
-            Runner::Thread(worker) => {
-                committing(worker.call(Session::commit).await, "COMMIT was sent")
-            }
+            Runner::Inline(hybrid) => hybrid.run_here(Session::commit).await,
+            Runner::Thread(worker) => worker
+                .call(Session::commit)
+                .await
+                .map_err(|gone| commit_gone(gone, "COMMIT was sent"))?,
         }
     }
 
@@ -261,30 +345,41 @@ impl Connection for SqliteConnection {
         statements: &[(&str, &[Value])],
     ) -> Result<Vec<u64>> {
         let worker = match &mut self.runner {
-            Runner::Inline(session) => {
+            Runner::Inline(hybrid) => {
                 let mut counts = Vec::with_capacity(statements.len());
-                session
-                    .run(|s| s.execute_each(statements, &mut counts))
+                hybrid
+                    .run_here(|s| s.execute_each(statements, &mut counts))
                     .await?;
-                session.run(Session::commit).await?;
+                hybrid.run_here(Session::commit).await?;
                 return Ok(counts);
             }
             Runner::Thread(worker) => worker,
         };
-        let owned: Vec<(String, Vec<Value>)> = statements
+        let owned: Arc<[(String, Vec<Value>)]> = statements
             .iter()
             .map(|(sql, params)| owned(sql, params))
             .collect();
-        let run = move |s: &mut Session| {
-            let mut counts = Vec::with_capacity(owned.len());
-            s.execute_each(&owned, &mut counts)?;
-            s.commit()?;
-            Ok(counts)
-        };
-        committing(
-            worker.call(run).await,
-            "the statements and COMMIT were sent",
-        )
+        let mut counts = Vec::with_capacity(owned.len());
+        let mut permit = None;
+        loop {
+            let statements = Arc::clone(&owned);
+            let run = move |s: &mut Session| {
+                let result = s
+                    .execute_each(&statements, &mut counts)
+                    .and_then(|()| s.commit());
+                (result, counts)
+            };
+            let ((result, done), wanted) = worker
+                .call_with(permit.take(), run)
+                .await
+                .map_err(|gone| commit_gone(gone, "the statements and COMMIT were sent"))?;
+            if !wanted {
+                return result.map(|()| done);
+            }
+            // Stopped for the write gate before a statement that writes: go on from there.
+            counts = done;
+            permit = worker.gate().await?;
+        }
     }
 
     /// Every run in one command to the worker thread, on one prepared statement (inline:
@@ -292,20 +387,32 @@ impl Connection for SqliteConnection {
     async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
         let mut counts = Vec::with_capacity(rows.len());
         match &mut self.runner {
-            Runner::Inline(session) => {
-                session
-                    .run(|s| s.execute_many(sql, rows, &mut counts))
+            Runner::Inline(hybrid) => {
+                hybrid
+                    .run_here(|s| s.execute_many(sql, rows, &mut counts))
                     .await?;
                 Ok(counts)
             }
             Runner::Thread(worker) => {
-                let sql = sql.to_owned();
-                let rows: Vec<Vec<Value>> = rows.iter().map(|p| p.to_vec()).collect();
-                let run = move |s: &mut Session| {
-                    s.execute_many(&sql, &rows, &mut counts)?;
-                    Ok(counts)
-                };
-                worker.call(run).await.map_err(Gone::into_error)?
+                let sql: Arc<str> = sql.into();
+                let rows: Arc<[Vec<Value>]> = rows.iter().map(|p| p.to_vec()).collect();
+                let mut permit = None;
+                loop {
+                    let (sql, rows) = (Arc::clone(&sql), Arc::clone(&rows));
+                    let run = move |s: &mut Session| {
+                        let result = s.execute_many(&sql, &rows, &mut counts);
+                        (result, counts)
+                    };
+                    let ((result, done), wanted) = worker
+                        .call_with(permit.take(), run)
+                        .await
+                        .map_err(Gone::into_error)?;
+                    if !wanted {
+                        return result.map(|()| done);
+                    }
+                    counts = done;
+                    permit = worker.gate().await?;
+                }
             }
         }
     }
@@ -351,16 +458,19 @@ impl Connection for SqliteConnection {
     fn is_broken(&self) -> bool {
         match &self.runner {
             Runner::Thread(worker) => worker.is_broken(),
-            Runner::Inline(session) => session.is_broken(),
+            Runner::Inline(hybrid) => hybrid.is_broken(),
         }
     }
 
     /// Closes the database (rolling back anything open) before returning: on the worker
     /// thread once queued commands are done, or inline on a blocking thread.
     async fn close(self) {
-        match self.runner {
+        let Self { runner, locks } = self;
+        // The session may be the file's last holder of its locks (see `FileLocks::closed`).
+        drop(locks);
+        match runner {
             Runner::Thread(worker) => worker.close().await,
-            Runner::Inline(session) => session.close().await,
+            Runner::Inline(hybrid) => hybrid.close().await,
         }
     }
 }
@@ -372,9 +482,15 @@ mod tests {
 
     use super::*;
 
+    /// An in-memory connection on a thread of its own.
+    async fn thread_memory() -> SqliteConnection {
+        let options = SqliteConnectOptions::memory().execution(Execution::Thread);
+        options.connect().await.unwrap()
+    }
+
     #[tokio::test]
     async fn close_ends_the_thread() {
-        let conn = SqliteConnectOptions::memory().connect().await.unwrap();
+        let conn = thread_memory().await;
         let ended = conn.broken_flag();
         assert!(!conn.is_broken());
         conn.close().await;
@@ -384,7 +500,7 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_the_connection_ends_the_thread() {
-        let conn = SqliteConnectOptions::memory().connect().await.unwrap();
+        let conn = thread_memory().await;
         let ended = conn.broken_flag();
         drop(conn);
         // The thread sees its channel close; wait for it, boundedly.
@@ -399,7 +515,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dead_thread_is_connection_lost() {
-        let mut conn = SqliteConnectOptions::memory().connect().await.unwrap();
+        let mut conn = thread_memory().await;
         conn.broken_flag().store(true, Ordering::Release);
         assert!(conn.is_broken());
         let e = conn.execute("SELECT 1", &[]).await.unwrap_err();
@@ -417,10 +533,10 @@ mod tests {
         let options = SqliteConnectOptions::memory().execution(Execution::Inline);
         let mut conn = options.connect().await.unwrap();
         assert_eq!(conn.execute("SELECT 1", &[]).await.unwrap(), 0);
-        let Runner::Inline(inline) = &mut conn.runner else {
+        let Runner::Inline(hybrid) = &mut conn.runner else {
             panic!("asked for inline execution");
         };
-        inline.mark_broken();
+        hybrid.inline_mut().unwrap().mark_broken();
         assert!(conn.is_broken());
         let e = conn.execute("SELECT 1", &[]).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ConnectionLost);

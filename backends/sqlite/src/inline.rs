@@ -7,49 +7,38 @@
 //! own busy handler (which sleeps) is replaced by [`decline_busy`]: it notes that SQLite
 //! asked to wait and declines. The statement then fails with SQLITE_BUSY, and [`Inline::run`]
 //! waits asynchronously — until another inline connection of this process releases a lock
-//! ([`LockSignal`]), or at most SQLite's own next pause — and runs it again, until
+//! ([`FileLocks`]), or at most SQLite's own next pause — and runs it again, until
 //! busy_timeout has passed. SQLite calls the handler only where waiting and trying again is
 //! safe (acquiring a lock the statement needs before it changes anything, or at COMMIT,
 //! which stays pending); where waiting could deadlock it returns SQLITE_BUSY without calling
 //! it, and that error reaches the caller at once, exactly as with a sleeping handler.
 
-use std::cell::Cell;
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use txkit_core::{Error, ErrorKind, Result};
 
-use crate::lock_signal::LockSignal;
+use crate::busy::{self, PAUSES_MS};
+use crate::file_locks::FileLocks;
 use crate::options::SqliteConnectOptions;
 use crate::session::Session;
-
-thread_local! {
-    /// Set by [`decline_busy`] while a statement runs on this thread.
-    static BUSY_DECLINED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The busy handler of an inline connection: records that SQLite wanted to wait for a
-/// lock, and declines, so that the wait happens asynchronously in [`Inline::run`].
-pub(crate) fn decline_busy(_attempts: i32) -> bool {
-    BUSY_DECLINED.with(|declined| declined.set(true));
-    false
-}
-
-/// SQLite's default busy handler's pauses, in milliseconds; after the last, 100 ms each.
-const PAUSES_MS: [u64; 12] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
 
 /// How long to wait before try `tries + 1`, `waited` after the first SQLITE_BUSY: SQLite's
 /// pauses, the last cut to what is left of busy_timeout; `None` once busy_timeout has
 /// passed. (An inline connection of this process that releases the lock ends the wait
-/// early: [`LockSignal`].)
-fn next_pause(tries: usize, waited: Duration, busy_timeout: Duration) -> Option<Duration> {
+/// early: [`FileLocks`].)
+pub(crate) fn next_pause(
+    tries: usize,
+    waited: Duration,
+    busy_timeout: Duration,
+) -> Option<Duration> {
     let left = busy_timeout.checked_sub(waited).filter(|d| !d.is_zero())?;
     let pause = Duration::from_millis(PAUSES_MS.get(tries).copied().unwrap_or(100));
     Some(pause.min(left))
 }
 
 /// One try of a step.
-enum Attempt<T> {
+pub(crate) enum Attempt<T> {
     /// Its result, to hand to the caller.
     Done(Result<T>),
     /// SQLITE_BUSY where waiting and trying again is safe.
@@ -59,10 +48,9 @@ enum Attempt<T> {
 /// An inline connection: the session, and whether it can still be trusted.
 pub(crate) struct Inline {
     session: Session,
-    /// Shared with the other inline connections to the same file (none for `:memory:`,
-    /// which no other connection can lock).
-    signal: Option<LockSignal>,
     broken: bool,
+    /// How long the last step took SQLite (without any wait for a lock).
+    last_step: Duration,
 }
 
 impl std::fmt::Debug for Inline {
@@ -77,21 +65,15 @@ impl Inline {
     /// Opens the database on a blocking thread (opening and switching to WAL touch the disk
     /// and may wait for locks), then keeps the connection here.
     pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self> {
-        let (session, signal) = tokio::task::spawn_blocking(move || {
-            let session = Session::open(options)?;
-            // After opening, so that the file exists and its path resolves to the same key
-            // for every connection (the first one may have just created it).
-            let signal = session.options().filename().map(LockSignal::for_file);
-            Ok::<_, Error>((session, signal))
-        })
-        .await
-        .map_err(|e| {
-            Error::connection_lost(format!("opening the SQLite database failed: {e}"))
-        })??;
+        let session = tokio::task::spawn_blocking(move || Session::open(options))
+            .await
+            .map_err(|e| {
+                Error::connection_lost(format!("opening the SQLite database failed: {e}"))
+            })??;
         Ok(Self {
             session,
-            signal,
             broken: false,
+            last_step: Duration::ZERO,
         })
     }
 
@@ -99,7 +81,7 @@ impl Inline {
     /// lock, waits (asynchronously) and runs it again, up to busy_timeout. `step` must be
     /// one statement (or one that changes nothing when it fails with SQLITE_BUSY).
     ///
-    /// After the first SQLITE_BUSY the connection listens for [`LockSignal`] and tries
+    /// After the first SQLITE_BUSY the connection listens for [`FileLocks`] and tries
     /// again at once (the lock may have been freed before it listened); from then on each
     /// wait ends when another inline connection of this process releases a lock, or after
     /// SQLite's next pause, whichever comes first.
@@ -111,20 +93,42 @@ impl Inline {
             return Err(broken_error());
         }
         self.take_turn().await;
-        match self.attempt(&mut step) {
-            Attempt::Done(result) => result,
-            // Boxed: the waiting machinery stays out of the fast path's future.
-            Attempt::Busy(_) => Box::pin(self.wait_out_busy(&mut step)).await,
+        loop {
+            let result = match self.attempt(&mut step) {
+                Attempt::Done(result) => result,
+                // Boxed: the waiting machinery stays out of the fast path's future.
+                Attempt::Busy(_) => Box::pin(self.wait_out_busy(&mut step)).await,
+            };
+            if !self.session.take_gate_wanted() {
+                return result;
+            }
+            // The step needed the write gate and did not run: wait in line, then again.
+            Box::pin(self.wait_for_gate()).await?;
         }
+    }
+
+    /// Waits (asynchronously, in line) for the file's write gate, and hands it to the
+    /// session. A future dropped here holds nothing.
+    async fn wait_for_gate(&mut self) -> Result<()> {
+        if let Some(permit) = self.gate().await? {
+            self.session.hold_gate(permit);
+        }
+        Ok(())
     }
 
     /// Runs `step` once. `Busy` when it failed because SQLite declined to wait for a lock
     /// and trying again is safe.
-    fn attempt<T>(&mut self, step: &mut impl FnMut(&mut Session) -> Result<T>) -> Attempt<T> {
+    pub(crate) fn attempt<T>(
+        &mut self,
+        step: impl FnOnce(&mut Session) -> Result<T>,
+    ) -> Attempt<T> {
         let was_in_transaction = self.session.in_transaction();
-        BUSY_DECLINED.with(|declined| declined.set(false));
+        busy::reset_declined();
+        let started = Instant::now();
         let result = step(&mut self.session);
-        let declined = BUSY_DECLINED.with(|declined| declined.replace(false));
+        self.last_step = started.elapsed();
+        let declined = busy::take_declined();
+        self.session.count_busy_waits();
         // A lock may have been released when a transaction ended, or when a statement
         // outside one ran. Not after a statement that failed outside one: that is this
         // connection's own BUSY, and it would wake its own wait at once.
@@ -144,7 +148,7 @@ impl Inline {
         }
     }
 
-    /// After a first SQLITE_BUSY: listens for [`LockSignal`], tries again at once, then
+    /// After a first SQLITE_BUSY: listens for [`FileLocks`], tries again at once, then
     /// waits for a release or the next pause before each further try, up to busy_timeout.
     async fn wait_out_busy<T>(
         &mut self,
@@ -157,15 +161,15 @@ impl Inline {
             "txkit-sqlite: another connection holds the lock; waiting without blocking the \
              runtime"
         );
-        let _waiting = self.signal.as_ref().map(LockSignal::waiting);
-        let signal = self.signal.clone();
+        let signal = self.session.locks().cloned();
+        let _waiting = signal.as_ref().map(FileLocks::waiting);
         let mut tries = 0;
         loop {
             let mut released = pin!(signal.as_ref().map(|signal| signal.notify().notified()));
             if let Some(notified) = released.as_mut().as_pin_mut() {
                 notified.enable();
             }
-            let e = match self.attempt(step) {
+            let e = match self.attempt(&mut *step) {
                 Attempt::Done(result) => return result,
                 Attempt::Busy(e) => e,
             };
@@ -201,7 +205,7 @@ impl Inline {
     async fn take_turn(&mut self) {
         tokio::task::coop::consume_budget().await;
         if !self.session.in_transaction()
-            && self.signal.as_ref().is_some_and(LockSignal::has_waiters)
+            && self.session.locks().is_some_and(FileLocks::has_waiters)
         {
             tokio::task::yield_now().await;
         }
@@ -209,14 +213,45 @@ impl Inline {
 
     /// After every step: turns `query_only` off once a read-only transaction has ended,
     /// and tells waiting connections when a lock may be free.
-    fn after_step(&mut self, may_have_released: bool) {
+    pub(crate) fn after_step(&mut self, may_have_released: bool) {
         if let Err(e) = self.session.after_command() {
             tracing::error!(error = %e, "txkit-sqlite could not end a read-only transaction \
                                          cleanly; the connection is broken");
             self.broken = true;
         }
-        if may_have_released && let Some(signal) = &self.signal {
-            signal.released();
+        if may_have_released && let Some(locks) = self.session.locks() {
+            locks.released();
+        }
+    }
+
+    /// The file's locks (none for `:memory:`).
+    pub(crate) fn locks(&self) -> Option<&FileLocks> {
+        self.session.locks()
+    }
+
+    /// How long the last step took SQLite itself (not counting waits for a lock).
+    pub(crate) fn last_step(&self) -> Duration {
+        self.last_step
+    }
+
+    /// The session, for work run on a blocking thread.
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// Waits (asynchronously, in line) for the file's write gate; `None` for `:memory:`.
+    /// (Returns a future that holds no borrow of the connection, whose session is not
+    /// `Sync`.)
+    pub(crate) fn gate(
+        &self,
+    ) -> impl Future<Output = Result<Option<crate::file_locks::GatePermit>>> + Send + 'static {
+        let locks = self.session.locks().cloned();
+        let timeout = self.session.options().busy_timeout;
+        async move {
+            match locks {
+                Some(locks) => locks.gate(timeout).await.map(Some),
+                None => Ok(None),
+            }
         }
     }
 
@@ -225,8 +260,7 @@ impl Inline {
         self.broken
     }
 
-    /// Marks the connection broken, for tests.
-    #[cfg(test)]
+    /// Marks the connection broken: it can no longer be trusted.
     pub(crate) fn mark_broken(&mut self) {
         self.broken = true;
     }
@@ -241,14 +275,10 @@ impl Inline {
         {
             tracing::warn!("closing a SQLite connection failed: its blocking task ended early");
         }
-        // Closing rolled back anything open, releasing its lock.
-        if let Some(signal) = &self.signal {
-            signal.released();
-        }
     }
 }
 
-fn broken_error() -> Error {
+pub(crate) fn broken_error() -> Error {
     Error::connection_lost(
         "this SQLite connection could not end a read-only transaction cleanly and can no \
          longer be trusted; open a new connection",
@@ -292,24 +322,16 @@ mod tests {
         )
         .await
         .unwrap();
-        let (Some(a), Some(b), Some(c)) = (&creator.signal, &second.signal, &third.signal) else {
+        let (Some(a), Some(b), Some(c)) = (
+            creator.session.locks(),
+            second.session.locks(),
+            third.session.locks(),
+        ) else {
             panic!("file databases have a signal");
         };
         assert!(a.same_as(b) && a.same_as(c));
         for conn in [creator, second, third] {
             conn.close().await;
         }
-    }
-
-    #[test]
-    fn declining_is_noted_on_this_thread_only() {
-        BUSY_DECLINED.with(|d| d.set(false));
-        assert!(!decline_busy(0));
-        assert!(BUSY_DECLINED.with(Cell::get));
-        let other = std::thread::spawn(|| BUSY_DECLINED.with(Cell::get))
-            .join()
-            .unwrap();
-        assert!(!other);
-        BUSY_DECLINED.with(|d| d.set(false));
     }
 }

@@ -1,38 +1,50 @@
 //! txkit-sqlite: the SQLite backend of [txkit](https://docs.rs/txkit), on
 //! [rusqlite](https://docs.rs/rusqlite) with SQLite bundled.
 //!
-//! By default each [`SqliteConnection`] owns one rusqlite connection on a dedicated OS
-//! thread and talks to it over channels, so the async runtime never waits on SQLite — not
-//! on disk I/O, not on another connection's lock. A command whose future is dropped still
-//! runs to its end on the thread, and the next command queues behind it; that is what lets
-//! txkit recover a connection after a cancelled operation (see
-//! [`Connection::recover`](txkit_core::Connection::recover)).
+//! By default each [`SqliteConnection`] keeps its rusqlite connection in itself and runs a
+//! statement on the thread of the task that awaits it — the cost of rusqlite called
+//! directly — while everything that would hold that thread for long happens elsewhere:
 //!
-//! # Execution: a thread per connection, or inline
+//! - **Waiting for a lock.** Writers of this process to one file queue, asynchronously and
+//!   first come first served, at the file's *write gate* before they take SQLite's write
+//!   lock, and give it back when their write transaction ends; so they never meet
+//!   SQLITE_BUSY from one another, nor sleep in SQLite's busy handler (1, 2, 5 … 100 ms).
+//!   Another process's lock is waited out with asynchronous pauses up to `busy_timeout`.
+//! - **Long work.** Scripts ([`batch`](txkit_core::Connection::batch)), whole units of work
+//!   ([`SqliteConnection::run_transaction`]) and any statement whose last run took SQLite
+//!   more than a millisecond run on a blocking thread, the connection moving there and back.
+//! - **Checkpoints.** WAL checkpoints run on a thread of the file's own, not inside the
+//!   COMMIT that crosses SQLite's threshold with the write lock held.
 //!
-//! The thread costs a hop there and back for every command: on a small VM tens of
-//! microseconds, more than SQLite itself spends on a point read or an UPDATE by key. With
-//! `execution=inline` (or [`SqliteConnectOptions::execution`]) the connection lives in the
-//! [`SqliteConnection`] and each statement runs on the thread of the task awaiting it, as
-//! rusqlite called directly would:
+//! # Execution: inline (default) or a thread per connection
 //!
-//! | | `thread` (default) | `inline` |
+//! With `execution=thread` (or [`SqliteConnectOptions::execution`]) each connection lives
+//! on a thread of its own instead, reached over channels: the runtime never runs SQLite
+//! code, and every command costs a hop there and back — tens of microseconds on a small VM,
+//! more than SQLite spends on a point read, and a transaction holds the write lock across
+//! all of its hops.
+//!
+//! | | `inline` (default) | `thread` |
 //! | --- | --- | --- |
-//! | cost per statement | a hop to the connection's thread and back | none beyond SQLite's own work |
-//! | the runtime thread while SQLite works | free | busy until the statement returns |
-//! | waiting for another connection's lock | SQLite's busy handler, on the connection's thread | asynchronous: woken when an inline connection of this process releases a lock, else after SQLite's pauses, up to `busy_timeout` |
-//! | a future dropped mid-statement | the statement finishes on the thread; the next command waits for it | cannot happen: a statement has no await inside |
+//! | cost per statement | none beyond SQLite's own work | a hop to the connection's thread and back |
+//! | the runtime thread while SQLite works | busy for a short statement; long ones (learned), scripts and units of work go to a blocking thread | free |
+//! | waiting for another writer of this process | in line at the write gate, asynchronously | the same |
+//! | waiting for another process's lock | asynchronous pauses (SQLite's), up to `busy_timeout` | txkit's sleeping busy handler on the connection's thread |
+//! | a unit of work in one hop | [`SqliteConnection::run_transaction`], on a blocking thread | the same, on the connection's thread |
+//! | a future dropped mid-statement | cannot happen inline (no await inside a statement); work on a blocking thread finishes, and the next command waits for it | the command finishes on the thread; the next one waits for it |
 //!
-//! Choose `inline` when statements are short — point reads and writes, small transactions,
-//! the usual service workload — and latency matters; keep `thread` when a statement may run
-//! long (reports, scans of large tables, `VACUUM`), since inline it would hold a runtime
-//! thread for its whole length. Inline, SQLite's busy handler is replaced by one that only
-//! notes that SQLite wanted to wait; the statement then fails with SQLITE_BUSY and is run
-//! again after an asynchronous pause. SQLite calls that handler only where running the
-//! statement again is safe (it stops before changing anything, or it is COMMIT, which stays
-//! pending); where waiting could deadlock it returns SQLITE_BUSY without calling it, and that
-//! error reaches the caller at once in both modes. A `PRAGMA busy_timeout` sent as SQL puts
-//! SQLite's sleeping handler back, which inline would then hold the runtime thread for.
+//! Keep `thread` when most statements run long (reports, large scans): inline, a statement
+//! runs on the runtime once before it is learned to be long. Inline, SQLite's busy handler is
+//! replaced by one that only notes that SQLite wanted to wait; the statement then fails with
+//! SQLITE_BUSY and is run again after an asynchronous pause. SQLite calls that handler only
+//! where running the statement again is safe (it stops before changing anything, or it is
+//! COMMIT, which stays pending); where waiting could deadlock — a transaction that has read
+//! asks to write while another holds the write lock — it returns SQLITE_BUSY at once, and
+//! that error reaches the caller at once in both modes. `busy_timeout` is txkit's (its own
+//! handlers and the write gate use it), so `PRAGMA busy_timeout` reads 0; a `PRAGMA
+//! busy_timeout` sent as SQL puts SQLite's sleeping handler back, which inline would then
+//! hold the runtime thread for. [`SqliteConnection::busy_waits`] counts the waits in a busy
+//! handler, [`SqliteConnection::writers_waiting`] the writers in line.
 //!
 //! ```
 //! use txkit_core::{Connection, DatabaseUrl, params};
@@ -41,9 +53,9 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> txkit_core::Result<()> {
 //! // In a URL (`Engine::connect("sqlite://app.db?execution=inline")`) or in code:
-//! let url = DatabaseUrl::parse("sqlite::memory:?execution=inline")?;
+//! let url = DatabaseUrl::parse("sqlite::memory:?execution=thread")?;
 //! let from_url = SqliteConnectOptions::from_url(&url)?;
-//! assert_eq!(from_url, SqliteConnectOptions::memory().execution(Execution::Inline));
+//! assert_eq!(from_url, SqliteConnectOptions::memory().execution(Execution::Thread));
 //!
 //! let mut conn = from_url.connect().await?;
 //! conn.execute("CREATE TABLE t (x INTEGER)", &[]).await?;
@@ -75,7 +87,7 @@
 //! | `synchronous` | `off`, `normal`, `full`, `extra` | `normal` under WAL, else `full` |
 //! | `foreign_keys` | `true`/`false` (`on`/`off`, `1`/`0`, `yes`/`no`) | `true` |
 //! | `mode` | `rwc` (create if missing), `rw`, `ro` | `rwc` |
-//! | `execution` | `thread`, `inline` (see above) | `thread` |
+//! | `execution` | `inline`, `thread` (see above) | `inline` |
 //!
 //! The engine's keys (`pool_size`, `isolation`, … — [`txkit_core::ENGINE_URL_KEYS`]) are
 //! left to the engine; any other key, or a value outside those listed, is a Config error
@@ -155,15 +167,19 @@
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod busy;
+mod checkpointer;
 pub mod codes;
 mod connection;
 mod error;
 mod file;
+mod file_locks;
+mod hybrid;
 mod inline;
-mod lock_signal;
 mod options;
 mod session;
 mod setup;
+mod sync_tx;
 mod url;
 mod value;
 mod worker;
@@ -176,4 +192,5 @@ pub use options::{
 };
 /// The rusqlite version this crate is built on (pinned), for code that needs its types.
 pub use rusqlite;
+pub use sync_tx::SyncTransaction;
 pub use txkit_core::dialects::sqlite::{MAX_IDENTIFIER_BYTES, SqliteDialect};

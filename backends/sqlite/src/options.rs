@@ -109,16 +109,19 @@ impl OpenMode {
 /// Where a connection's statements run (the `execution` URL option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Execution {
-    /// On a thread of the connection's own, reached over channels (`thread`, the default):
-    /// the async runtime never runs SQLite code, so a long query or a slow disk never holds
-    /// up other tasks. Each command costs a hop to that thread and back.
-    #[default]
+    /// On a thread of the connection's own, reached over channels (`thread`): the async
+    /// runtime never runs SQLite code. Each command costs a hop to that thread and back,
+    /// and a transaction holds the write lock across every one of them; a whole unit of
+    /// work can still run in one hop ([`SqliteConnection::run_transaction`](crate::SqliteConnection::run_transaction)).
     Thread,
-    /// On the thread of the task that awaits the statement (`inline`): no hop, so short
-    /// statements cost what they cost in rusqlite called directly, but the runtime thread
-    /// is busy while each statement runs. Waits for another connection's lock
-    /// (busy_timeout) are still asynchronous. Choose it when statements are short (point
-    /// reads and writes, small batches) and latency matters.
+    /// On the thread of the task that awaits the statement (`inline`, the default): no
+    /// hop, so a statement costs what it costs in rusqlite called directly. Waits for
+    /// locks are asynchronous (the in-process write gate, then SQLite's pauses for other
+    /// processes), and work expected to be long runs on a blocking thread instead: scripts
+    /// (`batch`), units of work (`run_transaction`), and any statement whose last run
+    /// took SQLite more than a millisecond — so no runtime thread is held longer than
+    /// SQLite's own work on one short statement.
+    #[default]
     Inline,
 }
 
@@ -328,7 +331,7 @@ mod tests {
         assert_eq!(o.effective_synchronous(), Synchronous::Normal);
         assert!(o.foreign_keys);
         assert_eq!(o.mode, OpenMode::ReadWriteCreate);
-        assert_eq!(o.execution, Execution::Thread);
+        assert_eq!(o.execution, Execution::Inline);
         assert_eq!(o.filename(), Some(Path::new("a.db")));
 
         let m = SqliteConnectOptions::memory();

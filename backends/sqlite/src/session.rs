@@ -7,9 +7,11 @@ use rusqlite::Statement;
 use txkit_core::dialects::sqlite::code_name;
 use txkit_core::{Error, ErrorKind, Result, Row, Value};
 
+use crate::checkpointer::SAFETY_NET_PAGES;
 use crate::codes::SQLITE_READONLY;
 use crate::error::map_error;
-use crate::options::SqliteConnectOptions;
+use crate::file_locks::{FileLocks, GatePermit};
+use crate::options::{JournalMode, OpenMode, SqliteConnectOptions};
 use crate::setup;
 use crate::value::{from_sql, to_sql};
 
@@ -19,17 +21,71 @@ pub(crate) struct Session {
     options: SqliteConnectOptions,
     /// A read-only transaction is open: `PRAGMA query_only` is on until it ends.
     read_only_tx: bool,
+    /// This connection's place at its file's write gate.
+    turn: Turn,
 }
 
 impl Session {
     /// Opens the database as `options` say (on the worker thread).
     pub(crate) fn open(options: SqliteConnectOptions) -> Result<Self> {
         let conn = setup::open(&options)?;
+        // After opening, so that the file exists and its path resolves to the same key
+        // for every connection (the first one may have just created it).
+        let locks = options.filename().map(FileLocks::for_file);
+        if let Some(locks) = &locks
+            && options.effective_journal_mode() == Some(JournalMode::Wal)
+            && options.mode != OpenMode::ReadOnly
+            && locks.checkpoint_in_background()
+        {
+            // Checkpoints run on the file's own thread; this is only a safety net.
+            conn.pragma_update(None, "wal_autocheckpoint", SAFETY_NET_PAGES)
+                .map_err(|e| map_error(e).context("setting wal_autocheckpoint"))?;
+        }
         Ok(Self {
             conn,
             options,
             read_only_tx: false,
+            turn: Turn {
+                locks,
+                permit: None,
+                wanted: false,
+            },
         })
+    }
+
+    /// The locks this connection shares with the process's other connections to its file.
+    pub(crate) fn locks(&self) -> Option<&FileLocks> {
+        self.turn.locks.as_ref()
+    }
+
+    /// Switches how this connection waits for another's lock while it runs on a blocking
+    /// thread: SQLite's sleeping busy handler (`true`), or back to the inline one.
+    pub(crate) fn sleep_on_busy(&mut self, sleeping: bool) -> Result<()> {
+        if sleeping {
+            crate::busy::take_calls();
+        } else {
+            self.count_busy_waits();
+        }
+        setup::set_busy_mode(&self.conn, &self.options, sleeping)
+    }
+
+    /// Adds the busy-handler calls this thread saw during the last step to the file's count.
+    pub(crate) fn count_busy_waits(&self) {
+        let calls = crate::busy::take_calls();
+        if let Some(locks) = &self.turn.locks {
+            locks.note_busy_waits(calls);
+        }
+    }
+
+    /// Hands this connection the write gate's permit the async side waited for.
+    pub(crate) fn hold_gate(&mut self, permit: GatePermit) {
+        self.turn.permit = Some(permit);
+    }
+
+    /// Whether the last step stopped before running because it needed the write gate, which
+    /// another connection held (and clears the mark).
+    pub(crate) fn take_gate_wanted(&mut self) -> bool {
+        std::mem::take(&mut self.turn.wanted)
     }
 
     /// Whether a transaction is open, by SQLite's own autocommit flag.
@@ -40,7 +96,9 @@ impl Session {
     /// Runs one statement; returns the rows it changed (0 for statements that change none).
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let before = self.conn.total_changes();
-        step_all(&self.conn, sql, params).map_err(|e| self.annotate(e))?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
+        self.turn.claim_for(&self.conn, &stmt, sql)?;
+        run_bound(&mut stmt, params).map_err(|e| self.annotate(e))?;
         Ok(changed_since(&self.conn, before))
     }
 
@@ -88,7 +146,7 @@ impl Session {
 
     /// `sql` prepared (from the cache) once, then bound and run for each parameter set.
     fn run_same<'p>(
-        &self,
+        &mut self,
         sql: &str,
         rows: impl Iterator<Item = &'p [Value]>,
         counts: &mut Vec<u64>,
@@ -97,6 +155,7 @@ impl Session {
         let mut stmt = conn
             .prepare_cached(sql)
             .map_err(|e| self.annotate(map_error(e)))?;
+        self.turn.claim_for(conn, &stmt, sql)?;
         for params in rows {
             let before = conn.total_changes();
             run_bound(&mut stmt, params).map_err(|e| self.annotate(e))?;
@@ -107,11 +166,15 @@ impl Session {
 
     /// Runs one query; returns its rows, all sharing one list of column names.
     pub(crate) fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        read_rows(&self.conn, sql, params).map_err(|e| self.annotate(e))
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
+        self.turn.claim_for(&self.conn, &stmt, sql)?;
+        read_rows(&mut stmt, params).map_err(|e| self.annotate(e))
     }
 
     /// Runs statement text without parameters (one or more statements).
+    /// Takes the write gate first: a script is taken to write.
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
+        self.turn.claim(&self.conn, true)?;
         self.conn
             .execute_batch(sql)
             .map_err(|e| self.annotate(map_error(e)))
@@ -126,6 +189,7 @@ impl Session {
                  back first, or use a savepoint for a nested one",
             ));
         }
+        self.turn.claim(&self.conn, begins_writing(begin_sql))?;
         self.run_cached(begin_sql)?;
         if read_only {
             // After BEGIN: query_only refuses BEGIN IMMEDIATE/EXCLUSIVE themselves.
@@ -172,7 +236,15 @@ impl Session {
 
     /// Runs after every command: once a read-only transaction has ended (by commit,
     /// rollback, or SQLite rolling it back on its own), `query_only` goes off again.
+    /// Outside a transaction it also gives back the write gate, letting the next writer
+    /// of this process in.
     pub(crate) fn after_command(&mut self) -> Result<()> {
+        if !self.in_transaction()
+            && self.turn.permit.take().is_some()
+            && let Some(locks) = &self.turn.locks
+        {
+            locks.wrote();
+        }
         if self.read_only_tx && !self.in_transaction() {
             self.set_query_only(false)?;
             self.read_only_tx = false;
@@ -181,9 +253,18 @@ impl Session {
     }
 
     /// Closes the connection (rolling back anything open).
-    pub(crate) fn close(self) {
+    /// The file's last connection of this process also waits for its checkpoint thread to
+    /// close, so that the WAL has been folded into the file when this returns.
+    pub(crate) fn close(mut self) {
+        let locks = self.turn.locks.take();
+        drop(self.turn.permit.take());
         if let Err((_, e)) = self.conn.close() {
             tracing::warn!(error = %e, "closing a SQLite connection failed; it was dropped");
+        }
+        if let Some(locks) = locks {
+            // Closing rolled back anything open, releasing its lock.
+            locks.released();
+            locks.closed();
         }
     }
 
@@ -212,6 +293,79 @@ impl Session {
     }
 }
 
+/// A connection's place at its file's write gate ([`FileLocks`]).
+struct Turn {
+    /// What this process's connections to the file share (none for `:memory:`).
+    locks: Option<FileLocks>,
+    /// The gate's permit, held until this connection's write transaction ends.
+    permit: Option<GatePermit>,
+    /// A statement needed the gate, found it taken, and did not run.
+    wanted: bool,
+}
+
+impl Turn {
+    /// [`claim`](Self::claim) for a prepared statement: it takes the write lock when it
+    /// writes (by SQLite's own reading of it) or begins IMMEDIATE or EXCLUSIVE.
+    fn claim_for(
+        &mut self,
+        conn: &rusqlite::Connection,
+        stmt: &Statement<'_>,
+        sql: &str,
+    ) -> Result<()> {
+        if self.locks.is_none() || self.permit.is_some() {
+            return Ok(());
+        }
+        self.claim(conn, !stmt.readonly() || begins_writing(sql))
+    }
+
+    /// Before a statement that takes SQLite's write lock when `writes`: makes sure this
+    /// connection holds the file's write gate. Without waiting: taken at once when free;
+    /// when another connection holds it, an error that marks the gate as wanted, so that the
+    /// step is sent again once the async side has waited its turn. Not needed for
+    /// `:memory:`; and not waited for by a transaction that already holds a lock: one that
+    /// holds the write lock needs nothing more, and one that has read and now writes while
+    /// another holds the write lock gets SQLITE_BUSY from SQLite at once (its refusal of a
+    /// deadlock, or of a write on a snapshot about to go stale), which waiting in line would
+    /// only delay — and outside WAL the gate's holder may be waiting for its shared lock.
+    fn claim(&mut self, conn: &rusqlite::Connection, writes: bool) -> Result<()> {
+        let Some(locks) = &self.locks else {
+            return Ok(());
+        };
+        if !writes || self.permit.is_some() {
+            return Ok(());
+        }
+        if let Some(permit) = locks.try_gate() {
+            self.permit = Some(permit);
+            return Ok(());
+        }
+        let state = conn.transaction_state(None::<&str>).map_err(map_error)?;
+        match state {
+            rusqlite::TransactionState::None => {
+                self.wanted = true;
+                Err(Error::new(
+                    ErrorKind::LockTimeout,
+                    "another connection of this process holds the write gate; the statement \
+                     did not run and is sent again once it is this connection's turn",
+                ))
+            }
+            // SQLite answers these itself, at once.
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether `sql` is a BEGIN that takes the write lock at once (IMMEDIATE or EXCLUSIVE),
+/// which SQLite's `readonly()` counts as not writing.
+fn begins_writing(sql: &str) -> bool {
+    let mut words = sql.split_ascii_whitespace();
+    words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("BEGIN"))
+        && words.next().is_some_and(|w| {
+            w.eq_ignore_ascii_case("IMMEDIATE") || w.eq_ignore_ascii_case("EXCLUSIVE")
+        })
+}
+
 /// The rows the statement just run changed, given `total_changes()` from before it.
 /// changes() keeps its value from the last INSERT/UPDATE/DELETE; it is trusted only when
 /// this statement changed something.
@@ -223,12 +377,6 @@ fn changed_since(conn: &rusqlite::Connection, before: u64) -> u64 {
     }
 }
 
-/// Runs a statement to its end, discarding any rows it returns (`RETURNING`, PRAGMA).
-fn step_all(conn: &rusqlite::Connection, sql: &str, params: &[Value]) -> Result<()> {
-    let mut stmt = conn.prepare_cached(sql).map_err(map_error)?;
-    run_bound(&mut stmt, params)
-}
-
 /// Binds `params` and runs the prepared statement to its end, discarding any rows; the
 /// statement is reset after, ready to be bound again.
 fn run_bound(stmt: &mut Statement<'_>, params: &[Value]) -> Result<()> {
@@ -238,10 +386,9 @@ fn run_bound(stmt: &mut Statement<'_>, params: &[Value]) -> Result<()> {
     Ok(())
 }
 
-/// Runs a query and reads every row.
-fn read_rows(conn: &rusqlite::Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(map_error)?;
-    bind(&mut stmt, params)?;
+/// Runs a prepared query and reads every row.
+fn read_rows(stmt: &mut Statement<'_>, params: &[Value]) -> Result<Vec<Row>> {
+    bind(stmt, params)?;
     let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let width = columns.len();
     let mut rows = stmt.raw_query();

@@ -5,9 +5,9 @@
 use rusqlite::{Connection, OpenFlags};
 use txkit_core::{Error, Result};
 
+use crate::busy::{decline_busy, set_timeout, sleeping_busy};
 use crate::error::map_error;
 use crate::file;
-use crate::inline::decline_busy;
 use crate::options::{Execution, JournalMode, OpenMode, SqliteConnectOptions, Target};
 
 /// Opens the database and applies every setting.
@@ -35,11 +35,14 @@ pub(crate) fn open(options: &SqliteConnectOptions) -> Result<Connection> {
     Ok(conn)
 }
 
-/// SQLite's own busy handler, sleeping up to busy_timeout.
+/// A busy handler that sleeps SQLite's pauses up to busy_timeout, as SQLite's own does,
+/// and counts its waits ([`crate::busy`]). It runs on the thread that runs the statements,
+/// which is told the timeout here. (SQLite's `PRAGMA busy_timeout` then reads 0: the
+/// timeout is the connection's option.)
 fn set_busy_timeout(conn: &Connection, options: &SqliteConnectOptions) -> Result<()> {
-    // validate() keeps busy_timeout within what rusqlite accepts.
-    conn.busy_timeout(options.busy_timeout)
-        .map_err(|e| map_error(e).context("setting busy_timeout"))
+    set_timeout(options.busy_timeout);
+    conn.busy_handler(Some(sleeping_busy))
+        .map_err(|e| map_error(e).context("setting the busy handler"))
 }
 
 /// The settings that live on the connection rather than in the file: how lock waits are
@@ -49,12 +52,7 @@ pub(crate) fn apply_session_settings(
     conn: &Connection,
     options: &SqliteConnectOptions,
 ) -> Result<()> {
-    match options.execution {
-        Execution::Thread => set_busy_timeout(conn, options)?,
-        Execution::Inline => conn
-            .busy_handler(Some(decline_busy))
-            .map_err(|e| map_error(e).context("setting the busy handler"))?,
-    }
+    set_busy_mode(conn, options, options.execution == Execution::Thread)?;
     conn.pragma_update(None, "foreign_keys", options.foreign_keys)
         .map_err(|e| map_error(e).context("setting foreign_keys"))?;
     conn.pragma_update(
@@ -63,6 +61,22 @@ pub(crate) fn apply_session_settings(
         options.effective_synchronous().as_str(),
     )
     .map_err(|e| map_error(e).context("setting synchronous"))
+}
+
+/// How lock waits are made: SQLite's sleeping busy handler up to busy_timeout
+/// (`sleeping`, for a thread of the connection's own), or the inline handler that declines
+/// and leaves the wait to async code.
+pub(crate) fn set_busy_mode(
+    conn: &Connection,
+    options: &SqliteConnectOptions,
+    sleeping: bool,
+) -> Result<()> {
+    if sleeping {
+        set_busy_timeout(conn, options)
+    } else {
+        conn.busy_handler(Some(decline_busy))
+            .map_err(|e| map_error(e).context("setting the busy handler"))
+    }
 }
 
 fn open_flags(mode: OpenMode) -> OpenFlags {

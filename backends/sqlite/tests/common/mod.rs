@@ -68,3 +68,50 @@ pub async fn exec(conn: &mut SqliteConnection, sql: &str) -> u64 {
 pub async fn poll_once<F: Future>(mut fut: Pin<&mut F>) -> Poll<F::Output> {
     std::future::poll_fn(move |cx| Poll::Ready(fut.as_mut().poll(cx))).await
 }
+
+/// Opens a file database with `execution`.
+pub async fn open_as(path: &Path, execution: txkit_sqlite::Execution) -> SqliteConnection {
+    SqliteConnectOptions::new(path)
+        .execution(execution)
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// Waits, boundedly ([`BOUND`]), until `ready()` holds, yielding to other tasks between
+/// looks; panics naming `what` if it never does.
+pub async fn until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + BOUND;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {BOUND:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A plain rusqlite connection to `path` with no busy_timeout: it reports SQLite's own
+/// lock state (`BEGIN IMMEDIATE` fails with SQLITE_BUSY at once while another connection
+/// holds the write lock).
+pub fn probe(path: &Path) -> txkit_sqlite::rusqlite::Connection {
+    let probe = txkit_sqlite::rusqlite::Connection::open(path).expect("probe");
+    // rusqlite opens with a busy_timeout of 5 s: the probe must answer at once.
+    probe
+        .busy_timeout(Duration::ZERO)
+        .expect("probe busy_timeout");
+    probe
+}
+
+/// Whether some connection holds the database's write lock, by SQLite's own answer.
+pub fn write_locked(probe: &txkit_sqlite::rusqlite::Connection) -> bool {
+    match probe.execute_batch("BEGIN IMMEDIATE; ROLLBACK") {
+        Ok(()) => false,
+        Err(txkit_sqlite::rusqlite::Error::SqliteFailure(e, _))
+            if e.code == txkit_sqlite::rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            true
+        }
+        Err(e) => panic!("probe: {e}"),
+    }
+}
