@@ -189,6 +189,8 @@ mod retry;
 mod schema;
 #[cfg(feature = "sea-orm")]
 mod sea_orm_engine;
+#[cfg(feature = "sqlite")]
+mod sqlite_transaction;
 #[cfg(feature = "mysql")]
 mod table_locks;
 

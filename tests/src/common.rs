@@ -110,11 +110,11 @@ impl TestDb {
         }
     }
 
-    /// A SQLite database whose connections run statements inline (`execution=inline`)
-    /// rather than on a thread of their own.
-    pub fn new_sqlite_inline() -> TestDb {
+    /// A SQLite database whose connections run statements on a thread of their own
+    /// (`execution=thread`) rather than inline (the default).
+    pub fn new_sqlite_thread() -> TestDb {
         let mut db = TestDb::new(Kind::Sqlite).expect("SQLite needs no server");
-        db.url.push_str("&execution=inline");
+        db.url.push_str("&execution=thread");
         db
     }
 
@@ -206,14 +206,15 @@ where
     scenario(db).await;
 }
 
-/// Runs `scenario` on a SQLite database with inline execution (`kind` is SQLite).
-pub async fn run_sqlite_inline<F, Fut>(kind: Kind, scenario: F)
+/// Runs `scenario` on a SQLite database whose connections each have a thread of their own
+/// (`kind` is SQLite).
+pub async fn run_sqlite_thread<F, Fut>(kind: Kind, scenario: F)
 where
     F: FnOnce(TestDb) -> Fut,
     Fut: Future<Output = ()>,
 {
-    assert_eq!(kind, Kind::Sqlite, "inline execution is SQLite's");
-    scenario(TestDb::new_sqlite_inline()).await;
+    assert_eq!(kind, Kind::Sqlite, "thread execution is SQLite's");
+    scenario(TestDb::new_sqlite_thread()).await;
 }
 
 /// The schema of the `postgres_wire` cells' tables.
@@ -261,7 +262,8 @@ where
 
 /// Stamps each named scenario (an `async fn(TestDb)`) once per backend:
 /// `<scenario>::sqlite`, `<scenario>::postgres`, `<scenario>::mysql`, and once more on SQLite
-/// with inline execution, `<scenario>::sqlite_inline` (not with `without_inline:` first,
+/// with a thread per connection (`execution=thread`), `<scenario>::sqlite_thread` (not with
+/// `without_thread:` first,
 /// for scenarios that open SQLite some other way), and once more on PostgreSQL through
 /// txkit's own protocol layer, `<scenario>::postgres_wire`. With `sea_orm:` first,
 /// also the fourth column, the same three databases through sea-orm's pool:
@@ -283,13 +285,13 @@ macro_rules! matrix {
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
             $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
-            $crate::matrix!(@cell run_sqlite_inline sqlite_inline Sqlite $scenario);
+            $crate::matrix!(@cell run_sqlite_thread sqlite_thread Sqlite $scenario);
             $crate::matrix!(
                 @three run_sea_orm [sea_orm_sqlite sea_orm_postgres sea_orm_mysql] $scenario
             );
         }
     )*};
-    (without_inline: $($scenario:ident),* $(,)?) => {$(
+    (without_thread: $($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
             $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
@@ -299,7 +301,7 @@ macro_rules! matrix {
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
             $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
-            $crate::matrix!(@cell run_sqlite_inline sqlite_inline Sqlite $scenario);
+            $crate::matrix!(@cell run_sqlite_thread sqlite_thread Sqlite $scenario);
         }
     )*};
 }

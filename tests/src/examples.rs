@@ -4,7 +4,7 @@ use crate::common::TestDb;
 
 /// `examples!(test_name: source_module => "path", …)` includes each example file as
 /// `source_module` and stamps `test_name` for every backend, calling its `run(url)`;
-/// `#[without_inline]` first leaves out SQLite's inline-execution cell.
+/// `#[without_thread]` first leaves out SQLite's thread-execution cell.
 macro_rules! examples {
     ($(#[$arm:ident])? $($name:ident: $source:ident => $path:literal),* $(,)?) => {
         $(
@@ -40,8 +40,8 @@ examples!(
     bank: bank_src => "../../examples/bank/main.rs",
 );
 
-// sea-orm opens SQLite through its own pool, which has no inline execution.
+// sea-orm opens SQLite through its own pool, which has no execution modes.
 examples!(
-    #[without_inline]
+    #[without_thread]
     sea_orm_versioned: sea_orm_versioned_src => "../../examples/sea_orm_versioned.rs",
 );

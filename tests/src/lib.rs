@@ -42,5 +42,6 @@ mod session_reset;
 mod session_unit_of_work;
 mod specs;
 mod sqlite_locking;
+mod sqlite_units;
 mod static_pool;
 mod table_lock_modes;

@@ -17,13 +17,13 @@ bank_cells!(false;
     sqlite_wal_immediate: Sqlite, "wal-immediate", None, Isolation;
 );
 
-/// SQLite again with inline execution: lock waits are asynchronous retries there, so this
-/// checks they never lose or repeat a transfer.
+/// SQLite again with a thread per connection (`execution=thread`; the cell above runs the
+/// default, inline): writers queue at the same write gate from their threads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_inline_wal_immediate() {
+async fn sqlite_thread_wal_immediate() {
     super::bank_run::cell_on(
-        crate::common::TestDb::new_sqlite_inline(),
-        "wal-immediate-inline",
+        crate::common::TestDb::new_sqlite_thread(),
+        "wal-immediate-thread",
         None,
         super::bank_transfer::Locking::Isolation,
         false,
