@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use txkit::{
     Engine, Error, ErrorKind, IsolationLevel, QueueWorker, Result, RetryPolicy, Row, RowLock,
-    Transaction, TxOptions, Value, params, retry,
+    SqliteBehavior, Transaction, TxOptions, Value, params, retry,
 };
 
 use crate::args::StrategyName;
@@ -32,11 +32,17 @@ pub(crate) struct Bank {
 }
 
 impl Bank {
-    /// The options of a transfer's transaction: the requested isolation, if any.
+    /// The options of a transfer's transaction: the requested isolation, if any, and on
+    /// SQLite BEGIN IMMEDIATE. SQLite has one writer at a time: a transaction that reads
+    /// before it writes (DEFERRED) fails at its first write whenever another writer is
+    /// active, and could only be retried; IMMEDIATE waits its turn (in line, at txkit's
+    /// in-process write gate) before it reads. Every strategy here writes, so every one
+    /// begins IMMEDIATE there (ignored by the other databases).
     fn options(&self) -> TxOptions {
+        let opts = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
         match self.isolation {
-            Some(level) => TxOptions::new().isolation(level),
-            None => TxOptions::new(),
+            Some(level) => opts.isolation(level),
+            None => opts,
         }
     }
 }

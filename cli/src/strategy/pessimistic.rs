@@ -1,13 +1,13 @@
 //! Pessimistic: lock both accounts with SELECT … FOR UPDATE in id order, so two opposite
 //! transfers cannot deadlock; on SQLite an IMMEDIATE transaction takes the write lock.
 
-use txkit::{Result, SqliteBehavior, params};
+use txkit::{Result, params};
 
 use super::{Bank, Outcome, Transfer, lock_clause, locked_pair_sql, move_money, payer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
-    let opts = bank.options().sqlite_behavior(SqliteBehavior::Immediate);
+    let opts = bank.options();
     let mut tx = bank.engine.begin_with(opts).await?;
     let lock = lock_clause(&tx)?;
     let rows = tx

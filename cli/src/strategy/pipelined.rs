@@ -3,13 +3,13 @@
 //! COMMIT leave together as one flush (`commit_with`): 2 round trips on PostgreSQL where
 //! the pessimistic strategy needs 6. Elsewhere the flush runs its statements in turn.
 
-use txkit::{Result, SqliteBehavior, params};
+use txkit::{Result, params};
 
 use super::{Bank, Outcome, Transfer, locked_pair_sql, money_moves, payer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
-    let opts = bank.options().sqlite_behavior(SqliteBehavior::Immediate);
+    let opts = bank.options();
     let mut session = bank.engine.session_with(opts);
     // SQLite has no row locks: the IMMEDIATE transaction holds the write lock instead.
     let lock = if bank.engine.url().scheme().ends_with("sqlite") {

@@ -2,13 +2,13 @@
 //! the lock the other waits for; the server picks a deadlock victim, which is retried. (On
 //! SQLite the IMMEDIATE transaction serializes writers, so there is nothing to deadlock.)
 
-use txkit::{Result, SqliteBehavior, params};
+use txkit::{Result, params};
 
 use super::{Bank, Outcome, Transfer, lock_clause, move_money, payer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
-    let opts = bank.options().sqlite_behavior(SqliteBehavior::Immediate);
+    let opts = bank.options();
     let mut tx = bank.engine.begin_with(opts).await?;
     let lock = lock_clause(&tx)?;
     let select = format!(
