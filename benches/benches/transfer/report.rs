@@ -29,9 +29,9 @@ const TXKIT_NAMES: [&str; 10] = [
     "txkit-wire",
     "txkit-wire-loop",
     "txkit-wire-pipelined",
-    "txkit-inline",
-    "txkit-inline-loop",
-    "txkit-inline-pipelined",
+    "txkit-thread",
+    "txkit-thread-loop",
+    "txkit-thread-pipelined",
 ];
 
 fn median_ms(m: &Measured) -> f64 {

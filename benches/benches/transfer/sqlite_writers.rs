@@ -1,6 +1,8 @@
-//! SQLite writes from 8 tasks, three ways: txkit's `QueueWorker` (every transfer handed
-//! to one worker that runs them one at a time), naive concurrent transactions (each task
-//! its own `engine.begin()` — DEFERRED, as a first try looks — on a pool of 8), and one
+//! SQLite writes from 8 tasks, four ways: txkit's `QueueWorker` (every transfer handed
+//! to one worker that runs them one at a time), plain concurrent IMMEDIATE transactions
+//! (each task its own `engine.begin_with(IMMEDIATE)` on a pool of 8: the writers queue at
+//! the file's in-process write gate), naive concurrent transactions (each task its own
+//! `engine.begin()` — DEFERRED, as a first try looks, reading before it writes), and one
 //! connection writing alone (pool of 1, one task doing all the transfers). Counts any
 //! SQLITE_BUSY that reached a caller (txkit: LockTimeout for BUSY, SerializationFailure
 //! for BUSY_SNAPSHOT); other errors abort the bench.
@@ -8,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use txkit::{Engine, ErrorKind, QueueWorker, params};
+use txkit::{Engine, ErrorKind, QueueWorker, SqliteBehavior, TxOptions, params};
 
 use crate::schema::{ACCOUNTS, Backend, check, q};
 use crate::workload::{Plan, Rng, Work, quantile};
@@ -26,9 +28,35 @@ struct Outcome {
     busy: u64,
 }
 
-async fn transfer(engine: &Engine, from: i64, to: i64) -> txkit::Result<()> {
+/// How the concurrent tasks write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// Every transfer handed to one queue worker.
+    Queued,
+    /// Each task its own BEGIN IMMEDIATE.
+    Immediate,
+    /// Each task its own BEGIN (DEFERRED).
+    Naive,
+}
+
+impl Way {
+    fn name(self) -> &'static str {
+        match self {
+            Way::Queued => "queue-worker",
+            Way::Immediate => "immediate-concurrent",
+            Way::Naive => "naive-concurrent",
+        }
+    }
+}
+
+async fn transfer(engine: &Engine, from: i64, to: i64, immediate: bool) -> txkit::Result<()> {
     let (low, high) = (from.min(to), from.max(to));
-    let mut tx = engine.begin().await?;
+    let mut tx = if immediate {
+        let opts = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
+        engine.begin_with(opts).await?
+    } else {
+        engine.begin().await?
+    };
     let rows = tx.query(q::LOCK_SQLITE, &params![low, high]).await?;
     assert_eq!(rows.len(), 2, "both accounts read");
     tx.execute(q::DEBIT, &params![1, from]).await?;
@@ -67,15 +95,15 @@ fn tally(result: txkit::Result<()>, committed: &mut u64, busy_errors: &mut u64) 
     }
 }
 
-/// `TASKS` tasks writing at once on a pool of `TASKS`: each transfer handed to one queue
-/// worker (`queued`), or run as its own transaction (naive).
-async fn concurrent(url: &str, per_task: usize, queued: bool) -> Outcome {
+/// `TASKS` tasks writing at once on a pool of `TASKS`, `way`.
+async fn concurrent(url: &str, per_task: usize, way: Way) -> Outcome {
     let engine = Engine::builder(url)
         .pool_size(TASKS)
         .build()
         .await
         .expect("engine");
-    let worker = queued.then(|| Arc::new(QueueWorker::spawn(TASKS)));
+    let worker = (way == Way::Queued).then(|| Arc::new(QueueWorker::spawn(TASKS)));
+    let immediate = way == Way::Immediate;
     let start = Instant::now();
     let handles: Vec<_> = (0..TASKS)
         .map(|task| {
@@ -87,11 +115,13 @@ async fn concurrent(url: &str, per_task: usize, queued: bool) -> Outcome {
                         Some(worker) => {
                             let engine = engine.clone();
                             worker
-                                .submit(move || async move { transfer(&engine, from, to).await })
+                                .submit(
+                                    move || async move { transfer(&engine, from, to, false).await },
+                                )
                                 .await
                                 .and_then(|r| r)
                         }
-                        None => transfer(&engine, from, to).await,
+                        None => transfer(&engine, from, to, immediate).await,
                     };
                     tally(result, &mut committed, &mut busy_errors);
                 }
@@ -103,11 +133,7 @@ async fn concurrent(url: &str, per_task: usize, queued: bool) -> Outcome {
     let elapsed = start.elapsed();
     engine.close().await;
     Outcome {
-        way: if queued {
-            "queue-worker"
-        } else {
-            "naive-concurrent"
-        },
+        way: way.name(),
         elapsed,
         committed,
         busy,
@@ -125,7 +151,7 @@ async fn alone(url: &str, per_task: usize) -> Outcome {
     for task in 0..TASKS {
         for (from, to) in ops(task, per_task) {
             tally(
-                transfer(&engine, from, to).await,
+                transfer(&engine, from, to, false).await,
                 &mut committed,
                 &mut busy_errors,
             );
@@ -159,7 +185,7 @@ pub(crate) struct Rounds {
     pub(crate) busy: u64,
 }
 
-/// The three ways, `rounds` times each in a rotating order, on `url` with each execution
+/// The four ways, `rounds` times each in a rotating order, on `url` with each execution
 /// mode (`thread`, `inline`), `per_task` transfers per task each time; after each, checks
 /// that the ledger grew by exactly the transfers committed and no cent moved wrongly.
 pub(crate) async fn run(url: &str, per_task: usize, rounds: usize) -> Vec<Rounds> {
@@ -167,7 +193,13 @@ pub(crate) async fn run(url: &str, per_task: usize, rounds: usize) -> Vec<Rounds
     let mut out = Vec::new();
     for execution in EXECUTIONS {
         let url = format!("{url}?execution={execution}");
-        let mut ways: Vec<Rounds> = ["queue-worker", "naive-concurrent", "one-connection"]
+        let names = [
+            Way::Queued.name(),
+            Way::Immediate.name(),
+            Way::Naive.name(),
+            "one-connection",
+        ];
+        let mut ways: Vec<Rounds> = names
             .into_iter()
             .map(|way| Rounds {
                 execution,
@@ -182,8 +214,9 @@ pub(crate) async fn run(url: &str, per_task: usize, rounds: usize) -> Vec<Rounds
                 let way = (round + i) % ways.len();
                 let before = check(&checker, Backend::Sqlite).await;
                 let outcome = match way {
-                    0 => concurrent(&url, per_task, true).await,
-                    1 => concurrent(&url, per_task, false).await,
+                    0 => concurrent(&url, per_task, Way::Queued).await,
+                    1 => concurrent(&url, per_task, Way::Immediate).await,
+                    2 => concurrent(&url, per_task, Way::Naive).await,
                     _ => alone(&url, per_task).await,
                 };
                 let after = check(&checker, Backend::Sqlite).await;
@@ -238,13 +271,20 @@ pub(crate) fn print(all: &[Rounds], per_task: usize) {
             all.iter()
                 .find(|r| r.execution == execution && r.way == way)
         };
-        if let (Some(queued), Some(alone)) = (find("queue-worker"), find("one-connection")) {
+        let Some(alone) = find("one-connection") else {
+            continue;
+        };
+        for way in [Way::Queued, Way::Immediate] {
+            let Some(concurrent) = find(way.name()) else {
+                continue;
+            };
             // Both commit every transfer: throughput is inverse to the round's time.
             println!(
                 "SQLITE_WRITERS_RATIO execution={execution} tasks={TASKS} per_task={per_task} \
-                 queue-worker/one-connection-throughput={:.2} busy_reached_caller={}",
-                median(alone).as_secs_f64() / median(queued).as_secs_f64(),
-                queued.busy
+                 {}/one-connection-throughput={:.2} busy_reached_caller={}",
+                way.name(),
+                median(alone).as_secs_f64() / median(concurrent).as_secs_f64(),
+                concurrent.busy
             );
         }
     }

@@ -6,8 +6,9 @@
 //! `txkit`'s INSERT batch is one `execute_many` of the INSERT with 100 parameter sets (one
 //! prepared statement, as the hand-written code uses); `txkit-loop` (INSERT batch only)
 //! awaits 100 `execute` calls instead.
-//! `txkit-inline` and `txkit-inline-pipelined` (SQLite): the same two with
-//! `execution=inline`, statements run on the task's thread instead of a connection thread.
+//! `txkit-thread` and `txkit-thread-pipelined` (SQLite): the same two with
+//! `execution=thread`, statements run on a thread of the connection's own instead of the
+//! task's (the default, inline).
 //! The flush (`flush.rs`) is a session: `query::<Versioned>()` over the task's id range,
 //! every balance changed in place, `commit()`. `txkit-default` runs only the flush, on
 //! `Engine::connect(url)` — the pool users get by default (5 connections + 10 overflow).
@@ -282,7 +283,8 @@ impl Worker for TxkitWorker {
 
 /// txkit's contenders on `backend`: plain, looped (INSERT batch only), default-configured
 /// (flush only, with at most [`flush::MAX_TASKS`] tasks), and pipelined on
-/// PostgreSQL and SQLite; on SQLite plain and pipelined again with `execution=inline`, on
+/// PostgreSQL and SQLite; on SQLite plain and pipelined again with `execution=thread` (the
+/// default is inline), on
 /// PostgreSQL again with txkit's own protocol layer (`driver=txkit`) when
 /// `TXKIT_BENCH_CONTENDERS` names them (with every contender's pools open at once, 16
 /// connections each, they would pass the server's 100 connections).
@@ -313,11 +315,11 @@ pub(crate) async fn contenders(
             ["txkit-wire", "txkit-wire-loop", "txkit-wire-pipelined"],
         )),
         Backend::Sqlite => Some((
-            format!("{url}?execution=inline"),
+            format!("{url}?execution=thread"),
             [
-                "txkit-inline",
-                "txkit-inline-loop",
-                "txkit-inline-pipelined",
+                "txkit-thread",
+                "txkit-thread-loop",
+                "txkit-thread-pipelined",
             ],
         )),
         Backend::Postgres | Backend::Mysql => None,
