@@ -8,7 +8,11 @@
 //! disk. Here each writing connection raises its threshold to [`SAFETY_NET_PAGES`] (still
 //! checkpointing itself should this thread fall that far behind), and tells the thread after
 //! each write transaction; the thread runs a PASSIVE checkpoint — which takes no write lock,
-//! so writers go on meanwhile — at most every [`MIN_INTERVAL`].
+//! so writers go on meanwhile — [`MIN_INTERVAL`] after the last one, or sooner once
+//! [`VOLUME`] write transactions have gone by (each writes at least a page, so the WAL stays
+//! far below the safety net). Few checkpoints matter: each syncs two files, and a WAL page
+//! being synced stalls the next commit that writes it; every 10 ms, the bank's p99 was six
+//! times what it is at 100 ms.
 //!
 //! The thread keeps a connection of its own to the file, closed when the process's last
 //! txkit connection to the file is gone; being the file's last connection, it then
@@ -16,20 +20,23 @@
 
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::OpenFlags;
 
 /// `wal_autocheckpoint` of a writing connection while a checkpointer runs: a safety net.
 pub(crate) const SAFETY_NET_PAGES: u32 = 10_000;
 
-/// The shortest pause between two checkpoints while writes go on.
+/// The pause between two checkpoints while writes go on, unless [`VOLUME`] comes first.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Write transactions after which a checkpoint runs without waiting out [`MIN_INTERVAL`].
+const VOLUME: u64 = 1_000;
 
 #[derive(Debug, Default)]
 struct State {
-    /// A write transaction ended since the last checkpoint.
-    dirty: bool,
+    /// Write transactions ended since the last checkpoint.
+    writes: u64,
     /// The file's last connection is gone: checkpoint once more and end.
     stop: bool,
 }
@@ -67,8 +74,8 @@ impl Checkpointer {
     pub(crate) fn wrote(&self) {
         let (state, wake) = &*self.shared;
         let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
-        if !state.dirty {
-            state.dirty = true;
+        state.writes += 1;
+        if state.writes == 1 || state.writes == VOLUME {
             wake.notify_one();
         }
     }
@@ -112,13 +119,26 @@ fn run(path: &Path, shared: &(Mutex<State>, Condvar)) {
         }
     };
     let (state, wake) = shared;
+    let mut last = Instant::now();
     loop {
         let stop = {
             let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
-            while !state.dirty && !state.stop {
+            // The first write since the last checkpoint…
+            while state.writes == 0 && !state.stop {
                 state = wake.wait(state).unwrap_or_else(PoisonError::into_inner);
             }
-            state.dirty = false;
+            // …then the interval, or the volume, whichever comes first.
+            let due = last + MIN_INTERVAL;
+            while !state.stop && state.writes < VOLUME {
+                let Some(left) = due.checked_duration_since(Instant::now()) else {
+                    break;
+                };
+                state = wake
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            state.writes = 0;
             state.stop
         };
         if stop {
@@ -131,7 +151,7 @@ fn run(path: &Path, shared: &(Mutex<State>, Condvar)) {
         if let Err(e) = done {
             tracing::debug!(error = %e, "txkit-sqlite: a background checkpoint failed");
         }
-        std::thread::sleep(MIN_INTERVAL);
+        last = Instant::now();
     }
     // The last connection's close checkpoints the WAL fully and removes it.
     if let Err((_, e)) = conn.close() {
