@@ -12,7 +12,9 @@
 #   bash .ci/mutants.sh            # every bug
 #   bash .ci/mutants.sh nowait     # the bugs whose name contains "nowait"
 #
-# Needs the servers .ci/run needs (the same URLs), and `openssl` for the TLS cases.
+# Needs the servers .ci/run needs (the same URLs), and `openssl` for the TLS cases. Works in
+# $MUTANTS_DIR (default /tmp/txkit-mutants): a git worktree of HEAD and the logs;
+# `git worktree remove --force /tmp/txkit-mutants/tree` when done with it.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 only="${1:-}"
@@ -25,13 +27,16 @@ export CARGO_TERM_COLOR=never
 # own path, so they build apart and leave the usual build alone.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 
-work="$(mktemp -d /tmp/txkit-mutants.XXXXXX)"
-git -C "$repo" worktree add --detach --quiet "$work/tree" HEAD
-cleanup() {
-  git -C "$repo" worktree remove --force "$work/tree"
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# The throwaway worktree is kept between runs (and moved to HEAD at each), so files that
+# did not change keep their times and cargo rebuilds only what a bug touches.
+work="${MUTANTS_DIR:-/tmp/txkit-mutants}"
+mkdir -p "$work/logs"
+if [ -d "$work/tree" ]; then
+  git -C "$work/tree" checkout --quiet --detach "$(git -C "$repo" rev-parse HEAD)"
+  git -C "$work/tree" reset --quiet --hard
+else
+  git -C "$repo" worktree add --detach --quiet "$work/tree" HEAD
+fi
 cd "$work/tree" || exit 1
 
 # name | file | text to find (fixed string) | its replacement | cargo test arguments |
@@ -46,6 +51,7 @@ MUTANTS=(
   "pg-nowait-not-rendered|core/src/dialects/postgres.rs|LockWait::NoWait => sql.push_str(\" NOWAIT\"),|LockWait::NoWait => {}|-p txkit-tests --lib -- locks::row_locks::postgres examples::pessimistic_locking::postgres retry::final_error_counts_attempts::postgres|locks::row_locks::postgres examples::pessimistic_locking::postgres retry::final_error_counts_attempts::postgres"
   "mysql-nowait-not-rendered|core/src/dialects/mysql/mod.rs|LockWait::NoWait if server.supports_nowait() => sql.push_str(\" NOWAIT\"),|LockWait::NoWait if server.supports_nowait() => {}|-p txkit-tests --lib -- locks::row_locks::mysql examples::pessimistic_locking::mysql retry::final_error_counts_attempts::mysql|locks::row_locks::mysql examples::pessimistic_locking::mysql retry::final_error_counts_attempts::mysql"
   "pg-skip-locked-not-rendered|core/src/dialects/postgres.rs|LockWait::SkipLocked => sql.push_str(\" SKIP LOCKED\"),|LockWait::SkipLocked => {}|-p txkit-tests --lib -- job_queue::job_queue_runs_each_job_once::postgres|job_queue::job_queue_runs_each_job_once::postgres"
+  "pg-isolation-level-not-rendered|core/src/dialects/postgres.rs|if let Some(level) = opts.isolation_level() {|if let (Some(level), false) = (opts.isolation_level(), true) {|-p txkit-tests --lib -- isolation::isolation_defaults_and_overrides::postgres examples::isolation_levels::postgres|isolation::isolation_defaults_and_overrides::postgres examples::isolation_levels::postgres"
   "pg-for-update-rendered-as-for-share|core/src/dialects/postgres.rs|LockStrength::Update => \"FOR UPDATE\",|LockStrength::Update => \"FOR SHARE\",|-p txkit-tests --lib -- locks::row_locks::postgres|locks::row_locks::postgres"
 )
 
@@ -95,7 +101,7 @@ run_tests() {
 for m in "${MUTANTS[@]}"; do
   IFS='|' read -r name file find replace args expected <<<"$m"
   [[ -n "$only" && "$name" != *"$only"* ]] && continue
-  log="$work/$name.log"
+  log="$work/logs/$name.log"
   if ! grep -qF -- "$find" "$file"; then
     results+=("| $name | NOT APPLIED: pattern gone from $file | - |")
     failures=$((failures + 1))
@@ -114,19 +120,17 @@ for m in "${MUTANTS[@]}"; do
     continue
   fi
   verdict "$name" "$log" "$rc" "$secs" "$expected"
-  cp "$log" "/tmp/txkit-mutant-$name.log"
 done
 
 IFS='|' read -r name args expected <<<"$ENV_CASE"
 if [[ -z "$only" || "$name" == *"$only"* ]]; then
-  log="$work/$name.log"
+  log="$work/logs/$name.log"
   echo "mutants: $name" >&2
   start=$(date +%s)
   (unset TXKIT_POSTGRES_URL TXKIT_MYSQL_URL; run_tests "$log" $args)
   rc=$?
   secs=$(($(date +%s) - start))
   verdict "$name" "$log" "$rc" "$secs" "$expected"
-  cp "$log" "/tmp/txkit-mutant-$name.log"
 fi
 
 echo
@@ -135,7 +139,7 @@ echo "| --- | --- | --- |"
 printf '%s\n' "${results[@]}"
 echo
 if [ "$failures" -gt 0 ]; then
-  echo "mutants: $failures bug(s) not caught as expected; logs in /tmp/txkit-mutant-*.log" >&2
+  echo "mutants: $failures bug(s) not caught as expected; logs in $work/logs" >&2
   exit 1
 fi
 echo "mutants: every bug was caught"
