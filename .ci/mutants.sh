@@ -85,13 +85,9 @@ verdict() {
 run_tests() {
   local log="$1"
   shift
-  local before="" after=""
-  if [[ " $* " == *" -- "* ]]; then
-    before="${*%% -- *}"
-    after="${*#* -- }"
-  else
-    before="$*"
-  fi
+  local all="$*" before after=""
+  before="${all%% -- *}"
+  [[ "$all" == *" -- "* ]] && after="${all#* -- }"
   # shellcheck disable=SC2086
   cargo test $before --no-run >"$log.build" 2>&1 || return 2
   # shellcheck disable=SC2086
