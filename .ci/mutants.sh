@@ -13,8 +13,9 @@
 #   bash .ci/mutants.sh nowait     # the bugs whose name contains "nowait"
 #
 # Needs the servers .ci/run needs (the same URLs), and `openssl` for the TLS cases. Works in
-# $MUTANTS_DIR (default /tmp/txkit-mutants): a git worktree of HEAD and the logs;
-# `git worktree remove --force /tmp/txkit-mutants/tree` when done with it.
+# $MUTANTS_DIR (default /tmp/txkit-mutants): a git worktree of HEAD, its own target dir
+# (the first run builds everything once) and the logs; `git worktree remove --force
+# /tmp/txkit-mutants/tree && rm -rf /tmp/txkit-mutants` when done with it.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 only="${1:-}"
@@ -23,9 +24,6 @@ export TXKIT_POSTGRES_URL="${TXKIT_POSTGRES_URL:-postgres://postgres@127.0.0.1:5
 export TXKIT_MYSQL_URL="${TXKIT_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 export TXKIT_REQUIRE_ALL_BACKENDS=1
 export CARGO_TERM_COLOR=never
-# Dependencies are shared with the usual target dir; the worktree's own crates have their
-# own path, so they build apart and leave the usual build alone.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
 
 # The throwaway worktree is kept between runs (and moved to HEAD at each), so files that
 # did not change keep their times and cargo rebuilds only what a bug touches.
@@ -38,6 +36,10 @@ else
   git -C "$repo" worktree add --detach --quiet "$work/tree" HEAD
 fi
 cd "$work/tree" || exit 1
+# A target dir of its own, never the usual one: cargo names a workspace crate's artifacts
+# by its path inside the workspace and checks their freshness against that relative path,
+# so the worktree's mutated builds would pass for fresh builds of the real tree.
+export CARGO_TARGET_DIR="$work/target"
 
 # name | file | text to find (fixed string) | its replacement | cargo test arguments |
 # tests that must fail (space-separated; each must be reported FAILED)
