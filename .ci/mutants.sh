@@ -6,8 +6,9 @@
 # pattern here).
 #
 # Slow (each bug rebuilds the crates above it), so not part of .ci/run: run it once per
-# change to the TLS setup, the dialects' lock clauses, the job claim, the CLI's invariant
-# checks or the tests that guard them, and copy its table into docs/reliability.md.
+# change to the TLS setup, the dialects' lock and BEGIN clauses, the job claim, the CLI's
+# invariant checks or the tests that guard them, and copy its table into
+# docs/reliability.md.
 #
 #   bash .ci/mutants.sh            # every bug
 #   bash .ci/mutants.sh nowait     # the bugs whose name contains "nowait"
