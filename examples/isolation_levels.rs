@@ -30,7 +30,10 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     );
 
     let tx = engine.begin().await?;
-    println!("engine.begin(): {}", shown(&engine, tx).await?);
+    println!(
+        "engine.begin(): {}",
+        shown(tx, IsolationLevel::RepeatableRead).await?
+    );
 
     // Per connection: this checkout only.
     {
@@ -39,7 +42,7 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         let mut tx = conn.begin().await?;
         println!(
             "connection set to SERIALIZABLE: {}",
-            level_sql(&mut tx).await?
+            level_sql(&mut tx, IsolationLevel::Serializable).await?
         );
         tx.commit().await?;
     }
@@ -54,7 +57,7 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         .await?;
     println!(
         "transaction READ COMMITTED, READ ONLY: {}",
-        shown(&engine, tx).await?
+        shown(tx, IsolationLevel::ReadCommitted).await?
     );
 
     // Per session: the lazily begun transaction carries the session's options.
@@ -65,21 +68,31 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
 
     // Names are parsed forgivingly, and refused clearly.
     let parsed: IsolationLevel = "read-committed".parse()?;
+    if parsed != IsolationLevel::ReadCommitted {
+        return Err(format!("read-committed parsed as {parsed}").into());
+    }
     println!("parsed {parsed}");
-    if let Err(err) = "snapshot".parse::<IsolationLevel>() {
-        println!("refused: {err}");
+    match "snapshot".parse::<IsolationLevel>() {
+        Ok(level) => return Err(format!("snapshot accepted as {level}").into()),
+        Err(err) => println!("refused: {err}"),
     }
     Ok(())
 }
 
-async fn shown(_engine: &Engine, mut tx: txkit::Transaction<'static>) -> txkit::Result<String> {
-    let level = level_sql(&mut tx).await?;
+async fn shown(
+    mut tx: txkit::Transaction<'static>,
+    want: IsolationLevel,
+) -> Result<String, BoxError> {
+    let level = level_sql(&mut tx, want).await?;
     tx.commit().await?;
     Ok(level)
 }
 
-/// What the server says the transaction's level is.
-async fn level_sql(tx: &mut txkit::Transaction<'_>) -> txkit::Result<String> {
+/// What the server says the transaction's level is; an error when it is not `want`.
+async fn level_sql(
+    tx: &mut txkit::Transaction<'_>,
+    want: IsolationLevel,
+) -> Result<String, BoxError> {
     let sql = match tx.dialect().name() {
         "postgres" => "SHOW transaction_isolation",
         "sqlite" => return Ok("SERIALIZABLE (SQLite)".to_owned()),
@@ -88,5 +101,9 @@ async fn level_sql(tx: &mut txkit::Transaction<'_>) -> txkit::Result<String> {
         _ => return Ok("set by SET TRANSACTION ISOLATION LEVEL".to_owned()),
     };
     let row = tx.query_one(sql, &[]).await?;
-    row.get(0)
+    let level: String = row.get(0)?;
+    if level.parse::<IsolationLevel>()? != want {
+        return Err(format!("asked for {want}, the server runs {level}").into());
+    }
+    Ok(level)
 }

@@ -206,13 +206,12 @@ impl Report {
         let inv = &self.invariants;
         line(format!(
             "invariants  total {} -> {} cents, {} negative balances, {} ledger rows for {} \
-             commits, {} duplicate ids: {}",
+             commits: {}",
             inv.total_before,
             inv.total_after,
             inv.negative_balances,
             inv.ledger_rows,
             inv.committed,
-            inv.duplicate_transfer_ids,
             if self.ok { "all hold" } else { "BROKEN" }
         ));
         for v in &inv.violations {

@@ -3,8 +3,10 @@
 use std::future::{Future, poll_fn};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::Poll;
+use std::time::{Duration, Instant};
 
-use txkit::{Engine, EngineBuilder};
+use tokio::task::JoinHandle;
+use txkit::{Engine, EngineBuilder, SqliteBehavior, TxOptions};
 
 /// The backends of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,6 +272,28 @@ where
 /// `<scenario>::sea_orm_sqlite`, `<scenario>::sea_orm_postgres`, `<scenario>::sea_orm_mysql`.
 #[macro_export]
 macro_rules! matrix {
+    // A server cell is ignored, with the variable to set, when the build found its URL
+    // unset (tests/build.rs): libtest then counts it as ignored, not as passed.
+    (@cell $runner:ident $name:ident Postgres $scenario:ident) => {
+        #[cfg_attr(
+            txkit_skip_postgres,
+            ignore = "server cell: set TXKIT_POSTGRES_URL to run it"
+        )]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            $crate::common::$runner($crate::common::Kind::Postgres, super::$scenario).await;
+        }
+    };
+    (@cell $runner:ident $name:ident MySql $scenario:ident) => {
+        #[cfg_attr(
+            txkit_skip_mysql,
+            ignore = "server cell: set TXKIT_MYSQL_URL to run it"
+        )]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            $crate::common::$runner($crate::common::Kind::MySql, super::$scenario).await;
+        }
+    };
     (@cell $runner:ident $name:ident $kind:ident $scenario:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
@@ -358,4 +382,123 @@ pub async fn people_table(db: &TestDb, engine: &Engine) -> String {
         .await
         .expect("create table");
     table
+}
+
+/// The longest an expected wait may take before the test fails: long enough for a slow,
+/// shared machine, short enough that a lock never released fails the test instead of
+/// hanging it.
+pub const BOUND: Duration = Duration::from_secs(20);
+
+/// `fut`, which must finish within [`BOUND`].
+pub async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {BOUND:?}"))
+}
+
+/// Polls `probe` until it says true; fails after [`BOUND`].
+pub async fn until<F, Fut>(what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + BOUND;
+    while !probe().await {
+        assert!(Instant::now() < deadline, "never saw: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The server-wide user lock under which MySQL/MariaDB probes read
+/// `information_schema.innodb_trx`: that view is a cache InnoDB refreshes only after 100 ms
+/// without readers, so concurrent probes take turns and each waits for quiet first.
+pub const INNODB_TRX_PROBE_LOCK: &str = "txkit_test_innodb_trx_probe";
+
+/// Proves, by the database's own lock state rather than by elapsed time, that `task` is
+/// held up by a lock while it runs a statement naming `table`:
+///
+/// - PostgreSQL: a session whose `pg_stat_activity.wait_event_type` is `Lock` runs a query
+///   naming `table`;
+/// - MySQL/MariaDB: an InnoDB transaction in `LOCK WAIT` runs a query naming `table`;
+/// - SQLite (no lock view, no row locks): the database's write lock is held, since a
+///   connection of its own with `busy_timeout=0` cannot begin IMMEDIATE.
+///
+/// Fails if `task` finishes first, or if the wait is not seen within [`BOUND`].
+pub async fn assert_waits_for_lock<T>(db: &TestDb, table: &str, task: &JoinHandle<T>) {
+    let url = db.url.trim_start_matches("sea-orm+");
+    let observer = Engine::builder(url)
+        .pool_size(1)
+        .build()
+        .await
+        .expect("lock observer");
+    let deadline = Instant::now() + BOUND;
+    loop {
+        assert!(
+            !task.is_finished(),
+            "the statement on {table} finished instead of waiting for the lock"
+        );
+        if lock_wait_seen(db.kind, &observer, url, table).await {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server never showed a lock wait on {table} within {BOUND:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    observer.close().await;
+    // SQLite's proof is the lock held, not the waiter seen: it must still be unfinished.
+    assert!(
+        !task.is_finished(),
+        "the statement on {table} finished while the lock was held"
+    );
+}
+
+async fn lock_wait_seen(kind: Kind, observer: &Engine, url: &str, table: &str) -> bool {
+    match kind {
+        Kind::Postgres => {
+            let sql = format!(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND pid <> pg_backend_pid() AND query LIKE '%{table}%'"
+            );
+            let rows = observer.query(&sql, &[]).await.expect("pg_stat_activity");
+            rows[0].get::<i64>("n").expect("n") > 0
+        }
+        Kind::MySql => {
+            let mut conn = observer.connection().await.expect("observer connection");
+            let lock = format!("SELECT GET_LOCK('{INNODB_TRX_PROBE_LOCK}', 60)");
+            conn.query(&lock, &[]).await.expect("GET_LOCK");
+            conn.execute("DO SLEEP(0.15)", &[]).await.expect("quiet");
+            let sql = format!(
+                "SELECT count(*) AS n FROM information_schema.innodb_trx \
+                 WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%{table}%'"
+            );
+            let rows = conn.query(&sql, &[]).await.expect("innodb_trx");
+            let unlock = format!("SELECT RELEASE_LOCK('{INNODB_TRX_PROBE_LOCK}')");
+            conn.query(&unlock, &[]).await.expect("RELEASE_LOCK");
+            rows[0].get::<i64>("n").expect("n") > 0
+        }
+        Kind::Sqlite => {
+            let probe_url = url.replace("busy_timeout=10000", "busy_timeout=0");
+            assert_ne!(
+                probe_url, url,
+                "the SQLite test URL sets busy_timeout=10000"
+            );
+            let probe = Engine::builder(&probe_url)
+                .pool_size(1)
+                .build()
+                .await
+                .expect("SQLite probe");
+            let immediate = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
+            let held = match probe.begin_with(immediate).await {
+                Ok(tx) => {
+                    tx.rollback().await.expect("probe rollback");
+                    false
+                }
+                Err(_) => true,
+            };
+            probe.close().await;
+            held
+        }
+    }
 }

@@ -1,22 +1,18 @@
 //! Row and table locks between two transactions: blocking, NOWAIT, SKIP LOCKED, shared
-//! locks. A statement "blocks" when it has not returned within a bounded wait.
+//! locks. A statement "blocks" when the database's own lock view shows it waiting
+//! ([`assert_waits_for_lock`]); every wait, expected or not, is bounded.
 
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
 use txkit::{Engine, ErrorKind, RowLock, SqliteBehavior, TableLock, TxOptions, params};
 
-use crate::common::{Kind, TestDb, unique};
+use crate::common::{Kind, TestDb, assert_waits_for_lock, bounded, unique};
 
 crate::matrix!(sea_orm: row_locks, table_locks);
 
-/// How long a statement must stay unanswered to count as blocked.
-const BLOCKED: Duration = Duration::from_millis(300);
-
-/// Whether `task` is still running after the bounded wait.
-async fn still_blocked<T>(task: &mut JoinHandle<T>) -> bool {
-    tokio::time::timeout(BLOCKED, task).await.is_err()
-}
+/// How long a statement that must not wait may take (NOWAIT, a second shared lock, a
+/// reader under a table lock).
+const AT_ONCE: Duration = Duration::from_secs(10);
 
 /// A new table with rows 1 and 2 (`id`, `v`).
 pub(crate) async fn two_rows(engine: &Engine) -> String {
@@ -55,7 +51,7 @@ async fn row_locks(db: TestDb) {
             assert_eq!(db.kind, Kind::Sqlite, "{e}");
             assert_eq!(e.kind(), ErrorKind::Unsupported);
             drop(t1);
-            return sqlite_write_lock_blocks(&engine, &t).await;
+            return sqlite_write_lock_blocks(&db, &engine, &t).await;
         }
     };
     let nowait = t1
@@ -72,7 +68,7 @@ async fn row_locks(db: TestDb) {
     t1.query(&locking_select(db.kind, &t, "id = 1", &update), &[])
         .await
         .unwrap();
-    let mut second = {
+    let second = {
         let (engine, sql) = (
             engine.clone(),
             locking_select(db.kind, &t, "id = 1", &update),
@@ -84,33 +80,38 @@ async fn row_locks(db: TestDb) {
             Ok::<usize, txkit::Error>(rows.len())
         })
     };
-    assert!(
-        still_blocked(&mut second).await,
-        "FOR UPDATE did not block FOR UPDATE"
-    );
+    assert_waits_for_lock(&db, &t, &second).await;
 
-    // NOWAIT fails at once; SKIP LOCKED skips the locked row.
+    // NOWAIT fails at once (a NOWAIT that waits fails here, bounded, instead of hanging);
+    // SKIP LOCKED skips the locked row.
     let mut t3 = engine.begin().await.unwrap();
-    let started = std::time::Instant::now();
-    let err = t3
-        .query(&locking_select(db.kind, &t, "id = 1", &nowait), &[])
-        .await
-        .unwrap_err();
+    let err = tokio::time::timeout(
+        AT_ONCE,
+        t3.query(&locking_select(db.kind, &t, "id = 1", &nowait), &[]),
+    )
+    .await
+    .expect("NOWAIT waited for the lock")
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::LockNotAvailable, "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2), "NOWAIT waited");
     drop(t3);
     let mut t4 = engine.begin().await.unwrap();
-    let rows = t4
-        .query(&locking_select(db.kind, &t, "1 = 1", &skip), &[])
-        .await
-        .unwrap();
+    let rows = tokio::time::timeout(
+        AT_ONCE,
+        t4.query(&locking_select(db.kind, &t, "1 = 1", &skip), &[]),
+    )
+    .await
+    .expect("SKIP LOCKED waited for the locked row")
+    .unwrap();
     let ids: Vec<i64> = rows.iter().map(|r| r.get("id").unwrap()).collect();
     assert_eq!(ids, [2], "SKIP LOCKED returns only the unlocked row");
     t4.rollback().await.unwrap();
 
     t1.commit().await.unwrap();
     assert_eq!(
-        second.await.unwrap().unwrap(),
+        bounded("the blocked FOR UPDATE", second)
+            .await
+            .unwrap()
+            .unwrap(),
         1,
         "the blocked FOR UPDATE went through"
     );
@@ -122,7 +123,7 @@ async fn row_locks(db: TestDb) {
         .unwrap();
     let mut s2 = engine.begin().await.unwrap();
     let shared = tokio::time::timeout(
-        BLOCKED * 3,
+        AT_ONCE,
         s2.query(&locking_select(db.kind, &t, "id = 1", &share), &[]),
     )
     .await
@@ -130,7 +131,7 @@ async fn row_locks(db: TestDb) {
     .unwrap();
     assert_eq!(shared.len(), 1);
     s2.rollback().await.unwrap();
-    let mut writer = {
+    let writer = {
         let (engine, sql) = (
             engine.clone(),
             format!("UPDATE {t} SET v = v + 1 WHERE id = 1"),
@@ -142,24 +143,27 @@ async fn row_locks(db: TestDb) {
             Ok::<u64, txkit::Error>(n)
         })
     };
-    assert!(
-        still_blocked(&mut writer).await,
-        "a shared lock did not block an update"
-    );
+    assert_waits_for_lock(&db, &t, &writer).await;
     s1.commit().await.unwrap();
-    assert_eq!(writer.await.unwrap().unwrap(), 1);
+    assert_eq!(
+        bounded("the update after the shared lock", writer)
+            .await
+            .unwrap()
+            .unwrap(),
+        1
+    );
     db.assert_no_idle_in_transaction().await;
 }
 
 /// SQLite's equivalent of a row lock: an IMMEDIATE transaction holds the database's write
 /// lock, so a second IMMEDIATE transaction waits until the first commits.
-async fn sqlite_write_lock_blocks(engine: &Engine, t: &str) {
+async fn sqlite_write_lock_blocks(db: &TestDb, engine: &Engine, t: &str) {
     let immediate = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
     let mut t1 = engine.begin_with(immediate).await.unwrap();
     t1.query(&format!("SELECT id FROM {t} WHERE id = 1"), &[])
         .await
         .unwrap();
-    let mut second = {
+    let second = {
         let (engine, sql) = (
             engine.clone(),
             format!("UPDATE {t} SET v = v + 1 WHERE id = 1"),
@@ -171,9 +175,10 @@ async fn sqlite_write_lock_blocks(engine: &Engine, t: &str) {
             Ok::<u64, txkit::Error>(n)
         })
     };
-    assert!(still_blocked(&mut second).await);
+    assert_waits_for_lock(db, t, &second).await;
     t1.commit().await.unwrap();
-    assert_eq!(second.await.unwrap().unwrap(), 1);
+    let n = bounded("the second IMMEDIATE transaction", second).await;
+    assert_eq!(n.unwrap().unwrap(), 1);
 }
 
 async fn table_locks(db: TestDb) {
@@ -201,7 +206,7 @@ async fn table_locks(db: TestDb) {
     }
     // Readers are admitted (on every backend) …
     let n: i64 = tokio::time::timeout(
-        BLOCKED * 3,
+        AT_ONCE,
         engine.query(&format!("SELECT count(*) AS n FROM {t}"), &[]),
     )
     .await
@@ -211,28 +216,29 @@ async fn table_locks(db: TestDb) {
         .unwrap();
     assert_eq!(n, 2);
     // … writers wait until the lock holder ends.
-    let mut writer = {
+    let writer = {
         let (engine, sql) = (
             engine.clone(),
             format!("INSERT INTO {t} (id, v) VALUES (?, 0)"),
         );
         tokio::spawn(async move { engine.execute(&sql, &params![3]).await })
     };
-    assert!(
-        still_blocked(&mut writer).await,
-        "a SHARE table lock did not block a writer"
-    );
+    assert_waits_for_lock(&db, &t, &writer).await;
     if db.kind == Kind::Postgres {
         // NOWAIT fails at once.
         let mut t2 = engine.begin().await.unwrap();
-        let err = t2
-            .lock_table(&t, &TableLock::access_exclusive().nowait())
-            .await
-            .unwrap_err();
+        let err = tokio::time::timeout(
+            AT_ONCE,
+            t2.lock_table(&t, &TableLock::access_exclusive().nowait()),
+        )
+        .await
+        .expect("LOCK TABLE … NOWAIT waited")
+        .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::LockNotAvailable, "{err}");
     }
     t1.commit().await.unwrap();
-    assert_eq!(writer.await.unwrap().unwrap(), 1);
+    let n = bounded("the writer after the table lock", writer).await;
+    assert_eq!(n.unwrap().unwrap(), 1);
     // Names are quoted by the dialect, never spliced: a hostile name is one identifier.
     let mut tx = engine.begin().await.unwrap();
     let err = tx

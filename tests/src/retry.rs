@@ -299,7 +299,13 @@ async fn final_error_counts_attempts(db: TestDb) {
         .unwrap();
 
     let tries = AtomicU32::new(0);
-    let err = locked_out(&engine, &table, &tries).await.unwrap_err();
+    // Bounded: a NOWAIT that waited would otherwise hang here until the holder ends.
+    let err = crate::common::bounded(
+        "three NOWAIT attempts on a locked row",
+        locked_out(&engine, &table, &tries),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(tries.load(Ordering::SeqCst), 3);
     let expected = if db.kind == Kind::Sqlite {
         ErrorKind::LockTimeout

@@ -7,43 +7,17 @@
 //! Steps are ordered by channels and by polling the server's view until it shows the
 //! wait; every wait is bounded, so a regression fails instead of hanging.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
 use tokio::sync::oneshot;
 use txkit::{Connection, Engine, Error, ErrorKind, TableLock};
 
-use crate::common::{Kind, TestDb};
+use crate::common::{Kind, TestDb, bounded, until};
 use crate::locks::two_rows;
-
-/// The longest any step may take before the test fails.
-const BOUND: Duration = Duration::from_secs(15);
 
 crate::matrix!(
     exclusive_admits_plain_readers_access_exclusive_does_not,
     table_locks_from_an_engine_connection,
     cancelled_table_lock_unit_leaves_no_lock,
 );
-
-/// `fut`, which must finish within [`BOUND`].
-async fn bounded<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not finish within {BOUND:?}"))
-}
-
-/// Polls `probe` until it says true; fails after [`BOUND`].
-async fn until<F, Fut>(what: &str, mut probe: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + BOUND;
-    while !probe().await {
-        assert!(Instant::now() < deadline, "never saw: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 async fn scalar(engine: &Engine, sql: &str) -> i64 {
     engine.query(sql, &[]).await.unwrap()[0].get(0).unwrap()

@@ -68,11 +68,10 @@ async fn require_against_the_local_server() {
         )
         .await;
         assert_eq!(ssl, Value::Bool(true));
-        // verify-full checks the certificate; a self-signed test certificate fails it.
-        if let Err(e) = options("sslmode=verify-full").connect().await {
-            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
-            assert!(e.to_string().contains("TLS"), "{e}");
-        }
+        // verify-full checks the certificate: the server's self-signed one, which no root
+        // of the Mozilla store signed, must be refused.
+        let e = options("sslmode=verify-full").connect().await.unwrap_err();
+        assert_refused_certificate(&e, "UnknownIssuer");
         // prefer encrypts too when it can.
         let mut p = options("sslmode=prefer").connect().await.unwrap();
         let ssl = scalar(
@@ -87,6 +86,90 @@ async fn require_against_the_local_server() {
         let e = result.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config, "{e}");
         assert!(e.to_string().contains("TLS"), "{e}");
+        let e = options("sslmode=verify-full").connect().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    }
+}
+
+/// `e` is the Config error of a refused server certificate, for `why` (rustls's reason).
+#[cfg(feature = "tls")]
+pub(super) fn assert_refused_certificate(e: &txkit_core::Error, why: &str) {
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("invalid peer certificate"), "{e}");
+    assert!(text.contains(why), "{e}");
+}
+
+/// The `verify-*` modes against a private server whose certificate, for the name
+/// `localhost` only, a CA made by the test signed; on both drivers. verify-ca and
+/// verify-full succeed with that CA as `sslrootcert` (and the session is encrypted);
+/// verify-full refuses the address `127.0.0.1`, which the certificate does not name, where
+/// verify-ca accepts it; both refuse the certificate without that CA.
+#[cfg(feature = "tls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_modes_against_a_ca_of_our_own() {
+    use txkit_core::{Connection, DatabaseUrl, Value};
+
+    use super::private_server::PrivateServer;
+    use crate::{PgConnectOptions, PgWireConnection};
+
+    if !super::support::server_configured() {
+        return;
+    }
+    let server = PrivateServer::start_with_own_ca();
+    let ca = server.ca_cert.clone().expect("the server's own CA");
+    let ca = ca.to_string_lossy();
+    let port = server.port;
+    let encrypted = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    for driver in ["tokio-postgres", "txkit"] {
+        let connect = |host: &str, query: &str| {
+            let url =
+                format!("postgres://txkit_tls@{host}:{port}/postgres?driver={driver}&{query}");
+            async move {
+                let opts = PgConnectOptions::from_url(&DatabaseUrl::parse(&url)?)?;
+                let rows = if driver == "txkit" {
+                    PgWireConnection::connect(&opts)
+                        .await?
+                        .query(encrypted, &[])
+                        .await?
+                } else {
+                    opts.connect().await?.query(encrypted, &[]).await?
+                };
+                rows[0].value(0).cloned()
+            }
+        };
+        if driver == "tokio-postgres" {
+            let admin = format!(
+                "postgres://postgres@localhost:{port}/postgres?host={}&driver=txkit",
+                server.socket_dir()
+            );
+            let admin = PgConnectOptions::from_url(&DatabaseUrl::parse(&admin).unwrap()).unwrap();
+            let mut admin = PgWireConnection::connect(&admin).await.unwrap();
+            admin.batch("CREATE ROLE txkit_tls LOGIN").await.unwrap();
+        }
+        let ok = |r: txkit_core::Result<Value>, what: &str| match r {
+            Ok(v) => assert_eq!(v, Value::Bool(true), "{driver} {what}"),
+            Err(e) => panic!("{driver} {what}: {e}"),
+        };
+        let root = format!("sslrootcert={ca}");
+        ok(
+            connect("localhost", &format!("sslmode=verify-full&{root}")).await,
+            "verify-full, localhost",
+        );
+        ok(
+            connect("127.0.0.1", &format!("sslmode=verify-ca&{root}")).await,
+            "verify-ca, 127.0.0.1",
+        );
+        let e = connect("127.0.0.1", &format!("sslmode=verify-full&{root}"))
+            .await
+            .unwrap_err();
+        assert_refused_certificate(&e, "not valid for name \"127.0.0.1\"");
+        for mode in ["verify-full", "verify-ca"] {
+            let e = connect("localhost", &format!("sslmode={mode}"))
+                .await
+                .unwrap_err();
+            assert_refused_certificate(&e, "UnknownIssuer");
+        }
     }
 }
 

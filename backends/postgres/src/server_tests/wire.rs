@@ -298,7 +298,7 @@ mod tls {
     use txkit_core::{Connection, DatabaseUrl, ErrorKind, TxOptions, Value, params};
 
     use super::super::support::{server_configured, url_with};
-    use super::super::tls::server_without_tls;
+    use super::super::tls::{assert_refused_certificate, server_without_tls};
     use super::{killed_while_idle_is_found_broken, one};
     use crate::{PgConnectOptions, PgWireConnection, SslMode};
 
@@ -360,17 +360,26 @@ mod tls {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn prefer_encrypts_when_it_can_and_verify_full_checks_the_certificate() {
-        if !server_configured() || !server_has_tls().await {
+        if !server_configured() {
+            return;
+        }
+        if !server_has_tls().await {
+            // No TLS at all: verify-full must still refuse, never fall back.
+            let e = PgWireConnection::connect(&opts("verify-full"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
             return;
         }
         let mut p = PgWireConnection::connect(&opts("prefer")).await.unwrap();
         assert_eq!(encrypted(&mut p).await, Value::Bool(true));
         // The test server's certificate is self-signed: verify-full (checked against the
         // Mozilla roots) refuses it, as the tokio-postgres driver does.
-        if let Err(e) = PgWireConnection::connect(&opts("verify-full")).await {
-            assert_eq!(e.kind(), ErrorKind::Config, "{e}");
-            assert!(e.to_string().contains("TLS with"), "{e}");
-        }
+        let e = PgWireConnection::connect(&opts("verify-full"))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("TLS with"), "{e}");
+        assert_refused_certificate(&e, "UnknownIssuer");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

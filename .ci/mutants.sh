@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The project's mutation check: applies each hand-made bug below, one at a time, to a
+# throwaway worktree of HEAD, runs the tests that guard the promise it breaks, and expects
+# them to fail — within 120 s of test time, never by hanging. Prints a table; exits
+# non-zero if any bug survives, hangs or no longer applies (its code moved: update the
+# pattern here).
+#
+# Slow (each bug rebuilds the crates above it), so not part of .ci/run: run it once per
+# change to the TLS setup, the dialects' lock and BEGIN clauses, the job claim, the CLI's
+# invariant checks or the tests that guard them, and copy its table into
+# docs/reliability.md.
+#
+#   bash .ci/mutants.sh            # every bug
+#   bash .ci/mutants.sh nowait     # the bugs whose name contains "nowait"
+#
+# Needs the servers .ci/run needs (the same URLs), and `openssl` for the TLS cases. Works in
+# $MUTANTS_DIR (default /tmp/txkit-mutants): a git worktree of HEAD, its own target dir
+# (the first run builds everything once) and the logs; `git worktree remove --force
+# /tmp/txkit-mutants/tree && rm -rf /tmp/txkit-mutants` when done with it.
+set -uo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+only="${1:-}"
+
+export TXKIT_POSTGRES_URL="${TXKIT_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export TXKIT_MYSQL_URL="${TXKIT_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
+export TXKIT_REQUIRE_ALL_BACKENDS=1
+export CARGO_TERM_COLOR=never
+
+# The throwaway worktree is kept between runs (and moved to HEAD at each), so files that
+# did not change keep their times and cargo rebuilds only what a bug touches.
+work="${MUTANTS_DIR:-/tmp/txkit-mutants}"
+mkdir -p "$work/logs"
+if [ -d "$work/tree" ]; then
+  git -C "$work/tree" checkout --quiet --detach "$(git -C "$repo" rev-parse HEAD)"
+  git -C "$work/tree" reset --quiet --hard
+else
+  git -C "$repo" worktree add --detach --quiet "$work/tree" HEAD
+fi
+cd "$work/tree" || exit 1
+# A target dir of its own, never the usual one: cargo names a workspace crate's artifacts
+# by its path inside the workspace and checks their freshness against that relative path,
+# so the worktree's mutated builds would pass for fresh builds of the real tree.
+export CARGO_TARGET_DIR="$work/target"
+
+# name | file | text to find (fixed string) | its replacement | cargo test arguments |
+# tests that must fail (space-separated; each must be reported FAILED)
+MUTANTS=(
+  "tls-verify-full-accepts-anything|backends/postgres/src/tls.rs|builder.with_webpki_verifier(webpki).with_no_client_auth()|builder.dangerous().with_custom_certificate_verifier(Arc::new(EncryptOnly { algorithms })).with_no_client_auth()|-p txkit-postgres --features tls --lib -- tls|server_tests::tls::require_against_the_local_server server_tests::wire::tls::prefer_encrypts_when_it_can_and_verify_full_checks_the_certificate server_tests::tls::verify_modes_against_a_ca_of_our_own"
+  "tls-verify-full-skips-the-host-name|backends/postgres/src/tls.rs|if mode == SslMode::VerifyFull {|if false {|-p txkit-postgres --features tls --lib -- tls|server_tests::tls::verify_modes_against_a_ca_of_our_own"
+  "tls-verify-ca-accepts-anything|backends/postgres/src/tls.rs|            other => other,|            _ => Ok(ServerCertVerified::assertion()),|-p txkit-postgres --features tls --lib -- tls|server_tests::tls::verify_modes_against_a_ca_of_our_own"
+  "cli-no-ledger-against-commits-check|cli/src/invariants.rs|if ledger_rows != committed {|if false && ledger_rows != committed {|-p txkit-cli --bin txkit -- invariants|invariants::tests::ledger_rows_not_matching_commits_are_caught"
+  "cli-no-negative-balance-check|cli/src/invariants.rs|if negative_balances > 0 {|if false && negative_balances > 0 {|-p txkit-cli --bin txkit -- invariants|invariants::tests::a_negative_balance_is_caught"
+  "cli-no-balance-against-ledger-check|cli/src/invariants.rs|if balances_not_matching_ledger > 0 {|if false && balances_not_matching_ledger > 0 {|-p txkit-cli --bin txkit -- invariants|invariants::tests::balances_the_ledger_does_not_explain_are_caught"
+  "pg-nowait-not-rendered|core/src/dialects/postgres.rs|LockWait::NoWait => sql.push_str(\" NOWAIT\"),|LockWait::NoWait => {}|-p txkit-tests --lib -- locks::row_locks::postgres examples::pessimistic_locking::postgres retry::final_error_counts_attempts::postgres|locks::row_locks::postgres examples::pessimistic_locking::postgres retry::final_error_counts_attempts::postgres"
+  "mysql-nowait-not-rendered|core/src/dialects/mysql/mod.rs|LockWait::NoWait if server.supports_nowait() => sql.push_str(\" NOWAIT\"),|LockWait::NoWait if server.supports_nowait() => {}|-p txkit-tests --lib -- locks::row_locks::mysql examples::pessimistic_locking::mysql retry::final_error_counts_attempts::mysql|locks::row_locks::mysql examples::pessimistic_locking::mysql retry::final_error_counts_attempts::mysql"
+  "pg-skip-locked-not-rendered|core/src/dialects/postgres.rs|LockWait::SkipLocked => sql.push_str(\" SKIP LOCKED\"),|LockWait::SkipLocked => {}|-p txkit-tests --lib -- job_queue::job_queue_runs_each_job_once::postgres|job_queue::job_queue_runs_each_job_once::postgres"
+  "pg-isolation-level-not-rendered|core/src/dialects/postgres.rs|if let Some(level) = opts.isolation_level() {|if let (Some(level), false) = (opts.isolation_level(), true) {|-p txkit-tests --lib -- isolation::isolation_defaults_and_overrides::postgres examples::isolation_levels::postgres|isolation::isolation_defaults_and_overrides::postgres examples::isolation_levels::postgres"
+  "pg-for-update-rendered-as-for-share|core/src/dialects/postgres.rs|LockStrength::Update => \"FOR UPDATE\",|LockStrength::Update => \"FOR SHARE\",|-p txkit-tests --lib -- locks::row_locks::postgres|locks::row_locks::postgres"
+)
+
+# An environment, not a code, bug: every backend required but no URL given.
+ENV_CASE="cli-server-tests-without-urls|-p txkit-cli --test bank -- on_postgres on_mysql|every_strategy_holds_the_invariants_on_postgres every_strategy_holds_the_invariants_on_mysql lost_updates_are_caught_on_postgres lost_updates_are_caught_on_mysql"
+
+results=()
+failures=0
+
+# verdict <name> <log> <rc> <seconds> <expected tests>
+verdict() {
+  local name="$1" log="$2" rc="$3" secs="$4" expected="$5" missing=""
+  for t in $expected; do
+    grep -qE "^test $t \.\.\. FAILED" "$log" || missing+=" $t"
+  done
+  if [ "$rc" = 124 ]; then
+    results+=("| $name | HANG (killed at 120 s) | ${secs} s |")
+    failures=$((failures + 1))
+  elif [ "$rc" = 0 ]; then
+    results+=("| $name | SURVIVED: the tests passed | ${secs} s |")
+    failures=$((failures + 1))
+  elif [ -n "$missing" ]; then
+    results+=("| $name | failed, but not:$missing (see $log) | ${secs} s |")
+    failures=$((failures + 1))
+  else
+    results+=("| $name | caught: $(echo "$expected" | wc -w) expected test(s) failed | ${secs} s |")
+  fi
+}
+
+# run_tests <log> <cargo test arguments…>: builds, then runs the tests within 120 s.
+run_tests() {
+  local log="$1"
+  shift
+  local all="$*" before after=""
+  before="${all%% -- *}"
+  [[ "$all" == *" -- "* ]] && after="${all#* -- }"
+  # shellcheck disable=SC2086
+  cargo test $before --no-run >"$log.build" 2>&1 || return 2
+  # shellcheck disable=SC2086
+  timeout 120 cargo test $before -- $after >"$log" 2>&1
+}
+
+for m in "${MUTANTS[@]}"; do
+  IFS='|' read -r name file find replace args expected <<<"$m"
+  [[ -n "$only" && "$name" != *"$only"* ]] && continue
+  log="$work/logs/$name.log"
+  if ! grep -qF -- "$find" "$file"; then
+    results+=("| $name | NOT APPLIED: pattern gone from $file | - |")
+    failures=$((failures + 1))
+    continue
+  fi
+  FIND="$find" REPLACE="$replace" perl -0pi -e 's/\Q$ENV{FIND}\E/$ENV{REPLACE}/' "$file"
+  echo "mutants: $name" >&2
+  start=$(date +%s)
+  run_tests "$log" $args
+  rc=$?
+  secs=$(($(date +%s) - start))
+  git checkout --quiet -- "$file"
+  if [ "$rc" = 2 ] && ! grep -q "^test " "$log" 2>/dev/null; then
+    results+=("| $name | DID NOT BUILD (see $log.build) | ${secs} s |")
+    failures=$((failures + 1))
+    continue
+  fi
+  verdict "$name" "$log" "$rc" "$secs" "$expected"
+done
+
+IFS='|' read -r name args expected <<<"$ENV_CASE"
+if [[ -z "$only" || "$name" == *"$only"* ]]; then
+  log="$work/logs/$name.log"
+  echo "mutants: $name" >&2
+  start=$(date +%s)
+  (unset TXKIT_POSTGRES_URL TXKIT_MYSQL_URL; run_tests "$log" $args)
+  rc=$?
+  secs=$(($(date +%s) - start))
+  verdict "$name" "$log" "$rc" "$secs" "$expected"
+fi
+
+echo
+echo "| bug | result | time (build + tests) |"
+echo "| --- | --- | --- |"
+printf '%s\n' "${results[@]}"
+echo
+if [ "$failures" -gt 0 ]; then
+  echo "mutants: $failures bug(s) not caught as expected; logs in $work/logs" >&2
+  exit 1
+fi
+echo "mutants: every bug was caught"
