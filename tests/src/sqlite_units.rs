@@ -273,10 +273,11 @@ async fn poll_then_drop_ref<F: std::future::Future + Unpin>(fut: F) -> Option<F:
 }
 
 /// A unit whose future is dropped while the unit runs on its thread still runs to its end
-/// (COMMIT included, as documented); the pool's next user of that connection waits for it
-/// and finds it outside any transaction.
+/// (COMMIT included, as documented); a second unit queued behind it on the same connection
+/// and dropped there does nothing; the pool's next user of that connection waits for the
+/// first and finds it outside any transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancelled_while_running_on_its_thread() {
+async fn cancelled_while_running_on_its_thread_or_queued_behind_it() {
     for execution in ["inline", "thread"] {
         let dir = tempfile::tempdir().unwrap();
         let (engine, t, _) = engine_on(&dir, execution, 1).await;
@@ -284,6 +285,7 @@ async fn cancelled_while_running_on_its_thread() {
         let (started_tx, started) = mpsc::channel::<()>();
         let (go_on, go) = mpsc::channel::<()>();
         {
+            let insert = insert.clone();
             let unit = engine.sqlite_transaction(TxOptions::new(), move |tx| {
                 tx.execute(&insert, &params![1])?;
                 started_tx.send(()).ok();
@@ -306,12 +308,35 @@ async fn cancelled_while_running_on_its_thread() {
             .await;
             dropped.unwrap();
         }
+        // The pool's one connection is back, its unit still running: a second unit queues
+        // behind it on the connection, and is dropped there.
+        let queued = poll_then_drop(
+            engine.sqlite_transaction(TxOptions::new(), {
+                let insert = insert.clone();
+                move |tx| tx.execute(&insert, &params![3])
+            }),
+            50,
+        )
+        .await;
+        assert!(
+            queued.is_none(),
+            "{execution}: queued behind a running unit"
+        );
         go_on.send(()).unwrap();
-        // The pool's one connection: its next command waits for the unit to finish.
+        // The next command waits for the first unit to finish.
         assert_eq!(
             count(&engine, &t).await,
             2,
-            "{execution}: the unit ran to its end"
+            "{execution}: the first unit ran to its end"
+        );
+        let rows = engine
+            .query(&format!("SELECT count(*) FROM {t} WHERE v = 3"), &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            rows[0].get::<i64>(0).unwrap(),
+            0,
+            "{execution}: the dropped unit did nothing"
         );
         clean(&engine).await;
         engine.close().await;
