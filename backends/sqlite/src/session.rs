@@ -49,6 +49,7 @@ impl Session {
                 locks,
                 permit: None,
                 wanted: false,
+                read_only: false,
             },
         })
     }
@@ -198,6 +199,7 @@ impl Session {
                 return Err(e.context("making the transaction read-only"));
             }
             self.read_only_tx = true;
+            self.turn.read_only = true;
         }
         Ok(())
     }
@@ -231,6 +233,7 @@ impl Session {
         setup::clear_session_objects(&self.conn)?;
         self.set_query_only(false)?;
         self.read_only_tx = false;
+        self.turn.read_only = false;
         setup::apply_session_settings(&self.conn, &self.options)
     }
 
@@ -239,17 +242,26 @@ impl Session {
     /// Outside a transaction it also gives back the write gate, letting the next writer
     /// of this process in.
     pub(crate) fn after_command(&mut self) -> Result<()> {
-        if !self.in_transaction()
-            && self.turn.permit.take().is_some()
-            && let Some(locks) = &self.turn.locks
-        {
-            locks.wrote();
+        self.leave_gate_if_done();
+        if !self.in_transaction() {
+            self.turn.read_only = false;
         }
         if self.read_only_tx && !self.in_transaction() {
             self.set_query_only(false)?;
             self.read_only_tx = false;
         }
         Ok(())
+    }
+
+    /// Gives the write gate back once this connection's write transaction has ended (or a
+    /// single statement outside one has run), letting the next writer of this process in.
+    pub(crate) fn leave_gate_if_done(&mut self) {
+        if !self.in_transaction()
+            && self.turn.permit.take().is_some()
+            && let Some(locks) = &self.turn.locks
+        {
+            locks.wrote();
+        }
     }
 
     /// Closes the connection (rolling back anything open).
@@ -301,6 +313,9 @@ struct Turn {
     permit: Option<GatePermit>,
     /// A statement needed the gate, found it taken, and did not run.
     wanted: bool,
+    /// A read-only transaction is open: its writes fail with SQLITE_READONLY, so it never
+    /// waits for the gate (nor fails for want of it).
+    read_only: bool,
 }
 
 impl Turn {
@@ -331,7 +346,7 @@ impl Turn {
         let Some(locks) = &self.locks else {
             return Ok(());
         };
-        if !writes || self.permit.is_some() {
+        if !writes || self.permit.is_some() || self.read_only {
             return Ok(());
         }
         if let Some(permit) = locks.try_gate() {

@@ -122,6 +122,9 @@ impl Worker {
             }
             let value = f(session);
             let wanted = session.take_gate_wanted();
+            // Before the answer: a caller that goes on to another connection of the file
+            // must find the gate free once this connection's write transaction has ended.
+            session.leave_gate_if_done();
             // The caller may have gone; the work is done either way.
             let _ = reply.send((value, wanted));
         });

@@ -161,3 +161,27 @@ async fn a_reader_upgrading_is_answered_by_sqlite_at_once() {
         b.close().await;
     }
 }
+
+/// A read-only transaction never queues for the gate: its write is refused by SQLite as
+/// read-only, whoever holds the gate at the time.
+#[tokio::test]
+async fn a_read_only_transaction_never_waits_for_the_gate() {
+    for execution in Execution::ALL {
+        let (_dir, path) = temp_db();
+        let mut a = open_as(&path, execution).await;
+        exec(&mut a, "CREATE TABLE t (x INTEGER)").await;
+        let mut b = open_as(&path, execution).await;
+        a.begin(&immediate()).await.unwrap();
+        b.begin(&TxOptions::new().read_only()).await.unwrap();
+        let e = timeout(BOUND, b.execute("INSERT INTO t VALUES (1)", &[]))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(e.to_string().contains("read-only"), "{execution:?}: {e}");
+        assert_eq!(a.writers_waiting(), 0, "{execution:?}");
+        b.rollback().await.unwrap();
+        a.rollback().await.unwrap();
+        a.close().await;
+        b.close().await;
+    }
+}
