@@ -444,14 +444,14 @@ pub async fn assert_waits_for_lock_at<T>(
     table: &str,
     task: &JoinHandle<T>,
 ) {
-    let probe = LockProbe::new(db, url).await;
+    let view = LockView::new(db.kind, db.sea_orm, url).await;
     let deadline = Instant::now() + BOUND;
     loop {
         assert!(
             !task.is_finished(),
             "the statement on {table} finished instead of waiting for the lock"
         );
-        if probe.wait_seen(table).await {
+        if view.waits(Waiter::OnTable(table)).await {
             break;
         }
         assert!(
@@ -460,7 +460,7 @@ pub async fn assert_waits_for_lock_at<T>(
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    probe.close().await;
+    view.close().await;
     // SQLite's proof is the lock held, not the waiter seen: it must still be unfinished.
     assert!(
         !task.is_finished(),
@@ -493,8 +493,26 @@ pub fn sqlite_write_locked(path: &Path) -> bool {
     probe.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_err()
 }
 
-/// What [`assert_waits_for_lock_at`] looks through.
-enum LockProbe {
+/// Who is asked about in a [`LockView`].
+#[derive(Debug, Clone, Copy)]
+pub enum Waiter<'a> {
+    /// Any statement on this table of the view's database.
+    OnTable(&'a str),
+    /// One server session: its PostgreSQL backend pid or MySQL connection id (`None`
+    /// before it has one). On SQLite, where connections have no ids, the session is known
+    /// to be in line at the write gate when more txkit writers are in line than the
+    /// `others_in_line` sessions known to be there already.
+    Session {
+        id: Option<i64>,
+        others_in_line: usize,
+    },
+}
+
+/// The database's own view of who waits for a lock: PostgreSQL's `pg_stat_activity`,
+/// `pg_locks` and `pg_blocking_pids`, InnoDB's `innodb_trx`, and on SQLite the write lock
+/// held (a plain rusqlite connection with `busy_timeout=0` cannot begin IMMEDIATE) with
+/// txkit's writers in line at the file's write gate.
+pub enum LockView {
     Server(Kind, Engine),
     Sqlite {
         path: PathBuf,
@@ -503,30 +521,34 @@ enum LockProbe {
     },
 }
 
-impl LockProbe {
-    async fn new(db: &TestDb, url: &str) -> LockProbe {
+impl LockView {
+    /// A view of the database `url` (a `sea-orm+` URL allowed) on a `kind` server;
+    /// `sea_orm` when the waiters are sea-orm's connections, which do not queue at txkit's
+    /// SQLite write gate.
+    pub async fn new(kind: Kind, sea_orm: bool, url: &str) -> LockView {
         let url = url.trim_start_matches("sea-orm+");
-        if db.kind == Kind::Sqlite {
+        if kind == Kind::Sqlite {
             let path = sqlite_path(url);
-            let gate = if db.sea_orm {
+            let gate = if sea_orm {
                 None
             } else {
                 Some(sqlite_watcher(&path).await)
             };
-            return LockProbe::Sqlite { path, gate };
+            return LockView::Sqlite { path, gate };
         }
         let observer = Engine::builder(url)
             .pool_size(1)
             .build()
             .await
             .expect("lock observer");
-        LockProbe::Server(db.kind, observer)
+        LockView::Server(kind, observer)
     }
 
-    async fn close(self) {
+    /// Closes the view's own connections.
+    pub async fn close(self) {
         match self {
-            LockProbe::Server(_, observer) => observer.close().await,
-            LockProbe::Sqlite { gate, .. } => {
+            LockView::Server(_, observer) => observer.close().await,
+            LockView::Sqlite { gate, .. } => {
                 if let Some(gate) = gate {
                     gate.close().await;
                 }
@@ -534,38 +556,69 @@ impl LockProbe {
         }
     }
 
-    async fn wait_seen(&self, table: &str) -> bool {
-        match self {
-            LockProbe::Server(Kind::Postgres, observer) => {
-                let sql = format!(
-                    "SELECT count(*) AS n FROM pg_stat_activity a \
-                     WHERE a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid() \
-                     AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid \
-                     AND l.relation = to_regclass('{table}'))"
-                );
-                let rows = observer.query(&sql, &[]).await.expect("pg_stat_activity");
+    /// Whether the database shows `who` waiting for a lock now.
+    pub async fn waits(&self, who: Waiter<'_>) -> bool {
+        match (self, who) {
+            (LockView::Server(Kind::Postgres, observer), who) => {
+                let sql = match who {
+                    Waiter::OnTable(table) => format!(
+                        "SELECT count(*) AS n FROM pg_stat_activity a \
+                         WHERE a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid() \
+                         AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid \
+                         AND l.relation = to_regclass('{table}'))"
+                    ),
+                    Waiter::Session { id: None, .. } => return false,
+                    // Blocked by another session's lock, as the isolation tester asks; the
+                    // lock is granted by the session that releases it, so this is false as
+                    // soon as that session's COMMIT has answered.
+                    Waiter::Session { id: Some(pid), .. } => {
+                        format!("SELECT cardinality(pg_blocking_pids({pid}))::bigint AS n")
+                    }
+                };
+                let rows = observer.query(&sql, &[]).await.expect("pg lock view");
                 rows[0].get::<i64>("n").expect("n") > 0
             }
-            LockProbe::Server(_, observer) => {
-                let mut conn = observer.connection().await.expect("observer connection");
-                let lock = format!("SELECT GET_LOCK('{INNODB_TRX_PROBE_LOCK}', 60)");
-                conn.query(&lock, &[]).await.expect("GET_LOCK");
-                conn.execute("DO SLEEP(0.15)", &[]).await.expect("quiet");
-                let sql = format!(
-                    "SELECT count(*) AS n FROM information_schema.innodb_trx t \
-                     JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id \
-                     WHERE t.trx_state = 'LOCK WAIT' AND t.trx_query LIKE '%{table}%' \
-                     AND p.db = DATABASE()"
-                );
-                let rows = conn.query(&sql, &[]).await.expect("innodb_trx");
-                let unlock = format!("SELECT RELEASE_LOCK('{INNODB_TRX_PROBE_LOCK}')");
-                conn.query(&unlock, &[]).await.expect("RELEASE_LOCK");
-                rows[0].get::<i64>("n").expect("n") > 0
+            (LockView::Server(_, observer), who) => {
+                let filter = match who {
+                    Waiter::OnTable(table) => format!(
+                        "t.trx_query LIKE '%{table}%' AND EXISTS (SELECT 1 FROM \
+                         information_schema.processlist p WHERE p.id = t.trx_mysql_thread_id \
+                         AND p.db = DATABASE())"
+                    ),
+                    Waiter::Session { id: None, .. } => return false,
+                    Waiter::Session { id: Some(id), .. } => {
+                        format!("t.trx_mysql_thread_id = {id}")
+                    }
+                };
+                innodb_lock_waits(observer, &filter).await > 0
             }
-            LockProbe::Sqlite { path, gate } => {
-                let in_line = gate.as_ref().is_none_or(|g| g.writers_waiting() >= 1);
+            (LockView::Sqlite { path, gate }, who) => {
+                let in_line = match (gate, who) {
+                    (None, _) => true,
+                    (Some(g), Waiter::OnTable(_)) => g.writers_waiting() >= 1,
+                    (Some(g), Waiter::Session { others_in_line, .. }) => {
+                        g.writers_waiting() > others_in_line
+                    }
+                };
                 in_line && sqlite_write_locked(path)
             }
         }
     }
+}
+
+/// How many InnoDB transactions `t` (of `information_schema.innodb_trx`) matching `filter`
+/// are in `LOCK WAIT`, read under [`INNODB_TRX_PROBE_LOCK`] after quiet.
+async fn innodb_lock_waits(observer: &Engine, filter: &str) -> i64 {
+    let mut conn = observer.connection().await.expect("observer connection");
+    let lock = format!("SELECT GET_LOCK('{INNODB_TRX_PROBE_LOCK}', 60)");
+    conn.query(&lock, &[]).await.expect("GET_LOCK");
+    conn.execute("DO SLEEP(0.15)", &[]).await.expect("quiet");
+    let sql = format!(
+        "SELECT count(*) AS n FROM information_schema.innodb_trx t \
+         WHERE t.trx_state = 'LOCK WAIT' AND {filter}"
+    );
+    let rows = conn.query(&sql, &[]).await;
+    let unlock = format!("SELECT RELEASE_LOCK('{INNODB_TRX_PROBE_LOCK}')");
+    conn.query(&unlock, &[]).await.expect("RELEASE_LOCK");
+    rows.expect("innodb_trx")[0].get::<i64>("n").expect("n")
 }
