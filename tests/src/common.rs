@@ -1,12 +1,14 @@
 //! The matrix: one scenario body, stamped once per backend by [`matrix!`].
 
 use std::future::{Future, poll_fn};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
-use txkit::{Engine, EngineBuilder, SqliteBehavior, TxOptions};
+use txkit::sqlite::SqliteConnection;
+use txkit::{Connection as _, Engine, EngineBuilder};
 
 /// The backends of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -415,29 +417,41 @@ where
 pub const INNODB_TRX_PROBE_LOCK: &str = "txkit_test_innodb_trx_probe";
 
 /// Proves, by the database's own lock state rather than by elapsed time, that `task` is
-/// held up by a lock while it runs a statement naming `table`:
+/// held up by a lock while it runs a statement on `table` of `db`'s database (see
+/// [`assert_waits_for_lock_at`]).
+pub async fn assert_waits_for_lock<T>(db: &TestDb, table: &str, task: &JoinHandle<T>) {
+    assert_waits_for_lock_at(db, &db.url, table, task).await;
+}
+
+/// Proves, by the database's own lock state rather than by elapsed time, that `task` is
+/// held up by a lock while it runs a statement on `table` of the database `url` names (a
+/// schema or database of the test's own on `db`'s server, or `db`'s own URL):
 ///
-/// - PostgreSQL: a session whose `pg_stat_activity.wait_event_type` is `Lock` runs a query
-///   naming `table`;
-/// - MySQL/MariaDB: an InnoDB transaction in `LOCK WAIT` runs a query naming `table`;
-/// - SQLite (no lock view, no row locks): the database's write lock is held, since a
-///   connection of its own with `busy_timeout=0` cannot begin IMMEDIATE.
+/// - PostgreSQL: a session whose `pg_stat_activity.wait_event_type` is `Lock` holds or asks
+///   for a lock on `table` itself (`pg_locks`, the name resolved in `url`'s search path, so
+///   a table of the same name in another test's schema does not count);
+/// - MySQL/MariaDB: an InnoDB transaction in `LOCK WAIT` runs a query naming `table`, on a
+///   connection whose current database is `url`'s;
+/// - SQLite (no lock view, no row locks): the database's write lock is held, since a plain
+///   rusqlite connection with `busy_timeout=0` cannot begin IMMEDIATE; and, for txkit's own
+///   connections (not sea-orm's), a writer of this process waits in line at the file's write
+///   gate (`writers_waiting() >= 1`).
 ///
 /// Fails if `task` finishes first, or if the wait is not seen within [`BOUND`].
-pub async fn assert_waits_for_lock<T>(db: &TestDb, table: &str, task: &JoinHandle<T>) {
-    let url = db.url.trim_start_matches("sea-orm+");
-    let observer = Engine::builder(url)
-        .pool_size(1)
-        .build()
-        .await
-        .expect("lock observer");
+pub async fn assert_waits_for_lock_at<T>(
+    db: &TestDb,
+    url: &str,
+    table: &str,
+    task: &JoinHandle<T>,
+) {
+    let view = LockView::new(db.kind, db.sea_orm, url).await;
     let deadline = Instant::now() + BOUND;
     loop {
         assert!(
             !task.is_finished(),
             "the statement on {table} finished instead of waiting for the lock"
         );
-        if lock_wait_seen(db.kind, &observer, url, table).await {
+        if view.waits(Waiter::OnTable(table)).await {
             break;
         }
         assert!(
@@ -446,7 +460,7 @@ pub async fn assert_waits_for_lock<T>(db: &TestDb, table: &str, task: &JoinHandl
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    observer.close().await;
+    view.close().await;
     // SQLite's proof is the lock held, not the waiter seen: it must still be unfinished.
     assert!(
         !task.is_finished(),
@@ -454,51 +468,157 @@ pub async fn assert_waits_for_lock<T>(db: &TestDb, table: &str, task: &JoinHandl
     );
 }
 
-async fn lock_wait_seen(kind: Kind, observer: &Engine, url: &str, table: &str) -> bool {
-    match kind {
-        Kind::Postgres => {
-            let sql = format!(
-                "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                 AND pid <> pg_backend_pid() AND query LIKE '%{table}%'"
-            );
-            let rows = observer.query(&sql, &[]).await.expect("pg_stat_activity");
-            rows[0].get::<i64>("n").expect("n") > 0
-        }
-        Kind::MySql => {
-            let mut conn = observer.connection().await.expect("observer connection");
-            let lock = format!("SELECT GET_LOCK('{INNODB_TRX_PROBE_LOCK}', 60)");
-            conn.query(&lock, &[]).await.expect("GET_LOCK");
-            conn.execute("DO SLEEP(0.15)", &[]).await.expect("quiet");
-            let sql = format!(
-                "SELECT count(*) AS n FROM information_schema.innodb_trx \
-                 WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%{table}%'"
-            );
-            let rows = conn.query(&sql, &[]).await.expect("innodb_trx");
-            let unlock = format!("SELECT RELEASE_LOCK('{INNODB_TRX_PROBE_LOCK}')");
-            conn.query(&unlock, &[]).await.expect("RELEASE_LOCK");
-            rows[0].get::<i64>("n").expect("n") > 0
-        }
-        Kind::Sqlite => {
-            let probe_url = url.replace("busy_timeout=10000", "busy_timeout=0");
-            assert_ne!(
-                probe_url, url,
-                "the SQLite test URL sets busy_timeout=10000"
-            );
-            let probe = Engine::builder(&probe_url)
-                .pool_size(1)
-                .build()
-                .await
-                .expect("SQLite probe");
-            let immediate = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
-            let held = match probe.begin_with(immediate).await {
-                Ok(tx) => {
-                    tx.rollback().await.expect("probe rollback");
-                    false
-                }
-                Err(_) => true,
+/// The path of a SQLite test database's file, from its URL.
+pub fn sqlite_path(url: &str) -> PathBuf {
+    let rest = url.trim_start_matches("sea-orm+");
+    let rest = rest.strip_prefix("sqlite://").expect("a sqlite:// URL");
+    PathBuf::from(rest.split('?').next().unwrap_or(rest))
+}
+
+/// A txkit connection of the test's own to the SQLite file `path`, to read the file's write
+/// gate and counters.
+pub async fn sqlite_watcher(path: &Path) -> SqliteConnection {
+    txkit::sqlite::SqliteConnectOptions::new(path)
+        .connect()
+        .await
+        .expect("SQLite watcher")
+}
+
+/// Whether SQLite's write lock on `path` is held, by a plain rusqlite connection that never
+/// waits (and is no txkit connection, so it never stands in the write gate's line itself).
+pub fn sqlite_write_locked(path: &Path) -> bool {
+    let probe = txkit::sqlite::rusqlite::Connection::open(path).expect("SQLite probe");
+    // rusqlite opens with a busy_timeout of 5 s: this probe must answer at once.
+    probe.busy_timeout(Duration::ZERO).expect("busy_timeout");
+    probe.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_err()
+}
+
+/// Who is asked about in a [`LockView`].
+#[derive(Debug, Clone, Copy)]
+pub enum Waiter<'a> {
+    /// Any statement on this table of the view's database.
+    OnTable(&'a str),
+    /// One server session: its PostgreSQL backend pid or MySQL connection id (`None`
+    /// before it has one). On SQLite, where connections have no ids, the session is known
+    /// to be in line at the write gate when more txkit writers are in line than the
+    /// `others_in_line` sessions known to be there already.
+    Session {
+        id: Option<i64>,
+        others_in_line: usize,
+    },
+}
+
+/// The database's own view of who waits for a lock: PostgreSQL's `pg_stat_activity`,
+/// `pg_locks` and `pg_blocking_pids`, InnoDB's `innodb_trx`, and on SQLite the write lock
+/// held (a plain rusqlite connection with `busy_timeout=0` cannot begin IMMEDIATE) with
+/// txkit's writers in line at the file's write gate.
+pub enum LockView {
+    Server(Kind, Engine),
+    Sqlite {
+        path: PathBuf,
+        /// The file's write gate, for txkit's own connections (`None` for sea-orm's).
+        gate: Option<SqliteConnection>,
+    },
+}
+
+impl LockView {
+    /// A view of the database `url` (a `sea-orm+` URL allowed) on a `kind` server;
+    /// `sea_orm` when the waiters are sea-orm's connections, which do not queue at txkit's
+    /// SQLite write gate.
+    pub async fn new(kind: Kind, sea_orm: bool, url: &str) -> LockView {
+        let url = url.trim_start_matches("sea-orm+");
+        if kind == Kind::Sqlite {
+            let path = sqlite_path(url);
+            let gate = if sea_orm {
+                None
+            } else {
+                Some(sqlite_watcher(&path).await)
             };
-            probe.close().await;
-            held
+            return LockView::Sqlite { path, gate };
+        }
+        let observer = Engine::builder(url)
+            .pool_size(1)
+            .build()
+            .await
+            .expect("lock observer");
+        LockView::Server(kind, observer)
+    }
+
+    /// Closes the view's own connections.
+    pub async fn close(self) {
+        match self {
+            LockView::Server(_, observer) => observer.close().await,
+            LockView::Sqlite { gate, .. } => {
+                if let Some(gate) = gate {
+                    gate.close().await;
+                }
+            }
         }
     }
+
+    /// Whether the database shows `who` waiting for a lock now.
+    pub async fn waits(&self, who: Waiter<'_>) -> bool {
+        match (self, who) {
+            (LockView::Server(Kind::Postgres, observer), who) => {
+                let sql = match who {
+                    Waiter::OnTable(table) => format!(
+                        "SELECT count(*) AS n FROM pg_stat_activity a \
+                         WHERE a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid() \
+                         AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid \
+                         AND l.relation = to_regclass('{table}'))"
+                    ),
+                    Waiter::Session { id: None, .. } => return false,
+                    // Blocked by another session's lock, as the isolation tester asks; the
+                    // lock is granted by the session that releases it, so this is false as
+                    // soon as that session's COMMIT has answered.
+                    Waiter::Session { id: Some(pid), .. } => {
+                        format!("SELECT cardinality(pg_blocking_pids({pid}))::bigint AS n")
+                    }
+                };
+                let rows = observer.query(&sql, &[]).await.expect("pg lock view");
+                rows[0].get::<i64>("n").expect("n") > 0
+            }
+            (LockView::Server(_, observer), who) => {
+                let filter = match who {
+                    Waiter::OnTable(table) => format!(
+                        "t.trx_query LIKE '%{table}%' AND EXISTS (SELECT 1 FROM \
+                         information_schema.processlist p WHERE p.id = t.trx_mysql_thread_id \
+                         AND p.db = DATABASE())"
+                    ),
+                    Waiter::Session { id: None, .. } => return false,
+                    Waiter::Session { id: Some(id), .. } => {
+                        format!("t.trx_mysql_thread_id = {id}")
+                    }
+                };
+                innodb_lock_waits(observer, &filter).await > 0
+            }
+            (LockView::Sqlite { path, gate }, who) => {
+                let in_line = match (gate, who) {
+                    (None, _) => true,
+                    (Some(g), Waiter::OnTable(_)) => g.writers_waiting() >= 1,
+                    (Some(g), Waiter::Session { others_in_line, .. }) => {
+                        g.writers_waiting() > others_in_line
+                    }
+                };
+                in_line && sqlite_write_locked(path)
+            }
+        }
+    }
+}
+
+/// How many InnoDB transactions `t` (of `information_schema.innodb_trx`) matching `filter`
+/// are in `LOCK WAIT`, read under [`INNODB_TRX_PROBE_LOCK`] after quiet.
+async fn innodb_lock_waits(observer: &Engine, filter: &str) -> i64 {
+    let mut conn = observer.connection().await.expect("observer connection");
+    let lock = format!("SELECT GET_LOCK('{INNODB_TRX_PROBE_LOCK}', 60)");
+    conn.query(&lock, &[]).await.expect("GET_LOCK");
+    conn.execute("DO SLEEP(0.15)", &[]).await.expect("quiet");
+    let sql = format!(
+        "SELECT count(*) AS n FROM information_schema.innodb_trx t \
+         WHERE t.trx_state = 'LOCK WAIT' AND {filter}"
+    );
+    let rows = conn.query(&sql, &[]).await;
+    let unlock = format!("SELECT RELEASE_LOCK('{INNODB_TRX_PROBE_LOCK}')");
+    conn.query(&unlock, &[]).await.expect("RELEASE_LOCK");
+    rows.expect("innodb_trx")[0].get::<i64>("n").expect("n")
 }

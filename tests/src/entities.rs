@@ -31,6 +31,8 @@ crate::matrix!(
 /// An engine on a database of this test's own, and how to remove that database.
 pub(crate) struct Isolated {
     pub(crate) engine: Engine,
+    /// The URL `engine` was built from.
+    pub(crate) url: String,
     /// The server engine and the schema or database to drop at the end.
     owner: Option<(Engine, String)>,
 }
@@ -68,7 +70,7 @@ impl Isolated {
             }
         };
         let engine = Engine::builder(&url).pool_size(pool).build().await.unwrap();
-        Isolated { engine, owner }
+        Isolated { engine, url, owner }
     }
 
     pub(crate) async fn finish(self) {

@@ -18,7 +18,7 @@ use txkit::{
     retry_on_deadlock, retry_transaction,
 };
 
-use crate::common::{Kind, TestDb, unique};
+use crate::common::{Kind, TestDb, assert_waits_for_lock, unique};
 
 crate::matrix!(
     sea_orm:
@@ -154,9 +154,16 @@ impl Bank {
     }
 }
 
-/// Moves `cents` from `from` to `to` and writes ledger row `id`, in one transaction.
-/// `gate`, on the first attempt only, holds the transaction between its two updates until
-/// the other side of a pair holds its first row too: a deadlock for sure.
+/// Where a first transfer stops, holding its first row, on its first attempt only: it meets
+/// the test (and, on the servers, the other side of a pair holding its first row too: a
+/// deadlock for sure) at `met`; on SQLite it then holds the write lock until `go`.
+struct Pause {
+    met: Barrier,
+    go: Option<Notify>,
+}
+
+/// Moves `cents` from `from` to `to` and writes ledger row `id`, in one transaction,
+/// stopping at `pause` between its two updates.
 #[retry_on_deadlock(max_attempts = 10, also = [lock_timeout])]
 async fn transfer(
     bank: &Bank,
@@ -165,7 +172,7 @@ async fn transfer(
     to: i64,
     cents: i64,
     tries: &AtomicU32,
-    gate: Option<&Barrier>,
+    pause: Option<&Pause>,
 ) -> txkit::Result<()> {
     let attempt = tries.fetch_add(1, Ordering::SeqCst) + 1;
     let mut tx = bank.engine.begin_with(Bank::options()).await?;
@@ -174,8 +181,11 @@ async fn transfer(
         bank.accounts
     );
     tx.execute(&update, &params![-cents, from]).await?;
-    if let (1, Some(gate)) = (attempt, gate) {
-        gate.wait().await;
+    if let (1, Some(pause)) = (attempt, pause) {
+        pause.met.wait().await;
+        if let Some(go) = &pause.go {
+            go.notified().await;
+        }
     }
     tx.execute(&update, &params![cents, to]).await?;
     tx.execute(
@@ -193,25 +203,40 @@ async fn transfers_survive_deadlocks(db: TestDb) {
     let bank = Arc::new(Bank::create(&db).await);
     // On the servers, the first transfers of tasks 0 (1 → 2) and 1 (2 → 1) each lock their
     // first row, meet at the barrier with the test, and then each wants the other's row.
+    // SQLite has one writer at a time, so no deadlock: there the contention is a queue.
+    // Task 0 holds the write lock (IMMEDIATE) while task 1 is proven to wait for it (in line
+    // at txkit's write gate, or for sea-orm in SQLite's busy handler: the lock held, the
+    // transfer unfinished); the rest then crowd in while both are still running.
     let paired = bank.kind != Kind::Sqlite;
-    let gate = Arc::new(Barrier::new(3));
+    let pause = Arc::new(Pause {
+        met: Barrier::new(if paired { 3 } else { 2 }),
+        go: (!paired).then(Notify::new),
+    });
     let tries: Arc<Vec<AtomicU32>> =
         Arc::new((0..TASKS * ROUNDS).map(|_| AtomicU32::new(0)).collect());
     let spawn = |task: i64| {
-        let (bank, gate, tries) = (Arc::clone(&bank), Arc::clone(&gate), Arc::clone(&tries));
+        let (bank, pause, tries) = (Arc::clone(&bank), Arc::clone(&pause), Arc::clone(&tries));
         tokio::spawn(async move {
             for round in 0..ROUNDS {
                 let id = task * ROUNDS + round;
                 let (from, to) = if task % 2 == 0 { (1, 2) } else { (2, 1) };
-                let gate = (paired && task < 2 && round == 0).then_some(&*gate);
-                transfer(&bank, id, from, to, task + 1, &tries[id as usize], gate).await?;
+                let stops = round == 0 && (task == 0 || (paired && task == 1));
+                let pause = stops.then_some(&*pause);
+                transfer(&bank, id, from, to, task + 1, &tries[id as usize], pause).await?;
             }
             Ok::<_, Error>(())
         })
     };
-    let mut tasks = vec![spawn(0), spawn(1)];
+    let mut tasks = vec![spawn(0)];
     if paired {
-        gate.wait().await;
+        tasks.push(spawn(1));
+        pause.met.wait().await;
+    } else {
+        pause.met.wait().await;
+        let second = spawn(1);
+        assert_waits_for_lock(&db, &bank.accounts, &second).await;
+        tasks.push(second);
+        pause.go.as_ref().expect("SQLite's pause").notify_one();
     }
     tasks.extend((2..TASKS).map(spawn));
     for task in tasks {

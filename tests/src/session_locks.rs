@@ -1,7 +1,8 @@
 //! Row and table locks through sessions, two sessions at a time. Steps are ordered by
-//! awaiting each one before starting the next; a statement "blocks" when its task has not
-//! returned within [`BLOCKED`], and must then return within [`RELEASED`] once the lock
-//! holder ends.
+//! awaiting each one before starting the next; a statement "blocks" when the database says
+//! so ([`assert_waits_for_lock_at`]: PostgreSQL's and InnoDB's lock views, SQLite's write
+//! lock held and txkit's writer in line at the write gate), and must then return within
+//! [`BOUND`] once the lock holder ends.
 //!
 //! SQLite has no row locks: an exclusive locking read takes the database write lock (the
 //! session begins IMMEDIATE), so there the second exclusive locker always waits, SKIP
@@ -10,16 +11,15 @@
 //! readers both proceed, and in WAL mode a writer is not blocked, but the holder's own
 //! later write fails as a serialization failure instead of building on a stale read.
 
-use std::time::Duration;
-
 use tokio::task::JoinHandle;
 use txkit::{Engine, ErrorKind, RowLock, TableLock};
 
-use crate::common::{Kind, TestDb};
+use crate::common::{BOUND, Kind, TestDb, assert_waits_for_lock_at, bounded};
+use crate::entities::Isolated;
 use crate::session::{Acct, seeded};
 
-const BLOCKED: Duration = Duration::from_millis(500);
-const RELEASED: Duration = Duration::from_secs(20);
+/// The table every session here locks (in a schema or database of the test's own).
+const TABLE: &str = "session_accounts";
 
 crate::matrix!(
     sea_orm:
@@ -30,18 +30,17 @@ crate::matrix!(
     table_lock_blocks_writers,
 );
 
-/// Asserts `task` has not finished within [`BLOCKED`]; gives it back.
-async fn assert_blocked<T: std::fmt::Debug>(mut task: JoinHandle<T>) -> JoinHandle<T> {
-    let early = tokio::time::timeout(BLOCKED, &mut task).await;
-    assert!(early.is_err(), "expected to block, but returned {early:?}");
+/// Asserts the database shows `task` waiting for a lock on [`TABLE`] of `iso`; gives it
+/// back.
+async fn assert_blocked<T>(db: &TestDb, iso: &Isolated, task: JoinHandle<T>) -> JoinHandle<T> {
+    assert_waits_for_lock_at(db, &iso.url, TABLE, &task).await;
     task
 }
 
-/// Awaits `task`, which must finish within [`RELEASED`].
+/// Awaits `task`, which must finish within [`BOUND`].
 async fn finishes<T>(task: JoinHandle<T>) -> T {
-    tokio::time::timeout(RELEASED, task)
+    bounded("the blocked statement, after the lock was released", task)
         .await
-        .expect("the blocked statement did not finish after the lock was released")
         .expect("task")
 }
 
@@ -80,7 +79,8 @@ async fn for_update_blocks_a_second_locker(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(row.owner, "a");
-    let waiter = assert_blocked(lock_in_task(&iso.engine, vec![ids[0]], RowLock::update())).await;
+    let waiter = lock_in_task(&iso.engine, vec![ids[0]], RowLock::update());
+    let waiter = assert_blocked(&db, &iso, waiter).await;
     holder.commit().await.unwrap();
     assert_eq!(finishes(waiter).await.unwrap(), ["a"]);
     db.assert_no_idle_in_transaction().await;
@@ -98,7 +98,7 @@ async fn nowait_fails_with_lock_not_available(db: TestDb) {
         .await
         .unwrap();
     let result = tokio::time::timeout(
-        RELEASED,
+        BOUND,
         lock_in_task(&iso.engine, vec![ids[0]], RowLock::update().nowait()),
     )
     .await
@@ -130,7 +130,7 @@ async fn skip_locked_returns_the_unlocked_rows(db: TestDb) {
     if db.kind == Kind::Sqlite {
         // The write lock is the only lock: the skipper waits for it, then nothing is
         // locked by anyone else, so it skips nothing.
-        let skipper = assert_blocked(skipper).await;
+        let skipper = assert_blocked(&db, &iso, skipper).await;
         holder.commit().await.unwrap();
         assert_eq!(finishes(skipper).await.unwrap(), ["a", "b", "c", "d"]);
     } else {
@@ -182,7 +182,7 @@ async fn shared_locks_coexist_and_block_writers(db: TestDb) {
         iso.finish().await;
         return;
     }
-    let writer = assert_blocked(writer).await;
+    let writer = assert_blocked(&db, &iso, writer).await;
     holder.commit().await.unwrap();
     finishes(writer).await.unwrap();
     db.assert_no_idle_in_transaction().await;
@@ -214,7 +214,7 @@ async fn table_lock_blocks_writers(db: TestDb) {
         s.add_borrowed(&mut row);
         s.commit().await
     });
-    let writer = assert_blocked(writer).await;
+    let writer = assert_blocked(&db, &iso, writer).await;
     holder.commit().await.unwrap();
     finishes(writer).await.unwrap();
     db.assert_no_idle_in_transaction().await;

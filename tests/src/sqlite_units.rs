@@ -4,14 +4,12 @@
 //! a unit or a writer cancelled while in line, or while running on its thread, never leaves
 //! a dirty connection in the pool. On the other backends the unit is refused.
 
-use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use txkit::sqlite::SqliteConnection;
 use txkit::{Engine, ErrorKind, SqliteBehavior, TxOptions, TxState, params};
 
-use crate::common::{Kind, TestDb, poll_then_drop, unique};
+use crate::common::{Kind, TestDb, poll_then_drop, sqlite_watcher, sqlite_write_locked, unique};
 
 crate::matrix!(without_thread: sqlite_transaction_is_sqlite_only);
 
@@ -60,22 +58,6 @@ async fn engine_on(
         .await
         .unwrap();
     (engine, t, path)
-}
-
-/// A connection of the test's own to `path`, to read the file's gate and counters.
-async fn watcher(path: &Path) -> SqliteConnection {
-    txkit::sqlite::SqliteConnectOptions::new(path)
-        .connect()
-        .await
-        .unwrap()
-}
-
-/// Whether SQLite's write lock is held, by a plain rusqlite connection that never waits.
-fn write_locked(path: &Path) -> bool {
-    let probe = txkit::sqlite::rusqlite::Connection::open(path).unwrap();
-    // rusqlite opens with a busy_timeout of 5 s: this probe must answer at once.
-    probe.busy_timeout(Duration::ZERO).unwrap();
-    probe.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_err()
 }
 
 async fn until(what: &str, mut ready: impl FnMut() -> bool) {
@@ -161,7 +143,7 @@ async fn a_unit_waits_in_line_for_another_writer() {
     for execution in ["inline", "thread"] {
         let dir = tempfile::tempdir().unwrap();
         let (engine, t, path) = engine_on(&dir, execution, 2).await;
-        let watch = watcher(&path).await;
+        let watch = sqlite_watcher(&path).await;
         let waits = watch.busy_waits();
         let insert = format!("INSERT INTO {t} (v) VALUES (?)");
 
@@ -179,7 +161,7 @@ async fn a_unit_waits_in_line_for_another_writer() {
         });
         until("the unit in line", || watch.writers_waiting() == 1).await;
         assert!(
-            write_locked(&path),
+            sqlite_write_locked(&path),
             "{execution}: the holder has SQLite's write lock"
         );
         holder.commit().await.unwrap();
@@ -208,7 +190,7 @@ async fn cancelled_while_in_line() {
     for execution in ["inline", "thread"] {
         let dir = tempfile::tempdir().unwrap();
         let (engine, t, path) = engine_on(&dir, execution, 2).await;
-        let watch = watcher(&path).await;
+        let watch = sqlite_watcher(&path).await;
         let insert = format!("INSERT INTO {t} (v) VALUES (?)");
         let mut holder = engine.begin_with(immediate()).await.unwrap();
         holder.execute(&insert, &params![1]).await.unwrap();

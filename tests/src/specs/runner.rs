@@ -1,6 +1,7 @@
 //! Runs a permutation (the isolation tester's word: one interleaving of the sessions'
-//! steps) the way the tester does: steps start in the permutation's order; a step that has
-//! not answered within the bound is blocked, and its session's later steps wait their turn
+//! steps) the way the tester does: steps start in the permutation's order; a step the
+//! database shows waiting for a lock before it answers is blocked ([`Step::blocks`]; the
+//! tester asks PostgreSQL the same), and its session's later steps wait their turn
 //! while the other sessions go on; after a step that can release locks (COMMIT, ROLLBACK,
 //! or a failure) each blocked step gets a bounded wait to finish. A session whose step
 //! failed is rolled back and its later steps are skipped (the tester would see them fail
@@ -11,6 +12,7 @@ use std::collections::VecDeque;
 use txkit::TableLock;
 
 use super::{Outcome, Session, Step, join};
+use crate::common::{Kind, LockView};
 
 /// What a step does.
 #[derive(Clone)]
@@ -75,6 +77,7 @@ fn start(sessions: &[Session], def: &StepDef) -> Step {
 
 struct Runner<'a> {
     sessions: &'a [Session],
+    view: LockView,
     pending: Vec<Option<Running>>,
     deferred: Vec<VecDeque<StepDef>>,
     failed: Vec<bool>,
@@ -83,6 +86,11 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
+    /// How many steps are known to be blocked now.
+    fn blocked_count(&self) -> usize {
+        self.pending.iter().filter(|p| p.is_some()).count()
+    }
+
     /// Records a finished step; true if it may have released locks.
     async fn finished(&mut self, def: &StepDef, step: Step) -> bool {
         let is_select = matches!(&def.act, Act::Sql(q) if q.trim_start().starts_with("SELECT"));
@@ -110,7 +118,8 @@ impl Runner<'_> {
             return false;
         }
         let mut step = start(self.sessions, &def);
-        if step.blocks().await {
+        let others = self.blocked_count();
+        if step.blocks(&self.view, others).await {
             self.outcome.blocked_step(&step.label);
             let i = def.session;
             self.pending[i] = Some(Running { def, step });
@@ -145,7 +154,8 @@ impl Runner<'_> {
                 let Some(mut running) = self.pending[i].take() else {
                     continue;
                 };
-                if running.step.blocks().await {
+                let others = self.blocked_count();
+                if running.step.blocks(&self.view, others).await {
                     self.pending[i] = Some(running);
                     continue;
                 }
@@ -165,8 +175,15 @@ impl Runner<'_> {
 /// step has run (a step blocked for good fails the scenario after the step limit).
 pub async fn run(sessions: &[Session], perm: &[StepDef]) -> Outcome {
     let n = sessions.len();
+    let engine = &sessions[0].engine;
+    let kind = match engine.backend() {
+        "sqlite" => Kind::Sqlite,
+        "postgres" => Kind::Postgres,
+        _ => Kind::MySql,
+    };
     let mut r = Runner {
         sessions,
+        view: LockView::new(kind, false, engine.url().expose()).await,
         pending: (0..n).map(|_| None).collect(),
         deferred: (0..n).map(|_| VecDeque::new()).collect(),
         failed: vec![false; n],
@@ -198,6 +215,7 @@ pub async fn run(sessions: &[Session], perm: &[StepDef]) -> Outcome {
             r.finish_blocked(i).await;
         }
     }
+    r.view.close().await;
     r.outcome.reads(r.reads);
     r.outcome
 }

@@ -1,16 +1,20 @@
 //! The isolation tester's machinery: a session is a task owning one txkit transaction on
 //! its own pooled connection, fed steps through a channel, so the scenario can start a step,
-//! see that it blocks (no answer within [`BLOCKED`]), go on with other sessions, and collect
-//! the answer once the blocker ends. Nothing here sleeps to order steps: the order is the
-//! order the scenario sends them in, and a step is known to have run when its answer comes.
+//! see that it blocks (the database shows its session waiting for a lock, see
+//! [`Step::blocks`]), go on with other sessions, and collect the answer once the blocker
+//! ends. Nothing here sleeps to order steps: the order is the order the scenario sends them
+//! in, and a step is known to have run when its answer comes.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use txkit::{Engine, Error, Row, TableLock, Transaction, TxOptions};
 
-/// How long a step must stay unanswered to count as blocked.
-pub const BLOCKED: Duration = Duration::from_millis(300);
+use crate::common::{LockView, Waiter};
+
+/// How long a step waits for its answer between two looks at the database's lock view.
+const LOOK_EVERY: Duration = Duration::from_millis(10);
 
 /// How long any step may take before the scenario fails (a bounded wait, never an order).
 const STEP_LIMIT: Duration = Duration::from_secs(60);
@@ -29,7 +33,37 @@ enum Cmd {
 /// One session: a transaction begun (with the session's options) at its first step.
 pub struct Session {
     pub name: &'static str,
+    pub(super) engine: Engine,
     cmds: mpsc::UnboundedSender<Cmd>,
+    /// The server's id for the connection of the open transaction (PostgreSQL backend pid,
+    /// MySQL connection id); `None` between transactions and on SQLite.
+    id: SessionId,
+}
+
+type SessionId = Arc<Mutex<Option<i64>>>;
+
+/// The statement that reads a connection's server id, for `engine`'s backend (outside any
+/// transaction, so it takes no snapshot).
+fn id_query(engine: &Engine) -> Option<&'static str> {
+    match engine.backend() {
+        "postgres" => Some("SELECT pg_backend_pid()::bigint"),
+        "mysql" => Some("SELECT CAST(CONNECTION_ID() AS SIGNED)"),
+        _ => None,
+    }
+}
+
+/// Checks a connection out, notes its server id in `id`, and begins on it.
+async fn begin(
+    engine: &Engine,
+    opts: TxOptions,
+    id: &SessionId,
+) -> Result<Transaction<'static>, Error> {
+    let mut conn = engine.connection().await?;
+    if let Some(sql) = id_query(engine) {
+        let rows = conn.query(sql, &[]).await?;
+        *id.lock().expect("session id") = Some(rows[0].get::<i64>(0)?);
+    }
+    Transaction::begin_pooled(conn, opts).await
 }
 
 impl Session {
@@ -37,12 +71,14 @@ impl Session {
     /// the isolation tester's `BEGIN` takes no snapshot until the first statement).
     pub fn new(name: &'static str, engine: &Engine, opts: TxOptions) -> Session {
         let (cmds, mut rx) = mpsc::unbounded_channel::<Cmd>();
-        let engine = engine.clone();
+        let id = SessionId::default();
+        let (task_engine, task_id) = (engine.clone(), id.clone());
         tokio::spawn(async move {
+            let (engine, id) = (task_engine, task_id);
             let mut tx: Option<Transaction<'static>> = None;
             while let Some(cmd) = rx.recv().await {
                 if tx.is_none() && !matches!(cmd, Cmd::Rollback(_)) {
-                    match engine.begin_with(opts).await {
+                    match begin(&engine, opts, &id).await {
                         Ok(t) => tx = Some(t),
                         Err(e) => {
                             reply_of(cmd).send(Err(e)).ok();
@@ -67,19 +103,27 @@ impl Session {
                     }
                     Cmd::Commit(reply) => {
                         let t = tx.take().expect("open");
-                        reply.send(t.commit().await.map(|()| Vec::new())).ok();
+                        let r = t.commit().await;
+                        *id.lock().expect("session id") = None;
+                        reply.send(r.map(|()| Vec::new())).ok();
                     }
                     Cmd::Rollback(reply) => {
                         let r = match tx.take() {
                             Some(t) => t.rollback().await,
                             None => Ok(()),
                         };
+                        *id.lock().expect("session id") = None;
                         reply.send(r.map(|()| Vec::new())).ok();
                     }
                 }
             }
         });
-        Session { name, cmds }
+        Session {
+            name,
+            engine: engine.clone(),
+            cmds,
+            id,
+        }
     }
 
     fn send(&self, label: &str, make: impl FnOnce(Reply) -> Cmd) -> Step {
@@ -88,6 +132,7 @@ impl Session {
         Step {
             label: format!("{}:{label}", self.name),
             state: State::Waiting(rx),
+            session_id: self.id.clone(),
         }
     }
 
@@ -151,6 +196,7 @@ enum State {
 pub struct Step {
     pub label: String,
     state: State,
+    session_id: SessionId,
 }
 
 impl Step {
@@ -166,9 +212,26 @@ impl Step {
         true
     }
 
-    /// Whether the step is still unanswered after [`BLOCKED`].
-    pub async fn blocks(&mut self) -> bool {
-        !self.wait_for(BLOCKED).await
+    /// Whether the step blocks: false once its answer has come, true once `view` shows its
+    /// session waiting for a lock (on SQLite: more txkit writers in line at the write gate
+    /// than the `others_in_line` blocked steps already there, with the write lock held);
+    /// whichever comes first. Fails the scenario if neither comes within the step limit.
+    pub async fn blocks(&mut self, view: &LockView, others_in_line: usize) -> bool {
+        let deadline = Instant::now() + STEP_LIMIT;
+        loop {
+            if self.wait_for(LOOK_EVERY).await {
+                return false;
+            }
+            let id = *self.session_id.lock().expect("session id");
+            if view.waits(Waiter::Session { id, others_in_line }).await {
+                return true;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} neither answered nor waited for a lock within {STEP_LIMIT:?}",
+                self.label
+            );
+        }
     }
 
     /// The answer, within the step limit.
