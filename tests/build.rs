@@ -1,6 +1,8 @@
 //! Marks the matrix's server cells `#[ignore]`d when their server's URL is unset (and
 //! `TXKIT_REQUIRE_ALL_BACKENDS=1` does not ask for every backend), so libtest counts them
 //! as ignored, with the variable to set, instead of as passed tests that did nothing.
+//! The CLI's server tests (`cli/tests/bank.rs`) use this script too (`build` in
+//! cli/Cargo.toml); the published backends carry copies of their own half.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(txkit_skip_postgres)");

@@ -32,19 +32,26 @@ fn prefix() -> String {
     )
 }
 
-/// The server URL in `var`, or `None` (with a printed skip) when it is unset; with
-/// `TXKIT_REQUIRE_ALL_BACKENDS=1` an unset URL fails the test instead, as the matrix does.
-fn server_url(var: &str) -> Option<String> {
+/// The server URL in `var` (`TXKIT_POSTGRES_URL` or `TXKIT_MYSQL_URL`). A build without
+/// it marks the test ignored (tests/build.rs, this crate's build script too), so a server
+/// test that runs without the URL is a failure, never a silent pass: it lacks that
+/// `#[cfg_attr(..)]`, or `--include-ignored` asked for it, or the binary was built with a
+/// URL (or `TXKIT_REQUIRE_ALL_BACKENDS=1`) the run does not have.
+fn server_url(var: &str) -> String {
+    let marked_ignored = match var {
+        "TXKIT_POSTGRES_URL" => cfg!(txkit_skip_postgres),
+        _ => cfg!(txkit_skip_mysql),
+    };
     match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("TXKIT_REQUIRE_ALL_BACKENDS").as_deref() != Ok("1"),
-                "TXKIT_REQUIRE_ALL_BACKENDS=1 but {var} is not set"
-            );
-            println!("SKIP {var} not set: this server test did not run");
-            None
-        }
+        Ok(url) if !url.is_empty() => url,
+        _ if marked_ignored => panic!(
+            "a server test ran without {var}: it lacks its #[cfg_attr(txkit_skip_.., ignore)], \
+             or --include-ignored asked for it"
+        ),
+        _ => panic!(
+            "{var} is not set, but this build needs it (TXKIT_REQUIRE_ALL_BACKENDS=1, or the \
+             URL was set when it was built)"
+        ),
     }
 }
 
@@ -96,21 +103,25 @@ fn every_strategy_holds_the_invariants_on_sqlite() {
     }
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[test]
 fn every_strategy_holds_the_invariants_on_postgres() {
-    let Some(url) = server_url("TXKIT_POSTGRES_URL") else {
-        return;
-    };
+    let url = server_url("TXKIT_POSTGRES_URL");
     for strategy in STRATEGIES {
         run_ok(Some(&url), strategy);
     }
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[test]
 fn every_strategy_holds_the_invariants_on_mysql() {
-    let Some(url) = server_url("TXKIT_MYSQL_URL") else {
-        return;
-    };
+    let url = server_url("TXKIT_MYSQL_URL");
     for strategy in STRATEGIES {
         run_ok(Some(&url), strategy);
     }
@@ -258,19 +269,23 @@ fn lost_updates_are_caught(url: &str) {
     panic!("5 runs of lost-update-faulty on {url} lost no update");
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[test]
 fn lost_updates_are_caught_on_postgres() {
-    let Some(url) = server_url("TXKIT_POSTGRES_URL") else {
-        return;
-    };
+    let url = server_url("TXKIT_POSTGRES_URL");
     lost_updates_are_caught(&url);
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[test]
 fn lost_updates_are_caught_on_mysql() {
-    let Some(url) = server_url("TXKIT_MYSQL_URL") else {
-        return;
-    };
+    let url = server_url("TXKIT_MYSQL_URL");
     lost_updates_are_caught(&url);
 }
 

@@ -5,11 +5,13 @@ mod common;
 use common::{another, connect, count, drop_table, make_table, scalar, table, until_running};
 use txkit_core::{Connection, ErrorKind, RowLock, TxOptions, Value};
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlock_victim_is_told_and_may_retry() {
-    let Some(mut observer) = connect().await else {
-        return;
-    };
+    let mut observer = connect().await;
     let t = table("deadlock");
     make_table(&mut observer, &t, &[1, 2]).await;
     let mut a = another().await;
@@ -46,9 +48,13 @@ async fn deadlock_victim_is_told_and_may_retry() {
     drop_table(&mut observer, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn nowait_on_a_locked_row_is_lock_not_available() {
-    let Some(mut a) = connect().await else { return };
+    let mut a = connect().await;
     let mut b = another().await;
     let t = table("nowait");
     make_table(&mut a, &t, &[1, 2]).await;
@@ -95,9 +101,13 @@ async fn nowait_on_a_locked_row_is_lock_not_available() {
     drop_table(&mut a, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn lock_wait_timeout_rolls_back_the_whole_transaction() {
-    let Some(mut a) = connect().await else { return };
+    let mut a = connect().await;
     let mut b = another().await;
     let t = table("lockwait");
     make_table(&mut a, &t, &[1]).await;
@@ -130,9 +140,13 @@ async fn lock_wait_timeout_rolls_back_the_whole_transaction() {
     drop_table(&mut a, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn unique_violation() {
-    let Some(mut a) = connect().await else { return };
+    let mut a = connect().await;
     let t = table("unique");
     make_table(&mut a, &t, &[1]).await;
     let e = a
@@ -148,11 +162,13 @@ async fn unique_violation() {
     drop_table(&mut a, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn killed_connection_is_lost_and_broken() {
-    let Some(mut victim) = connect().await else {
-        return;
-    };
+    let mut victim = connect().await;
     let mut killer = another().await;
     killer
         .execute(&format!("KILL {}", victim.connection_id()), &[])
@@ -175,11 +191,13 @@ async fn killed_connection_is_lost_and_broken() {
     victim.close().await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_query_interrupts_the_statement_only() {
-    let Some(mut holder) = connect().await else {
-        return;
-    };
+    let mut holder = connect().await;
     let mut killer = another().await;
     let mut waiter = another().await;
     let waiter_id = waiter.connection_id();
@@ -210,11 +228,13 @@ async fn kill_query_interrupts_the_statement_only() {
     drop_table(&mut holder, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn connection_lost_during_commit_is_outcome_unknown() {
-    let Some(mut victim) = connect().await else {
-        return;
-    };
+    let mut victim = connect().await;
     let mut killer = another().await;
     let t = table("commit_lost");
     make_table(&mut killer, &t, &[]).await;
@@ -239,9 +259,13 @@ async fn connection_lost_during_commit_is_outcome_unknown() {
     drop_table(&mut killer, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn snapshot_isolation_conflict_is_a_serialization_failure() {
-    let Some(mut a) = connect().await else { return };
+    let mut a = connect().await;
     // MariaDB 10.6.18+/10.11.8+ only.
     if a.execute("SET SESSION innodb_snapshot_isolation = ON", &[])
         .await

@@ -9,9 +9,13 @@ use txkit_core::{
     Connection, ErrorKind, IsolationLevel, ManagedConnection, TxOptions, TxState, Value,
 };
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn every_isolation_level_and_read_only() {
-    let Some(mut b) = connect().await else { return };
+    let mut b = connect().await;
     let t = table("m_iso");
     make_table(&mut b, &t, &[1, 2]).await;
     let mut conn = ManagedConnection::new(another().await);
@@ -38,11 +42,13 @@ async fn every_isolation_level_and_read_only() {
     drop_table(&mut b, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn savepoints_nest_and_roll_back() {
-    let Some(mut observer) = connect().await else {
-        return;
-    };
+    let mut observer = connect().await;
     let t = table("m_sp");
     make_table(&mut observer, &t, &[]).await;
     let mut conn = ManagedConnection::new(another().await);
@@ -79,11 +85,13 @@ async fn savepoints_nest_and_roll_back() {
     drop_table(&mut observer, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn dropped_guard_rolls_back() {
-    let Some(mut observer) = connect().await else {
-        return;
-    };
+    let mut observer = connect().await;
     let t = table("m_drop");
     make_table(&mut observer, &t, &[]).await;
     let mut conn = ManagedConnection::new(another().await);
@@ -100,11 +108,13 @@ async fn dropped_guard_rolls_back() {
     drop_table(&mut observer, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn lock_wait_timeout_dooms_the_transaction() {
-    let Some(mut holder) = connect().await else {
-        return;
-    };
+    let mut holder = connect().await;
     let t = table("m_lockwait");
     make_table(&mut holder, &t, &[1]).await;
     let mut conn = ManagedConnection::new(another().await);

@@ -4,17 +4,19 @@ mod common;
 
 use std::time::Duration;
 
-use common::{connect, count, drop_table, make_table, scalar, table};
+use common::{connect, count, drop_table, make_table, require_server, scalar, table};
 use txkit_core::{
     AccessMode, Connection, DatabaseUrl, ErrorKind, IsolationLevel, ResetMode, TxOptions, Value,
 };
 use txkit_mysql::{MySqlConnectOptions, MySqlConnection, ServerFlavor};
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn detects_the_server() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let rows = conn.query("SELECT VERSION()", &[]).await.expect("version");
     let version: String = rows[0].get(0).expect("text");
     let info = conn.server().clone();
@@ -32,11 +34,13 @@ async fn detects_the_server() {
     conn.close().await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn values_round_trip() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let t = table("values");
     conn.execute(
         &format!(
@@ -113,11 +117,13 @@ async fn values_round_trip() {
     drop_table(&mut conn, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn affected_rows_count_matched_rows() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let t = table("found");
     make_table(&mut conn, &t, &[1]).await;
     let n = conn
@@ -134,11 +140,13 @@ async fn affected_rows_count_matched_rows() {
     drop_table(&mut conn, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn client_side_mistakes_keep_the_connection() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let e = conn
         .query("SELECT ? + ?", &[Value::Int(1)])
         .await
@@ -174,11 +182,13 @@ async fn client_side_mistakes_keep_the_connection() {
     assert!(!conn.is_broken());
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn begin_sets_isolation_and_access_for_one_transaction() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let mut b = common::another().await;
     let t = table("iso");
     make_table(&mut conn, &t, &[1, 2]).await;
@@ -215,11 +225,13 @@ async fn begin_sets_isolation_and_access_for_one_transaction() {
     drop_table(&mut conn, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn status_flag_agrees_with_the_server() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let t = table("status");
     make_table(&mut conn, &t, &[1]).await;
     let check = |expected: bool| expected;
@@ -244,11 +256,13 @@ async fn status_flag_agrees_with_the_server() {
     drop_table(&mut conn, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn begin_refuses_to_commit_an_implicit_transaction() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let t = table("implicit");
     make_table(&mut conn, &t, &[]).await;
     conn.execute("SET autocommit = 0", &[])
@@ -265,11 +279,13 @@ async fn begin_refuses_to_commit_an_implicit_transaction() {
     drop_table(&mut conn, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn full_reset_clears_the_session() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let t = table("reset");
     make_table(&mut conn, &t, &[]).await;
     conn.execute("SET @txkit_x = 5", &[]).await.expect("set");
@@ -287,11 +303,13 @@ async fn full_reset_clears_the_session() {
     drop_table(&mut conn, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn connect_failures_name_the_url_not_the_password() {
-    if connect().await.is_none() {
-        return;
-    }
+    require_server();
     let url = DatabaseUrl::parse("mysql://root:S3ntinel@127.0.0.1:1/test").expect("url");
     let e = MySqlConnection::connect(&url)
         .await
@@ -329,11 +347,13 @@ async fn connect_failures_name_the_url_not_the_password() {
     drop(listener);
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn connects_by_scheme_socket_and_attributes() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let socket: Option<String> = conn.query("SELECT @@socket", &[]).await.expect("socket")[0]
         .get(0)
         .ok();
@@ -354,11 +374,13 @@ async fn connects_by_scheme_socket_and_attributes() {
     }
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn statements_are_closed_when_not_cached() {
-    if connect().await.is_none() {
-        return;
-    }
+    require_server();
     let mut conn = common::options()
         .statement_cache_size(0)
         .connect()

@@ -7,11 +7,13 @@ use common::{
 };
 use txkit_core::{Connection, Error, ErrorKind, TableLock, TxOptions, Value};
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn unit_commits_and_unlocks() {
-    let Some(mut observer) = connect().await else {
-        return;
-    };
+    let mut observer = connect().await;
     let t = table("tl_ok");
     let other = table("tl_other");
     make_table(&mut observer, &t, &[1]).await;
@@ -52,11 +54,13 @@ async fn unit_commits_and_unlocks() {
     drop_table(&mut observer, &other).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn failed_unit_rolls_back_and_unlocks() {
-    let Some(mut observer) = connect().await else {
-        return;
-    };
+    let mut observer = connect().await;
     let t = table("tl_fail");
     make_table(&mut observer, &t, &[]).await;
     let mut conn = another().await;
@@ -77,11 +81,13 @@ async fn failed_unit_rolls_back_and_unlocks() {
     drop_table(&mut observer, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn refused_inside_a_transaction_and_begin_refused_inside_a_unit() {
-    let Some(mut conn) = connect().await else {
-        return;
-    };
+    let mut conn = connect().await;
     let t = table("tl_refuse");
     make_table(&mut conn, &t, &[1]).await;
     conn.begin(&TxOptions::new()).await.expect("begin");
@@ -105,11 +111,13 @@ async fn refused_inside_a_transaction_and_begin_refused_inside_a_unit() {
     drop_table(&mut conn, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn nowait_on_a_locked_table() {
-    let Some(mut holder) = connect().await else {
-        return;
-    };
+    let mut holder = connect().await;
     if !holder.server().supports_lock_tables_nowait() {
         return;
     }
@@ -133,11 +141,13 @@ async fn nowait_on_a_locked_table() {
     drop_table(&mut holder, &t).await;
 }
 
+#[cfg_attr(
+    txkit_skip_mysql,
+    ignore = "server test: set TXKIT_MYSQL_URL to run it"
+)]
 #[tokio::test]
 async fn abandoned_unit_is_broken_until_recovered() {
-    let Some(mut observer) = connect().await else {
-        return;
-    };
+    let mut observer = connect().await;
     let t = table("tl_cancel");
     make_table(&mut observer, &t, &[]).await;
     let mut conn = another().await;

@@ -24,20 +24,31 @@ pub fn options() -> MySqlConnectOptions {
     MySqlConnectOptions::from_url(&url).expect("TXKIT_MYSQL_URL options")
 }
 
-/// A new connection, or `None` (with a printed skip) when `TXKIT_MYSQL_URL` is not set;
-/// with `TXKIT_REQUIRE_ALL_BACKENDS=1` a missing URL is a failure, and with a URL set an
-/// unreachable server is one too.
-pub async fn connect() -> Option<MySqlConnection> {
-    if std::env::var("TXKIT_MYSQL_URL").map_or(true, |u| u.is_empty()) {
-        assert!(
-            std::env::var("TXKIT_REQUIRE_ALL_BACKENDS").as_deref() != Ok("1"),
-            "TXKIT_REQUIRE_ALL_BACKENDS=1 but TXKIT_MYSQL_URL is not set"
-        );
-        println!("SKIP MySQL/MariaDB server test: set TXKIT_MYSQL_URL to run it");
-        return None;
-    }
+/// The guard at the top of every server test: `TXKIT_MYSQL_URL` must be set. A build
+/// without it marks the server tests ignored (build.rs), so a server test that runs
+/// without the URL is a failure, never a silent pass: it lacks that `#[cfg_attr(..)]`, or
+/// `--include-ignored` asked for tests that cannot run, or the binary was built with a URL
+/// (or `TXKIT_REQUIRE_ALL_BACKENDS=1`) the run does not have.
+pub fn require_server() {
+    assert!(
+        std::env::var("TXKIT_MYSQL_URL").is_ok_and(|u| !u.is_empty()),
+        "{}",
+        if cfg!(txkit_skip_mysql) {
+            "a MySQL/MariaDB server test ran without TXKIT_MYSQL_URL: it lacks \
+             #[cfg_attr(txkit_skip_mysql, ignore = ..)], or --include-ignored asked for it"
+        } else {
+            "TXKIT_MYSQL_URL is not set, but this build needs it (TXKIT_REQUIRE_ALL_BACKENDS=1, \
+             or the URL was set when it was built)"
+        }
+    );
+}
+
+/// A new connection to the server under test, after [`require_server`]; an unreachable
+/// server is a failure.
+pub async fn connect() -> MySqlConnection {
+    require_server();
     match options().connect().await {
-        Ok(conn) => Some(conn),
+        Ok(conn) => conn,
         Err(e) => panic!("TXKIT_MYSQL_URL is set but the server is not reachable: {e}"),
     }
 }

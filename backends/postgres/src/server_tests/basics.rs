@@ -4,11 +4,13 @@ use txkit_core::{Connection, ErrorKind, IsolationLevel, ResetMode, TxOptions, Va
 
 use super::support::{connect, connect_with, count, exec, options, scalar, table};
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_round_trip() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     let t = table("values");
     exec(
@@ -97,11 +99,13 @@ async fn values_round_trip() {
     exec(&mut c, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numeric_text_is_exact_both_ways() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     for text in [
         "0",
@@ -124,11 +128,13 @@ async fn numeric_text_is_exact_both_ways() {
     );
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_dollar_placeholders_pass_through() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     assert_eq!(
         scalar(&mut c, "SELECT $1::int8 + $2", &params![40, 2]).await,
@@ -141,11 +147,13 @@ async fn native_dollar_placeholders_pass_through() {
     );
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_plan_heals_outside_a_transaction() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     let t = table("stale");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -163,11 +171,13 @@ async fn stale_plan_heals_outside_a_transaction() {
     exec(&mut c, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stale_plan_inside_a_transaction_fails_then_heals() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     let t = table("stale_tx");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -187,11 +197,13 @@ async fn stale_plan_inside_a_transaction_fails_then_heals() {
     exec(&mut c, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statement_cache_is_bounded() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect_with("sslmode=disable&statement_cache_size=2").await;
     for n in 1..=3 {
         assert_eq!(
@@ -208,11 +220,13 @@ async fn statement_cache_is_bounded() {
     assert_eq!(none.cached_statements(), 0);
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transaction_state_as_the_server_sees_it() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     c.ping().await.unwrap();
     assert!(!c.server_in_transaction().await.unwrap());
@@ -226,11 +240,13 @@ async fn transaction_state_as_the_server_sees_it() {
     c.ping().await.unwrap();
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn begin_sends_the_options_asked_for() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     let opts = TxOptions::new()
         .isolation(IsolationLevel::Serializable)
@@ -265,11 +281,13 @@ async fn begin_sends_the_options_asked_for() {
     c.commit().await.unwrap();
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_of_a_failed_transaction_is_an_error() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     let t = table("failed_commit");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -293,11 +311,13 @@ async fn commit_of_a_failed_transaction_is_an_error() {
     exec(&mut c, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_reset_clears_the_session_and_keeps_statements() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     let select = "SELECT current_setting('search_path')";
     let before = scalar(&mut c, select, &[]).await;
@@ -319,11 +339,13 @@ async fn full_reset_clears_the_session_and_keeps_statements() {
     c.reset(ResetMode::None).await.unwrap();
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_connection_names_the_redacted_url() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let url = txkit_core::DatabaseUrl::parse(
         "postgres://postgres:S3ntinel@127.0.0.1:1/test?sslmode=disable&connect_timeout=5",
     )
@@ -340,11 +362,13 @@ async fn refused_connection_names_the_redacted_url() {
     assert!(!text.contains("S3ntinel"), "{text}");
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unix_socket_connects() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let dir = "/var/run/postgresql";
     if !std::path::Path::new(dir).join(".s.PGSQL.5432").exists() {
         eprintln!("skipped: no PostgreSQL socket in {dir}");

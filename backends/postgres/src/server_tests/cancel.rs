@@ -4,11 +4,13 @@ use txkit_core::{Connection, ManagedConnection, TxOptions, TxState, Value, param
 
 use super::support::{connect, connect_with, count, exec, poll_then_drop, table};
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_query_then_recover_at_every_poll() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     let t = table("cancel_raw");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -49,11 +51,13 @@ async fn dropped_query_then_recover_at_every_poll() {
     exec(&mut c, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_operation_in_a_managed_transaction_is_rolled_back() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut setup = connect().await;
     let t = table("cancel_managed");
     exec(&mut setup, &format!("CREATE TABLE {t} (a int4)")).await;
@@ -93,11 +97,13 @@ async fn dropped_operation_in_a_managed_transaction_is_rolled_back() {
     exec(&mut setup, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn managed_transactions_savepoints_and_dropped_guards() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let app = format!("txpg_managed_{}", std::process::id());
     let mut watcher = connect().await;
     let t = table("managed");

@@ -11,11 +11,13 @@ use txkit_core::{Connection, ErrorKind, TxOptions, Value, params};
 
 use super::support::{backend_pid, connect, count, exec, table, unique_key, wait_until};
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_killed_during_commit_is_outcome_unknown() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut admin = connect().await;
     let t = table("commit_kill");
     let key = unique_key();
@@ -98,11 +100,13 @@ async fn connection_killed_during_commit_is_outcome_unknown() {
     exec(&mut admin, &format!("DROP FUNCTION {t}_wait()")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_on_a_closed_connection_is_never_success() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut victim = connect().await;
     let mut admin = connect().await;
     let pid = backend_pid(&mut victim).await;
@@ -123,11 +127,13 @@ async fn commit_on_a_closed_connection_is_never_success() {
 
 /// COMMIT sends the `SELECT 1` probe only when the transaction may have failed unseen;
 /// each way a transaction can fail is still reported, and nothing of it is committed.
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_reports_every_failed_transaction() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     let t = table("commit_failed");
     exec(&mut c, &format!("CREATE TABLE {t} (a int4 PRIMARY KEY)")).await;

@@ -19,11 +19,13 @@ async fn two_row_table(what: &str) -> (crate::PgConnection, String) {
     (c, t)
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlock_is_detected_and_retryable() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let (mut setup, t) = two_row_table("deadlock").await;
     let barrier = Arc::new(Barrier::new(2));
     let mut tasks = Vec::new();
@@ -59,11 +61,13 @@ async fn deadlock_is_detected_and_retryable() {
     exec(&mut setup, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_skew_under_serializable_fails_one() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let (mut setup, t) = two_row_table("skew").await;
     let serializable = TxOptions::new().isolation(IsolationLevel::Serializable);
     let mut a = connect().await;
@@ -88,11 +92,13 @@ async fn write_skew_under_serializable_fails_one() {
     exec(&mut setup, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nowait_and_lock_timeout() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let (mut holder, t) = two_row_table("locks").await;
     holder.begin(&TxOptions::new()).await.unwrap();
     let lock = format!("SELECT id FROM {t} WHERE id = 1 FOR UPDATE");
@@ -133,11 +139,13 @@ async fn nowait_and_lock_timeout() {
     exec(&mut holder, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unique_violation_and_aborted_transaction() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let (mut c, t) = two_row_table("unique").await;
     let insert = format!("INSERT INTO {t} VALUES (?, 0)");
     let e = c.execute(&insert, &params![1]).await.unwrap_err();
@@ -164,11 +172,13 @@ async fn unique_violation_and_aborted_transaction() {
     exec(&mut c, &format!("DROP TABLE {t}")).await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_connection_is_lost_and_broken() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut victim = connect().await;
     let mut killer = connect().await;
     let pid = backend_pid(&mut victim).await;
@@ -192,11 +202,13 @@ async fn killed_connection_is_lost_and_broken() {
     victim.close().await;
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statement_timeout_is_not_retryable() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let mut c = connect().await;
     c.batch("SET statement_timeout = '50ms'").await.unwrap();
     let e = c.query("SELECT pg_sleep(5)", &[]).await.unwrap_err();

@@ -6,7 +6,7 @@
 use txkit_core::{Connection, DatabaseUrl, ErrorKind, Result, Value};
 
 use super::private_server::PrivateServer;
-use super::support::server_configured;
+use super::support::require_server;
 use crate::{PgConnectOptions, PgWireConnection};
 
 fn options(url: &str) -> Result<PgConnectOptions> {
@@ -26,11 +26,13 @@ async fn signed_in_as(driver: &str, url: &str) -> Result<Value> {
     Ok(rows[0].value(0)?.clone())
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwords_sign_in_on_both_drivers() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     let server = PrivateServer::start();
     let port = server.port;
     let admin = options(&format!(

@@ -14,18 +14,23 @@ use crate::{PgConnectOptions, PgConnection};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-/// Whether the server tests should run: `TXKIT_POSTGRES_URL` is set. Without it they
-/// print a skip, unless `TXKIT_REQUIRE_ALL_BACKENDS=1` makes that a failure.
-pub(crate) fn server_configured() -> bool {
-    if std::env::var("TXKIT_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
-        return true;
-    }
+/// The guard at the top of every server test: `TXKIT_POSTGRES_URL` must be set. A build
+/// without it marks the server tests ignored (build.rs), so a server test that runs
+/// without the URL is a failure, never a silent pass: it lacks that `#[cfg_attr(..)]`, or
+/// `--include-ignored` asked for tests that cannot run, or the binary was built with a URL
+/// (or `TXKIT_REQUIRE_ALL_BACKENDS=1`) the run does not have.
+pub(crate) fn require_server() {
     assert!(
-        std::env::var("TXKIT_REQUIRE_ALL_BACKENDS").as_deref() != Ok("1"),
-        "TXKIT_REQUIRE_ALL_BACKENDS=1 but TXKIT_POSTGRES_URL is not set"
+        std::env::var("TXKIT_POSTGRES_URL").is_ok_and(|u| !u.is_empty()),
+        "{}",
+        if cfg!(txkit_skip_postgres) {
+            "a PostgreSQL server test ran without TXKIT_POSTGRES_URL: it lacks \
+             #[cfg_attr(txkit_skip_postgres, ignore = ..)], or --include-ignored asked for it"
+        } else {
+            "TXKIT_POSTGRES_URL is not set, but this build needs it (TXKIT_REQUIRE_ALL_BACKENDS=1, \
+             or the URL was set when it was built)"
+        }
     );
-    println!("SKIP PostgreSQL server test: set TXKIT_POSTGRES_URL to run it");
-    false
 }
 
 /// The test server's URL.

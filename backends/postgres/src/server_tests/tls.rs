@@ -27,11 +27,13 @@ pub(super) async fn server_without_tls() -> (u16, tokio::task::JoinHandle<usize>
 }
 
 #[cfg(feature = "tls")]
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_never_falls_back_to_plain_text() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let (port, server) = server_without_tls().await;
     let e = options("")
         .host("127.0.0.1")
@@ -47,11 +49,13 @@ async fn require_never_falls_back_to_plain_text() {
 }
 
 #[cfg(feature = "tls")]
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_against_the_local_server() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     use super::support::scalar;
     use txkit_core::{Connection, Value};
 
@@ -106,6 +110,10 @@ pub(super) fn assert_refused_certificate(e: &txkit_core::Error, why: &str) {
 /// verify-full refuses the address `127.0.0.1`, which the certificate does not name, where
 /// verify-ca accepts it; both refuse the certificate without that CA.
 #[cfg(feature = "tls")]
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_modes_against_a_ca_of_our_own() {
     use txkit_core::{Connection, DatabaseUrl, Value};
@@ -113,9 +121,7 @@ async fn verify_modes_against_a_ca_of_our_own() {
     use super::private_server::PrivateServer;
     use crate::{PgConnectOptions, PgWireConnection};
 
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let server = PrivateServer::start_with_own_ca();
     let ca = server.ca_cert.clone().expect("the server's own CA");
     let ca = ca.to_string_lossy();
@@ -174,11 +180,13 @@ async fn verify_modes_against_a_ca_of_our_own() {
 }
 
 #[cfg(not(feature = "tls"))]
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn require_without_the_feature_is_a_config_error() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let (port, _server) = server_without_tls().await;
     let e = options("sslmode=disable")
         .host("127.0.0.1")
@@ -191,11 +199,13 @@ async fn require_without_the_feature_is_a_config_error() {
     assert!(e.to_string().contains("`tls` Cargo feature"), "{e}");
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefer_falls_back_when_the_server_has_no_tls() {
-    if !super::support::server_configured() {
-        return;
-    }
+    super::support::require_server();
     let (port, server) = server_without_tls().await;
     let opts = options("")
         .host("127.0.0.1")

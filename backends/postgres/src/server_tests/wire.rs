@@ -5,7 +5,7 @@
 use txkit_core::{Connection, DatabaseUrl, ErrorKind, TxOptions, Value, params};
 
 use super::support::{
-    connect, options, poll_then_drop, server_configured, table, url_with, wait_until,
+    connect, options, poll_then_drop, require_server, table, url_with, wait_until,
 };
 use crate::{PgConnectOptions, PgWireConnection};
 
@@ -20,11 +20,13 @@ async fn one(conn: &mut PgWireConnection, sql: &str, params: &[Value]) -> Value 
     rows[0].value(0).unwrap().clone()
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_from_stdin_is_refused_and_the_connection_goes_on() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     let t = table("wire_copy");
     let mut c = wire("").await;
     c.batch(&format!("CREATE TABLE {t} (id int)"))
@@ -41,11 +43,13 @@ async fn copy_from_stdin_is_refused_and_the_connection_goes_on() {
     c.batch(&format!("DROP TABLE {t}")).await.unwrap();
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn types_it_does_not_know_are_read_and_bound_as_text() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     let ty = table("wire_mood");
     let mut c = wire("").await;
     c.batch(&format!("CREATE TYPE {ty} AS ENUM ('sad', 'ok', 'happy')"))
@@ -58,11 +62,13 @@ async fn types_it_does_not_know_are_read_and_bound_as_text() {
     c.batch(&format!("DROP TYPE {ty}")).await.unwrap();
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_request_is_read_to_its_end_before_the_next() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     let mut c = wire("").await;
     // Polled once: the request is written, its answer not yet read.
     let dropped = poll_then_drop(c.query("SELECT generate_series(1, 1000)", &[]), 1).await;
@@ -71,11 +77,13 @@ async fn a_dropped_request_is_read_to_its_end_before_the_next() {
     assert!(!c.server_in_transaction().await.unwrap());
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_flush_commits_nothing_and_leaves_no_transaction() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     let t = table("wire_flush");
     let mut c = wire("").await;
     c.batch(&format!("CREATE TABLE {t} (id int PRIMARY KEY)"))
@@ -124,11 +132,13 @@ async fn a_failed_flush_commits_nothing_and_leaves_no_transaction() {
     c.batch(&format!("DROP TABLE {t}")).await.unwrap();
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_no_statement_cache_nothing_stays_prepared() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     let t = table("wire_nocache");
     let mut c = wire("&statement_cache_size=0").await;
     c.batch(&format!("CREATE TABLE {t} (id int, note text)"))
@@ -160,11 +170,13 @@ async fn with_no_statement_cache_nothing_stays_prepared() {
     c.batch(&format!("DROP TABLE {t}")).await.unwrap();
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statement_evicted_during_its_own_request_still_runs() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     let t = table("wire_evict");
     let mut c = wire("&statement_cache_size=2").await;
     c.batch(&format!("CREATE TABLE {t} (id int, n int)"))
@@ -195,11 +207,13 @@ async fn a_statement_evicted_during_its_own_request_still_runs() {
     c.batch(&format!("DROP TABLE {t}")).await.unwrap();
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_gone_stale_is_prepared_again_outside_a_transaction() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     let t = table("wire_stale");
     let mut c = wire("").await;
     c.batch(&format!("CREATE TABLE {t} (id int)"))
@@ -240,11 +254,13 @@ async fn killed_while_idle_is_found_broken(mut victim: PgWireConnection) {
     );
 }
 
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_killed_while_idle_is_found_broken() {
-    if !server_configured() {
-        return;
-    }
+    require_server();
     killed_while_idle_is_found_broken(wire("").await).await;
 }
 
@@ -252,10 +268,14 @@ async fn a_session_killed_while_idle_is_found_broken() {
 /// (tokio has no peek for Unix sockets). The test server is local, so its socket is
 /// required; a server elsewhere has none to test here.
 #[cfg(unix)]
+#[cfg_attr(
+    txkit_skip_postgres,
+    ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_killed_while_idle_on_a_unix_socket_is_found_broken() {
-    if !server_configured() || !matches!(options("").get_host(), "127.0.0.1" | "localhost" | "::1")
-    {
+    require_server();
+    if !matches!(options("").get_host(), "127.0.0.1" | "localhost" | "::1") {
         return;
     }
     let dirs = one(&mut wire("").await, "SHOW unix_socket_directories", &[]).await;
@@ -297,7 +317,7 @@ async fn what_it_cannot_do_yet_is_refused_up_front() {
 mod tls {
     use txkit_core::{Connection, DatabaseUrl, ErrorKind, TxOptions, Value, params};
 
-    use super::super::support::{server_configured, url_with};
+    use super::super::support::{require_server, url_with};
     use super::super::tls::{assert_refused_certificate, server_without_tls};
     use super::{killed_while_idle_is_found_broken, one};
     use crate::{PgConnectOptions, PgWireConnection, SslMode};
@@ -322,11 +342,13 @@ mod tls {
         one(&mut plain, "SELECT current_setting('ssl')", &[]).await == Value::Text("on".into())
     }
 
+    #[cfg_attr(
+        txkit_skip_postgres,
+        ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+    )]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn require_encrypts_and_everything_runs_over_it() {
-        if !server_configured() {
-            return;
-        }
+        require_server();
         if !server_has_tls().await {
             let e = PgWireConnection::connect(&opts("require"))
                 .await
@@ -358,11 +380,13 @@ mod tls {
         killed_while_idle_is_found_broken(c).await;
     }
 
+    #[cfg_attr(
+        txkit_skip_postgres,
+        ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+    )]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn prefer_encrypts_when_it_can_and_verify_full_checks_the_certificate() {
-        if !server_configured() {
-            return;
-        }
+        require_server();
         if !server_has_tls().await {
             // No TLS at all: verify-full must still refuse, never fall back.
             let e = PgWireConnection::connect(&opts("verify-full"))
@@ -382,11 +406,13 @@ mod tls {
         assert_refused_certificate(&e, "UnknownIssuer");
     }
 
+    #[cfg_attr(
+        txkit_skip_postgres,
+        ignore = "server test: set TXKIT_POSTGRES_URL to run it"
+    )]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn require_never_falls_back_and_prefer_does() {
-        if !server_configured() {
-            return;
-        }
+        require_server();
         let (port, server) = server_without_tls().await;
         let e = PgWireConnection::connect(
             &opts("disable")
