@@ -1,6 +1,7 @@
 //! The pool on every backend: overflow, timeouts, order, recycle, pre-ping, events,
 //! leak warnings, Static and Null kinds, and cancellations that keep the counts exact.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -507,18 +508,53 @@ async fn null_pool_connects_per_checkout(db: TestDb) {
 
 /// A connection returned inside a transaction and then closed (overflow, or a null pool)
 /// is rolled back by txkit before it is closed, not left for the server to roll back as the
-/// session ends — MariaDB shows such a rollback to snapshot reads while it runs.
+/// session ends — MariaDB shows such a rollback to snapshot reads while it runs. On the
+/// servers the server shows it: held between the rollback and the close, the session is
+/// connected, outside any transaction, its row lock free. On SQLite there is no session to
+/// watch apart from the process itself: only the order of the pool's events is checked.
 async fn closing_connections_roll_back_first(db: TestDb) {
+    let server = db.kind != Kind::Sqlite;
+    let observer = db.engine().await;
+    let table = crate::common::unique("rb_close");
+    if server {
+        for sql in [
+            format!("CREATE TABLE {table} (id INT PRIMARY KEY, v INT)"),
+            format!("INSERT INTO {table} (id, v) VALUES (1, 0)"),
+        ] {
+            observer.execute(&sql, &[]).await.unwrap();
+        }
+    }
     for kind in [PoolKind::Queue, PoolKind::Null] {
         let events = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&events);
+        // On a server, the cleaning task is held at the connection's Reset event (after
+        // its rollback, before its close) until the test has looked at the server.
+        let armed = Arc::new(AtomicU64::new(u64::MAX));
+        let armed_in = Arc::clone(&armed);
+        let (paused, paused_rx) = std::sync::mpsc::channel::<()>();
+        let (resume, resume_rx) = std::sync::mpsc::channel::<()>();
+        let resume_rx = Mutex::new(resume_rx);
         let engine = db
             .builder()
             .pool_kind(kind)
             .pool_size(1)
             .max_overflow(1)
             .overflow_idle(Duration::ZERO)
-            .on_event(move |e| sink.lock().unwrap().push(e.clone()))
+            .on_event(move |e| {
+                sink.lock().unwrap().push(e.clone());
+                if matches!(e, PoolEvent::Reset { id } if *id == armed_in.load(Ordering::SeqCst)) {
+                    // Bounded: a test that never answers fails on its own wait first. The
+                    // worker's other tasks (the test's own, woken by this send) move to
+                    // another thread while this one waits.
+                    let _ = paused.send(());
+                    tokio::task::block_in_place(|| {
+                        let _ = resume_rx
+                            .lock()
+                            .unwrap()
+                            .recv_timeout(Duration::from_secs(10));
+                    });
+                }
+            })
             .build()
             .await
             .unwrap();
@@ -528,12 +564,36 @@ async fn closing_connections_roll_back_first(db: TestDb) {
         let mut conn = engine.connection().await.unwrap();
         let id = conn.id();
         drop(held);
+        let mut session = None;
         {
             let mut tx = conn.begin().await.unwrap();
-            tx.query("SELECT 1", &[]).await.unwrap();
+            if server {
+                // A row lock only this transaction holds, and the session's id on the server.
+                let lock = format!("SELECT v FROM {table} WHERE id = 1 FOR UPDATE");
+                tx.query(&lock, &[]).await.unwrap();
+                let sql = if db.kind == Kind::Postgres {
+                    "SELECT pg_backend_pid()::bigint AS s"
+                } else {
+                    "SELECT CAST(CONNECTION_ID() AS SIGNED) AS s"
+                };
+                let s: i64 = tx.query(sql, &[]).await.unwrap()[0].get("s").unwrap();
+                session = Some(s);
+                armed.store(id, Ordering::SeqCst);
+            } else {
+                tx.query("SELECT 1", &[]).await.unwrap();
+            }
             // Dropped unfinished: a rollback is owed.
         }
         drop(conn);
+        if let Some(session) = session {
+            // Woken from a blocking thread, not from the worker the listener blocks.
+            tokio::task::spawn_blocking(move || paused_rx.recv_timeout(Duration::from_secs(10)))
+                .await
+                .unwrap()
+                .expect("the transaction's connection was reset (its Reset event)");
+            assert_transaction_ended_in_a_live_session(&db, &observer, &table, session).await;
+            resume.send(()).unwrap();
+        }
         let reason = if kind == PoolKind::Null {
             CloseReason::NotPooled
         } else {
@@ -560,6 +620,63 @@ async fn closing_connections_roll_back_first(db: TestDb) {
         );
         engine.close().await;
     }
+    if server {
+        observer
+            .execute(&format!("DROP TABLE {table}"), &[])
+            .await
+            .unwrap();
+    }
+    observer.close().await;
+}
+
+/// At the pause between a dropped transaction's rollback and its connection's close, as the
+/// server shows it: the session `session` is still connected, it has no transaction open,
+/// and the row lock its transaction took is free. A connection closed without its ROLLBACK
+/// would still be in its transaction here, holding the lock (the server would roll it back
+/// only at the disconnect, which this pause holds off).
+async fn assert_transaction_ended_in_a_live_session(
+    db: &TestDb,
+    observer: &txkit::Engine,
+    table: &str,
+    session: i64,
+) {
+    let (alive, open) = if db.kind == Kind::Postgres {
+        (
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ?",
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE pid = ? AND (state <> 'idle' OR xact_start IS NOT NULL)",
+        )
+    } else {
+        (
+            "SELECT count(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?",
+            "SELECT count(*) AS n FROM information_schema.INNODB_TRX \
+             WHERE trx_mysql_thread_id = ?",
+        )
+    };
+    let count = |sql: &'static str| async move {
+        let rows = observer.query(sql, &params![session]).await.unwrap();
+        rows[0].get::<i64>("n").unwrap()
+    };
+    assert_eq!(
+        count(alive).await,
+        1,
+        "session {session} is still connected"
+    );
+    assert_eq!(
+        count(open).await,
+        0,
+        "session {session} has no transaction open before its close (its ROLLBACK ran)"
+    );
+    let free = observer
+        .query(
+            &format!("SELECT v FROM {table} WHERE id = 1 FOR UPDATE NOWAIT"),
+            &[],
+        )
+        .await;
+    assert!(
+        free.is_ok(),
+        "the transaction's row lock is free before its close: {free:?}"
+    );
 }
 
 async fn full_reset_clears_session_state(db: TestDb) {
