@@ -181,6 +181,8 @@ pub struct MariaInstance {
     dir: tempfile::TempDir,
     port: u16,
     child: Option<Child>,
+    /// Server options beyond the usual ones, kept across restarts.
+    extra: Vec<String>,
 }
 
 impl MariaInstance {
@@ -193,6 +195,11 @@ impl MariaInstance {
 
     /// Installs a data directory and starts the server.
     pub fn start() -> MariaInstance {
+        Self::start_with(&[])
+    }
+
+    /// [`start`](Self::start), with `extra` server options (`--name=value`).
+    pub fn start_with(extra: &[&str]) -> MariaInstance {
         let dir = tempfile::tempdir().unwrap();
         let mut install = program("mariadb-install-db");
         install
@@ -207,6 +214,7 @@ impl MariaInstance {
             dir,
             port: free_port(),
             child: None,
+            extra: extra.iter().map(|o| (*o).to_owned()).collect(),
         };
         inst.spawn();
         run(
@@ -239,6 +247,7 @@ impl MariaInstance {
                 "--innodb-buffer-pool-size=16M",
                 "--innodb-flush-log-at-trx-commit=0",
             ])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

@@ -9,6 +9,9 @@
 //! finds each stale connection by its failed ping (exactly 10 `PrePingFailed` closes) and
 //! opens fresh ones. The 50 rows must all be there. `TXKIT_LONG=1` restarts 5 times.
 //!
+//! The same binary holds `mysql_connection_attributes_reach_the_server`, which needs a
+//! MariaDB with `performance_schema` on (the shared one runs without it), so a private one.
+//!
 //! Without the server programs the tests print `SKIP` (and fail under
 //! `TXKIT_REQUIRE_ALL_BACKENDS=1`). This is its own test binary so that restarting servers
 //! and the seconds spent making them stay apart from the shared-server matrix.
@@ -183,4 +186,45 @@ async fn restart_mysql() {
     }
     let inst = tokio::task::block_in_place(MariaInstance::start);
     restart_case(Box::new(inst)).await;
+}
+
+/// The connection attributes txkit sends (`application_name` as `program_name`, on a
+/// `mariadb://` URL) as the server records them for that very session, in
+/// `performance_schema.session_connect_attrs` (which the shared MariaDB does not keep:
+/// `backends/mysql`'s `connects_by_scheme_socket_and_attributes` can only connect).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_connection_attributes_reach_the_server() {
+    if !MariaInstance::available() {
+        skip("MariaDB (mariadbd, mariadb-install-db, mariadb-admin)");
+        return;
+    }
+    // With the grant tables skipped (as the restart tests run it), MariaDB 10.11 records no
+    // connection attributes at all, not even its own client's: keep them here.
+    let inst = tokio::task::block_in_place(|| {
+        MariaInstance::start_with(&["--performance-schema=ON", "--skip-grant-tables=0"])
+    });
+    let url = inst.url().replacen("mysql://", "mariadb://", 1);
+    let engine = Engine::builder(&format!("{url}?application_name=txkit-attrs"))
+        .pool_size(1)
+        .build()
+        .await
+        .unwrap();
+    let rows = engine
+        .query(
+            "SELECT ATTR_NAME AS n, ATTR_VALUE AS v \
+             FROM performance_schema.session_connect_attrs \
+             WHERE PROCESSLIST_ID = CONNECTION_ID() ORDER BY ATTR_NAME",
+            &[],
+        )
+        .await
+        .unwrap();
+    let attrs: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.get("n").unwrap(), r.get("v").unwrap()))
+        .collect();
+    assert!(
+        attrs.contains(&("program_name".to_owned(), "txkit-attrs".to_owned())),
+        "the session's attributes name the application: {attrs:?}"
+    );
+    engine.close().await;
 }

@@ -347,6 +347,10 @@ async fn connect_failures_name_the_url_not_the_password() {
     drop(listener);
 }
 
+/// The `mariadb://` scheme with connection attributes, and the server's socket, connect.
+/// That the attributes reach the server is checked where `performance_schema` is on (the
+/// shared server runs without it): `mysql_connection_attributes_reach_the_server` in
+/// `tests/restart`, on a private MariaDB.
 #[cfg_attr(
     txkit_skip_mysql,
     ignore = "server test: set TXKIT_MYSQL_URL to run it"
