@@ -81,11 +81,10 @@ pub(crate) struct Hybrid {
     /// The connection, when it is here.
     here: Option<Inline>,
     /// The connection, while work runs on a blocking thread (it comes back with the
-    /// thread's end).
+    /// thread's end). Neither here nor away: that thread panicked and the connection is
+    /// lost.
     away: Option<JoinHandle<Inline>>,
     long: LongStatements,
-    /// The blocking thread running its work was lost (it panicked).
-    lost: bool,
 }
 
 impl std::fmt::Debug for Hybrid {
@@ -93,7 +92,6 @@ impl std::fmt::Debug for Hybrid {
         f.debug_struct("Hybrid")
             .field("here", &self.here)
             .field("away", &self.away.is_some())
-            .field("lost", &self.lost)
             .finish_non_exhaustive()
     }
 }
@@ -105,7 +103,6 @@ impl Hybrid {
             here: Some(Inline::open(options).await?),
             away: None,
             long: LongStatements::default(),
-            lost: false,
         })
     }
 
@@ -114,22 +111,21 @@ impl Hybrid {
         self.here.as_ref().and_then(Inline::locks)
     }
 
-    /// The connection, once any work on a blocking thread has given it back.
+    /// The connection, once any work on a blocking thread has given it back. A future
+    /// dropped while waiting leaves the work where it was, to be waited for next time.
     async fn seat(&mut self) -> Result<&mut Inline> {
-        if let Some(away) = self.away.take() {
-            match away.await {
+        if let Some(away) = &mut self.away {
+            let back = away.await;
+            self.away = None;
+            match back {
                 Ok(conn) => self.here = Some(conn),
                 Err(e) => {
-                    self.lost = true;
                     tracing::error!(error = %e, "txkit-sqlite: a blocking thread running a \
                                                  connection's work failed; the connection is lost");
                 }
             }
         }
-        match &mut self.here {
-            Some(conn) if !self.lost => Ok(conn),
-            _ => Err(lost_error()),
-        }
+        self.here.as_mut().ok_or_else(lost_error)
     }
 
     /// Runs a step here, whatever it is (control statements, and the flush's statements,
@@ -289,11 +285,14 @@ impl Hybrid {
         self.here.as_mut()
     }
 
-    /// Whether the connection can no longer be trusted: its blocking thread was lost, or
-    /// its inline side is broken. A connection away on a blocking thread answers for itself
-    /// when it comes back.
+    /// Whether the connection can no longer be trusted: its blocking thread was lost (it is
+    /// neither here nor away), or its inline side is broken. A connection away on a
+    /// blocking thread answers for itself when it comes back.
     pub(crate) fn is_broken(&self) -> bool {
-        self.lost || self.here.as_ref().is_some_and(Inline::is_broken)
+        match &self.here {
+            Some(conn) => conn.is_broken(),
+            None => self.away.is_none(),
+        }
     }
 
     /// Closes the database once any work on a blocking thread is done.
@@ -368,6 +367,28 @@ mod tests {
         );
         assert_eq!(query(&mut conn, LONG).await, 300_000);
         assert!(!left_the_runtime(&mut conn, "SELECT 1").await);
+        conn.close().await;
+    }
+
+    /// A call dropped while it waits for the connection to come back from a blocking thread
+    /// leaves it away, to be waited for by the next call — not lost.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_call_dropped_while_the_connection_is_away_loses_nothing() {
+        let mut conn = Hybrid::open(SqliteConnectOptions::memory()).await.unwrap();
+        let (go_on, go) = std::sync::mpsc::channel::<()>();
+        let held = conn.on_blocking_thread(move |_| {
+            // Held on the blocking thread until the test lets it go (bounded).
+            go.recv_timeout(std::time::Duration::from_secs(20)).ok();
+        });
+        let polled = tokio::time::timeout(Duration::ZERO, held).await;
+        assert!(polled.is_err(), "the work is held");
+        let waiting = conn.run_here(|s| s.query("SELECT 1", &[]));
+        let polled = tokio::time::timeout(Duration::ZERO, waiting).await;
+        assert!(polled.is_err(), "the connection is away");
+        assert!(!conn.is_broken());
+        go_on.send(()).unwrap();
+        assert_eq!(query(&mut conn, "SELECT 1").await, 1);
+        assert!(!conn.is_broken());
         conn.close().await;
     }
 
