@@ -59,7 +59,7 @@ MUTANTS=(
   "mysql-for-update-rendered-as-share|core/src/dialects/mysql/mod.rs|=> String::from(\"FOR UPDATE\"),|=> String::from(\"LOCK IN SHARE MODE\"),|-p txkit-tests --lib -- session_locks::for_update_blocks_a_second_locker::mysql|session_locks::for_update_blocks_a_second_locker::mysql"
   "pg-exclusive-table-lock-rendered-as-row-share|core/src/lock.rs|Self::Exclusive => \"EXCLUSIVE\",|Self::Exclusive => \"ROW SHARE\",|-p txkit-tests --lib -- specs::timeouts::spec::postgres|specs::timeouts::spec::postgres specs::timeouts::spec::postgres_wire"
   "pool-owed-rollback-not-sent|core/src/managed.rs|tracked!(self, self.raw.rollback())|tracked!(self, async { Result::Ok(()) })|-p txkit-tests --lib -- pool::closing_connections_roll_back_first|pool::closing_connections_roll_back_first::postgres pool::closing_connections_roll_back_first::postgres_wire pool::closing_connections_roll_back_first::mysql"
-  "sqlite-write-gate-never-claimed|backends/sqlite/src/session.rs|if !writes || self.permit.is_some() || self.read_only {|if true {|-p txkit-sqlite --test write_gate|writers_of_one_process_never_wait_in_sqlite a_second_writer_waits_in_line_then_goes_through"
+  "sqlite-write-gate-never-claimed|backends/sqlite/src/session.rs|if !writes || self.permit.is_some() {|if true {|-p txkit-sqlite --test write_gate|writers_of_one_process_never_wait_in_sqlite a_second_writer_waits_in_line_then_goes_through"
   "sqlite-session-locking-read-deferred|core/src/session/lazy.rs|_ => self.opts.sqlite_behavior(SqliteBehavior::Immediate),|_ => self.opts,|-p txkit-tests --lib -- session_locks::for_update_blocks_a_second_locker::sqlite|session_locks::for_update_blocks_a_second_locker::sqlite session_locks::for_update_blocks_a_second_locker::sqlite_thread"
 )
 

@@ -49,7 +49,6 @@ impl Session {
                 locks,
                 permit: None,
                 wanted: false,
-                read_only: false,
             },
         })
     }
@@ -98,7 +97,8 @@ impl Session {
     pub(crate) fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let before = self.conn.total_changes();
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
-        self.turn.claim_for(&self.conn, &stmt, sql)?;
+        self.turn
+            .claim_for(&self.conn, &stmt, sql, self.read_only_tx)?;
         run_bound(&mut stmt, params).map_err(|e| self.annotate(e))?;
         Ok(changed_since(&self.conn, before))
     }
@@ -156,7 +156,7 @@ impl Session {
         let mut stmt = conn
             .prepare_cached(sql)
             .map_err(|e| self.annotate(map_error(e)))?;
-        self.turn.claim_for(conn, &stmt, sql)?;
+        self.turn.claim_for(conn, &stmt, sql, self.read_only_tx)?;
         for params in rows {
             let before = conn.total_changes();
             run_bound(&mut stmt, params).map_err(|e| self.annotate(e))?;
@@ -168,14 +168,15 @@ impl Session {
     /// Runs one query; returns its rows, all sharing one list of column names.
     pub(crate) fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(map_error)?;
-        self.turn.claim_for(&self.conn, &stmt, sql)?;
+        self.turn
+            .claim_for(&self.conn, &stmt, sql, self.read_only_tx)?;
         read_rows(&mut stmt, params).map_err(|e| self.annotate(e))
     }
 
     /// Runs statement text without parameters (one or more statements).
     /// Takes the write gate first: a script is taken to write.
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
-        self.turn.claim(&self.conn, true)?;
+        self.turn.claim(&self.conn, !self.read_only_tx)?;
         self.conn
             .execute_batch(sql)
             .map_err(|e| self.annotate(map_error(e)))
@@ -199,7 +200,6 @@ impl Session {
                 return Err(e.context("making the transaction read-only"));
             }
             self.read_only_tx = true;
-            self.turn.read_only = true;
         }
         Ok(())
     }
@@ -233,7 +233,6 @@ impl Session {
         setup::clear_session_objects(&self.conn)?;
         self.set_query_only(false)?;
         self.read_only_tx = false;
-        self.turn.read_only = false;
         setup::apply_session_settings(&self.conn, &self.options)
     }
 
@@ -243,9 +242,6 @@ impl Session {
     /// of this process in.
     pub(crate) fn after_command(&mut self) -> Result<()> {
         self.leave_gate_if_done();
-        if !self.in_transaction() {
-            self.turn.read_only = false;
-        }
         if self.read_only_tx && !self.in_transaction() {
             self.set_query_only(false)?;
             self.read_only_tx = false;
@@ -269,10 +265,12 @@ impl Session {
     /// close, so that the WAL has been folded into the file when this returns.
     pub(crate) fn close(mut self) {
         let locks = self.turn.locks.take();
-        drop(self.turn.permit.take());
+        let permit = self.turn.permit.take();
         if let Err((_, e)) = self.conn.close() {
             tracing::warn!(error = %e, "closing a SQLite connection failed; it was dropped");
         }
+        // The gate goes back once closing has rolled back whatever this connection wrote.
+        drop(permit);
         if let Some(locks) = locks {
             // Closing rolled back anything open, releasing its lock.
             locks.released();
@@ -313,21 +311,21 @@ struct Turn {
     permit: Option<GatePermit>,
     /// A statement needed the gate, found it taken, and did not run.
     wanted: bool,
-    /// A read-only transaction is open: its writes fail with SQLITE_READONLY, so it never
-    /// waits for the gate (nor fails for want of it).
-    read_only: bool,
 }
 
 impl Turn {
     /// [`claim`](Self::claim) for a prepared statement: it takes the write lock when it
-    /// writes (by SQLite's own reading of it) or begins IMMEDIATE or EXCLUSIVE.
+    /// writes (by SQLite's own reading of it) or begins IMMEDIATE or EXCLUSIVE — unless the
+    /// transaction is `read_only`, where SQLite refuses the write itself (SQLITE_READONLY)
+    /// and waiting in line for it would only delay the refusal.
     fn claim_for(
         &mut self,
         conn: &rusqlite::Connection,
         stmt: &Statement<'_>,
         sql: &str,
+        read_only: bool,
     ) -> Result<()> {
-        if self.locks.is_none() || self.permit.is_some() {
+        if self.locks.is_none() || self.permit.is_some() || read_only {
             return Ok(());
         }
         self.claim(conn, !stmt.readonly() || begins_writing(sql))
@@ -346,7 +344,7 @@ impl Turn {
         let Some(locks) = &self.locks else {
             return Ok(());
         };
-        if !writes || self.permit.is_some() || self.read_only {
+        if !writes || self.permit.is_some() {
             return Ok(());
         }
         if let Some(permit) = locks.try_gate() {
