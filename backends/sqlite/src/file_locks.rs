@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -40,11 +40,8 @@ struct Shared {
     queued: AtomicUsize,
     /// Calls of a busy handler by this process's connections to the file, ever.
     busy_waits: AtomicU64,
-    /// The file's checkpoint thread, once a writing connection to a WAL file asked for it
-    /// (`None` inside when it could not start).
-    checkpointer: Mutex<Option<Checkpointer>>,
-    /// Whether a checkpoint thread was started (or tried) for the file.
-    checkpointer_tried: OnceLock<bool>,
+    /// The file's checkpoint thread.
+    checkpoint: Mutex<Checkpoint>,
     /// The file, for error messages.
     path: PathBuf,
 }
@@ -55,6 +52,15 @@ pub(crate) struct FileLocks(Arc<Shared>);
 
 /// A connection's turn at a file's write gate; dropping it lets the next one in.
 pub(crate) type GatePermit = OwnedSemaphorePermit;
+
+/// A file's checkpoint thread: not asked for yet, running, or not to be had (it could not
+/// start, or the file's last connection ended it).
+#[derive(Debug)]
+enum Checkpoint {
+    NotAsked,
+    Running(Checkpointer),
+    Off,
+}
 
 /// A connection counted in line at the gate for as long as this lives.
 struct InLine<'a>(&'a FileLocks);
@@ -91,8 +97,7 @@ impl FileLocks {
             waiting: AtomicUsize::new(0),
             busy_waits: AtomicU64::new(0),
             queued: AtomicUsize::new(0),
-            checkpointer: Mutex::new(None),
-            checkpointer_tried: OnceLock::new(),
+            checkpoint: Mutex::new(Checkpoint::NotAsked),
             path: key.clone(),
         });
         files.insert(key, Arc::downgrade(&shared));
@@ -163,26 +168,24 @@ impl FileLocks {
 
     /// Starts the file's checkpoint thread if it is not running yet; whether it runs.
     pub(crate) fn checkpoint_in_background(&self) -> bool {
-        *self.0.checkpointer_tried.get_or_init(|| {
-            let started = Checkpointer::start(&self.0.path);
-            let running = started.is_some();
-            *self.checkpointer() = started;
-            running
-        })
+        let mut checkpoint = self.checkpoint();
+        if let Checkpoint::NotAsked = *checkpoint {
+            *checkpoint =
+                Checkpointer::start(&self.0.path).map_or(Checkpoint::Off, Checkpoint::Running);
+        }
+        matches!(*checkpoint, Checkpoint::Running(_))
     }
 
-    fn checkpointer(&self) -> std::sync::MutexGuard<'_, Option<Checkpointer>> {
+    fn checkpoint(&self) -> std::sync::MutexGuard<'_, Checkpoint> {
         self.0
-            .checkpointer
+            .checkpoint
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A write transaction on the file has ended: wakes the checkpoint thread, if any.
     pub(crate) fn wrote(&self) {
-        if self.0.checkpointer_tried.get() == Some(&true)
-            && let Some(checkpointer) = &*self.checkpointer()
-        {
+        if let Checkpoint::Running(checkpointer) = &*self.checkpoint() {
             checkpointer.wrote();
         }
     }
@@ -197,7 +200,11 @@ impl FileLocks {
             let _files = FILES.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::strong_count(&self.0) == 1
         };
-        if last && let Some(checkpointer) = self.checkpointer().take() {
+        if !last {
+            return;
+        }
+        let ended = std::mem::replace(&mut *self.checkpoint(), Checkpoint::Off);
+        if let Checkpoint::Running(checkpointer) = ended {
             checkpointer.finish();
         }
     }

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use txkit_core::{Error, Result};
 
 use crate::file_locks::GatePermit;
-use crate::inline::{Attempt, Inline, broken_error, next_pause};
+use crate::inline::{Attempt, Inline, broken_error, pause_or_give_up};
 use crate::options::SqliteConnectOptions;
 use crate::session::Session;
 
@@ -205,13 +205,7 @@ impl Hybrid {
             // Another process's lock (or, outside WAL, a reader's): SQLite's pauses.
             let started = *busy_since.get_or_insert_with(Instant::now);
             let busy_timeout = self.seat().await?.session_mut().options().busy_timeout;
-            let waited = started.elapsed();
-            let Some(pause) = next_pause(tries, waited, busy_timeout) else {
-                return Err(e.context(format!(
-                    "waited {} ms (busy_timeout) for another connection's lock",
-                    waited.as_millis()
-                )));
-            };
+            let pause = pause_or_give_up(e, tries, started, busy_timeout)?;
             tokio::time::sleep(pause).await;
             tries += 1;
         }

@@ -37,6 +37,28 @@ pub(crate) fn next_pause(
     Some(pause.min(left))
 }
 
+/// After SQLITE_BUSY on try `tries + 1` of a wait that began at `started`: the pause before
+/// the next try, or — busy_timeout having passed — `e` saying how long it waited.
+pub(crate) fn pause_or_give_up(
+    e: Error,
+    tries: usize,
+    started: Instant,
+    busy_timeout: Duration,
+) -> Result<Duration> {
+    let waited = started.elapsed();
+    next_pause(tries, waited, busy_timeout).ok_or_else(|| {
+        tracing::debug!(
+            waited_ms = waited.as_millis(),
+            tries,
+            "txkit-sqlite: busy_timeout passed while waiting for the lock"
+        );
+        e.context(format!(
+            "waited {} ms (busy_timeout) for another connection's lock",
+            waited.as_millis()
+        ))
+    })
+}
+
 /// One try of a step.
 pub(crate) enum Attempt<T> {
     /// Its result, to hand to the caller.
@@ -173,18 +195,7 @@ impl Inline {
                 Attempt::Done(result) => return result,
                 Attempt::Busy(e) => e,
             };
-            let waited = started.elapsed();
-            let Some(pause) = next_pause(tries, waited, busy_timeout) else {
-                tracing::debug!(
-                    waited_ms = waited.as_millis(),
-                    tries,
-                    "txkit-sqlite: busy_timeout passed while waiting for the lock"
-                );
-                return Err(e.context(format!(
-                    "waited {} ms (busy_timeout) for another connection's lock",
-                    waited.as_millis()
-                )));
-            };
+            let pause = pause_or_give_up(e, tries, started, busy_timeout)?;
             match released.as_pin_mut() {
                 Some(notified) => {
                     // Woken early or not, the lock is tried again either way.
