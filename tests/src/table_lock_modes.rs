@@ -182,6 +182,36 @@ fn insert_elsewhere(
     })
 }
 
+/// A unit under `LOCK TABLES t WRITE` (ACCESS EXCLUSIVE), spawned: it inserts row `id`,
+/// sends its connection id on `locked`, then holds its locks until `hold` completes.
+fn locking_unit(
+    engine: &Engine,
+    t: &str,
+    id: i64,
+    locked: oneshot::Sender<i64>,
+    hold: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<txkit::Result<()>> {
+    let (engine, t) = (engine.clone(), t.to_owned());
+    tokio::spawn(async move {
+        let tables = [(t.as_str(), TableLock::access_exclusive())];
+        let insert = format!("INSERT INTO {t} (id, v) VALUES ({id}, 0)");
+        engine
+            .with_table_locks(&tables, move |c| {
+                Box::pin(async move {
+                    c.execute(&insert, &[]).await?;
+                    let conn = c
+                        .query("SELECT CAST(CONNECTION_ID() AS SIGNED)", &[])
+                        .await?[0]
+                        .get(0)?;
+                    let _ = locked.send(conn);
+                    hold.await;
+                    Ok(())
+                })
+            })
+            .await
+    })
+}
+
 async fn table_locks_from_an_engine_connection(db: TestDb) {
     let engine = one_connection(&db).await;
     let t = two_rows(&engine).await;
@@ -200,27 +230,9 @@ async fn table_locks_from_an_engine_connection(db: TestDb) {
     let other = db.builder().pool_size(2).build().await.unwrap();
     let (locked_tx, locked_rx) = oneshot::channel::<i64>();
     let (release_tx, release_rx) = oneshot::channel::<()>();
-    let unit = {
-        let (engine, t) = (engine.clone(), t.clone());
-        tokio::spawn(async move {
-            let tables = [(t.as_str(), TableLock::access_exclusive())];
-            let insert = format!("INSERT INTO {t} (id, v) VALUES (3, 0)");
-            engine
-                .with_table_locks(&tables, move |c| {
-                    Box::pin(async move {
-                        c.execute(&insert, &[]).await?;
-                        let id = c
-                            .query("SELECT CAST(CONNECTION_ID() AS SIGNED)", &[])
-                            .await?[0]
-                            .get(0)?;
-                        let _ = locked_tx.send(id);
-                        let _ = release_rx.await;
-                        Ok(())
-                    })
-                })
-                .await
-        })
-    };
+    let unit = locking_unit(&engine, &t, 3, locked_tx, async {
+        let _ = release_rx.await;
+    });
     let unit_conn = bounded("the unit taking its locks", locked_rx)
         .await
         .unwrap();
@@ -284,27 +296,7 @@ async fn cancelled_table_lock_unit_leaves_no_lock(db: TestDb) {
     let unlisted = two_rows(&engine).await;
     let other = db.builder().pool_size(2).build().await.unwrap();
     let (locked_tx, locked_rx) = oneshot::channel::<i64>();
-    let unit = {
-        let (engine, t) = (engine.clone(), t.clone());
-        tokio::spawn(async move {
-            let tables = [(t.as_str(), TableLock::access_exclusive())];
-            let insert = format!("INSERT INTO {t} (id, v) VALUES (20, 0)");
-            engine
-                .with_table_locks(&tables, move |c| {
-                    Box::pin(async move {
-                        c.execute(&insert, &[]).await?;
-                        let id = c
-                            .query("SELECT CAST(CONNECTION_ID() AS SIGNED)", &[])
-                            .await?[0]
-                            .get(0)?;
-                        let _ = locked_tx.send(id);
-                        std::future::pending::<()>().await;
-                        Ok(())
-                    })
-                })
-                .await
-        })
-    };
+    let unit = locking_unit(&engine, &t, 20, locked_tx, std::future::pending::<()>());
     let unit_conn = bounded("the unit taking its locks", locked_rx)
         .await
         .unwrap();
