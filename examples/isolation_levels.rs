@@ -16,6 +16,9 @@ fn main() {
     common::main_with("sqlite::memory:", |url| async move { run(&url).await });
 }
 
+/// The table each transaction reads (and the read-only one tries to change).
+const TABLE: &str = "example_isolation_rows";
+
 /// The example, callable from the test suite on any database.
 pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
     // Per engine: every transaction of this engine is REPEATABLE READ unless told otherwise.
@@ -24,16 +27,29 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         .isolation(IsolationLevel::RepeatableRead)
         .build()
         .await?;
+    engine
+        .execute(&format!("DROP TABLE IF EXISTS {TABLE}"), &[])
+        .await?;
+    engine
+        .execute(
+            &format!("CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"),
+            &[],
+        )
+        .await?;
+    engine
+        .execute(&format!("INSERT INTO {TABLE} (id, n) VALUES (1, 0)"), &[])
+        .await?;
     println!(
         "engine default: {:?}",
         engine.default_options().isolation_level()
     );
 
-    let tx = engine.begin().await?;
+    let mut tx = engine.begin().await?;
     println!(
         "engine.begin(): {}",
-        shown(tx, IsolationLevel::RepeatableRead).await?
+        level_sql(&engine, &mut tx, IsolationLevel::RepeatableRead).await?
     );
+    tx.commit().await?;
 
     // Per connection: this checkout only.
     {
@@ -42,13 +58,13 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         let mut tx = conn.begin().await?;
         println!(
             "connection set to SERIALIZABLE: {}",
-            level_sql(&mut tx, IsolationLevel::Serializable).await?
+            level_sql(&engine, &mut tx, IsolationLevel::Serializable).await?
         );
         tx.commit().await?;
     }
 
     // Per transaction.
-    let tx = engine
+    let mut tx = engine
         .begin_with(
             TxOptions::new()
                 .isolation(IsolationLevel::ReadCommitted)
@@ -57,8 +73,17 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         .await?;
     println!(
         "transaction READ COMMITTED, READ ONLY: {}",
-        shown(tx, IsolationLevel::ReadCommitted).await?
+        level_sql(&engine, &mut tx, IsolationLevel::ReadCommitted).await?
     );
+    // READ ONLY is the server's to enforce, on every backend (SQLite: `query_only`).
+    match tx
+        .execute(&format!("UPDATE {TABLE} SET n = n + 1"), &[])
+        .await
+    {
+        Ok(n) => return Err(format!("a READ ONLY transaction updated {n} row(s)").into()),
+        Err(e) => println!("  and its UPDATE refused: {e}"),
+    }
+    tx.rollback().await?;
 
     // Per session: the lazily begun transaction carries the session's options.
     let mut session = engine.session_with(TxOptions::new().isolation(IsolationLevel::Serializable));
@@ -76,34 +101,70 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         Ok(level) => return Err(format!("snapshot accepted as {level}").into()),
         Err(err) => println!("refused: {err}"),
     }
+    engine.execute(&format!("DROP TABLE {TABLE}"), &[]).await?;
     Ok(())
 }
 
-async fn shown(
-    mut tx: txkit::Transaction<'static>,
-    want: IsolationLevel,
-) -> Result<String, BoxError> {
-    let level = level_sql(&mut tx, want).await?;
-    tx.commit().await?;
-    Ok(level)
-}
-
-/// What the server says the transaction's level is; an error when it is not `want`.
+/// What the server shows of the open transaction's level; an error when it is not `want`.
 async fn level_sql(
+    engine: &Engine,
     tx: &mut txkit::Transaction<'_>,
     want: IsolationLevel,
 ) -> Result<String, BoxError> {
-    let sql = match tx.dialect().name() {
-        "postgres" => "SHOW transaction_isolation",
+    // The transaction's first read (its snapshot, where the level has one).
+    tx.query(&format!("SELECT n FROM {TABLE} WHERE id = 1"), &[])
+        .await?;
+    let (level, shown) = match tx.dialect().name() {
+        "postgres" => {
+            let level: String = tx.query_one("SHOW transaction_isolation", &[]).await?.get(0)?;
+            (level.parse::<IsolationLevel>()?, level)
+        }
+        // SQLite has one level, SERIALIZABLE, which meets any level asked for.
         "sqlite" => return Ok("SERIALIZABLE (SQLite)".to_owned()),
-        // MySQL applies the level with SET TRANSACTION in the same round trip as START
-        // TRANSACTION; it has no cheap way to read it back inside the transaction.
-        _ => return Ok("set by SET TRANSACTION ISOLATION LEVEL".to_owned()),
+        _ => innodb_level(engine, tx).await?,
     };
-    let row = tx.query_one(sql, &[]).await?;
-    let level: String = row.get(0)?;
-    if level.parse::<IsolationLevel>()? != want {
-        return Err(format!("asked for {want}, the server runs {level}").into());
+    if level != want {
+        return Err(format!("asked for {want}, the server runs {shown}").into());
     }
-    Ok(level)
+    Ok(shown)
+}
+
+/// MySQL and MariaDB keep no variable with the running transaction's level (SET TRANSACTION
+/// sets the next one's, and InnoDB's transaction list is a cache that lags), so the
+/// example watches what the level does, from a second connection: a SERIALIZABLE read
+/// locks the row it read; READ COMMITTED sees a change committed after its first read,
+/// REPEATABLE READ keeps its snapshot.
+async fn innodb_level(
+    engine: &Engine,
+    tx: &mut txkit::Transaction<'_>,
+) -> Result<(IsolationLevel, String), BoxError> {
+    let mut other = engine.begin().await?;
+    let locked = other
+        .query(
+            &format!("SELECT n FROM {TABLE} WHERE id = 1 FOR UPDATE NOWAIT"),
+            &[],
+        )
+        .await;
+    other.rollback().await?;
+    match locked {
+        Err(e) if e.is_lock_failure() => {
+            let shown = "SERIALIZABLE (its plain read locked the row)";
+            return Ok((IsolationLevel::Serializable, shown.to_owned()));
+        }
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    let read = format!("SELECT n FROM {TABLE} WHERE id = 1");
+    let before: i64 = tx.query_one(&read, &[]).await?.get(0)?;
+    engine
+        .execute(&format!("UPDATE {TABLE} SET n = n + 1 WHERE id = 1"), &[])
+        .await?;
+    let after: i64 = tx.query_one(&read, &[]).await?.get(0)?;
+    Ok(if after == before {
+        let shown = "REPEATABLE READ (a committed change stayed unseen)";
+        (IsolationLevel::RepeatableRead, shown.to_owned())
+    } else {
+        let shown = "READ COMMITTED (a committed change was seen)";
+        (IsolationLevel::ReadCommitted, shown.to_owned())
+    })
 }
