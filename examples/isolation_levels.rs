@@ -116,7 +116,10 @@ async fn level_sql(
         .await?;
     let (level, shown) = match tx.dialect().name() {
         "postgres" => {
-            let level: String = tx.query_one("SHOW transaction_isolation", &[]).await?.get(0)?;
+            let level: String = tx
+                .query_one("SHOW transaction_isolation", &[])
+                .await?
+                .get(0)?;
             (level.parse::<IsolationLevel>()?, level)
         }
         // SQLite has one level, SERIALIZABLE, which meets any level asked for.

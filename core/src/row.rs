@@ -18,6 +18,11 @@ impl Row {
         Self { columns, values }
     }
 
+    /// The row's values, taken out of it (the list's memory, reused by the session).
+    pub(crate) fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
     /// Reads a column by name (`row.get::<i64>("balance")`) or index (`row.get::<i64>(0)`).
     pub fn get<T: FromValue>(&self, index: impl RowIndex) -> Result<T> {
         let i = index.position(self)?;

@@ -86,7 +86,7 @@ impl Cell {
             // deadlock_timeout now and then: fewer transfers keep a batch short.
             (Work::RandomOrder, false) => 10,
             (Work::InsertBatch, false) => 5,
-            (Work::Flush, false) => 10,
+            (Work::Flush, false) => 50,
             (Work::PointRead | Work::Select1, false) => 200,
         }
     }

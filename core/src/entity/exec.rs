@@ -36,7 +36,7 @@ pub(crate) trait Executor: Send {
     fn run_many(
         &mut self,
         sql: &str,
-        rows: &[Vec<Value>],
+        rows: &[&[Value]],
     ) -> impl Future<Output = Result<Vec<u64>>> + Send {
         async move {
             let mut counts = Vec::with_capacity(rows.len());
@@ -70,7 +70,7 @@ impl<C: Connection> Executor for Transaction<'_, C> {
     fn run_many(
         &mut self,
         sql: &str,
-        rows: &[Vec<Value>],
+        rows: &[&[Value]],
     ) -> impl Future<Output = Result<Vec<u64>>> + Send {
         self.execute_many(sql, rows)
     }

@@ -176,6 +176,13 @@ pub trait Entity: Sized + Send + Sync + 'static {
     /// The value of every column, in [`COLUMNS`](Self::COLUMNS) order.
     fn values(&self) -> Vec<Value>;
 
+    /// Appends what [`values`](Self::values) returns to `out`, without a list of its own:
+    /// a session calls this for every object it loads and compares at flush. The derive
+    /// writes it; the default calls `values`.
+    fn write_values(&self, out: &mut Vec<Value>) {
+        out.extend(self.values());
+    }
+
     /// Stores a value the database generated for an `auto_increment` column on insert.
     fn set_generated(&mut self, column: &str, value: Value) -> Result<()>;
 

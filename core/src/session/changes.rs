@@ -3,7 +3,10 @@
 //! advanced. Updates of one shape (one table, the same columns set) go as one
 //! `execute_many`: one round trip on PostgreSQL, one hop on SQLite.
 
+use std::sync::Arc;
+
 use super::identity::{IdentityMap, Status};
+use super::update_texts::{self, Shape};
 use crate::dialect::SqlFlavor;
 use crate::entity::ColumnDef;
 use crate::entity::exec::Executor;
@@ -14,18 +17,26 @@ use crate::entity::write::{RowImage, RowWritePlan, update_row};
 use crate::error::{Error, Result};
 use crate::value::Value;
 
-/// The columns of the object in `slot` that changed since its snapshot, or an error when a
-/// key or version column was changed by hand.
-fn changed_columns(map: &IdentityMap, slot: usize) -> Result<Vec<(usize, Value)>> {
+/// Writes the object in `slot` as it is now into `now`, and the indices of the columns
+/// that differ from its snapshot into `changed` (both cleared first); false when the object
+/// is not persistent. An error when a key or version column was changed by hand.
+fn changes_of(
+    map: &IdentityMap,
+    slot: usize,
+    changed: &mut Vec<usize>,
+    now: &mut Vec<Value>,
+) -> Result<bool> {
+    changed.clear();
+    now.clear();
     let Some(entry) = map.entry(slot) else {
-        return Ok(Vec::new());
+        return Ok(false);
     };
     if entry.status != Status::Persistent {
-        return Ok(Vec::new());
+        return Ok(false);
     }
     let table = entry.object.table();
     let columns = entry.object.columns();
-    let now = entry.object.values();
+    entry.object.write_values(now);
     if now.len() != columns.len() || entry.snapshot.len() != columns.len() {
         return Err(Error::config(format!(
             "{table}: values() returned {} values for {} columns",
@@ -33,13 +44,12 @@ fn changed_columns(map: &IdentityMap, slot: usize) -> Result<Vec<(usize, Value)>
             columns.len()
         )));
     }
-    let mut sets = Vec::new();
     for (i, (column, (new, old))) in columns
         .iter()
-        .zip(now.into_iter().zip(&entry.snapshot))
+        .zip(now.iter().zip(&entry.snapshot))
         .enumerate()
     {
-        if same_values(std::slice::from_ref(&new), std::slice::from_ref(old)) {
+        if same_value(new, old) {
             continue;
         }
         if column.primary_key {
@@ -56,89 +66,93 @@ fn changed_columns(map: &IdentityMap, slot: usize) -> Result<Vec<(usize, Value)>
                 column.name
             )));
         }
-        sets.push((i, new));
+        changed.push(i);
     }
-    Ok(sets)
+    Ok(true)
 }
 
 /// Whether any object has changes to write.
 pub(crate) fn any_changed(map: &IdentityMap) -> bool {
-    map.slots().any(|slot| {
-        !changed_columns(map, slot)
-            .map(|c| c.is_empty())
-            .unwrap_or(false)
-    })
+    let (mut changed, mut now) = (Vec::new(), Vec::new());
+    map.slots()
+        .any(|slot| match changes_of(map, slot, &mut changed, &mut now) {
+            Ok(_) => !changed.is_empty(),
+            Err(_) => true,
+        })
 }
 
 /// Updates of one shape: one table, the same columns set (and which of them to NULL), a
 /// version compared with `=` or `IS NULL`. Its statement is rendered once, for the first
-/// row; every row brings only its parameters.
+/// row; every row brings only its parameters, laid end to end in one list.
 struct Group {
     table: &'static str,
+    /// The columns set, each with whether it is set to NULL.
     sets: Vec<(usize, bool)>,
     version_null: bool,
-    text: String,
-    /// (slot, parameters, the version written).
-    rows: Vec<(usize, Vec<Value>, Option<Value>)>,
+    text: Arc<str>,
+    /// The version column, and the key columns, by index.
+    version: Option<usize>,
+    keys: Vec<usize>,
+    /// Every row's parameters, `width` each.
+    params: Vec<Value>,
+    width: usize,
+    /// Every row's new values of the columns set, `sets.len()` each, as the object holds
+    /// them (its snapshot's, once written).
+    news: Vec<Value>,
+    /// (slot, the version written).
+    rows: Vec<(usize, Option<Value>)>,
 }
 
-/// One changed object's UPDATE, planned.
-struct Planned {
-    table: &'static str,
-    columns: &'static [ColumnDef],
-    sets: Vec<(usize, Value)>,
-    next: Option<Value>,
+impl Group {
+    /// Whether a row whose columns `changed` now hold `now` has this group's shape.
+    fn fits(&self, table: &str, changed: &[usize], now: &[Value], version_null: bool) -> bool {
+        self.table == table
+            && self.version_null == version_null
+            && self.sets.len() == changed.len()
+            && self
+                .sets
+                .iter()
+                .zip(changed)
+                .all(|((i, null), c)| i == c && *null == (now[*c] == Value::Null))
+    }
+
+    /// Each row's parameters.
+    fn param_rows(&self) -> Vec<&[Value]> {
+        self.params.chunks(self.width.max(1)).collect()
+    }
 }
 
-impl Planned {
-    /// The statement's shape, as [`Group`] keys it.
-    fn shape(&self, snapshot: &[Value]) -> (Vec<(usize, bool)>, bool) {
-        let sets = self
-            .sets
-            .iter()
-            .map(|(i, v)| (*i, *v == Value::Null))
-            .collect();
-        let version_null = self
-            .columns
-            .iter()
-            .position(|c| c.version)
-            .is_some_and(|v| snapshot[v] == Value::Null);
-        (sets, version_null)
-    }
-
-    /// The UPDATE rendered by sea-query (the one renderer of writes).
-    fn render(self, flavor: SqlFlavor, snapshot: &[Value]) -> Result<Option<RowWritePlan>> {
-        let row = RowImage {
-            table: self.table,
-            columns: self.columns,
-            values: snapshot,
-        };
-        update_row(flavor, &row, self.sets, self.next, false)
-    }
-
-    /// The parameters of this row's UPDATE in the order the rendered statement takes them:
-    /// the values set, the new version, the key, the current version (unless IS NULL).
-    fn params(&self, flavor: SqlFlavor, snapshot: &[Value]) -> Result<Vec<Value>> {
-        let (table, columns) = (self.table, self.columns);
-        let mut params = Vec::with_capacity(self.sets.len() + 4);
-        for (i, value) in &self.sets {
-            params.push(fit(flavor, table, &columns[*i], value.clone())?);
+impl Group {
+    /// Appends the parameters of one row's UPDATE, in the order the rendered statement
+    /// takes them: the values set, the new version, the key, the current version (unless
+    /// IS NULL).
+    fn push_params(
+        &mut self,
+        flavor: SqlFlavor,
+        columns: &'static [ColumnDef],
+        (now, snapshot, next): (&[Value], &[Value], Option<&Value>),
+    ) -> Result<()> {
+        let (table, params) = (self.table, &mut self.params);
+        for (i, _) in &self.sets {
+            params.push(fit(flavor, table, &columns[*i], now[*i].clone())?);
         }
-        let version = columns.iter().position(|c| c.version);
-        if let (Some(v), Some(next)) = (version, &self.next) {
+        if let Some(v) = self.version {
+            let next = next.ok_or_else(|| {
+                Error::config(format!(
+                    "{table} has a version column but next_version() returned None"
+                ))
+            })?;
             params.push(fit(flavor, table, &columns[v], next.clone())?);
         }
-        for (column, value) in columns.iter().zip(snapshot) {
-            if column.primary_key {
-                params.push(fit(flavor, table, column, value.clone())?);
-            }
+        for k in &self.keys {
+            params.push(fit(flavor, table, &columns[*k], snapshot[*k].clone())?);
         }
-        if let Some(v) = version
-            && snapshot[v] != Value::Null
+        if let Some(v) = self.version
+            && !self.version_null
         {
             params.push(fit(flavor, table, &columns[v], snapshot[v].clone())?);
         }
-        Ok(params)
+        Ok(())
     }
 }
 
@@ -151,18 +165,12 @@ fn row_error(
     failure: impl FnOnce(&RowWritePlan) -> Error,
 ) -> Error {
     let plan = map.entry(slot).map(|entry| {
-        let planned = Planned {
+        let row = RowImage {
             table: entry.object.table(),
             columns: entry.object.columns(),
-            sets: Vec::new(),
-            next: entry.object.next_version(),
-        };
-        let row = RowImage {
-            table: planned.table,
-            columns: planned.columns,
             values: &entry.snapshot,
         };
-        update_row(flavor, &row, planned.sets, planned.next, true)
+        update_row(flavor, &row, Vec::new(), entry.object.next_version(), true)
     });
     match plan {
         Some(Ok(Some(plan))) => failure(&plan),
@@ -171,13 +179,17 @@ fn row_error(
     }
 }
 
-/// Whether two parameter lists are the same, a float NaN equal to itself.
+/// Whether two values are the same, a float NaN equal to itself.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits() || x == y,
+        (x, y) => x == y,
+    }
+}
+
+/// Whether two parameter lists are the same, value by value.
 fn same_values(a: &[Value], b: &[Value]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|pair| match pair {
-            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits() || x == y,
-            (x, y) => x == y,
-        })
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_value(x, y))
 }
 
 /// Writes every changed object of `map` and records what each row now holds.
@@ -185,10 +197,10 @@ pub(crate) async fn write_changes<X: Executor>(x: &mut X, map: &mut IdentityMap)
     let flavor = render::flavor_of(x.sql_dialect())?;
     let mut checked: Vec<&'static str> = Vec::new();
     let mut groups: Vec<Group> = Vec::new();
+    let (mut changed, mut now) = (Vec::new(), Vec::new());
     let slots: Vec<usize> = map.slots().collect();
-    for slot in slots {
-        let sets = changed_columns(map, slot)?;
-        if sets.is_empty() {
+    for (n, &slot) in slots.iter().enumerate() {
+        if !changes_of(map, slot, &mut changed, &mut now)? || changed.is_empty() {
             continue;
         }
         let Some(entry) = map.entry(slot) else {
@@ -199,66 +211,109 @@ pub(crate) async fn write_changes<X: Executor>(x: &mut X, map: &mut IdentityMap)
             flavor_for_table(x.sql_dialect(), table, columns)?;
             checked.push(table);
         }
-        let planned = Planned {
-            table,
-            columns,
-            sets,
-            next: entry.object.next_version(),
-        };
-        let params = planned.params(flavor, &entry.snapshot)?;
-        let next = planned.next.clone();
-        let (shape, version_null) = planned.shape(&entry.snapshot);
-        let found = groups
-            .iter_mut()
-            .find(|g| g.table == table && g.version_null == version_null && g.sets == shape);
-        match found {
-            Some(group) => group.rows.push((slot, params, next)),
+        let next = entry.object.next_version();
+        let version = columns.iter().position(|c| c.version);
+        let version_null = version.is_some_and(|v| entry.snapshot[v] == Value::Null);
+        let (g, rendered) = match groups
+            .iter()
+            .position(|g| g.fits(table, &changed, &now, version_null))
+        {
+            Some(g) => (g, None),
             None => {
-                let Some(plan) = planned.render(flavor, &entry.snapshot)? else {
-                    continue;
+                let shape = Shape {
+                    entity: entry.type_id,
+                    flavor,
+                    sets: changed
+                        .iter()
+                        .map(|i| (*i, now[*i] == Value::Null))
+                        .collect(),
+                    version_null,
                 };
-                if !same_values(&plan.sql.params, &params) {
-                    return Err(Error::config(format!(
-                        "internal: the flush's parameters for {table} ({params:?}) differ from \
-                         the rendered statement's ({:?})",
-                        plan.sql.params
-                    )));
-                }
+                let (text, rendered) = match update_texts::get(&shape) {
+                    Some(text) => (text, None),
+                    None => {
+                        let image = RowImage {
+                            table,
+                            columns,
+                            values: &entry.snapshot,
+                        };
+                        let sets = changed.iter().map(|i| (*i, now[*i].clone()));
+                        let Some(plan) = update_row(flavor, &image, sets, next.clone(), false)?
+                        else {
+                            continue;
+                        };
+                        let text: Arc<str> = Arc::from(plan.sql.text);
+                        (text, Some((shape.clone(), plan.sql.params)))
+                    }
+                };
+                // Room for every object left to look at, should all of them fit here.
+                let room = slots.len() - n;
+                let width = changed.len()
+                    + usize::from(version.is_some())
+                    + columns.iter().filter(|c| c.primary_key).count()
+                    + usize::from(version.is_some() && !version_null);
                 groups.push(Group {
                     table,
-                    sets: shape,
+                    sets: shape.sets,
                     version_null,
-                    text: plan.sql.text,
-                    rows: vec![(slot, params, next)],
+                    text,
+                    version,
+                    keys: (0..columns.len())
+                        .filter(|i| columns[*i].primary_key)
+                        .collect(),
+                    params: Vec::with_capacity(width * room),
+                    width,
+                    news: Vec::with_capacity(changed.len() * room),
+                    rows: Vec::with_capacity(room),
                 });
+                (groups.len() - 1, rendered)
             }
+        };
+        let group = &mut groups[g];
+        let start = group.params.len();
+        let row = (now.as_slice(), entry.snapshot.as_slice(), next.as_ref());
+        group.push_params(flavor, columns, row)?;
+        if let Some((shape, rendered)) = rendered {
+            // Checked once per shape, before its text is kept for later flushes.
+            if !same_values(&rendered, &group.params[start..]) {
+                return Err(Error::config(format!(
+                    "internal: the flush's parameters for {table} ({:?}) differ from the \
+                     rendered statement's ({rendered:?})",
+                    &group.params[start..]
+                )));
+            }
+            update_texts::put(shape, Arc::clone(&group.text));
         }
+        group.news.extend(changed.iter().map(|i| now[*i].clone()));
+        group.rows.push((slot, next));
     }
-    for mut group in groups {
-        let counts = if let [(_, params, _)] = group.rows.as_slice() {
-            x.run(&group.text, params).await.map(|n| vec![n])
+    for group in groups {
+        let counts = if let [_] = group.rows.as_slice() {
+            x.run(&group.text, &group.params).await.map(|n| vec![n])
         } else {
-            let params: Vec<Vec<Value>> = group
-                .rows
-                .iter_mut()
-                .map(|(_, params, _)| std::mem::take(params))
-                .collect();
-            x.run_many(&group.text, &params).await
+            x.run_many(&group.text, &group.param_rows()).await
         };
         let first = group.rows[0].0;
         let counts =
             counts.map_err(|e| row_error(map, flavor, first, |plan| ops::conflict(e, plan)))?;
-        if let Some(((slot, _, _), _)) = group.rows.iter().zip(&counts).find(|(_, n)| **n == 0) {
+        if let Some(((slot, _), _)) = group.rows.iter().zip(&counts).find(|(_, n)| **n == 0) {
             return Err(row_error(map, flavor, *slot, |plan| {
                 ops::no_row(plan, "updated")
             }));
         }
-        for (slot, _, next) in group.rows {
-            if let Some(entry) = map.entry_mut(slot) {
-                if let Some(version) = next {
-                    entry.object.set_version(version)?;
+        let mut news = group.news.into_iter();
+        for (slot, next) in group.rows {
+            let Some(entry) = map.entry_mut(slot) else {
+                continue;
+            };
+            for ((i, _), value) in group.sets.iter().zip(news.by_ref()) {
+                entry.snapshot[*i] = value;
+            }
+            if let Some(version) = next {
+                entry.object.set_version(version.clone())?;
+                if let Some(v) = group.version {
+                    entry.snapshot[v] = version;
                 }
-                entry.snapshot = entry.object.values();
             }
         }
     }

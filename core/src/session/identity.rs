@@ -4,6 +4,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry as MapEntry;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub(crate) trait Tracked: Send + Sync + 'static {
     fn table(&self) -> &'static str;
     fn columns(&self) -> &'static [ColumnDef];
     fn values(&self) -> Vec<Value>;
+    fn write_values(&self, out: &mut Vec<Value>);
     fn next_version(&self) -> Option<Value>;
     fn set_version(&mut self, value: Value) -> Result<()>;
     /// Replaces the object with the one `values` (in column order) decode to.
@@ -36,6 +38,9 @@ impl<E: Entity> Tracked for E {
     }
     fn values(&self) -> Vec<Value> {
         Entity::values(self)
+    }
+    fn write_values(&self, out: &mut Vec<Value>) {
+        Entity::write_values(self, out);
     }
     fn next_version(&self) -> Option<Value> {
         Entity::next_version(self)
@@ -78,7 +83,8 @@ pub(crate) struct Entry {
     /// When the entry was made (the map's serial then): a nested rollback removes the
     /// entries made inside the nested scope.
     serial: u64,
-    type_id: TypeId,
+    /// The entity type.
+    pub(crate) type_id: TypeId,
 }
 
 /// A place in the map: an object added with [`Session::add`](super::Session::add), found
@@ -119,19 +125,73 @@ pub(crate) struct Mark {
 #[derive(Default)]
 pub(crate) struct IdentityMap {
     slots: Vec<Option<Entry>>,
-    keys: HashMap<(TypeId, String), usize>,
+    /// Each loaded or flushed object's slot by (entity type, primary key). Hashed with
+    /// foldhash: a session hashes every row it loads, and SipHash showed in its profile.
+    keys: HashMap<(TypeId, MapKey), usize, foldhash::fast::RandomState>,
     serial: u64,
 }
 
-/// The primary key of a row given in column order, as the map's key text.
-pub(crate) fn key_of(columns: &[ColumnDef], values: &[Value]) -> String {
-    let key: Vec<Value> = columns
+/// A primary key as the map holds it: a single integer column (the usual key) as it is,
+/// any other key as its text, so a lookup by the usual key allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum MapKey {
+    /// A one-column integer key.
+    Int(i64),
+    /// Any other key, as [`key_text`] writes it.
+    Text(String),
+}
+
+impl MapKey {
+    /// The map's key for primary-key values in key-column order.
+    fn of(key: &[Value]) -> Self {
+        match key {
+            [Value::Int(i)] => Self::Int(*i),
+            other => Self::Text(key_text(other)),
+        }
+    }
+}
+
+/// Adds an entry to `slots` under the next serial; returns its slot.
+fn push(
+    slots: &mut Vec<Option<Entry>>,
+    serial: &mut u64,
+    object: Box<dyn Tracked>,
+    type_id: TypeId,
+    status: Status,
+    snapshot: Vec<Value>,
+) -> usize {
+    *serial += 1;
+    slots.push(Some(Entry {
+        object,
+        status,
+        snapshot,
+        serial: *serial,
+        type_id,
+    }));
+    slots.len() - 1
+}
+
+/// The primary key of a row given in column order, as the map's key.
+pub(crate) fn key_of(columns: &[ColumnDef], values: &[Value]) -> MapKey {
+    let mut key = columns
+        .iter()
+        .zip(values)
+        .filter(|(c, _)| c.primary_key)
+        .map(|(_, v)| v);
+    match (key.next(), key.next()) {
+        (Some(one), None) => MapKey::of(std::slice::from_ref(one)),
+        _ => MapKey::of(&key_values(columns, values)),
+    }
+}
+
+/// The primary-key values of a row given in column order.
+fn key_values(columns: &[ColumnDef], values: &[Value]) -> Vec<Value> {
+    columns
         .iter()
         .zip(values)
         .filter(|(c, _)| c.primary_key)
         .map(|(_, v)| v.clone())
-        .collect();
-    key_text(&key)
+        .collect()
 }
 
 impl IdentityMap {
@@ -161,20 +221,22 @@ impl IdentityMap {
             .filter_map(|(i, e)| e.as_ref().map(|_| i))
     }
 
-    fn push(&mut self, object: Box<dyn Tracked>, type_id: TypeId, status: Status) -> usize {
-        self.serial += 1;
-        let snapshot = match status {
-            Status::New => Vec::new(),
-            _ => object.values(),
-        };
-        self.slots.push(Some(Entry {
+    /// Adds an entry; `snapshot` is what its row holds (empty while it is New).
+    fn push(
+        &mut self,
+        object: Box<dyn Tracked>,
+        type_id: TypeId,
+        status: Status,
+        snapshot: Vec<Value>,
+    ) -> usize {
+        push(
+            &mut self.slots,
+            &mut self.serial,
             object,
+            type_id,
             status,
             snapshot,
-            serial: self.serial,
-            type_id,
-        }));
-        self.slots.len() - 1
+        )
     }
 
     /// Records the key of the entry in `slot` (after its row was read or inserted).
@@ -197,7 +259,7 @@ impl IdentityMap {
     /// The slot holding `E`'s object with primary key `key` (values in key-column order).
     pub(crate) fn find<E: Entity>(&self, key: &[Value]) -> Option<usize> {
         self.keys
-            .get(&(TypeId::of::<E>(), key_text(key)))
+            .get(&(TypeId::of::<E>(), MapKey::of(key)))
             .copied()
             .filter(|slot| self.entry(*slot).is_some())
     }
@@ -210,29 +272,46 @@ impl IdentityMap {
         })
     }
 
+    /// Makes room for `more` objects (the rows of a query about to be loaded).
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.slots.reserve(more);
+        self.keys.reserve(more);
+    }
+
     /// Adds a new object, to be INSERTed at the next flush.
     pub(crate) fn add<E: Entity>(&mut self, entity: E) -> Handle<E> {
         Handle {
-            slot: self.push(Box::new(entity), TypeId::of::<E>(), Status::New),
+            slot: self.push(Box::new(entity), TypeId::of::<E>(), Status::New, Vec::new()),
             _entity: PhantomData,
         }
     }
 
     /// The slot of a row just read: the object already in the map for its key (left as it
     /// is, unflushed changes included, as SQLAlchemy does), or a new one decoded from it.
-    pub(crate) fn load<E: Entity>(&mut self, row: &Row) -> Result<usize> {
-        let entity = E::from_row(row)?;
-        let values = Entity::values(&entity);
+    pub(crate) fn load<E: Entity>(&mut self, row: Row) -> Result<usize> {
+        let entity = E::from_row(&row)?;
+        // The row's own list becomes the snapshot: one allocation fewer per row.
+        let mut values = row.into_values();
+        values.clear();
+        entity.write_values(&mut values);
         let key = (TypeId::of::<E>(), key_of(E::COLUMNS, &values));
-        if let Some(&slot) = self.keys.get(&key)
-            && let Some(entry) = self.entry(slot)
-            && entry.status != Status::Gone
-        {
-            return Ok(slot);
+        let (slots, serial) = (&mut self.slots, &mut self.serial);
+        match self.keys.entry(key) {
+            MapEntry::Occupied(known)
+                if slots
+                    .get(*known.get())
+                    .and_then(Option::as_ref)
+                    .is_some_and(|entry| entry.status != Status::Gone) =>
+            {
+                Ok(*known.get())
+            }
+            entry => {
+                let (object, status) = (Box::new(entity), Status::Persistent);
+                let slot = push(slots, serial, object, TypeId::of::<E>(), status, values);
+                entry.insert_entry(slot);
+                Ok(slot)
+            }
         }
-        let slot = self.push(Box::new(entity), TypeId::of::<E>(), Status::Persistent);
-        self.keys.insert(key, slot);
-        Ok(slot)
     }
 
     /// Replaces the object in `slot` with the row just read, discarding its unflushed
@@ -268,24 +347,29 @@ impl IdentityMap {
     /// The objects in `slots`, in that order; one slot twice (two rows with one key) is an
     /// error, since one object cannot be lent out twice.
     pub(crate) fn many_mut<E: Entity>(&mut self, slots: &[usize]) -> Result<Vec<&mut E>> {
-        let mut wanted: HashMap<usize, usize> = HashMap::with_capacity(slots.len());
+        // Each slot's place in the answer (usize::MAX: not asked for).
+        let mut wanted = vec![usize::MAX; self.slots.len()];
         for (position, slot) in slots.iter().enumerate() {
-            if wanted.insert(*slot, position).is_some() {
-                return Err(Error::new(
-                    crate::ErrorKind::Database,
-                    format!(
-                        "a query returned two rows of {} with one primary key; is it declared \
-                         as the table's primary key?",
-                        std::any::type_name::<E>()
-                    ),
-                ));
+            match wanted.get_mut(*slot) {
+                Some(place) if *place == usize::MAX => *place = position,
+                Some(_) => {
+                    return Err(Error::new(
+                        crate::ErrorKind::Database,
+                        format!(
+                            "a query returned two rows of {} with one primary key; is it \
+                             declared as the table's primary key?",
+                            std::any::type_name::<E>()
+                        ),
+                    ));
+                }
+                None => return Err(Error::config("internal: an identity-map slot vanished")),
             }
         }
         let mut out: Vec<Option<&mut E>> =
             std::iter::repeat_with(|| None).take(slots.len()).collect();
-        for (slot, entry) in self.slots.iter_mut().enumerate() {
-            if let (Some(position), Some(entry)) = (wanted.get(&slot), entry.as_mut()) {
-                out[*position] = entry.object.as_any_mut().downcast_mut::<E>();
+        for (entry, position) in self.slots.iter_mut().zip(wanted) {
+            if let (Some(entry), Some(place)) = (entry.as_mut(), out.get_mut(position)) {
+                *place = entry.object.as_any_mut().downcast_mut::<E>();
             }
         }
         out.into_iter()

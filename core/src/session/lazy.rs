@@ -237,7 +237,7 @@ impl<C: Connection> Executor for Lazy<C> {
         self.fetch_with(opts, sql, params)
     }
 
-    async fn run_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<Vec<u64>> {
+    async fn run_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
         self.transaction().await?.execute_many(sql, rows).await
     }
 }

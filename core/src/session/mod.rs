@@ -19,6 +19,7 @@ mod nested;
 mod pending;
 mod query;
 mod select;
+mod update_texts;
 
 pub use identity::Handle;
 pub use nested::NestedSession;
@@ -297,7 +298,10 @@ impl<'a, C: Connection> Session<'a, C> {
                 self.map.overwrite(slot, row)?;
                 Ok(self.map.get_mut(slot))
             }
-            ([row], None) => {
+            ([_], None) => {
+                let row = rows.into_iter().next().ok_or_else(|| {
+                    Error::config("internal: the one row read vanished from its list")
+                })?;
                 let slot = self.map.load::<E>(row)?;
                 Ok(self.map.get_mut(slot))
             }

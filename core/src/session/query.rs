@@ -191,8 +191,9 @@ impl<'q, E: Entity> Query<'q, E, Attached> {
         let map = runner
             .identity_map()
             .ok_or_else(|| Error::config("internal: an attached query without a session"))?;
+        map.reserve(rows.len());
         let slots = rows
-            .iter()
+            .into_iter()
             .map(|row| map.load::<E>(row))
             .collect::<Result<Vec<_>>>()?;
         map.many_mut(&slots)

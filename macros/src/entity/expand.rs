@@ -27,10 +27,14 @@ fn entity_impl(entity: &Entity) -> TokenStream {
     let table = &entity.table;
     let columns = entity.columns().map(|(_, c)| column_def(c));
     let from_row = from_row(entity);
-    let values = entity.columns().map(|(f, c)| {
-        let read = read_field(f, &c.ty);
-        quote!(::txkit::core::Value::from(#read))
-    });
+    let values: Vec<TokenStream> = entity
+        .columns()
+        .map(|(f, c)| {
+            let read = read_field(f, &c.ty);
+            quote!(::txkit::core::Value::from(#read))
+        })
+        .collect();
+    let count = values.len();
     let set_generated = set_generated(entity);
     let version_fns = version_fns(entity);
     quote! {
@@ -45,6 +49,11 @@ fn entity_impl(entity: &Entity) -> TokenStream {
 
             fn values(&self) -> ::std::vec::Vec<::txkit::core::Value> {
                 ::std::vec![#(#values),*]
+            }
+
+            fn write_values(&self, out: &mut ::std::vec::Vec<::txkit::core::Value>) {
+                out.reserve(#count);
+                #(out.push(#values);)*
             }
 
             #set_generated

@@ -162,6 +162,22 @@ impl ::txkit::core::Entity for Typed {
             ::txkit::core::Value::from(::core::clone::Clone::clone(& self.extra))
         ]
     }
+    fn write_values(&self, out: &mut ::std::vec::Vec<::txkit::core::Value>) {
+        out.reserve(13usize);
+        out.push(::txkit::core::Value::from(self.id));
+        out.push(::txkit::core::Value::from(self.serial));
+        out.push(::txkit::core::Value::from(self.small));
+        out.push(::txkit::core::Value::from(self.mid));
+        out.push(::txkit::core::Value::from(self.wide));
+        out.push(::txkit::core::Value::from(self.amount));
+        out.push(::txkit::core::Value::from(self.price));
+        out.push(::txkit::core::Value::from(self.ratio));
+        out.push(::txkit::core::Value::from(self.day));
+        out.push(::txkit::core::Value::from(self.at));
+        out.push(::txkit::core::Value::from(self.utc));
+        out.push(::txkit::core::Value::from(::core::clone::Clone::clone(&self.doc)));
+        out.push(::txkit::core::Value::from(::core::clone::Clone::clone(&self.extra)));
+    }
     fn set_generated(
         &mut self,
         column: &str,

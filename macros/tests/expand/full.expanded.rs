@@ -178,6 +178,21 @@ impl ::txkit::core::Entity for Account {
             .avatar)), ::txkit::core::Value::from(self.version)
         ]
     }
+    fn write_values(&self, out: &mut ::std::vec::Vec<::txkit::core::Value>) {
+        out.reserve(10usize);
+        out.push(::txkit::core::Value::from(self.id));
+        out.push(::txkit::core::Value::from(::core::clone::Clone::clone(&self.owner)));
+        out.push(::txkit::core::Value::from(self.balance));
+        out.push(::txkit::core::Value::from(self.rank));
+        out.push(
+            ::txkit::core::Value::from(::core::clone::Clone::clone(&self.nickname)),
+        );
+        out.push(::txkit::core::Value::from(self.level));
+        out.push(::txkit::core::Value::from(self.rate));
+        out.push(::txkit::core::Value::from(self.active));
+        out.push(::txkit::core::Value::from(::core::clone::Clone::clone(&self.avatar)));
+        out.push(::txkit::core::Value::from(self.version));
+    }
     fn set_generated(
         &mut self,
         column: &str,

@@ -64,6 +64,13 @@ impl ::txkit::core::Entity for OrderLine {
             ::txkit::core::Value::from(::core::clone::Clone::clone(& self.stamp))
         ]
     }
+    fn write_values(&self, out: &mut ::std::vec::Vec<::txkit::core::Value>) {
+        out.reserve(4usize);
+        out.push(::txkit::core::Value::from(self.order_id));
+        out.push(::txkit::core::Value::from(self.line));
+        out.push(::txkit::core::Value::from(::core::clone::Clone::clone(&self.note)));
+        out.push(::txkit::core::Value::from(::core::clone::Clone::clone(&self.stamp)));
+    }
     fn set_generated(
         &mut self,
         column: &str,

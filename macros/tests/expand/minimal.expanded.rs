@@ -33,6 +33,10 @@ impl ::txkit::core::Entity for BankAccount {
     fn values(&self) -> ::std::vec::Vec<::txkit::core::Value> {
         ::std::vec![::txkit::core::Value::from(self.r#type)]
     }
+    fn write_values(&self, out: &mut ::std::vec::Vec<::txkit::core::Value>) {
+        out.reserve(1usize);
+        out.push(::txkit::core::Value::from(self.r#type));
+    }
     fn set_generated(
         &mut self,
         column: &str,
