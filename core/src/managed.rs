@@ -32,7 +32,7 @@ pub(crate) use tracked;
 /// A connection with txkit's transaction bookkeeping: its [`TxState`], the savepoints it has
 /// open, and the defaults for new transactions.
 ///
-/// Obtained from a pool (`engine.connect()`), or made directly from a backend connection
+/// Obtained from a pool (`engine.connection()`), or made directly from a backend connection
 /// with [`ManagedConnection::new`].
 pub struct ManagedConnection<C: Connection = AnyConnection> {
     pub(crate) raw: C,

@@ -1,4 +1,5 @@
-//! Hand-written entities for the unit tests (what `#[derive(Entity)]` will generate).
+//! Entities implemented by hand for the unit tests, as a user without the derive would (so
+//! the trait's provided methods run here).
 
 use super::{ColumnDef, ColumnType, DefaultValue, Entity, Versioned};
 use crate::error::{Error, Result};

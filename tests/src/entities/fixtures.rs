@@ -1,4 +1,5 @@
-//! Hand-written entities (what `#[derive(Entity)]` will generate) for the entity matrix.
+//! Entities implemented by hand, as a user without the derive would (so the trait's provided
+//! methods, such as `write_values`, run here), for the entity matrix.
 
 use txkit::{ColumnDef, ColumnType, DefaultValue, Entity, Error, FromValue, Result, Row, Value};
 

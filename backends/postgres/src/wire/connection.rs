@@ -21,8 +21,9 @@ use crate::options::PgConnectOptions;
 /// answers it in one flush.
 ///
 /// Made by [`PostgresWire`](crate::PostgresWire) (the engine picks it for `driver=txkit`).
-/// So far it connects without TLS and only where the server trusts the client, and reads
-/// types it does not know as text.
+/// It authenticates with SCRAM-SHA-256 (channel-bound over TLS), MD5 or a cleartext
+/// password, speaks TLS with the `tls` feature under the same `sslmode` rules as the
+/// tokio-postgres driver, and reads types it does not know as text.
 pub struct PgWireConnection {
     wire: Wire,
     statements: Statements,
