@@ -36,8 +36,16 @@ pub enum ErrorKind {
     CommitOutcomeUnknown,
     /// No pooled connection became free within the pool timeout.
     PoolTimeout,
-    /// Bad configuration or input: a URL, an option, a name.
+    /// Bad configuration or input: a URL, an option, a name, a value that does not fit its
+    /// column.
     Config,
+    /// The API was used in a way it does not allow — a transaction begun on a connection
+    /// that already has one open, a closed pool asked for a connection, a session's options
+    /// set after it began; the message says what to do instead.
+    Usage,
+    /// txkit broke one of its own rules: a bug in txkit, never in the caller's code. The
+    /// message says what broke and asks for a report.
+    Internal,
     /// The backend cannot do what was asked (rather than silently doing something weaker).
     Unsupported,
     /// Any other error reported by the database.
@@ -75,6 +83,8 @@ impl ErrorKind {
             Self::CommitOutcomeUnknown => "commit outcome unknown",
             Self::PoolTimeout => "pool timeout",
             Self::Config => "configuration error",
+            Self::Usage => "usage error",
+            Self::Internal => "internal error",
             Self::Unsupported => "unsupported",
             Self::Database => "database error",
         }
@@ -161,6 +171,23 @@ impl Error {
     /// A [`ErrorKind::Config`] error.
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message)
+    }
+
+    /// An [`ErrorKind::Usage`] error: `message` says what was asked and what to do instead.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Usage, message)
+    }
+
+    /// An [`ErrorKind::Internal`] error: `message` says which of txkit's own rules broke;
+    /// the error adds that this is a bug and where to report it.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(
+            ErrorKind::Internal,
+            format!(
+                "{} — a bug in txkit, not in your code; please report it with this message",
+                message.into()
+            ),
+        )
     }
 
     /// An [`ErrorKind::Unsupported`] error.
@@ -336,6 +363,28 @@ mod tests {
         assert!(!ErrorKind::CommitOutcomeUnknown.is_retryable());
         assert!(!ErrorKind::ConnectionLost.is_retryable());
         assert!(!ErrorKind::UniqueViolation.is_retryable());
+    }
+
+    #[test]
+    fn usage_and_internal_errors_say_whose_mistake_it_is() {
+        let usage = Error::usage("the pool is closed; create a new engine");
+        assert_eq!(usage.kind(), ErrorKind::Usage);
+        assert_eq!(
+            usage.to_string(),
+            "usage error: the pool is closed; create a new engine"
+        );
+        let internal = Error::internal("an identity-map slot vanished");
+        assert_eq!(internal.kind(), ErrorKind::Internal);
+        assert!(
+            internal
+                .to_string()
+                .starts_with("internal error: an identity-map slot")
+        );
+        assert!(
+            internal.to_string().contains("a bug in txkit"),
+            "{internal}"
+        );
+        assert!(!usage.is_retryable() && !internal.is_retryable());
     }
 
     #[test]

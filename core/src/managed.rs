@@ -242,8 +242,7 @@ impl<C: Connection> ManagedConnection<C> {
     async fn ready_to_start(&mut self, opts: TxOptions) -> Result<(TxOptions, u64)> {
         self.settle().await?;
         if self.book.state() != TxState::Idle {
-            return Err(Error::new(
-                ErrorKind::Config,
+            return Err(Error::usage(
                 "a transaction is already open on this connection; use savepoint() for a \
                  nested one",
             ));
@@ -363,7 +362,10 @@ impl<C: Connection> ManagedConnection<C> {
     pub(crate) fn observe<T>(&mut self, result: Result<T>) -> Result<T> {
         if let Err(e) = &result {
             match e.kind() {
-                ErrorKind::ConnectionLost | ErrorKind::CommitOutcomeUnknown => {
+                // After txkit's own invariant broke, the connection's state is not known.
+                ErrorKind::ConnectionLost
+                | ErrorKind::CommitOutcomeUnknown
+                | ErrorKind::Internal => {
                     self.book.transition(TxEvent::Broke);
                 }
                 kind @ (ErrorKind::Deadlock
@@ -380,7 +382,7 @@ impl<C: Connection> ManagedConnection<C> {
     pub(crate) fn not_live_error(&self) -> Error {
         let (kind, reason) = match &self.book.abort {
             Some((kind, reason)) => (*kind, reason.as_str()),
-            None => (ErrorKind::Database, "it was already rolled back"),
+            None => (ErrorKind::Usage, "it was already rolled back"),
         };
         Error::new(
             kind,

@@ -23,12 +23,12 @@ fn is_control(word: &str) -> bool {
         .any(|c| c.len() == word.len() && c.eq_ignore_ascii_case(word))
 }
 
-/// A Config error if `sql` starts with BEGIN, START, COMMIT, ROLLBACK, SAVEPOINT, RELEASE,
+/// A Usage error if `sql` starts with BEGIN, START, COMMIT, ROLLBACK, SAVEPOINT, RELEASE,
 /// END or ABORT.
 pub(crate) fn reject_transaction_control(sql: &str) -> Result<()> {
     let word = first_keyword(sql);
     if is_control(word) {
-        return Err(Error::config(format!(
+        return Err(Error::usage(format!(
             "{word} sent as plain SQL would bypass txkit's transaction tracking; use \
              begin()/begin_with(), commit(), rollback() and savepoint() instead"
         )));

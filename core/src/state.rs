@@ -135,10 +135,9 @@ impl TxBook {
             .and_then(|i| self.levels.get(i))
             .and_then(|l| l.savepoint.clone())
             .ok_or_else(|| {
-                crate::Error::new(
-                    ErrorKind::Database,
-                    format!("txkit lost track of the savepoint of level {level}"),
-                )
+                crate::Error::internal(format!(
+                    "txkit lost track of the savepoint of level {level}"
+                ))
             })
     }
 

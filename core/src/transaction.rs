@@ -5,7 +5,7 @@ use std::ops::{Deref, DerefMut};
 use crate::connection::{AnyConnection, Connection};
 use crate::dialect::validate_savepoint_name;
 use crate::entity::{Entity, IntoKey, ops};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::isolation::TxOptions;
 use crate::managed::{ManagedConnection, tracked};
 use crate::pool::PooledConnection;
@@ -217,10 +217,9 @@ impl<'c, C: Connection> Transaction<'c, C> {
         let mut rows = self.query(sql, params).await?;
         match rows.len() {
             1 => Ok(rows.remove(0)),
-            n => Err(Error::new(
-                ErrorKind::Database,
-                format!("expected exactly one row, the query returned {n}"),
-            )),
+            n => Err(Error::usage(format!(
+                "expected exactly one row, the query returned {n}"
+            ))),
         }
     }
 
@@ -230,10 +229,9 @@ impl<'c, C: Connection> Transaction<'c, C> {
         match rows.len() {
             0 => Ok(None),
             1 => Ok(Some(rows.remove(0))),
-            n => Err(Error::new(
-                ErrorKind::Database,
-                format!("expected at most one row, the query returned {n}"),
-            )),
+            n => Err(Error::usage(format!(
+                "expected at most one row, the query returned {n}"
+            ))),
         }
     }
 

@@ -132,7 +132,7 @@ async fn answer_of<T>(answer: Answer<T>) -> Result<T> {
 }
 
 fn shut_down() -> Error {
-    Error::config("the queue worker has shut down; submit units of work before shutdown()")
+    Error::usage("the queue worker has shut down; submit units of work before shutdown()")
 }
 
 #[cfg(test)]

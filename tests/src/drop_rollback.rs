@@ -69,6 +69,6 @@ async fn rollback_is_clean(db: TestDb) {
     // Transaction control sent as plain SQL is refused, so it cannot escape tracking.
     for sql in ["BEGIN", "commit", "  ROLLBACK", "START TRANSACTION"] {
         let err = engine.execute(sql, &[]).await.unwrap_err();
-        assert_eq!(err.kind(), txkit::ErrorKind::Config, "{sql}");
+        assert_eq!(err.kind(), txkit::ErrorKind::Usage, "{sql}");
     }
 }

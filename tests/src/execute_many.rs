@@ -75,7 +75,7 @@ async fn execute_many_runs_each_set_in_order(db: TestDb) {
     // Bad input: transaction control, and parameter sets of the wrong size.
     let mut tx = engine.begin().await.unwrap();
     let err = tx.execute_many("COMMIT", &[params![]]).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Usage, "{err}");
     let err = tx
         .execute_many(&insert, &[params![6, 60], params![7]])
         .await

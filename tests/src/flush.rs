@@ -106,7 +106,7 @@ async fn flush_commits_all_or_nothing(db: TestDb) {
     // Transaction control is refused, and the connection is clean for the next user.
     let tx = engine.begin().await.unwrap();
     let err = tx.commit_with(&[("COMMIT", &[])]).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Usage, "{err}");
     let mut tx = engine.begin().await.unwrap();
     tx.execute(&debit, &params![1, 1]).await.unwrap();
     let counts = tx.commit_with(&[]).await.unwrap();

@@ -619,6 +619,10 @@ async fn closing_connections_roll_back_first(db: TestDb) {
             "{kind:?}: connection {id} must be rolled back, then closed: {log:?}"
         );
         engine.close().await;
+        // A closed pool refuses, and says it is the caller's to fix, not the server's.
+        let refused = engine.connection().await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::Usage, "{refused}");
+        assert!(refused.to_string().contains("closed"), "{refused}");
     }
     if server {
         observer

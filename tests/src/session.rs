@@ -271,9 +271,13 @@ async fn session_query_builder_reads(db: TestDb) {
         .unwrap();
     assert_eq!(first.unwrap().owner, "eve");
     let none = s.query::<Acct>().filter_by(Acct::OWNER, "zed").one().await;
-    assert!(none.unwrap_err().to_string().contains("no row"));
+    let none = none.unwrap_err();
+    assert!(none.to_string().contains("no row"), "{none}");
+    // The caller's expectation failed, not the server: a usage error, never Database.
+    assert_eq!(none.kind(), ErrorKind::Usage, "{none}");
     let many = s.query::<Acct>().one().await.unwrap_err();
     assert!(many.to_string().contains("5 match"), "{many}");
+    assert_eq!(many.kind(), ErrorKind::Usage, "{many}");
     let empty_in = s
         .query::<Acct>()
         .filter(Acct::ID.in_(Vec::<i64>::new()))

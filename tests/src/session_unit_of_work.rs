@@ -65,7 +65,7 @@ async fn uow_load_change_commit_writes(db: TestDb) {
     };
     (a.balance, b.balance) = (a.balance - 1, b.balance + 1);
     let twice = session.get_many::<Acct, _>([ids[0], ids[0]]).await;
-    assert_eq!(twice.unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(twice.unwrap_err().kind(), ErrorKind::Usage);
     session.commit().await.unwrap();
     assert_eq!(row(&iso, ids[0]).await.1, 99);
     assert_eq!(row(&iso, ids[1]).await.1, 31);

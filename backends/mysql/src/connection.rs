@@ -57,10 +57,7 @@ impl fmt::Debug for MySqlConnection {
 
 /// The error for an operation outcome of the wrong shape (a bug, never expected).
 fn unexpected() -> Error {
-    Error::new(
-        ErrorKind::Database,
-        "txkit-mysql: an operation returned an unexpected outcome",
-    )
+    Error::internal("txkit-mysql: an operation returned an unexpected outcome")
 }
 
 impl MySqlConnection {
@@ -161,13 +158,13 @@ impl MySqlConnection {
         let sql = self.dialect.begin_sql(opts)?;
         self.slot.finish_abandoned().await?;
         if self.table_locks_held {
-            return Err(Error::config(
+            return Err(Error::usage(
                 "cannot begin a transaction inside with_table_locks: START TRANSACTION would \
                  release the table locks; the unit already runs as one transaction",
             ));
         }
         if self.status_in_transaction() == Some(true) {
-            return Err(Error::config(
+            return Err(Error::usage(
                 "the server reports a transaction already open on this connection (after SET \
                  autocommit = 0, for example); START TRANSACTION would commit it implicitly. \
                  Commit or roll it back first",

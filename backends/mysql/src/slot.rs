@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use mysql_async::Conn;
-use txkit_core::{Error, ErrorKind, Result, Row};
+use txkit_core::{Error, Result, Row};
 
 /// What an operation produced.
 pub(crate) enum Outcome {
@@ -142,12 +142,9 @@ impl OpSlot {
 
     /// Polls the running operation to its end.
     async fn wait(&mut self) -> Result<Outcome> {
-        poll_fn(|cx| self.poll_op(cx)).await.unwrap_or_else(|| {
-            Err(Error::new(
-                ErrorKind::Database,
-                "txkit-mysql: no operation was running",
-            ))
-        })
+        poll_fn(|cx| self.poll_op(cx))
+            .await
+            .unwrap_or_else(|| Err(Error::internal("txkit-mysql: no operation was running")))
     }
 
     /// One poll of the running operation; on completion the connection is back in the slot

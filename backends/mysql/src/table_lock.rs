@@ -54,13 +54,13 @@ impl MySqlConnection {
         let lock_sql = self.mysql_dialect().lock_tables_sql(tables)?;
         self.slot.finish_abandoned().await?;
         if self.table_locks_held {
-            return Err(Error::config(
+            return Err(Error::usage(
                 "with_table_locks is already running on this connection; LOCK TABLES \
                  replaces the locks held, so list every table in one call",
             ));
         }
         if self.status_in_transaction() == Some(true) {
-            return Err(Error::config(
+            return Err(Error::usage(
                 "a transaction is open on this connection; LOCK TABLES would commit it \
                  implicitly. Commit or roll it back before with_table_locks",
             ));

@@ -272,7 +272,7 @@ async fn begin_refuses_to_commit_an_implicit_transaction() {
         .await
         .expect("insert");
     let e = conn.begin(&TxOptions::new()).await.expect_err("begin");
-    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
     conn.reset(ResetMode::Rollback).await.expect("reset");
     assert_eq!(scalar(&mut conn, "SELECT @@autocommit").await, 1);
     assert_eq!(count(&mut conn, &t).await, 0, "the insert was rolled back");

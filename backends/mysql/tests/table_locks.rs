@@ -97,7 +97,7 @@ async fn refused_inside_a_transaction_and_begin_refused_inside_a_unit() {
         })
         .await
         .expect_err("in tx");
-    assert_eq!(e.kind(), ErrorKind::Config);
+    assert_eq!(e.kind(), ErrorKind::Usage);
     assert!(conn.server_in_transaction().await.expect("still open"));
     conn.rollback().await.expect("rollback");
     let e = conn
@@ -106,7 +106,7 @@ async fn refused_inside_a_transaction_and_begin_refused_inside_a_unit() {
         })
         .await
         .expect_err("begin inside");
-    assert_eq!(e.kind(), ErrorKind::Config);
+    assert_eq!(e.kind(), ErrorKind::Usage);
     assert!(!conn.is_broken());
     drop_table(&mut conn, &t).await;
 }

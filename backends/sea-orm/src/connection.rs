@@ -244,9 +244,9 @@ impl Connection for SeaOrmConnection {
 
     async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
         if self.tx.is_some() {
-            return Err(Error::new(
-                ErrorKind::Database,
-                "a transaction is already open on this connection",
+            return Err(Error::usage(
+                "a transaction is already open on this connection; use a savepoint for a \
+                 nested one",
             ));
         }
         // The dialect decides what is accepted, exactly as on txkit's native backends.
@@ -282,9 +282,8 @@ impl Connection for SeaOrmConnection {
     async fn commit(&mut self) -> Result<()> {
         let failure = std::mem::take(&mut *self.failure());
         let Some(tx) = self.tx.take() else {
-            return Err(Error::new(
-                ErrorKind::Database,
-                "COMMIT without an open transaction",
+            return Err(Error::usage(
+                "COMMIT without an open transaction; begin one first",
             ));
         };
         let tx = match tx.into_inner().await {

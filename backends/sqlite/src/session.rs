@@ -186,7 +186,7 @@ impl Session {
     /// in the same command, so the transaction never runs without it.
     pub(crate) fn begin(&mut self, begin_sql: &str, read_only: bool) -> Result<()> {
         if self.in_transaction() {
-            return Err(Error::config(
+            return Err(Error::usage(
                 "a transaction is already open on this SQLite connection; commit or roll it \
                  back first, or use a savepoint for a nested one",
             ));

@@ -197,7 +197,7 @@ async fn raw_transaction_primitives() {
     assert!(conn.server_in_transaction().await.unwrap());
     // A second BEGIN is refused and leaves the first open.
     let e = conn.begin(&TxOptions::new().read_only()).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Config);
+    assert_eq!(e.kind(), ErrorKind::Usage);
     assert!(conn.server_in_transaction().await.unwrap());
     conn.savepoint("sp1").await.unwrap();
     conn.rollback_to_savepoint("sp1").await.unwrap();

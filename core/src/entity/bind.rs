@@ -48,8 +48,8 @@ pub(crate) fn from_sea(value: Sea) -> Result<Value> {
         Sea::Char(Some(c)) => Value::Text(c.to_string()),
         Sea::Bytes(Some(b)) => Value::Bytes(b),
         other => {
-            return Err(Error::config(format!(
-                "internal: a statement collected a sea-query value txkit cannot bind: \
+            return Err(Error::internal(format!(
+                "a statement collected a sea-query value txkit cannot bind: \
                  {other:?}"
             )));
         }

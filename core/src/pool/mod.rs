@@ -663,7 +663,7 @@ impl<C: Connection> Inner<C> {
 }
 
 fn closed_error() -> Error {
-    Error::config("the pool is closed; create a new engine")
+    Error::usage("the pool is closed; create a new engine")
 }
 
 impl<C: Connection> Pool<C> {

@@ -248,6 +248,8 @@ impl KindSet {
             ErrorKind::Config => 9,
             ErrorKind::Unsupported => 10,
             ErrorKind::Database => 11,
+            ErrorKind::Usage => 12,
+            ErrorKind::Internal => 13,
         }
     }
 

@@ -175,7 +175,7 @@ fn row_error(
     match plan {
         Some(Ok(Some(plan))) => failure(&plan),
         Some(Err(e)) => e,
-        _ => Error::config("internal: a flushed object vanished from the session"),
+        _ => Error::internal("a flushed object vanished from the session"),
     }
 }
 
@@ -276,8 +276,8 @@ pub(crate) async fn write_changes<X: Executor>(x: &mut X, map: &mut IdentityMap)
         if let Some((shape, rendered)) = rendered {
             // Checked once per shape, before its text is kept for later flushes.
             if !same_values(&rendered, &group.params[start..]) {
-                return Err(Error::config(format!(
-                    "internal: the flush's parameters for {table} ({:?}) differ from the \
+                return Err(Error::internal(format!(
+                    "the flush's parameters for {table} ({:?}) differ from the \
                      rendered statement's ({rendered:?})",
                     &group.params[start..]
                 )));

@@ -362,7 +362,7 @@ impl IdentityMap {
                         ),
                     ));
                 }
-                None => return Err(Error::config("internal: an identity-map slot vanished")),
+                None => return Err(Error::internal("an identity-map slot vanished")),
             }
         }
         let mut out: Vec<Option<&mut E>> =
@@ -373,7 +373,7 @@ impl IdentityMap {
             }
         }
         out.into_iter()
-            .map(|o| o.ok_or_else(|| Error::config("internal: an identity-map slot vanished")))
+            .map(|o| o.ok_or_else(|| Error::internal("an identity-map slot vanished")))
             .collect()
     }
 

@@ -42,19 +42,19 @@ impl Dialect for Unconnected {
         "unconnected"
     }
     fn quote_identifier(&self, _ident: &str) -> Result<String> {
-        Err(Error::config("internal: the session has no connection yet"))
+        Err(Error::internal("the session has no connection yet"))
     }
     fn placeholder(&self, _index: usize) -> String {
         "?".to_owned()
     }
     fn begin_sql(&self, _opts: &TxOptions) -> Result<String> {
-        Err(Error::config("internal: the session has no connection yet"))
+        Err(Error::internal("the session has no connection yet"))
     }
     fn row_lock_clause(&self, _lock: &RowLock) -> Result<String> {
-        Err(Error::config("internal: the session has no connection yet"))
+        Err(Error::internal("the session has no connection yet"))
     }
     fn table_lock_sql(&self, _table: &str, _lock: &TableLock) -> Result<Vec<String>> {
-        Err(Error::config("internal: the session has no connection yet"))
+        Err(Error::internal("the session has no connection yet"))
     }
     fn sql_flavor(&self) -> Option<SqlFlavor> {
         None
@@ -89,7 +89,7 @@ impl<C: Connection> Lazy<C> {
     /// Changes the options; refused once BEGIN was sent.
     pub(crate) fn set_options(&mut self, opts: TxOptions) -> Result<()> {
         if self.is_active() {
-            return Err(Error::config(
+            return Err(Error::usage(
                 "the session's transaction has already begun; set its options before the \
                  first statement (or use engine.session_with(opts))",
             ));
@@ -124,9 +124,7 @@ impl<C: Connection> Lazy<C> {
             Stage::Connected(conn) => Ok(conn),
             other => {
                 self.stage = other;
-                Err(Error::config(
-                    "internal: the session's transaction is already open",
-                ))
+                Err(Error::internal("the session's transaction is already open"))
             }
         }
     }
@@ -139,9 +137,7 @@ impl<C: Connection> Lazy<C> {
         }
         match &mut self.stage {
             Stage::Active(tx) => Ok(tx),
-            _ => Err(Error::config(
-                "internal: the session's transaction did not open",
-            )),
+            _ => Err(Error::internal("the session's transaction did not open")),
         }
     }
 

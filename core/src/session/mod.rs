@@ -236,7 +236,7 @@ impl<'a, C: Connection> Session<'a, C> {
             sorted.sort_unstable();
             sorted.dedup();
             if sorted.len() != found.len() {
-                return Err(Error::config(format!(
+                return Err(Error::usage(format!(
                     "get_many() was given one key of {} twice; one object cannot be lent out \
                      twice",
                     E::TABLE
@@ -299,9 +299,10 @@ impl<'a, C: Connection> Session<'a, C> {
                 Ok(self.map.get_mut(slot))
             }
             ([_], None) => {
-                let row = rows.into_iter().next().ok_or_else(|| {
-                    Error::config("internal: the one row read vanished from its list")
-                })?;
+                let row = rows
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::internal("the one row read vanished from its list"))?;
                 let slot = self.map.load::<E>(row)?;
                 Ok(self.map.get_mut(slot))
             }
@@ -361,8 +362,7 @@ impl<'a, C: Connection> Session<'a, C> {
         self.lazy.transaction().await?;
         let result = match self.lazy.into_transaction() {
             Some(tx) => tx.commit_with(statements).await,
-            None => Err(Error::new(
-                ErrorKind::Database,
+            None => Err(Error::internal(
                 "the session's transaction is gone before its flush",
             )),
         };

@@ -157,27 +157,22 @@ fn exactly_one<T>(items: Vec<T>, table: &str) -> Result<T> {
     let mut items = items.into_iter();
     match (items.next(), n) {
         (Some(item), 1) => Ok(item),
-        (None, _) => Err(Error::new(
-            ErrorKind::Database,
-            format!("one() found no row of {table} matching the query"),
-        )),
-        (Some(_), more) => Err(Error::new(
-            ErrorKind::Database,
-            format!("one() expected exactly one row of {table}, but {more} match the query"),
-        )),
+        (None, _) => Err(Error::usage(format!(
+            "one() found no row of {table} matching the query"
+        ))),
+        (Some(_), more) => Err(Error::usage(format!(
+            "one() expected exactly one row of {table}, but {more} match the query"
+        ))),
     }
 }
 
 /// The item of `items` if there is one; more than one is an error.
 fn at_most_one<T>(items: Vec<T>, table: &str) -> Result<Option<T>> {
     if items.len() > 1 {
-        return Err(Error::new(
-            ErrorKind::Database,
-            format!(
-                "one_or_none() expected at most one row of {table}, but {} match the query",
-                items.len()
-            ),
-        ));
+        return Err(Error::usage(format!(
+            "one_or_none() expected at most one row of {table}, but {} match the query",
+            items.len()
+        )));
     }
     Ok(items.into_iter().next())
 }
@@ -190,7 +185,7 @@ impl<'q, E: Entity> Query<'q, E, Attached> {
         let (rows, runner) = self.rows().await?;
         let map = runner
             .identity_map()
-            .ok_or_else(|| Error::config("internal: an attached query without a session"))?;
+            .ok_or_else(|| Error::internal("an attached query without a session"))?;
         map.reserve(rows.len());
         let slots = rows
             .into_iter()
