@@ -35,7 +35,8 @@ fn main() -> ExitCode {
 fn test(args: Vec<String>) -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let child = Command::new(&cargo)
-        .args(["test", "--workspace"])
+        // Every binary runs even after one fails, so the last line counts every failure.
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(&args)
         .stdout(Stdio::piped())
         .spawn();
