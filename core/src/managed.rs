@@ -20,10 +20,10 @@ use crate::value::Value;
 /// set and the next [`settle`](ManagedConnection::settle) recovers the connection.
 macro_rules! tracked {
     ($self:ident, $call:expr) => {{
-        $self.book.in_flight = true;
+        $self.book.transition($crate::state::TxEvent::Sent);
         $self.requests += 1;
         let result = $call.await;
-        $self.book.in_flight = false;
+        $self.book.transition($crate::state::TxEvent::Answered);
         $self.observe(result)
     }};
 }
@@ -48,7 +48,7 @@ impl<C: Connection> std::fmt::Debug for ManagedConnection<C> {
         f.debug_struct("ManagedConnection")
             .field("backend", &self.raw.dialect().name())
             .field("state", &self.book.state())
-            .field("in_flight", &self.book.in_flight)
+            .field("in_flight", &self.book.in_flight())
             .field("defaults", &self.defaults)
             .finish()
     }
@@ -269,10 +269,10 @@ impl<C: Connection> ManagedConnection<C> {
     ) -> Result<(u64, Result<Vec<Row>>)> {
         self.screen(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
-        self.book.in_flight = true;
+        self.book.transition(TxEvent::Sent);
         self.requests += if self.raw.pipelines_begin() { 1 } else { 2 };
         let begun = self.raw.begin_and_query(&opts, sql, params).await;
-        self.book.in_flight = false;
+        self.book.transition(TxEvent::Answered);
         Ok((serial, self.started_with(begun)?))
     }
 
@@ -285,10 +285,10 @@ impl<C: Connection> ManagedConnection<C> {
     ) -> Result<(u64, Result<u64>)> {
         self.screen(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
-        self.book.in_flight = true;
+        self.book.transition(TxEvent::Sent);
         self.requests += if self.raw.pipelines_begin() { 1 } else { 2 };
         let begun = self.raw.begin_and_execute(&opts, sql, params).await;
-        self.book.in_flight = false;
+        self.book.transition(TxEvent::Answered);
         Ok((serial, self.started_with(begun)?))
     }
 
@@ -321,11 +321,10 @@ impl<C: Connection> ManagedConnection<C> {
                 "this connection is broken (lost, or a reset failed); check out a new one",
             ));
         }
-        if self.book.in_flight {
+        if self.book.in_flight() {
             let depth = self.book.depth();
             match self.raw.recover().await {
                 Ok(()) => {
-                    self.book.in_flight = false;
                     self.book.transition(TxEvent::Recovered);
                     tracing::debug!(
                         depth,

@@ -30,6 +30,11 @@ pub enum TxState {
 /// What happened to a connection; the only input to [`TxBook::transition`].
 #[derive(Debug, Clone)]
 pub(crate) enum TxEvent {
+    /// A request is about to be sent: until [`Answered`](Self::Answered), the connection's
+    /// place in the protocol is unknown if the caller goes away.
+    Sent,
+    /// The whole answer to the request in flight was read.
+    Answered,
     /// BEGIN succeeded.
     Begun,
     /// SAVEPOINT `name` succeeded.
@@ -71,9 +76,9 @@ pub(crate) struct TxBook {
     state: TxState,
     levels: Vec<Level>,
     next_serial: u64,
-    /// Set before a request is sent, cleared once its whole answer is read; still set after
-    /// a drop means the connection's position in the protocol is unknown.
-    pub(crate) in_flight: bool,
+    /// Set by [`TxEvent::Sent`], cleared by [`TxEvent::Answered`] or [`TxEvent::Recovered`];
+    /// still set after a drop means the connection's position in the protocol is unknown.
+    in_flight: bool,
     /// Why the last transaction (or restart savepoint) was ended by txkit rather than by
     /// its guard: the kind a guard used afterwards reports, and the reason in words.
     pub(crate) abort: Option<(ErrorKind, String)>,
@@ -141,6 +146,11 @@ impl TxBook {
             })
     }
 
+    /// Whether a request was sent and its answer not yet read in full.
+    pub(crate) fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
     /// Whether something must be paid before the connection runs anything else: a
     /// cancelled request to recover from, an owed rollback, or a broken connection to
     /// report. (What [`ManagedConnection::settle`](crate::ManagedConnection::settle) pays.)
@@ -163,11 +173,24 @@ impl TxBook {
 
     /// The one place the state changes.
     pub(crate) fn transition(&mut self, event: TxEvent) {
+        // The in-flight mark brackets every request, so it is the hot path: kept first.
+        match event {
+            TxEvent::Sent => {
+                self.in_flight = true;
+                return;
+            }
+            TxEvent::Answered => {
+                self.in_flight = false;
+                return;
+            }
+            _ => {}
+        }
         let before = self.state;
         if before == TxState::Broken {
             return;
         }
         match event {
+            TxEvent::Sent | TxEvent::Answered => {}
             TxEvent::Begun => {
                 self.levels.clear();
                 self.abort = None;
@@ -181,6 +204,7 @@ impl TxBook {
             }
             TxEvent::Ended => self.set_depth(0),
             TxEvent::Recovered => {
+                self.in_flight = false;
                 if !self.levels.is_empty() {
                     self.abort = Some((
                         ErrorKind::Database,
@@ -264,6 +288,28 @@ mod tests {
 
     fn depth(n: u32) -> NonZeroU32 {
         NonZeroU32::new(n).expect("nonzero")
+    }
+
+    #[test]
+    fn a_request_left_unanswered_is_owed_until_recovered() {
+        let mut b = TxBook::new();
+        b.transition(TxEvent::Begun);
+        b.transition(TxEvent::Sent);
+        assert!(b.in_flight() && b.owes() && !b.is_clean());
+        b.transition(TxEvent::Answered);
+        assert!(!b.in_flight() && !b.owes());
+        // Dropped mid-request: the mark stays until the connection is recovered, which
+        // also ends the transaction the cancelled request was part of.
+        b.transition(TxEvent::Sent);
+        b.transition(TxEvent::Recovered);
+        assert!(!b.in_flight() && b.is_clean());
+        assert_eq!(b.abort.as_ref().map(|a| a.0), Some(ErrorKind::Database));
+        // A broken connection still tracks the mark, and stays owed either way.
+        b.transition(TxEvent::Broke);
+        b.transition(TxEvent::Sent);
+        assert!(b.in_flight());
+        b.transition(TxEvent::Answered);
+        assert!(b.owes() && !b.is_clean());
     }
 
     #[test]

@@ -448,7 +448,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
         if level == 1 {
             // Rolling back the whole transaction covers any debt of its children; only an
             // abandoned request must be recovered first.
-            if conn.book.in_flight {
+            if conn.book.in_flight() {
                 return conn.settle().await;
             }
             tracked!(conn, conn.raw.rollback())?;
