@@ -203,7 +203,8 @@ type PoolSetting = Arc<dyn Fn(&mut PoolConfig) + Send + Sync>;
 
 /// Configures an [`Engine`]. Every pool setting can also come from the URL's query string
 /// (`?pool_size=10&max_overflow=0&pool_timeout=5&pool_pre_ping=true&isolation=serializable`);
-/// a builder call wins over the URL.
+/// a builder call wins over the URL. Every backend decodes a URL the way libpq does: `%XX`
+/// is a byte (`%20` a space, `%40` an `@`), and a `+` stays a `+`.
 #[derive(Clone)]
 #[must_use = "call build() to create the engine"]
 pub struct EngineBuilder {

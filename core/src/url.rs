@@ -96,14 +96,39 @@ impl DatabaseUrl {
         })
     }
 
-    /// The `key=value` pairs of the query string, percent-decoded.
-    pub fn query_pairs(&self) -> Vec<(String, String)> {
+    /// The `key=value` pairs of the query string, each side [decoded](Self::decode): a
+    /// `+` stays a `+` (write a space as `%20`), as libpq reads a URL, on every backend.
+    /// An error if a name or value is not UTF-8 once decoded; it never quotes the value.
+    pub fn query_pairs(&self) -> Result<Vec<(String, String)>> {
         let Some((_, query)) = self.raw.expose().split_once('?') else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        url::form_urlencoded::parse(query.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        let query = query.split_once('#').map_or(query, |(q, _)| q);
+        query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let key = self.decode(k, "an option name")?;
+                let value = self.decode(v, &format!("the value of option {key:?}"))?;
+                Ok((key, value))
+            })
             .collect()
+    }
+
+    /// Decodes the `%XX` escapes of one part of this URL (`what` names it for the error: a
+    /// user name, a path). A `%` not followed by two hex digits stays as it is. The only
+    /// rule txkit's backends decode a URL by.
+    pub fn decode(&self, text: &str, what: &str) -> Result<String> {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| {
+                Error::config(format!(
+                    "{what} in {} is not valid UTF-8 once its %-escapes are decoded",
+                    self.redacted
+                ))
+            })
     }
 }
 
@@ -242,11 +267,44 @@ mod tests {
             DatabaseUrl::parse("sqlite://x.db?busy_timeout=250&journal_mode=wal").expect("url");
         assert_eq!(url.scheme(), "sqlite");
         assert_eq!(
-            url.query_pairs(),
+            url.query_pairs().expect("pairs"),
             vec![
                 ("busy_timeout".to_owned(), "250".to_owned()),
                 ("journal_mode".to_owned(), "wal".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn one_decoding_rule_plus_stays_plus() {
+        let url = DatabaseUrl::parse(
+            "mysql://u:p%2Bq@h/db?application_name=a+b&options=-c%20x%3D1&flag&&k=%zz#frag",
+        )
+        .expect("url");
+        assert_eq!(
+            url.query_pairs().expect("pairs"),
+            vec![
+                ("application_name".to_owned(), "a+b".to_owned()),
+                ("options".to_owned(), "-c x=1".to_owned()),
+                ("flag".to_owned(), String::new()),
+                ("k".to_owned(), "%zz".to_owned()),
+            ]
+        );
+        assert_eq!(
+            url.decode("p%2Bq+r", "a password").expect("decoded"),
+            "p+q+r"
+        );
+    }
+
+    #[test]
+    fn undecodable_option_names_it_without_the_value() {
+        let url = DatabaseUrl::parse("mysql://u@h/db?password=s3cr%FFt").expect("url");
+        let e = url.query_pairs().expect_err("not UTF-8");
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        let text = e.to_string();
+        assert!(
+            text.contains("\"password\"") && !text.contains("s3cr"),
+            "{text}"
         );
     }
 }

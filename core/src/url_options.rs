@@ -19,7 +19,7 @@ pub fn parse_url_options(url: &DatabaseUrl) -> Result<UrlOptions> {
     let mut pool = PoolConfig::default();
     let mut defaults = TxOptions::new();
     let mut sized = false;
-    for (key, value) in url.query_pairs() {
+    for (key, value) in url.query_pairs()? {
         let v = value.to_ascii_lowercase();
         match key.as_str() {
             "pool_kind" => {

@@ -5,7 +5,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use mysql_async::{Conn, OptsBuilder};
-use percent_encoding::percent_decode_str;
 use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, ErrorKind, Result, Secret};
 
 use crate::ServerInfo;
@@ -134,13 +133,6 @@ impl Default for MySqlConnectOptions {
     }
 }
 
-fn decode(text: &str, what: &str) -> Result<String> {
-    percent_decode_str(text)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| Error::config(format!("the {what} in the URL is not valid UTF-8")))
-}
-
 impl MySqlConnectOptions {
     /// How long a connection may sit idle in a pool before its checkout pings it (URL
     /// option `idle_ping_after`, seconds; default 1 s). mysql_async does not expose its
@@ -191,19 +183,19 @@ impl MySqlConnectOptions {
         let mut opts = Self::new();
         opts.redacted_url = Some(url.redacted().to_owned());
         match parsed.host() {
-            Some(url::Host::Domain(d)) if !d.is_empty() => opts.host = decode(d, "host")?,
+            Some(url::Host::Domain(d)) if !d.is_empty() => opts.host = url.decode(d, "the host")?,
             Some(url::Host::Ipv4(a)) => opts.host = a.to_string(),
             Some(url::Host::Ipv6(a)) => opts.host = a.to_string(),
             _ => {}
         }
         opts.port = parsed.port().unwrap_or(DEFAULT_PORT);
         if !parsed.username().is_empty() {
-            opts.user = Some(decode(parsed.username(), "user name")?);
+            opts.user = Some(url.decode(parsed.username(), "the user name")?);
         }
         if let Some(password) = parsed.password() {
-            opts.password = Some(Secret::new(decode(password, "password")?));
+            opts.password = Some(Secret::new(url.decode(password, "the password")?));
         }
-        let path = decode(parsed.path().trim_start_matches('/'), "database name")?;
+        let path = url.decode(parsed.path().trim_start_matches('/'), "the database name")?;
         if path.contains('/') {
             return Err(Error::config(format!(
                 "{}: the path must be one database name",
@@ -213,7 +205,7 @@ impl MySqlConnectOptions {
         if !path.is_empty() {
             opts.database = Some(path);
         }
-        for (key, value) in url.query_pairs() {
+        for (key, value) in url.query_pairs()? {
             opts.apply_url_option(&key, value, url.redacted())?;
         }
         opts.check_tls()?;
@@ -573,6 +565,10 @@ mod tests {
         assert_eq!(o.get_application_name(), Some("p"));
         let o = opts("mysql:///db?socket=/tmp/s").expect("socket only");
         assert_eq!(o.get_host(), "localhost");
+        // One decoding rule on every backend, libpq's: a `+` in an option is a `+`.
+        let o = opts("mysql://h/db?password=a+b&application_name=c%20d").expect("plus");
+        assert_eq!(o.password.as_ref().map(Secret::expose), Some("a+b"));
+        assert_eq!(o.get_application_name(), Some("c d"));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use percent_encoding::percent_decode_str;
 use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, Result, Secret};
 
 use crate::PgConnection;
@@ -140,13 +139,6 @@ impl Default for PgConnectOptions {
     }
 }
 
-fn decode(text: &str, what: &str) -> Result<String> {
-    percent_decode_str(text)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| Error::config(format!("the URL's {what} is not valid UTF-8 once decoded")))
-}
-
 impl PgConnectOptions {
     /// Options for `localhost:5432` with no user yet, `sslmode=prefer`.
     pub fn new() -> Self {
@@ -181,22 +173,22 @@ impl PgConnectOptions {
         let mut opts = Self::new();
         if let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) {
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            opts.host = decode(host, "host")?;
+            opts.host = url.decode(host, "the host")?;
         }
         if let Some(port) = parsed.port() {
             opts.port = port;
         }
         if !parsed.username().is_empty() {
-            opts.user = Some(decode(parsed.username(), "user name")?);
+            opts.user = Some(url.decode(parsed.username(), "the user name")?);
         }
         if let Some(password) = parsed.password() {
-            opts.password = Some(Secret::new(decode(password, "password")?));
+            opts.password = Some(Secret::new(url.decode(password, "the password")?));
         }
         let path = parsed.path().trim_start_matches('/');
         if !path.is_empty() {
-            opts.database = Some(decode(path, "database name")?);
+            opts.database = Some(url.decode(path, "the database name")?);
         }
-        for (key, value) in query_pairs(parsed.query().unwrap_or(""))? {
+        for (key, value) in url.query_pairs()? {
             opts.apply(&key, value, url)?;
         }
         opts.check()?;
@@ -458,18 +450,6 @@ fn parse_url(url: &DatabaseUrl) -> Result<url::Url> {
         Some(Ok(parsed)) => Ok(parsed),
         _ => first,
     }
-}
-
-/// The query string's pairs, percent-decoded as libpq does (a `+` stays a `+`).
-fn query_pairs(query: &str) -> Result<Vec<(String, String)>> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((decode(k, "option name")?, decode(v, "option value")?))
-        })
-        .collect()
 }
 
 #[cfg(test)]

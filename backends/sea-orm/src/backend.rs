@@ -123,7 +123,7 @@ impl SeaOrmOptions {
         let (head, _) = rest.split_once('?').unwrap_or((rest, ""));
         let mut busy_timeout = DEFAULT_BUSY_TIMEOUT;
         let mut kept = Vec::new();
-        for (key, value) in url.query_pairs() {
+        for (key, value) in url.query_pairs()? {
             if ENGINE_URL_KEYS.contains(&key.as_str()) {
                 continue;
             }

@@ -57,10 +57,10 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<SqliteConnectOptions> {
                 url.redacted()
             )));
         }
-        path => SqliteConnectOptions::new(percent_decode(path, url)?),
+        path => SqliteConnectOptions::new(url.decode(path, "the path")?),
     };
     let mut seen: Vec<String> = Vec::new();
-    for (key, value) in url.query_pairs() {
+    for (key, value) in url.query_pairs()? {
         if ENGINE_URL_KEYS.contains(&key.as_str()) {
             continue;
         }
@@ -134,41 +134,6 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
             "{key}={value:?} is not valid; accepted: true, false, on, off, 1, 0, yes, no"
         ))),
     }
-}
-
-/// Decodes `%XX` escapes in a path; a `%` not followed by two hex digits stays as it is.
-fn percent_decode(path: &str, url: &DatabaseUrl) -> Result<String> {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&hi), Some(&lo)) => hex(hi).zip(hex(lo)).map(|(h, l)| h << 4 | l),
-            _ => None,
-        };
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| {
-        Error::config(format!(
-            "the path in SQLite URL {} is not valid UTF-8 once its %-escapes are decoded",
-            url.redacted()
-        ))
-    })
-}
-
-fn hex(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]
