@@ -13,6 +13,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod connection;
+mod control_filter;
 mod dialect;
 pub mod dialects;
 mod entity;
@@ -25,7 +26,6 @@ mod retry;
 mod row;
 mod session;
 mod session_sql;
-mod sql_guard;
 mod state;
 mod transaction;
 mod url;

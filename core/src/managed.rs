@@ -3,6 +3,7 @@
 //! cancelled future never lets its effects leak into the next use.
 
 use crate::connection::{AnyConnection, Connection};
+use crate::control_filter::reject_transaction_control;
 use crate::dialect::Dialect;
 use crate::entity::{Entity, IntoKey, ops};
 use crate::error::{Error, ErrorKind, Result};
@@ -10,7 +11,6 @@ use crate::isolation::{IsolationLevel, TxOptions};
 use crate::row::Row;
 use crate::session::{Detached, Query};
 use crate::session_sql::may_change_session;
-use crate::sql_guard::reject_transaction_control;
 use crate::state::{TxBook, TxEvent, TxState};
 use crate::transaction::Transaction;
 use crate::value::Value;

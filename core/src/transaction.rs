@@ -16,26 +16,26 @@ use crate::value::Value;
 
 /// Where a guard's connection lives: borrowed from a caller, or owned (a pooled connection
 /// checked out by `engine.begin()`, returned to the pool when the guard ends).
-enum Slot<'c, C: Connection> {
+enum Held<'c, C: Connection> {
     Borrowed(&'c mut ManagedConnection<C>),
     Pooled(PooledConnection<C>),
 }
 
-impl<C: Connection> Deref for Slot<'_, C> {
+impl<C: Connection> Deref for Held<'_, C> {
     type Target = ManagedConnection<C>;
     fn deref(&self) -> &Self::Target {
         match self {
-            Slot::Borrowed(c) => c,
-            Slot::Pooled(p) => p,
+            Held::Borrowed(c) => c,
+            Held::Pooled(p) => p,
         }
     }
 }
 
-impl<C: Connection> DerefMut for Slot<'_, C> {
+impl<C: Connection> DerefMut for Held<'_, C> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         match self {
-            Slot::Borrowed(c) => c,
-            Slot::Pooled(p) => p,
+            Held::Borrowed(c) => c,
+            Held::Pooled(p) => p,
         }
     }
 }
@@ -61,7 +61,7 @@ impl<C: Connection> DerefMut for Slot<'_, C> {
 /// ```
 #[must_use = "a transaction is rolled back when dropped; call commit() to keep its work"]
 pub struct Transaction<'c, C: Connection = AnyConnection> {
-    conn: Slot<'c, C>,
+    conn: Held<'c, C>,
     level: u32,
     serial: u64,
     finished: bool,
@@ -82,15 +82,15 @@ impl<'c, C: Connection> Transaction<'c, C> {
         opts: TxOptions,
     ) -> Result<Self> {
         let serial = conn.start(opts).await?;
-        Ok(Self::armed(Slot::Borrowed(conn), serial))
+        Ok(Self::armed(Held::Borrowed(conn), serial))
     }
 
     /// The guard of a transaction just begun on `conn` (with its first statement).
     pub(crate) fn begun_borrowed(conn: &'c mut ManagedConnection<C>, serial: u64) -> Self {
-        Self::armed(Slot::Borrowed(conn), serial)
+        Self::armed(Held::Borrowed(conn), serial)
     }
 
-    fn armed(conn: Slot<'c, C>, serial: u64) -> Self {
+    fn armed(conn: Held<'c, C>, serial: u64) -> Self {
         Self {
             conn,
             level: 1,
@@ -347,7 +347,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
             TxEvent::SavepointSet(name)
         });
         Ok(Transaction {
-            conn: Slot::Borrowed(conn),
+            conn: Held::Borrowed(conn),
             level: self.level + 1,
             serial,
             finished: false,
@@ -471,7 +471,7 @@ impl<C: Connection> Transaction<'static, C> {
     /// back to the pool when the guard ends (rolled back first if it ends unfinished).
     pub async fn begin_pooled(mut conn: PooledConnection<C>, opts: TxOptions) -> Result<Self> {
         let serial = conn.start(opts).await?;
-        Ok(Self::armed(Slot::Pooled(conn), serial))
+        Ok(Self::armed(Held::Pooled(conn), serial))
     }
 
     /// Begins a transaction on a pooled connection together with its first query, sent
@@ -486,7 +486,7 @@ impl<C: Connection> Transaction<'static, C> {
         params: &[Value],
     ) -> Result<(Self, Result<Vec<Row>>)> {
         let (serial, rows) = conn.start_with_query(opts, sql, params).await?;
-        Ok((Self::armed(Slot::Pooled(conn), serial), rows))
+        Ok((Self::armed(Held::Pooled(conn), serial), rows))
     }
 
     /// [`begin_pooled_with_query`](Self::begin_pooled_with_query) for a statement; the
@@ -498,7 +498,7 @@ impl<C: Connection> Transaction<'static, C> {
         params: &[Value],
     ) -> Result<(Self, Result<u64>)> {
         let (serial, count) = conn.start_with_execute(opts, sql, params).await?;
-        Ok((Self::armed(Slot::Pooled(conn), serial), count))
+        Ok((Self::armed(Held::Pooled(conn), serial), count))
     }
 }
 

@@ -10,9 +10,9 @@ use txkit_core::{
 
 use crate::MySqlDialect;
 use crate::ServerInfo;
+use crate::conn_or_op::{ConnOrOp, OpOutput};
 use crate::ops;
 use crate::options::MySqlConnectOptions;
-use crate::slot::{OpSlot, Outcome};
 use crate::value::to_params;
 
 /// One connection to a MySQL or MariaDB server.
@@ -29,12 +29,12 @@ use crate::value::to_params;
 ///   trip, and it works on MySQL 8 (which has no `@@in_transaction`) as on MariaDB. After an
 ///   error (whose packet carries no flags) it sends `COM_PING` and reads the flag there.
 /// - Cancel-safety: an operation whose future is dropped keeps running to its end inside
-///   the connection (see the `slot` module); [`recover`](Connection::recover) finishes it,
+///   the connection (see the `conn_or_op` module); [`recover`](Connection::recover) finishes it,
 ///   then rolls back. Nothing is ever left half-read.
 /// - A lock wait timeout (1205) makes InnoDB undo only the statement; this connection then
 ///   rolls back the whole transaction before returning the LockTimeout error.
 pub struct MySqlConnection {
-    pub(crate) slot: OpSlot,
+    pub(crate) link: ConnOrOp,
     dialect: MySqlDialect,
     id: u32,
     /// Set while a [`with_table_locks`](Self::with_table_locks) unit holds LOCK TABLES
@@ -49,7 +49,7 @@ impl fmt::Debug for MySqlConnection {
         f.debug_struct("MySqlConnection")
             .field("id", &self.id)
             .field("server", self.dialect.server())
-            .field("busy", &self.slot.is_busy())
+            .field("busy", &self.link.is_busy())
             .field("broken", &self.is_broken())
             .finish()
     }
@@ -64,7 +64,7 @@ impl MySqlConnection {
     pub(crate) fn new(conn: Conn, server: ServerInfo) -> Self {
         let id = conn.id();
         Self {
-            slot: OpSlot::new(conn),
+            link: ConnOrOp::new(conn),
             dialect: MySqlDialect::new(server),
             id,
             table_locks_held: false,
@@ -101,26 +101,26 @@ impl MySqlConnection {
 
     /// The `AUTO_INCREMENT` value the last statement generated, if any.
     pub fn last_insert_id(&self) -> Option<u64> {
-        self.slot.conn().and_then(Conn::last_insert_id)
+        self.link.conn().and_then(Conn::last_insert_id)
     }
 
     /// The server's transaction flag as of its last answer, without a round trip; `None`
     /// when the last answer was an error or an operation is unfinished.
     pub fn status_in_transaction(&self) -> Option<bool> {
-        self.slot.conn().and_then(ops::in_transaction)
+        self.link.conn().and_then(ops::in_transaction)
     }
 
     pub(crate) async fn run_text(&mut self, sql: &str) -> Result<()> {
         let sql = sql.to_owned();
         let outcome = self
-            .slot
+            .link
             .run(move |mut conn| async move {
                 let result = ops::text(&mut conn, &sql).await;
                 (conn, result)
             })
             .await?;
         match outcome {
-            Outcome::Done => Ok(()),
+            OpOutput::Done => Ok(()),
             _ => Err(unexpected()),
         }
     }
@@ -132,7 +132,7 @@ impl MySqlConnection {
         if self.table_locks_held {
             return Some("ROLLBACK; UNLOCK TABLES; SET autocommit = 1");
         }
-        let conn = self.slot.conn()?;
+        let conn = self.link.conn()?;
         match (ops::in_transaction(conn), ops::autocommit(conn)) {
             (Some(false), Some(true)) => None,
             (_, Some(false)) => Some("ROLLBACK; SET autocommit = 1"),
@@ -143,10 +143,10 @@ impl MySqlConnection {
     /// Finishes abandoned work, then rolls back (and restores autocommit, and releases
     /// table locks) as needed. Any failure marks the connection broken.
     async fn back_to_idle(&mut self) -> Result<()> {
-        self.slot.finish_abandoned().await?;
+        self.link.finish_abandoned().await?;
         if let Some(sql) = self.cleanup_sql() {
             if let Err(e) = self.run_text(sql).await {
-                self.slot.mark_broken();
+                self.link.mark_broken();
                 return Err(e.context("rolling back to bring the connection back to idle"));
             }
         }
@@ -156,7 +156,7 @@ impl MySqlConnection {
 
     async fn begin_inner(&mut self, opts: &TxOptions) -> Result<()> {
         let sql = self.dialect.begin_sql(opts)?;
-        self.slot.finish_abandoned().await?;
+        self.link.finish_abandoned().await?;
         if self.table_locks_held {
             return Err(Error::usage(
                 "cannot begin a transaction inside with_table_locks: START TRANSACTION would \
@@ -175,7 +175,7 @@ impl MySqlConnection {
 
     async fn commit_inner(&mut self) -> Result<()> {
         // A connection already known lost never sent COMMIT: the server rolls back.
-        self.slot.finish_abandoned().await?;
+        self.link.finish_abandoned().await?;
         match self.run_text("COMMIT").await {
             Err(e) if e.kind() == ErrorKind::ConnectionLost => {
                 Err(e.with_kind(ErrorKind::CommitOutcomeUnknown).context(
@@ -188,30 +188,30 @@ impl MySqlConnection {
     }
 
     async fn server_in_transaction_inner(&mut self) -> Result<bool> {
-        self.slot.finish_abandoned().await?;
+        self.link.finish_abandoned().await?;
         if let Some(flag) = self.status_in_transaction() {
             return Ok(flag);
         }
         let outcome = self
-            .slot
+            .link
             .run(|mut conn| async move {
                 let result = ops::ping_in_transaction(&mut conn).await;
                 (conn, result)
             })
             .await?;
         match outcome {
-            Outcome::InTransaction(flag) => Ok(flag),
+            OpOutput::InTransaction(flag) => Ok(flag),
             _ => Err(unexpected()),
         }
     }
 
     async fn reset_inner(&mut self, mode: ResetMode) -> Result<()> {
         match mode {
-            ResetMode::None => self.slot.finish_abandoned().await,
+            ResetMode::None => self.link.finish_abandoned().await,
             ResetMode::Rollback => self.back_to_idle().await,
             ResetMode::Full => {
                 let result = self
-                    .slot
+                    .link
                     .run(|mut conn| async move {
                         let result = ops::reset(&mut conn).await;
                         (conn, result)
@@ -223,7 +223,7 @@ impl MySqlConnection {
                         Ok(())
                     }
                     Err(e) => {
-                        self.slot.mark_broken();
+                        self.link.mark_broken();
                         Err(e)
                     }
                 }
@@ -242,14 +242,14 @@ impl Connection for MySqlConnection {
         let params = to_params(params);
         async move {
             let outcome = self
-                .slot
+                .link
                 .run(move |mut conn| async move {
                     let result = ops::execute(&mut conn, &sql, params).await;
                     (conn, result)
                 })
                 .await?;
             match outcome {
-                Outcome::Affected(n) => Ok(n),
+                OpOutput::Affected(n) => Ok(n),
                 _ => Err(unexpected()),
             }
         }
@@ -266,14 +266,14 @@ impl Connection for MySqlConnection {
         let rows: Vec<_> = rows.iter().map(|params| to_params(params)).collect();
         async move {
             let outcome = self
-                .slot
+                .link
                 .run(move |mut conn| async move {
                     let result = ops::execute_many(&mut conn, &sql, rows).await;
                     (conn, result)
                 })
                 .await?;
             match outcome {
-                Outcome::AffectedEach(counts) => Ok(counts),
+                OpOutput::AffectedEach(counts) => Ok(counts),
                 _ => Err(unexpected()),
             }
         }
@@ -288,14 +288,14 @@ impl Connection for MySqlConnection {
         let params = to_params(params);
         async move {
             let outcome = self
-                .slot
+                .link
                 .run(move |mut conn| async move {
                     let result = ops::query(&mut conn, &sql, params).await;
                     (conn, result)
                 })
                 .await?;
             match outcome {
-                Outcome::Rows(rows) => Ok(rows),
+                OpOutput::Rows(rows) => Ok(rows),
                 _ => Err(unexpected()),
             }
         }
@@ -318,7 +318,7 @@ impl Connection for MySqlConnection {
     }
 
     async fn ping(&mut self) -> Result<()> {
-        self.slot
+        self.link
             .run(|mut conn| async move {
                 let result = ops::ping(&mut conn).await;
                 (conn, result)
@@ -352,11 +352,11 @@ impl Connection for MySqlConnection {
     /// [`with_table_locks`](Self::with_table_locks) unit was abandoned (its table locks and
     /// `autocommit = 0` are still on the session; `recover` undoes them).
     fn is_broken(&self) -> bool {
-        self.slot.is_broken() || self.table_locks_held
+        self.link.is_broken() || self.table_locks_held
     }
 
     fn server_session_id(&self) -> Option<u64> {
-        self.slot.session_id()
+        self.link.session_id()
     }
 
     /// mysql_async keeps its socket private (no peek, no file descriptor), so a server that
@@ -370,7 +370,7 @@ impl Connection for MySqlConnection {
     fn close(self) -> impl Future<Output = ()> + Send {
         let mut this = self;
         async move {
-            if let Some(conn) = this.slot.take_for_close() {
+            if let Some(conn) = this.link.take_for_close() {
                 if let Err(e) = conn.disconnect().await {
                     tracing::debug!(error = %e, "closing a MySQL connection");
                 }

@@ -94,11 +94,11 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod conn_or_op;
 mod connection;
 pub mod error;
 mod ops;
 mod options;
-mod slot;
 mod table_lock;
 mod value;
 

@@ -1,5 +1,5 @@
 //! The exchanges with the server, each run on a `Conn` the operation owns (see
-//! [`slot`](crate::slot)): statements through the prepared-statement cache, text
+//! [`conn_or_op`](crate::conn_or_op)): statements through the prepared-statement cache, text
 //! statements, ping, reset, and the server's own transaction status.
 
 use std::sync::Arc;
@@ -10,11 +10,11 @@ use mysql_async::{ChangeUserOpts, Conn, Params, QueryResult, Statement};
 use mysql_common::named_params::ParsedNamedParams;
 use txkit_core::{Error, ErrorKind, Result, Row};
 
+use crate::conn_or_op::OpOutput;
 use crate::error::{
     ER_GET_ERRNO, ER_LOCK_WAIT_TIMEOUT, ER_UNKNOWN_ERROR, ER_UNSUPPORTED_PS, map_error,
     mentions_nowait, needs_full_rollback, server_code,
 };
-use crate::slot::Outcome;
 use crate::value::{column_names, decode_row};
 
 /// The server's status flags from its last OK packet, if the last answer was one.
@@ -109,12 +109,12 @@ async fn prepare(conn: &mut Conn, sql: &str, count: usize) -> Result<Prepared> {
 }
 
 /// Runs a statement; returns rows affected (rows matched, with `CLIENT_FOUND_ROWS`).
-pub(crate) async fn execute(conn: &mut Conn, sql: &str, params: Params) -> Result<Outcome> {
+pub(crate) async fn execute(conn: &mut Conn, sql: &str, params: Params) -> Result<OpOutput> {
     let prepared = prepare(conn, sql, param_count(&params)).await?;
     let result = run_prepared(conn, &prepared, sql, params).await;
     release(conn, prepared).await;
     match result {
-        Ok(affected) => Ok(Outcome::Affected(affected)),
+        Ok(affected) => Ok(OpOutput::Affected(affected)),
         Err(e) => Err(fail(conn, e, sql).await),
     }
 }
@@ -136,7 +136,11 @@ async fn run_prepared(
 /// Runs a statement once per parameter set, on one prepared statement; returns each
 /// run's affected rows. Every set must have as many values as the statement has
 /// placeholders, checked before anything runs. The first failing run stops it.
-pub(crate) async fn execute_many(conn: &mut Conn, sql: &str, rows: Vec<Params>) -> Result<Outcome> {
+pub(crate) async fn execute_many(
+    conn: &mut Conn,
+    sql: &str,
+    rows: Vec<Params>,
+) -> Result<OpOutput> {
     let count = rows.first().map_or(0, param_count);
     if let Some(i) = rows.iter().position(|p| param_count(p) != count) {
         return Err(Error::config(format!(
@@ -159,7 +163,7 @@ pub(crate) async fn execute_many(conn: &mut Conn, sql: &str, rows: Vec<Params>) 
     }
     release(conn, prepared).await;
     match result {
-        Ok(()) => Ok(Outcome::AffectedEach(counts)),
+        Ok(()) => Ok(OpOutput::AffectedEach(counts)),
         Err(e) => Err(fail(conn, e, sql).await),
     }
 }
@@ -185,7 +189,7 @@ async fn affected<P: Protocol>(result: QueryResult<'_, 'static, P>) -> mysql_asy
 }
 
 /// Runs a query; returns the rows of its first result set.
-pub(crate) async fn query(conn: &mut Conn, sql: &str, params: Params) -> Result<Outcome> {
+pub(crate) async fn query(conn: &mut Conn, sql: &str, params: Params) -> Result<OpOutput> {
     let prepared = prepare(conn, sql, param_count(&params)).await?;
     let result = async {
         match &prepared {
@@ -196,7 +200,7 @@ pub(crate) async fn query(conn: &mut Conn, sql: &str, params: Params) -> Result<
     .await;
     release(conn, prepared).await;
     match result {
-        Ok(rows) => Ok(Outcome::Rows(rows)),
+        Ok(rows) => Ok(OpOutput::Rows(rows)),
         Err(e) => Err(fail(conn, e, sql).await),
     }
 }
@@ -218,26 +222,26 @@ async fn collect<P: Protocol>(
 }
 
 /// Runs statement text (one or several statements, `;`-separated) and reads every result.
-pub(crate) async fn text(conn: &mut Conn, sql: &str) -> Result<Outcome> {
+pub(crate) async fn text(conn: &mut Conn, sql: &str) -> Result<OpOutput> {
     match conn.query_drop(sql).await {
-        Ok(()) => Ok(Outcome::Done),
+        Ok(()) => Ok(OpOutput::Done),
         Err(e) => Err(fail(conn, e, sql).await),
     }
 }
 
 /// `COM_PING`.
-pub(crate) async fn ping(conn: &mut Conn) -> Result<Outcome> {
+pub(crate) async fn ping(conn: &mut Conn) -> Result<OpOutput> {
     conn.ping()
         .await
-        .map(|()| Outcome::Done)
+        .map(|()| OpOutput::Done)
         .map_err(|e| map_error(e, false))
 }
 
 /// `COM_PING`, then the transaction flag of its OK packet.
-pub(crate) async fn ping_in_transaction(conn: &mut Conn) -> Result<Outcome> {
+pub(crate) async fn ping_in_transaction(conn: &mut Conn) -> Result<OpOutput> {
     ping(conn).await?;
     in_transaction(conn)
-        .map(Outcome::InTransaction)
+        .map(OpOutput::InTransaction)
         .ok_or_else(|| {
             Error::new(
                 ErrorKind::Database,
@@ -253,7 +257,7 @@ pub(crate) async fn ping_in_transaction(conn: &mut Conn) -> Result<Outcome> {
 /// undone by selecting the configured database again (a second round trip); with none
 /// configured, `COM_CHANGE_USER` is used instead, which leaves no database selected.
 /// The server does not change, so the detected [`ServerInfo`](crate::ServerInfo) stays.
-pub(crate) async fn reset(conn: &mut Conn) -> Result<Outcome> {
+pub(crate) async fn reset(conn: &mut Conn) -> Result<OpOutput> {
     let database = conn.opts().db_name().map(str::to_owned);
     let result = match database {
         None => conn.change_user(ChangeUserOpts::default()).await,
@@ -267,6 +271,6 @@ pub(crate) async fn reset(conn: &mut Conn) -> Result<Outcome> {
         },
     };
     result
-        .map(|()| Outcome::Done)
+        .map(|()| OpOutput::Done)
         .map_err(|e| map_error(e, false).context("resetting the session"))
 }

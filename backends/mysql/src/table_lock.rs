@@ -52,7 +52,7 @@ impl MySqlConnection {
         F: for<'c> FnOnce(&'c mut MySqlConnection) -> BoxFuture<'c, Result<T>> + Send,
     {
         let lock_sql = self.mysql_dialect().lock_tables_sql(tables)?;
-        self.slot.finish_abandoned().await?;
+        self.link.finish_abandoned().await?;
         if self.table_locks_held {
             return Err(Error::usage(
                 "with_table_locks is already running on this connection; LOCK TABLES \
@@ -104,7 +104,7 @@ impl MySqlConnection {
             Ok(()) => self.table_locks_held = false,
             Err(e) => {
                 tracing::warn!(error = %e, "releasing MySQL table locks failed; the connection is discarded");
-                self.slot.mark_broken();
+                self.link.mark_broken();
             }
         }
     }

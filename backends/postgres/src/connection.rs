@@ -20,7 +20,7 @@ use crate::encode::encode_all;
 use crate::error::{
     BACKEND, is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error,
 };
-use crate::send::{Outcome, send};
+use crate::send::{Reply, send};
 use crate::statement_cache::StatementCache;
 use txkit_core::dialects::placeholders;
 
@@ -138,7 +138,7 @@ impl PgConnection {
 
     /// Runs `sql` with `params`, re-preparing once when its cached plan went stale outside a
     /// transaction.
-    async fn run(&mut self, sql: &str, params: &[Value], want_rows: bool) -> Result<Outcome> {
+    async fn run(&mut self, sql: &str, params: &[Value], want_rows: bool) -> Result<Reply> {
         let mut retried = false;
         loop {
             let (stmt, names) = self.prepare(sql).await?;
@@ -188,7 +188,7 @@ impl PgConnection {
         sql: &str,
         params: &[Value],
         want_rows: bool,
-    ) -> Result<Result<Outcome>> {
+    ) -> Result<Result<Reply>> {
         let begin = PgDialect.begin_sql(opts)?;
         self.opened();
         let Some((stmt, names)) = self.statements.get(sql) else {
@@ -360,16 +360,16 @@ impl Connection for PgConnection {
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let outcome = self.run(sql, params, false).await;
         match self.noting(outcome)? {
-            Outcome::Count(n) => Ok(n),
-            Outcome::Rows(rows, _) => Ok(rows.len() as u64),
+            Reply::Count(n) => Ok(n),
+            Reply::Rows(rows, _) => Ok(rows.len() as u64),
         }
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let outcome = self.run(sql, params, true).await;
         match self.noting(outcome)? {
-            Outcome::Rows(rows, names) => decode::rows(&rows, &names),
-            Outcome::Count(_) => Ok(Vec::new()),
+            Reply::Rows(rows, names) => decode::rows(&rows, &names),
+            Reply::Count(_) => Ok(Vec::new()),
         }
     }
 
@@ -400,8 +400,8 @@ impl Connection for PgConnection {
     ) -> Result<Result<Vec<Row>>> {
         let outcome = self.begin_then(opts, sql, params, true).await?;
         Ok(match self.noting(outcome) {
-            Ok(Outcome::Rows(rows, names)) => decode::rows(&rows, &names),
-            Ok(Outcome::Count(_)) => Ok(Vec::new()),
+            Ok(Reply::Rows(rows, names)) => decode::rows(&rows, &names),
+            Ok(Reply::Count(_)) => Ok(Vec::new()),
             Err(e) => Err(e),
         })
     }
@@ -414,8 +414,8 @@ impl Connection for PgConnection {
     ) -> Result<Result<u64>> {
         let outcome = self.begin_then(opts, sql, params, false).await?;
         Ok(match self.noting(outcome) {
-            Ok(Outcome::Count(n)) => Ok(n),
-            Ok(Outcome::Rows(rows, _)) => Ok(rows.len() as u64),
+            Ok(Reply::Count(n)) => Ok(n),
+            Ok(Reply::Rows(rows, _)) => Ok(rows.len() as u64),
             Err(e) => Err(e),
         })
     }

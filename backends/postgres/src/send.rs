@@ -24,19 +24,19 @@ pub(crate) async fn send(
     encoded: &[Encoded<'_>],
     names: Arc<[String]>,
     want_rows: bool,
-) -> std::result::Result<Outcome, tokio_postgres::Error> {
+) -> std::result::Result<Reply, tokio_postgres::Error> {
     if want_rows {
         let rows = Box::pin(client.query_raw(stmt, encoded)).await?;
-        Ok(Outcome::Rows(rows.try_collect().await?, names))
+        Ok(Reply::Rows(rows.try_collect().await?, names))
     } else {
         Box::pin(client.execute_raw(stmt, encoded))
             .await
-            .map(Outcome::Count)
+            .map(Reply::Count)
     }
 }
 
 /// What a statement returned.
-pub(crate) enum Outcome {
+pub(crate) enum Reply {
     /// Its rows, and the column names they share.
     Rows(Vec<tokio_postgres::Row>, Arc<[String]>),
     /// Its affected-row count.

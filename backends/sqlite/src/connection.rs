@@ -11,8 +11,8 @@ use txkit_core::{
 use crate::SqliteDialect;
 use crate::file_locks::FileLocks;
 use crate::hybrid::Hybrid;
+use crate::native::Native;
 use crate::options::{Execution, SqliteConnectOptions};
-use crate::session::Session;
 use crate::worker::{Gone, Worker};
 
 /// The SQLite backend, for code generic over txkit backends.
@@ -49,14 +49,14 @@ impl Backend for Sqlite {
 /// which add transaction guards and bookkeeping.
 #[derive(Debug)]
 pub struct SqliteConnection {
-    runner: Runner,
+    runner: RunsOn,
     /// What this process's connections to the database file share (none for `:memory:`).
     locks: Option<FileLocks>,
 }
 
 /// Where the statements run.
 #[derive(Debug)]
-enum Runner {
+enum RunsOn {
     Thread(Worker),
     Inline(Box<Hybrid>),
 }
@@ -65,12 +65,12 @@ impl SqliteConnection {
     /// Opens the database as `options.execution` says.
     pub(crate) async fn connect(options: SqliteConnectOptions) -> Result<Self> {
         let runner = match options.execution {
-            Execution::Thread => Runner::Thread(Worker::start(options).await?),
-            Execution::Inline => Runner::Inline(Box::new(Hybrid::open(options).await?)),
+            Execution::Thread => RunsOn::Thread(Worker::start(options).await?),
+            Execution::Inline => RunsOn::Inline(Box::new(Hybrid::open(options).await?)),
         };
         let locks = match &runner {
-            Runner::Thread(worker) => worker.locks().cloned(),
-            Runner::Inline(hybrid) => hybrid.locks().cloned(),
+            RunsOn::Thread(worker) => worker.locks().cloned(),
+            RunsOn::Inline(hybrid) => hybrid.locks().cloned(),
         };
         Ok(Self { runner, locks })
     }
@@ -106,12 +106,12 @@ impl SqliteConnection {
     ) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&mut Session) -> Result<T> + Send,
-        G: FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        F: FnMut(&mut Native) -> Result<T> + Send,
+        G: FnOnce(&mut Native) -> Result<T> + Send + 'static,
     {
         match &mut self.runner {
-            Runner::Inline(hybrid) => hybrid.run(sql, inline, owned).await,
-            Runner::Thread(worker) => worker.run(owned).await,
+            RunsOn::Inline(hybrid) => hybrid.run(sql, inline, owned).await,
+            RunsOn::Thread(worker) => worker.run(owned).await,
         }
     }
 
@@ -127,22 +127,22 @@ impl SqliteConnection {
     ) -> Result<Result<T>>
     where
         T: Send + 'static,
-        F: FnMut(&mut Session) -> Result<T> + Send,
-        G: FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        F: FnMut(&mut Native) -> Result<T> + Send,
+        G: FnOnce(&mut Native) -> Result<T> + Send + 'static,
     {
         let begin = SqliteDialect.begin_sql(opts)?;
         let read_only = opts.access() == Some(AccessMode::ReadOnly);
         match &mut self.runner {
-            Runner::Inline(hybrid) => {
+            RunsOn::Inline(hybrid) => {
                 hybrid.run_here(|s| s.begin(&begin, read_only)).await?;
                 Ok(hybrid.run(Some(sql), inline, owned).await)
             }
-            Runner::Thread(worker) => {
+            RunsOn::Thread(worker) => {
                 let mut permit = None;
                 loop {
                     let step = owned();
                     let begin = begin.clone();
-                    let both = move |s: &mut Session| {
+                    let both = move |s: &mut Native| {
                         s.begin(&begin, read_only)?;
                         Ok(step(s))
                     };
@@ -168,14 +168,14 @@ impl SqliteConnection {
     pub(crate) async fn run_unit<T>(
         &mut self,
         read_only: bool,
-        unit: impl FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        unit: impl FnOnce(&mut Native) -> Result<T> + Send + 'static,
     ) -> Result<T>
     where
         T: Send + 'static,
     {
         match &mut self.runner {
-            Runner::Inline(hybrid) => hybrid.unit(read_only, unit).await,
-            Runner::Thread(worker) => {
+            RunsOn::Inline(hybrid) => hybrid.unit(read_only, unit).await,
+            RunsOn::Thread(worker) => {
                 let permit = match read_only {
                     true => None,
                     false => worker.gate().await?,
@@ -192,7 +192,7 @@ impl SqliteConnection {
     /// Runs a parameterless step (COMMIT, ROLLBACK, ping, …) either way.
     async fn run_plain<T: Send + 'static>(
         &mut self,
-        step: fn(&mut Session) -> Result<T>,
+        step: fn(&mut Native) -> Result<T>,
     ) -> Result<T> {
         self.run(None, step, move || step).await
     }
@@ -201,8 +201,8 @@ impl SqliteConnection {
     #[cfg(test)]
     pub(crate) fn broken_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         match &self.runner {
-            Runner::Thread(worker) => worker.broken_flag(),
-            Runner::Inline(_) => unreachable!("the tests of the flag use a worker thread"),
+            RunsOn::Thread(worker) => worker.broken_flag(),
+            RunsOn::Inline(_) => unreachable!("the tests of the flag use a worker thread"),
         }
     }
 }
@@ -228,10 +228,10 @@ fn owned(sql: &str, params: &[Value]) -> (String, Vec<Value>) {
 fn with_owned<T: 'static>(
     sql: &str,
     params: &[Value],
-    step: fn(&mut Session, &str, &[Value]) -> Result<T>,
-) -> impl FnOnce(&mut Session) -> Result<T> + Send + 'static {
+    step: fn(&mut Native, &str, &[Value]) -> Result<T>,
+) -> impl FnOnce(&mut Native) -> Result<T> + Send + 'static {
     let (sql, params) = owned(sql, params);
-    move |s: &mut Session| step(s, &sql, &params)
+    move |s: &mut Native| step(s, &sql, &params)
 }
 
 impl Connection for SqliteConnection {
@@ -243,7 +243,7 @@ impl Connection for SqliteConnection {
         self.run(
             Some(sql),
             |s| s.execute(sql, params),
-            || with_owned(sql, params, Session::execute),
+            || with_owned(sql, params, Native::execute),
         )
         .await
     }
@@ -252,7 +252,7 @@ impl Connection for SqliteConnection {
         self.run(
             Some(sql),
             |s| s.query(sql, params),
-            || with_owned(sql, params, Session::query),
+            || with_owned(sql, params, Native::query),
         )
         .await
     }
@@ -262,11 +262,11 @@ impl Connection for SqliteConnection {
     async fn batch(&mut self, sql: &str) -> Result<()> {
         let owned = || {
             let sql = sql.to_owned();
-            move |s: &mut Session| s.batch(&sql)
+            move |s: &mut Native| s.batch(&sql)
         };
         match &mut self.runner {
-            Runner::Inline(hybrid) => hybrid.off_thread(None, owned).await,
-            Runner::Thread(worker) => worker.run(owned).await,
+            RunsOn::Inline(hybrid) => hybrid.off_thread(None, owned).await,
+            RunsOn::Thread(worker) => worker.run(owned).await,
         }
     }
 
@@ -281,7 +281,7 @@ impl Connection for SqliteConnection {
             |s| s.begin(&sql, read_only),
             || {
                 let sql = sql.clone();
-                move |s: &mut Session| s.begin(&sql, read_only)
+                move |s: &mut Native| s.begin(&sql, read_only)
             },
         )
         .await
@@ -303,7 +303,7 @@ impl Connection for SqliteConnection {
             opts,
             sql,
             |s| s.query(sql, params),
-            || with_owned(sql, params, Session::query),
+            || with_owned(sql, params, Native::query),
         )
         .await
     }
@@ -319,7 +319,7 @@ impl Connection for SqliteConnection {
             opts,
             sql,
             |s| s.execute(sql, params),
-            || with_owned(sql, params, Session::execute),
+            || with_owned(sql, params, Native::execute),
         )
         .await
     }
@@ -327,9 +327,9 @@ impl Connection for SqliteConnection {
     /// COMMIT. A thread that ends while COMMIT is pending leaves the outcome unknown.
     async fn commit(&mut self) -> Result<()> {
         match &mut self.runner {
-            Runner::Inline(hybrid) => hybrid.run_here(Session::commit).await,
-            Runner::Thread(worker) => worker
-                .call(Session::commit)
+            RunsOn::Inline(hybrid) => hybrid.run_here(Native::commit).await,
+            RunsOn::Thread(worker) => worker
+                .call(Native::commit)
                 .await
                 .map_err(|gone| commit_gone(gone, "COMMIT was sent"))?,
         }
@@ -345,15 +345,15 @@ impl Connection for SqliteConnection {
         statements: &[(&str, &[Value])],
     ) -> Result<Vec<u64>> {
         let worker = match &mut self.runner {
-            Runner::Inline(hybrid) => {
+            RunsOn::Inline(hybrid) => {
                 let mut counts = Vec::with_capacity(statements.len());
                 hybrid
                     .run_here(|s| s.execute_each(statements, &mut counts))
                     .await?;
-                hybrid.run_here(Session::commit).await?;
+                hybrid.run_here(Native::commit).await?;
                 return Ok(counts);
             }
-            Runner::Thread(worker) => worker,
+            RunsOn::Thread(worker) => worker,
         };
         let owned: Arc<[(String, Vec<Value>)]> = statements
             .iter()
@@ -363,7 +363,7 @@ impl Connection for SqliteConnection {
         let mut permit = None;
         loop {
             let statements = Arc::clone(&owned);
-            let run = move |s: &mut Session| {
+            let run = move |s: &mut Native| {
                 let result = s
                     .execute_each(&statements, &mut counts)
                     .and_then(|()| s.commit());
@@ -387,19 +387,19 @@ impl Connection for SqliteConnection {
     async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
         let mut counts = Vec::with_capacity(rows.len());
         match &mut self.runner {
-            Runner::Inline(hybrid) => {
+            RunsOn::Inline(hybrid) => {
                 hybrid
                     .run_here(|s| s.execute_many(sql, rows, &mut counts))
                     .await?;
                 Ok(counts)
             }
-            Runner::Thread(worker) => {
+            RunsOn::Thread(worker) => {
                 let sql: Arc<str> = sql.into();
                 let rows: Arc<[Vec<Value>]> = rows.iter().map(|p| p.to_vec()).collect();
                 let mut permit = None;
                 loop {
                     let (sql, rows) = (Arc::clone(&sql), Arc::clone(&rows));
-                    let run = move |s: &mut Session| {
+                    let run = move |s: &mut Native| {
                         let result = s.execute_many(&sql, &rows, &mut counts);
                         (result, counts)
                     };
@@ -428,11 +428,11 @@ impl Connection for SqliteConnection {
     }
 
     async fn rollback(&mut self) -> Result<()> {
-        self.run_plain(Session::rollback).await
+        self.run_plain(Native::rollback).await
     }
 
     async fn ping(&mut self) -> Result<()> {
-        self.run_plain(Session::ping).await
+        self.run_plain(Native::ping).await
     }
 
     async fn server_in_transaction(&mut self) -> Result<bool> {
@@ -443,13 +443,13 @@ impl Connection for SqliteConnection {
     /// behind any abandoned command and runs once that command is done; inline, no command
     /// outlives its future.
     async fn recover(&mut self) -> Result<()> {
-        self.run_plain(Session::rollback).await
+        self.run_plain(Native::rollback).await
     }
 
     async fn reset(&mut self, mode: ResetMode) -> Result<()> {
         match mode {
-            ResetMode::Rollback => self.run_plain(Session::rollback).await,
-            ResetMode::Full => self.run_plain(Session::reset_full).await,
+            ResetMode::Rollback => self.run_plain(Native::rollback).await,
+            ResetMode::Full => self.run_plain(Native::reset_full).await,
             ResetMode::None if self.is_broken() => Err(Gone::NotSent.into_error()),
             ResetMode::None => Ok(()),
         }
@@ -457,8 +457,8 @@ impl Connection for SqliteConnection {
 
     fn is_broken(&self) -> bool {
         match &self.runner {
-            Runner::Thread(worker) => worker.is_broken(),
-            Runner::Inline(hybrid) => hybrid.is_broken(),
+            RunsOn::Thread(worker) => worker.is_broken(),
+            RunsOn::Inline(hybrid) => hybrid.is_broken(),
         }
     }
 
@@ -469,8 +469,8 @@ impl Connection for SqliteConnection {
         // The session may be the file's last holder of its locks (see `FileLocks::closed`).
         drop(locks);
         match runner {
-            Runner::Thread(worker) => worker.close().await,
-            Runner::Inline(hybrid) => hybrid.close().await,
+            RunsOn::Thread(worker) => worker.close().await,
+            RunsOn::Inline(hybrid) => hybrid.close().await,
         }
     }
 }
@@ -533,7 +533,7 @@ mod tests {
         let options = SqliteConnectOptions::memory().execution(Execution::Inline);
         let mut conn = options.connect().await.unwrap();
         assert_eq!(conn.execute("SELECT 1", &[]).await.unwrap(), 0);
-        let Runner::Inline(hybrid) = &mut conn.runner else {
+        let RunsOn::Inline(hybrid) = &mut conn.runner else {
             panic!("asked for inline execution");
         };
         hybrid.inline_mut().unwrap().mark_broken();

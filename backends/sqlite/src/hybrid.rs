@@ -23,8 +23,8 @@ use txkit_core::{Error, Result};
 
 use crate::file_locks::GatePermit;
 use crate::inline::{Attempt, Inline, broken_error, pause_or_give_up};
+use crate::native::Native;
 use crate::options::SqliteConnectOptions;
-use crate::session::Session;
 
 /// A statement whose run takes SQLite longer than this is run on a blocking thread from
 /// then on: about what tokio advises a task to run between two awaits.
@@ -132,7 +132,7 @@ impl Hybrid {
     /// each short).
     pub(crate) async fn run_here<T>(
         &mut self,
-        step: impl FnMut(&mut Session) -> Result<T> + Send,
+        step: impl FnMut(&mut Native) -> Result<T> + Send,
     ) -> Result<T> {
         self.seat().await?.run(step).await
     }
@@ -147,8 +147,8 @@ impl Hybrid {
     ) -> Result<T>
     where
         T: Send + 'static,
-        F: FnMut(&mut Session) -> Result<T> + Send,
-        G: FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        F: FnMut(&mut Native) -> Result<T> + Send,
+        G: FnOnce(&mut Native) -> Result<T> + Send + 'static,
     {
         if let Some(sql) = sql
             && self.long.expects_long(sql)
@@ -173,7 +173,7 @@ impl Hybrid {
     ) -> Result<T>
     where
         T: Send + 'static,
-        G: FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        G: FnOnce(&mut Native) -> Result<T> + Send + 'static,
     {
         let mut permit: Option<GatePermit> = None;
         let mut busy_since: Option<Instant> = None;
@@ -218,7 +218,7 @@ impl Hybrid {
     pub(crate) async fn unit<T>(
         &mut self,
         read_only: bool,
-        unit: impl FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        unit: impl FnOnce(&mut Native) -> Result<T> + Send + 'static,
     ) -> Result<T>
     where
         T: Send + 'static,
@@ -322,7 +322,7 @@ mod tests {
             .run(
                 Some(sql),
                 |s| s.query(sql, &[]),
-                || move |s: &mut Session| s.query(sql, &[]),
+                || move |s: &mut Native| s.query(sql, &[]),
             )
             .await
             .unwrap();

@@ -20,8 +20,8 @@ use txkit_core::{Error, ErrorKind, Result};
 
 use crate::busy::{self, PAUSES_MS};
 use crate::file_locks::FileLocks;
+use crate::native::Native;
 use crate::options::SqliteConnectOptions;
-use crate::session::Session;
 
 /// How long to wait before try `tries + 1`, `waited` after the first SQLITE_BUSY: SQLite's
 /// pauses, the last cut to what is left of busy_timeout; `None` once busy_timeout has
@@ -69,7 +69,7 @@ pub(crate) enum Attempt<T> {
 
 /// An inline connection: the session, and whether it can still be trusted.
 pub(crate) struct Inline {
-    session: Session,
+    session: Native,
     broken: bool,
     /// How long the last step took SQLite (without any wait for a lock).
     last_step: Duration,
@@ -87,7 +87,7 @@ impl Inline {
     /// Opens the database on a blocking thread (opening and switching to WAL touch the disk
     /// and may wait for locks), then keeps the connection here.
     pub(crate) async fn open(options: SqliteConnectOptions) -> Result<Self> {
-        let session = tokio::task::spawn_blocking(move || Session::open(options))
+        let session = tokio::task::spawn_blocking(move || Native::open(options))
             .await
             .map_err(|e| {
                 Error::connection_lost(format!("opening the SQLite database failed: {e}"))
@@ -109,7 +109,7 @@ impl Inline {
     /// SQLite's next pause, whichever comes first.
     pub(crate) async fn run<T>(
         &mut self,
-        mut step: impl FnMut(&mut Session) -> Result<T> + Send,
+        mut step: impl FnMut(&mut Native) -> Result<T> + Send,
     ) -> Result<T> {
         if self.broken {
             return Err(broken_error());
@@ -140,10 +140,7 @@ impl Inline {
 
     /// Runs `step` once. `Busy` when it failed because SQLite declined to wait for a lock
     /// and trying again is safe.
-    pub(crate) fn attempt<T>(
-        &mut self,
-        step: impl FnOnce(&mut Session) -> Result<T>,
-    ) -> Attempt<T> {
+    pub(crate) fn attempt<T>(&mut self, step: impl FnOnce(&mut Native) -> Result<T>) -> Attempt<T> {
         let was_in_transaction = self.session.in_transaction();
         busy::reset_declined();
         let started = Instant::now();
@@ -174,7 +171,7 @@ impl Inline {
     /// waits for a release or the next pause before each further try, up to busy_timeout.
     async fn wait_out_busy<T>(
         &mut self,
-        step: &mut (impl FnMut(&mut Session) -> Result<T> + Send),
+        step: &mut (impl FnMut(&mut Native) -> Result<T> + Send),
     ) -> Result<T> {
         let started = Instant::now();
         let busy_timeout = self.session.options().busy_timeout;
@@ -246,7 +243,7 @@ impl Inline {
     }
 
     /// The session, for work run on a blocking thread.
-    pub(crate) fn session_mut(&mut self) -> &mut Session {
+    pub(crate) fn session_mut(&mut self) -> &mut Native {
         &mut self.session
     }
 

@@ -7,7 +7,7 @@ use txkit_core::{AccessMode, Dialect, Result, Row, TxOptions, Value};
 
 use crate::SqliteDialect;
 use crate::connection::SqliteConnection;
-use crate::session::Session;
+use crate::native::Native;
 
 /// The transaction a unit of work given to
 /// [`SqliteConnection::run_transaction`] (or `Engine::sqlite_transaction` in the `txkit`
@@ -17,7 +17,7 @@ use crate::session::Session;
 /// The unit does not commit or roll back itself: returning `Ok` commits, returning `Err`
 /// rolls back.
 pub struct SyncTransaction<'a> {
-    session: &'a mut Session,
+    session: &'a mut Native,
 }
 
 impl std::fmt::Debug for SyncTransaction<'_> {
@@ -49,7 +49,7 @@ impl SyncTransaction<'_> {
 /// BEGIN as `begin` says, `work`, then COMMIT — or ROLLBACK when `work` or COMMIT fails —
 /// on the session, in one piece.
 pub(crate) fn run_unit<T>(
-    session: &mut Session,
+    session: &mut Native,
     begin: &str,
     read_only: bool,
     work: impl FnOnce(&mut SyncTransaction<'_>) -> Result<T>,
@@ -109,7 +109,7 @@ impl SqliteConnection {
     {
         let begin = SqliteDialect.begin_sql(opts)?;
         let read_only = opts.access() == Some(AccessMode::ReadOnly);
-        let unit = move |session: &mut Session| run_unit(session, &begin, read_only, work);
+        let unit = move |session: &mut Native| run_unit(session, &begin, read_only, work);
         self.run_unit(read_only, unit).await
     }
 }

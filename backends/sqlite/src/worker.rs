@@ -16,11 +16,11 @@ use tokio::sync::oneshot;
 use txkit_core::{Error, Result};
 
 use crate::file_locks::{FileLocks, GatePermit};
+use crate::native::Native;
 use crate::options::SqliteConnectOptions;
-use crate::session::Session;
 
 /// A unit of work for the worker thread.
-type Job = Box<dyn FnOnce(&mut Session) + Send>;
+type Job = Box<dyn FnOnce(&mut Native) + Send>;
 
 enum Message {
     Run(Job),
@@ -103,7 +103,7 @@ impl Worker {
     }
 
     /// Runs `f` on the thread and waits for its answer, and whether it stopped for the
-    /// write gate ([`Session::take_gate_wanted`]). `permit`, when given, is handed to the
+    /// write gate ([`Native::take_gate_wanted`]). `permit`, when given, is handed to the
     /// session first. If this future is dropped after the command was sent, the command
     /// still runs.
     pub(crate) async fn call_with<R, F>(
@@ -113,7 +113,7 @@ impl Worker {
     ) -> Result<(R, bool), Gone>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Session) -> R + Send + 'static,
+        F: FnOnce(&mut Native) -> R + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |session| {
@@ -139,7 +139,7 @@ impl Worker {
     pub(crate) async fn call<T, F>(&self, f: F) -> Result<Result<T>, Gone>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Native) -> Result<T> + Send + 'static,
     {
         self.call_with(None, f).await.map(|(value, _)| value)
     }
@@ -149,7 +149,7 @@ impl Worker {
     pub(crate) async fn run<T, G>(&self, make: impl Fn() -> G) -> Result<T>
     where
         T: Send + 'static,
-        G: FnOnce(&mut Session) -> Result<T> + Send + 'static,
+        G: FnOnce(&mut Native) -> Result<T> + Send + 'static,
     {
         let mut permit = None;
         loop {
@@ -210,7 +210,7 @@ fn run(
     opened: oneshot::Sender<Result<Option<FileLocks>>>,
 ) {
     let exit_mark = MarkBrokenOnExit(Arc::clone(&broken));
-    let mut session = match Session::open(options) {
+    let mut session = match Native::open(options) {
         Ok(session) => session,
         Err(e) => {
             let _ = opened.send(Err(e));

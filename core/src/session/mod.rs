@@ -32,7 +32,7 @@ use std::marker::PhantomData;
 use identity::{IdentityMap, Status};
 use lazy::{Lazy, locks_by_write_lock};
 use pending::{BorrowedDelete, BorrowedInsert, BorrowedUpdate, OwnedDelete, OwnedInsert, Pending};
-use query::{Render, Runner};
+use query::{QueryTarget, Render};
 
 use crate::connection::{AnyConnection, BoxFuture, Connection};
 use crate::entity::{Entity, Filter, IntoKey, read};
@@ -494,7 +494,7 @@ fn keep_unless_rolled_back<X: crate::entity::exec::Executor, T>(
     }
 }
 
-impl<C: Connection> Runner for Session<'_, C> {
+impl<C: Connection> QueryTarget for Session<'_, C> {
     fn run_select<'r>(
         &'r mut self,
         table: &'static str,

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use super::identity::{Handle, IdentityMap, Mark};
 use super::pending::{BorrowedDelete, BorrowedInsert, BorrowedUpdate, OwnedInsert, Pending};
-use super::query::{Query, Render, Runner, select_in_transaction};
+use super::query::{Query, QueryTarget, Render, select_in_transaction};
 use crate::connection::{AnyConnection, BoxFuture, Connection};
 use crate::entity::{Entity, IntoKey, read};
 use crate::error::Result;
@@ -202,7 +202,7 @@ impl<'s, 'b, C: Connection> NestedSession<'s, 'b, C> {
     }
 }
 
-impl<C: Connection> Runner for NestedSession<'_, '_, C> {
+impl<C: Connection> QueryTarget for NestedSession<'_, '_, C> {
     fn run_select<'r>(
         &'r mut self,
         table: &'static str,

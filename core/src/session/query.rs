@@ -27,7 +27,7 @@ pub(crate) type Render<'r> = &'r (dyn Fn(&dyn Dialect) -> Result<Sql> + Send + S
 /// first, so a query sees what was added, and own an identity map), a transaction, or a
 /// pooled connection. It renders for its connection's dialect and runs; `locking` says the
 /// read asks an exclusive row lock, which SQLite meets with the database write lock.
-pub(crate) trait Runner: Send {
+pub(crate) trait QueryTarget: Send {
     fn run_select<'r>(
         &'r mut self,
         table: &'static str,
@@ -57,7 +57,7 @@ pub enum Detached {}
 /// per backend.
 #[must_use = "a query does nothing until all(), first(), one(), one_or_none() or count()"]
 pub struct Query<'q, E, M = Attached> {
-    runner: &'q mut (dyn Runner + 'q),
+    target: &'q mut (dyn QueryTarget + 'q),
     select: Select<E>,
     _mode: PhantomData<fn() -> M>,
 }
@@ -69,9 +69,9 @@ impl<E, M> fmt::Debug for Query<'_, E, M> {
 }
 
 impl<'q, E: Entity, M> Query<'q, E, M> {
-    pub(crate) fn new(runner: &'q mut (dyn Runner + 'q)) -> Self {
+    pub(crate) fn new(target: &'q mut (dyn QueryTarget + 'q)) -> Self {
         Self {
-            runner,
+            target,
             select: Select::new(),
             _mode: PhantomData,
         }
@@ -125,23 +125,23 @@ impl<'q, E: Entity, M> Query<'q, E, M> {
     }
 
     /// Runs the query; its rows, and what it ran on.
-    async fn rows(self) -> Result<(Vec<Row>, &'q mut (dyn Runner + 'q))> {
-        let Query { runner, select, .. } = self;
+    async fn rows(self) -> Result<(Vec<Row>, &'q mut (dyn QueryTarget + 'q))> {
+        let Query { target, select, .. } = self;
         // Only an exclusive row lock needs SQLite's write lock; a shared one does not.
         let locking = select.row_lock().is_some_and(|l| l.strength.is_exclusive());
         let render = move |d: &dyn Dialect| select.render(d);
-        let rows = runner.run_select(E::TABLE, locking, &render).await?;
-        Ok((rows, runner))
+        let rows = target.run_select(E::TABLE, locking, &render).await?;
+        Ok((rows, target))
     }
 
     /// How many rows match (`SELECT COUNT(*)`). Unsupported with a row lock.
     pub async fn count(self) -> Result<u64> {
-        let Query { runner, select, .. } = self;
+        let Query { target, select, .. } = self;
         let render = move |d: &dyn Dialect| {
             let (text, params) = select.count_sql(d)?;
             Ok(Sql { text, params })
         };
-        let rows = runner.run_select(E::TABLE, false, &render).await?;
+        let rows = target.run_select(E::TABLE, false, &render).await?;
         let row = rows
             .first()
             .ok_or_else(|| Error::new(ErrorKind::Database, "COUNT(*) returned no row"))?;
@@ -182,8 +182,8 @@ impl<'q, E: Entity> Query<'q, E, Attached> {
     /// comes back as that same object (with its unflushed changes), the others are added
     /// to the identity map.
     pub async fn all(self) -> Result<Vec<&'q mut E>> {
-        let (rows, runner) = self.rows().await?;
-        let map = runner
+        let (rows, target) = self.rows().await?;
+        let map = target
             .identity_map()
             .ok_or_else(|| Error::internal("an attached query without a session"))?;
         map.reserve(rows.len());
@@ -252,7 +252,7 @@ pub(crate) async fn select_in_transaction<C: Connection>(
     tx.query(&sql.text, &sql.params).await
 }
 
-impl<C: Connection> Runner for Transaction<'_, C> {
+impl<C: Connection> QueryTarget for Transaction<'_, C> {
     fn run_select<'r>(
         &'r mut self,
         table: &'static str,
@@ -263,7 +263,7 @@ impl<C: Connection> Runner for Transaction<'_, C> {
     }
 }
 
-impl<C: Connection> Runner for ManagedConnection<C> {
+impl<C: Connection> QueryTarget for ManagedConnection<C> {
     fn run_select<'r>(
         &'r mut self,
         table: &'static str,

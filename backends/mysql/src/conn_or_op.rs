@@ -1,12 +1,12 @@
-//! [`OpSlot`]: how a mysql_async exchange survives the caller's future being dropped.
+//! [`ConnOrOp`]: how a mysql_async exchange survives the caller's future being dropped.
 //!
 //! mysql_async is not cancel-safe mid-exchange: a future dropped after sending a command
 //! but before reading its answer leaves the connection out of step with the server (it marks
 //! itself "disconnected", and the next command would read the old answer). So txkit never
 //! lets such a future be dropped while the connection lives. Each operation is a boxed
-//! future that *owns* the `Conn` and hands it back with the result; it is stored in the
-//! slot, and the caller merely polls it there. If the caller's future is dropped, the
-//! operation stays in the slot, and the next use of the connection (or
+//! future that *owns* the `Conn` and hands it back with the result; it is stored where the
+//! connection was, and the caller merely polls it there. If the caller's future is dropped,
+//! the operation stays there, and the next use of the connection (or
 //! [`recover`](txkit_core::Connection::recover)) drives it to its end first — reading
 //! every answer the server owes — so the protocol is always in step.
 //!
@@ -21,7 +21,7 @@ use mysql_async::Conn;
 use txkit_core::{Error, Result, Row};
 
 /// What an operation produced.
-pub(crate) enum Outcome {
+pub(crate) enum OpOutput {
     /// A statement without a result to speak of.
     Done,
     /// Rows affected.
@@ -35,7 +35,7 @@ pub(crate) enum Outcome {
 }
 
 /// An operation: owns the connection while it runs and gives it back with its result.
-pub(crate) type OpFuture = Pin<Box<dyn Future<Output = (Conn, Result<Outcome>)> + Send>>;
+pub(crate) type OpFuture = Pin<Box<dyn Future<Output = (Conn, Result<OpOutput>)> + Send>>;
 
 enum State {
     /// Idle, with the connection at hand.
@@ -47,14 +47,14 @@ enum State {
 }
 
 /// The connection, or the operation that holds it.
-pub(crate) struct OpSlot {
+pub(crate) struct ConnOrOp {
     state: State,
     broken: bool,
     /// The server's connection (thread) id, read once at connect.
     session_id: u32,
 }
 
-impl OpSlot {
+impl ConnOrOp {
     pub(crate) fn new(conn: Conn) -> Self {
         Self {
             session_id: conn.id(),
@@ -120,11 +120,11 @@ impl OpSlot {
     }
 
     /// Runs one operation: finishes any abandoned one first, then starts `op` with the
-    /// connection and waits for it. Dropping the returned future leaves `op` in the slot.
-    pub(crate) async fn run<F, Fut>(&mut self, op: F) -> Result<Outcome>
+    /// connection and waits for it. Dropping the returned future leaves `op` in place.
+    pub(crate) async fn run<F, Fut>(&mut self, op: F) -> Result<OpOutput>
     where
         F: FnOnce(Conn) -> Fut + Send,
-        Fut: Future<Output = (Conn, Result<Outcome>)> + Send + 'static,
+        Fut: Future<Output = (Conn, Result<OpOutput>)> + Send + 'static,
     {
         self.finish_abandoned().await?;
         let conn = match std::mem::replace(&mut self.state, State::Closed) {
@@ -141,15 +141,15 @@ impl OpSlot {
     }
 
     /// Polls the running operation to its end.
-    async fn wait(&mut self) -> Result<Outcome> {
+    async fn wait(&mut self) -> Result<OpOutput> {
         poll_fn(|cx| self.poll_op(cx))
             .await
             .unwrap_or_else(|| Err(Error::internal("txkit-mysql: no operation was running")))
     }
 
-    /// One poll of the running operation; on completion the connection is back in the slot
+    /// One poll of the running operation; on completion the connection is back in place
     /// before the result leaves, so no drop can come in between.
-    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Outcome>>> {
+    fn poll_op(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<OpOutput>>> {
         let State::Busy(op) = &mut self.state else {
             return Poll::Ready(None);
         };

@@ -1,5 +1,6 @@
-//! [`Session`]: the rusqlite connection as its worker thread holds it, and every operation
-//! the async side can ask of it. Nothing here is async; everything runs on the worker.
+//! [`Native`]: the rusqlite connection as the thread that runs it holds it (the caller's
+//! with inline execution, a worker's with thread execution), and every operation the async
+//! side can ask of it. Nothing here is async. (Not "session": that is txkit's unit of work.)
 
 use std::sync::Arc;
 
@@ -15,8 +16,8 @@ use crate::options::{JournalMode, OpenMode, SqliteConnectOptions};
 use crate::setup;
 use crate::value::{from_sql, to_sql};
 
-/// The worker thread's connection and what it remembers between commands.
-pub(crate) struct Session {
+/// The rusqlite connection and what it remembers between commands.
+pub(crate) struct Native {
     conn: rusqlite::Connection,
     options: SqliteConnectOptions,
     /// A read-only transaction is open: `PRAGMA query_only` is on until it ends.
@@ -25,7 +26,7 @@ pub(crate) struct Session {
     turn: Turn,
 }
 
-impl Session {
+impl Native {
     /// Opens the database as `options` say (on the worker thread).
     pub(crate) fn open(options: SqliteConnectOptions) -> Result<Self> {
         let conn = setup::open(&options)?;
