@@ -179,7 +179,7 @@ impl Error {
     }
 
     /// An [`ErrorKind::Internal`] error: `message` says which of txkit's own rules broke;
-    /// the error adds that this is a bug and where to report it.
+    /// the error adds that this is a bug in txkit, to be reported with the message.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(
             ErrorKind::Internal,

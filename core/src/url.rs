@@ -97,13 +97,13 @@ impl DatabaseUrl {
     }
 
     /// The `key=value` pairs of the query string, each side [decoded](Self::decode): a
-    /// `+` stays a `+` (write a space as `%20`), as libpq reads a URL, on every backend.
+    /// `+` stays a `+` (write a space as `%20`) and a `#` is part of the value, as libpq
+    /// reads a URL, on every backend.
     /// An error if a name or value is not UTF-8 once decoded; it never quotes the value.
     pub fn query_pairs(&self) -> Result<Vec<(String, String)>> {
         let Some((_, query)) = self.raw.expose().split_once('?') else {
             return Ok(Vec::new());
         };
-        let query = query.split_once('#').map_or(query, |(q, _)| q);
         query
             .split('&')
             .filter(|pair| !pair.is_empty())
@@ -200,8 +200,12 @@ pub fn redact(text: &str) -> String {
     out
 }
 
+/// Whether `key`, as written in a URL, names a password once decoded (`pass%77ord` is read
+/// as `password`, so it must be hidden as one).
 fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
+    let key = percent_encoding::percent_decode_str(key)
+        .decode_utf8_lossy()
+        .to_ascii_lowercase();
     matches!(
         key.as_str(),
         "password" | "pass" | "pwd" | "passwd" | "sslpassword"
@@ -287,12 +291,23 @@ mod tests {
                 ("application_name".to_owned(), "a+b".to_owned()),
                 ("options".to_owned(), "-c x=1".to_owned()),
                 ("flag".to_owned(), String::new()),
-                ("k".to_owned(), "%zz".to_owned()),
+                ("k".to_owned(), "%zz#frag".to_owned()),
             ]
         );
         assert_eq!(
             url.decode("p%2Bq+r", "a password").expect("decoded"),
             "p+q+r"
+        );
+    }
+
+    #[test]
+    fn a_percent_encoded_password_key_is_hidden_too() {
+        let url = DatabaseUrl::parse("mysql://u@h/db?pass%77ord=s3cret&PWD=x2").expect("url");
+        assert_eq!(url.query_pairs().expect("pairs")[0].0, "password");
+        let shown = format!("{url} {url:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("x2"),
+            "{shown}"
         );
     }
 
