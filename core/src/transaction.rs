@@ -248,9 +248,9 @@ impl<'c, C: Connection> Transaction<'c, C> {
     /// versioned entity the update also requires the row to still have the entity's
     /// [`version`](Entity::version) and writes the next one (stored with `set_version`); if
     /// the row has another version (or is gone) nothing is written and the error is
-    /// [`ErrorKind::StaleData`] with [`stale_info`](Error::stale_info) naming table, key and
+    /// [`ErrorKind::StaleData`](crate::ErrorKind::StaleData) with [`stale_info`](Error::stale_info) naming table, key and
     /// expected version. For an entity without a version column, a missing row is an error
-    /// of kind [`ErrorKind::Database`] saying it does not exist.
+    /// of kind [`ErrorKind::Database`](crate::ErrorKind::Database) saying it does not exist.
     pub async fn update<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
         ops::update(self, entity).await
     }
