@@ -109,8 +109,8 @@ impl DatabaseUrl {
             .filter(|pair| !pair.is_empty())
             .map(|pair| {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                let key = self.decode(k, "an option name")?;
-                let value = self.decode(v, &format!("the value of option {key:?}"))?;
+                let key = self.decode_or(k, || "an option name".to_owned())?;
+                let value = self.decode_or(v, || format!("the value of option {key:?}"))?;
                 Ok((key, value))
             })
             .collect()
@@ -120,12 +120,18 @@ impl DatabaseUrl {
     /// user name, a path). A `%` not followed by two hex digits stays as it is. The only
     /// rule txkit's backends decode a URL by.
     pub fn decode(&self, text: &str, what: &str) -> Result<String> {
+        self.decode_or(text, || what.to_owned())
+    }
+
+    /// [`decode`](Self::decode), naming the part only when it fails.
+    fn decode_or(&self, text: &str, what: impl FnOnce() -> String) -> Result<String> {
         percent_encoding::percent_decode_str(text)
             .decode_utf8()
             .map(|s| s.into_owned())
             .map_err(|_| {
                 Error::config(format!(
-                    "{what} in {} is not valid UTF-8 once its %-escapes are decoded",
+                    "{} in {} is not valid UTF-8 once its %-escapes are decoded",
+                    what(),
                     self.redacted
                 ))
             })

@@ -37,24 +37,29 @@ pub(crate) struct Lazy<C: Connection> {
 /// checks a connection out before rendering), and it renders nothing.
 struct Unconnected;
 
+/// What the placeholder dialect answers: the session asked it before connecting.
+fn not_connected() -> Error {
+    Error::internal("the session has no connection yet")
+}
+
 impl Dialect for Unconnected {
     fn name(&self) -> &'static str {
         "unconnected"
     }
     fn quote_identifier(&self, _ident: &str) -> Result<String> {
-        Err(Error::internal("the session has no connection yet"))
+        Err(not_connected())
     }
     fn placeholder(&self, _index: usize) -> String {
         "?".to_owned()
     }
     fn begin_sql(&self, _opts: &TxOptions) -> Result<String> {
-        Err(Error::internal("the session has no connection yet"))
+        Err(not_connected())
     }
     fn row_lock_clause(&self, _lock: &RowLock) -> Result<String> {
-        Err(Error::internal("the session has no connection yet"))
+        Err(not_connected())
     }
     fn table_lock_sql(&self, _table: &str, _lock: &TableLock) -> Result<Vec<String>> {
-        Err(Error::internal("the session has no connection yet"))
+        Err(not_connected())
     }
     fn sql_flavor(&self) -> Option<SqlFlavor> {
         None
