@@ -40,7 +40,8 @@ async fn sqlite_transaction_is_sqlite_only(db: TestDb) {
 }
 
 /// A file database on `execution` (`inline` or `thread`), a table `t`, and an engine of
-/// `pool` connections.
+/// exactly `pool` connections: no overflow, so "the connection's next user" is the next
+/// caller, not a fresh connection opened beside a busy one.
 async fn engine_on(
     dir: &tempfile::TempDir,
     execution: &str,
@@ -48,7 +49,12 @@ async fn engine_on(
 ) -> (Engine, String, std::path::PathBuf) {
     let path = dir.path().join("units.db");
     let url = format!("sqlite://{}?execution={execution}", path.display());
-    let engine = Engine::builder(&url).pool_size(pool).build().await.unwrap();
+    let engine = Engine::builder(&url)
+        .pool_size(pool)
+        .max_overflow(0)
+        .build()
+        .await
+        .unwrap();
     let t = unique("units");
     engine
         .execute(
@@ -290,8 +296,8 @@ async fn cancelled_while_running_on_its_thread_or_queued_behind_it() {
             .await;
             dropped.unwrap();
         }
-        // The pool's one connection is back, its unit still running: a second unit queues
-        // behind it on the connection, and is dropped there.
+        // The pool's one connection is being reset (after waiting for its unit, still
+        // running): a second unit queues for it, and is dropped there.
         let queued = poll_then_drop(
             engine.sqlite_transaction(TxOptions::new(), {
                 let insert = insert.clone();
