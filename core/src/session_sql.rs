@@ -15,11 +15,6 @@ const NEUTRAL: [&str; 17] = [
     "ALTER", "DROP", "TRUNCATE", "COMMENT", "SHOW", "EXPLAIN", "DESCRIBE", "DESC",
 ];
 
-/// Text inside a neutral statement that can change the session after all: a MySQL
-/// variable assignment (`@x := 1`), PostgreSQL's `set_config(…)`, session locks
-/// (`pg_advisory_lock(…)`, `GET_LOCK(…)`).
-const CALLS: [&[u8]; 3] = [b":=", b"set_config", b"lock("];
-
 /// Whether `sql` may change session state that outlives it (and would reach the next user
 /// of a pooled connection): anything but one neutral statement. `CREATE TEMP[ORARY] …`,
 /// `SELECT … INTO` (a PostgreSQL temporary or new table, a MySQL variable) and several
@@ -30,7 +25,7 @@ pub(crate) fn may_change_session(sql: &str) -> bool {
         return true;
     }
     let bytes = sql.as_bytes();
-    if CALLS.iter().any(|c| contains_ci(bytes, c)) || has_second_statement(sql) {
+    if calls_into_the_session(bytes) || has_second_statement(sql) {
         return true;
     }
     if word.eq_ignore_ascii_case("CREATE") {
@@ -38,6 +33,30 @@ pub(crate) fn may_change_session(sql: &str) -> bool {
     }
     (word.eq_ignore_ascii_case("SELECT") || word.eq_ignore_ascii_case("WITH"))
         && contains_ci(bytes, b"into")
+}
+
+/// Whether a neutral statement's text can change the session after all: a MySQL variable
+/// assignment (`@x := 1`), PostgreSQL's `set_config(…)`, a session lock
+/// (`pg_advisory_lock(…)`, `GET_LOCK(…)`). One pass (memchr) for the byte each of them
+/// turns on, then a look around it: a flush's UPDATE of 128 rows is kilobytes long, and
+/// runs this on every execution.
+fn calls_into_the_session(sql: &[u8]) -> bool {
+    memchr::memchr3_iter(b'=', b'_', b'(', sql).any(|i| {
+        let (before, after) = (&sql[..i], &sql[i + 1..]);
+        match sql[i] {
+            b'=' => before.ends_with(b":"),
+            b'_' => ends_with_ci(before, b"set") && starts_with_ci(after, b"config"),
+            _ => ends_with_ci(before, b"lock"),
+        }
+    })
+}
+
+fn ends_with_ci(text: &[u8], suffix: &[u8]) -> bool {
+    text.len() >= suffix.len() && text[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+fn starts_with_ci(text: &[u8], prefix: &[u8]) -> bool {
+    text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 /// Whether `haystack` contains `needle` (ASCII, case-insensitively).
@@ -91,7 +110,11 @@ mod tests {
             "SELECT @x := 1",
             "SELECT set_config('search_path', 'x', false)",
             "SELECT pg_advisory_lock(1)",
+            "SELECT pg_advisory_xact_lock(1)",
             "SELECT GET_LOCK('a', 1)",
+            "select get_lock('a', 1)",
+            "SELECT SET_CONFIG('a', 'b', false)",
+            "UPDATE t SET a = @x := 2",
             "SELECT 1; SET x = 1",
             "LISTEN chan",
             "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
@@ -120,6 +143,8 @@ mod tests {
             "SELECT 1;",
             "  -- c\n SELECT 1 ; ",
             "REPLACE INTO t VALUES (1)",
+            "UPDATE t SET a = (CASE WHEN (id = $1) THEN CAST($2 AS bigint) ELSE a END)",
+            "SELECT set_of_config, a = :b FROM t",
         ] {
             assert!(!may_change_session(sql), "{sql}");
         }
