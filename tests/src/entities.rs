@@ -383,6 +383,24 @@ async fn quoted_identifiers_round_trip(db: TestDb) {
     conn.delete(&changed).await.unwrap();
     let left: Vec<Weird> = conn.select().all().await.unwrap();
     assert_eq!(left, rows[..2]);
+    // Both rows changed in one session: one flush (one UPDATE on PostgreSQL and MariaDB)
+    // addressing each by its quoted composite key and version.
+    let mut session = engine.session();
+    for row in session.query::<Weird>().all().await.unwrap() {
+        row.value += 1;
+        row.note = Some(format!("flushed '{}'", row.n));
+    }
+    session.commit().await.unwrap();
+    let flushed: Vec<Weird> = rows[..2]
+        .iter()
+        .map(|r| Weird {
+            value: r.value + 1,
+            note: Some(format!("flushed '{}'", r.n)),
+            version: r.version + 1,
+            ..r.clone()
+        })
+        .collect();
+    assert_eq!(conn.select::<Weird>().all().await.unwrap(), flushed);
     conn.drop_table::<Weird>().await.unwrap();
     drop(conn);
     iso.finish().await;

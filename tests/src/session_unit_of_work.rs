@@ -18,6 +18,8 @@ crate::matrix!(
     uow_delete_refresh_expunge,
     uow_nested_rollback_restores_objects,
     uow_lost_race_is_stale_data,
+    uow_lost_race_in_a_batch_names_the_row,
+    uow_lost_race_to_the_same_values_is_stale_data,
     uow_update_of_many_objects,
 );
 
@@ -321,6 +323,72 @@ async fn uow_lost_race_is_stale_data(db: TestDb) {
         assert_eq!(e.code(), Some("SQLITE_BUSY_SNAPSHOT"), "{e}");
     }
     assert_eq!(row(&iso, ids[0]).await, ("ann".into(), 11, 2));
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+/// Five changed rows flushed together (one UPDATE on PostgreSQL and MariaDB), one of which
+/// another session changed and committed first: StaleData, naming that row where the server
+/// compares versions (SQLite refuses the whole stale snapshot first), and nothing of the
+/// flush is written.
+async fn uow_lost_race_in_a_batch_names_the_row(db: TestDb) {
+    let (iso, ids) = seeded(&db, 2, &["a", "b", "c", "d", "e"]).await;
+    let mut loser = iso.engine.session();
+    let all = loser.query::<Acct>().all().await.unwrap();
+    assert_eq!(all.len(), 5);
+    let mut winner = iso.engine.session();
+    winner.get::<Acct>(ids[2]).await.unwrap().unwrap().balance += 1;
+    winner.commit().await.unwrap();
+    for a in all {
+        a.balance += 100;
+    }
+    let e = loser.commit().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::StaleData, "{e}");
+    let info = e.stale_info().expect("stale info");
+    if db.kind != Kind::Sqlite {
+        assert_eq!(
+            (info.key.clone(), info.expected_version.as_str()),
+            (ids[2].to_string(), "1"),
+            "{e}"
+        );
+    }
+    for (n, id) in ids.iter().enumerate() {
+        let opening = (n as i64 + 1) * 10;
+        let expected = match n {
+            2 => (opening + 1, 2),
+            _ => (opening, 1),
+        };
+        let (_, balance, version) = row(&iso, *id).await;
+        assert_eq!((balance, version), expected, "row {id}");
+    }
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+/// The same race, lost to a session that wrote the very balance and version the flush
+/// writes: still StaleData (a row named only where the server can tell which), and the
+/// other rows keep their values.
+async fn uow_lost_race_to_the_same_values_is_stale_data(db: TestDb) {
+    let (iso, ids) = seeded(&db, 2, &["a", "b", "c"]).await;
+    let mut loser = iso.engine.session();
+    let all = loser.query::<Acct>().all().await.unwrap();
+    let mut winner = iso.engine.session();
+    winner.get::<Acct>(ids[1]).await.unwrap().unwrap().balance += 100;
+    winner.commit().await.unwrap();
+    for a in all {
+        a.balance += 100;
+    }
+    let e = loser.commit().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::StaleData, "{e}");
+    if let (Some(info), false) = (e.stale_info(), db.kind == Kind::Sqlite) {
+        assert_eq!(info.key, ids[1].to_string(), "{e}");
+    }
+    let mut now = Vec::new();
+    for id in &ids {
+        let (_, balance, version) = row(&iso, *id).await;
+        now.push((balance, version));
+    }
+    assert_eq!(now, [(10, 1), (120, 2), (30, 1)]);
     db.assert_no_idle_in_transaction().await;
     iso.finish().await;
 }

@@ -1,11 +1,13 @@
 //! Change tracking: at flush, every object of the identity map whose values differ from
 //! what its row holds is written — only the changed columns, the version checked and
-//! advanced. Updates of one shape (one table, the same columns set) go as one
-//! `execute_many`: one round trip on PostgreSQL, one hop on SQLite.
+//! advanced. Updates of one shape (one table, the same columns set) go together: on
+//! PostgreSQL and MySQL as one UPDATE of up to 128 rows (`update_batch`), on SQLite as one
+//! `execute_many` of the one-row UPDATE (one hop).
 
 use std::sync::Arc;
 
 use super::identity::{IdentityMap, Status};
+use super::update_batch::{self, BatchShape};
 use super::update_texts::{self, Shape};
 use crate::dialect::SqlFlavor;
 use crate::entity::ColumnDef;
@@ -14,7 +16,7 @@ use crate::entity::fit::fit;
 use crate::entity::ops::{self, flavor_for_table};
 use crate::entity::render;
 use crate::entity::write::{RowImage, RowWritePlan, update_row};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::value::Value;
 
 /// Writes the object in `slot` as it is now into `now`, and the indices of the columns
@@ -86,6 +88,10 @@ pub(crate) fn any_changed(map: &IdentityMap) -> bool {
 /// row; every row brings only its parameters, laid end to end in one list.
 struct Group {
     table: &'static str,
+    columns: &'static [ColumnDef],
+    /// The key of its one-row statement's text (and, with the row count changed, of its
+    /// batch statements').
+    shape: Shape,
     /// The columns set, each with whether it is set to NULL.
     sets: Vec<(usize, bool)>,
     version_null: bool,
@@ -179,6 +185,114 @@ fn row_error(
     }
 }
 
+/// Writes a group's rows with its one-row UPDATE each: one `execute_many`.
+async fn write_each<X: Executor>(
+    x: &mut X,
+    map: &IdentityMap,
+    flavor: SqlFlavor,
+    group: &Group,
+) -> Result<()> {
+    let counts = if let [_] = group.rows.as_slice() {
+        x.run(&group.text, &group.params).await.map(|n| vec![n])
+    } else {
+        x.run_many(&group.text, &group.param_rows()).await
+    };
+    let first = group.rows[0].0;
+    let counts =
+        counts.map_err(|e| row_error(map, flavor, first, |plan| ops::conflict(e, plan)))?;
+    match group.rows.iter().zip(&counts).find(|(_, n)| **n == 0) {
+        Some(((slot, _), _)) => Err(row_error(map, flavor, *slot, |plan| {
+            ops::no_row(plan, "updated")
+        })),
+        None => Ok(()),
+    }
+}
+
+/// Writes a group's rows with one UPDATE per [`BatchShape::rows_per_statement`] rows;
+/// an error naming a row the server did not write when one was not.
+async fn write_batched<X: Executor>(
+    x: &mut X,
+    map: &IdentityMap,
+    flavor: SqlFlavor,
+    group: &Group,
+) -> Result<()> {
+    let sets: Vec<usize> = group.sets.iter().map(|(i, _)| *i).collect();
+    let batch = BatchShape {
+        table: group.table,
+        columns: group.columns,
+        sets: &sets,
+        version: group.version,
+        version_null: group.version_null,
+        keys: &group.keys,
+    };
+    let rows = group.param_rows();
+    let per = batch.rows_per_statement();
+    let mut params = Vec::new();
+    for (c, chunk) in rows.chunks(per).enumerate() {
+        let padded = update_batch::padded(chunk.len());
+        let shape = update_batch::shape_for(&group.shape, padded);
+        let text = match update_texts::get(&shape) {
+            Some(text) => text,
+            None => {
+                let text: Arc<str> = Arc::from(batch.render(flavor, padded)?);
+                update_texts::put(shape, Arc::clone(&text));
+                text
+            }
+        };
+        batch.lay_out(chunk, padded, &mut params);
+        let slots = &group.rows[c * per..c * per + chunk.len()];
+        let written = x
+            .run(&text, &params)
+            .await
+            .map_err(|e| row_error(map, flavor, slots[0].0, |plan| ops::conflict(e, plan)))?;
+        if written < chunk.len() as u64 {
+            return Err(unwritten(x, map, flavor, &batch, slots, chunk).await);
+        }
+    }
+    Ok(())
+}
+
+/// The error for a batch UPDATE that wrote fewer rows than it addressed: names the first
+/// row a probe does not find as the batch would have left it. Should every row be found
+/// (another transaction wrote the very values and version this flush wrote), the error
+/// names the batch instead of a row.
+async fn unwritten<X: Executor>(
+    x: &mut X,
+    map: &IdentityMap,
+    flavor: SqlFlavor,
+    batch: &BatchShape<'_>,
+    slots: &[(usize, Option<Value>)],
+    rows: &[&[Value]],
+) -> Error {
+    for ((slot, _), row) in slots.iter().zip(rows) {
+        let found = match update_batch::probe(batch, flavor, row) {
+            Ok(probe) => x.fetch(&probe.text, &probe.params).await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(found) if found.is_empty() => {
+                return row_error(map, flavor, *slot, |plan| ops::no_row(plan, "updated"));
+            }
+            Ok(_) => {}
+            Err(e) => return e.context("finding the row a flush's UPDATE did not write"),
+        }
+    }
+    let kind = match batch.version {
+        Some(_) => ErrorKind::StaleData,
+        None => ErrorKind::Database,
+    };
+    Error::new(
+        kind,
+        format!(
+            "a flush's UPDATE of {} rows of table {} wrote fewer of them: another \
+             transaction changed or deleted one since this session loaded it; re-read them \
+             and apply the change again",
+            rows.len(),
+            batch.table
+        ),
+    )
+}
+
 /// Whether two values are the same, a float NaN equal to itself.
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -228,6 +342,7 @@ pub(crate) async fn write_changes<X: Executor>(x: &mut X, map: &mut IdentityMap)
                         .map(|i| (*i, now[*i] == Value::Null))
                         .collect(),
                     version_null,
+                    rows: 1,
                 };
                 let (text, rendered) = match update_texts::get(&shape) {
                     Some(text) => (text, None),
@@ -254,7 +369,9 @@ pub(crate) async fn write_changes<X: Executor>(x: &mut X, map: &mut IdentityMap)
                     + usize::from(version.is_some() && !version_null);
                 groups.push(Group {
                     table,
-                    sets: shape.sets,
+                    columns,
+                    sets: shape.sets.clone(),
+                    shape: shape.clone(),
                     version_null,
                     text,
                     version,
@@ -288,18 +405,10 @@ pub(crate) async fn write_changes<X: Executor>(x: &mut X, map: &mut IdentityMap)
         group.rows.push((slot, next));
     }
     for group in groups {
-        let counts = if let [_] = group.rows.as_slice() {
-            x.run(&group.text, &group.params).await.map(|n| vec![n])
+        if group.rows.len() > 1 && update_batch::batches(flavor) {
+            write_batched(x, map, flavor, &group).await?;
         } else {
-            x.run_many(&group.text, &group.param_rows()).await
-        };
-        let first = group.rows[0].0;
-        let counts =
-            counts.map_err(|e| row_error(map, flavor, first, |plan| ops::conflict(e, plan)))?;
-        if let Some(((slot, _), _)) = group.rows.iter().zip(&counts).find(|(_, n)| **n == 0) {
-            return Err(row_error(map, flavor, *slot, |plan| {
-                ops::no_row(plan, "updated")
-            }));
+            write_each(x, map, flavor, &group).await?;
         }
         let mut news = group.news.into_iter();
         for (slot, next) in group.rows {

@@ -19,6 +19,7 @@ mod nested;
 mod pending;
 mod query;
 mod select;
+mod update_batch;
 mod update_texts;
 
 pub use identity::Handle;

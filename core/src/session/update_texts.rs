@@ -13,14 +13,15 @@ use crate::dialect::SqlFlavor;
 const LIMIT: usize = 4096;
 
 /// What an UPDATE's text depends on: the entity type (its table and columns), the SQL
-/// flavor, the columns set (each with whether it is set to NULL), and whether the version
-/// is compared with `IS NULL`.
+/// flavor, the columns set (each with whether it is set to NULL), whether the version is
+/// compared with `IS NULL`, and the rows it addresses (1, or a batch's padded count).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Shape {
     pub(crate) entity: TypeId,
     pub(crate) flavor: SqlFlavor,
     pub(crate) sets: Vec<(usize, bool)>,
     pub(crate) version_null: bool,
+    pub(crate) rows: usize,
 }
 
 fn texts() -> &'static Mutex<HashMap<Shape, Arc<str>>> {
@@ -54,6 +55,7 @@ mod tests {
             flavor: SqlFlavor::Sqlite,
             sets,
             version_null: false,
+            rows: 1,
         };
         put(shape(vec![(1, false)]), Arc::from("UPDATE one"));
         assert_eq!(get(&shape(vec![(1, false)])).as_deref(), Some("UPDATE one"));
