@@ -20,6 +20,7 @@ crate::matrix!(
     uow_lost_race_is_stale_data,
     uow_lost_race_in_a_batch_names_the_row,
     uow_lost_race_to_the_same_values_is_stale_data,
+    uow_flushes_in_opposite_load_orders_do_not_deadlock,
     uow_update_of_many_objects,
 );
 
@@ -389,6 +390,48 @@ async fn uow_lost_race_to_the_same_values_is_stale_data(db: TestDb) {
         now.push((balance, version));
     }
     assert_eq!(now, [(10, 1), (120, 2), (30, 1)]);
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+/// Two sessions load the same 40 rows in opposite orders, change every one and commit at
+/// once, twenty times over: each time one commits and the other gets StaleData — never a
+/// deadlock, which UPDATEs sent row by row in load order would cross into (on SQLite,
+/// whose write lock is the whole file, the loser may get SQLITE_BUSY instead).
+async fn uow_flushes_in_opposite_load_orders_do_not_deadlock(db: TestDb) {
+    let owners: Vec<String> = (0..40).map(|i| format!("o{i}")).collect();
+    let refs: Vec<&str> = owners.iter().map(String::as_str).collect();
+    let (iso, ids) = seeded(&db, 2, &refs).await;
+    for round in 0..20 {
+        let mut up = iso.engine.session();
+        let mut down = iso.engine.session();
+        for (session, order) in [(&mut up, SortOrder::Asc), (&mut down, SortOrder::Desc)] {
+            let rows = session
+                .query::<Acct>()
+                .order_by(Acct::ID, order)
+                .all()
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), ids.len());
+            for a in rows {
+                a.balance += 1;
+            }
+        }
+        let (a, b) = tokio::join!(up.commit(), down.commit());
+        let kinds = [&a, &b].map(|r| r.as_ref().err().map(txkit::Error::kind));
+        // On SQLite the loser may also be refused the write lock outright (SQLITE_BUSY):
+        // a transaction that has read cannot wait for another writer without deadlock.
+        let lost = |k: Option<ErrorKind>| match db.kind {
+            Kind::Sqlite => matches!(k, Some(ErrorKind::StaleData | ErrorKind::LockTimeout)),
+            _ => k == Some(ErrorKind::StaleData),
+        };
+        assert!(
+            (kinds[0].is_none() && lost(kinds[1])) || (kinds[1].is_none() && lost(kinds[0])),
+            "round {round}: {a:?} / {b:?}"
+        );
+    }
+    let (_, balance, version) = row(&iso, ids[0]).await;
+    assert_eq!((balance, version), (10 + 20, 21));
     db.assert_no_idle_in_transaction().await;
     iso.finish().await;
 }
