@@ -6,7 +6,8 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use txkit::{Engine, TxOptions, TxState, params};
+use txkit::core::TxState;
+use txkit::{Engine, TxOptions, params};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use txkit::{Engine, PoolEvent};
+use txkit::Engine;
+use txkit::pool::PoolEvent;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -15,7 +15,8 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use txkit::{Connection, Engine, ErrorKind, TableLock};
+use txkit::core::Connection;
+use txkit::{Engine, ErrorKind, TableLock};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

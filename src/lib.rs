@@ -55,17 +55,17 @@
 //!
 //! | pattern | txkit |
 //! | --- | --- |
-//! | engine and connection pool | [`Engine::connect`], [`Engine::builder`]: [`pool_size`](EngineBuilder::pool_size), [`max_overflow`](EngineBuilder::max_overflow), [`pool_timeout`](EngineBuilder::pool_timeout), [`pool_recycle`](EngineBuilder::pool_recycle), [`pool_pre_ping`](EngineBuilder::pool_pre_ping), [`reset_on_return`](EngineBuilder::reset_on_return); [`PoolKind`] (queue, null, static) |
-//! | pool events and status | [`Engine::on_event`] with [`PoolEvent`]; [`Engine::status`] ([`PoolStatus`]), [`Engine::stats`] |
+//! | engine and connection pool | [`Engine::connect`], [`Engine::builder`]: [`pool_size`](EngineBuilder::pool_size), [`max_overflow`](EngineBuilder::max_overflow), [`pool_timeout`](EngineBuilder::pool_timeout), [`pool_recycle`](EngineBuilder::pool_recycle), [`pool_pre_ping`](EngineBuilder::pool_pre_ping), [`reset_on_return`](EngineBuilder::reset_on_return); [`PoolKind`](pool::PoolKind) (queue, null, static) |
+//! | pool events and status | [`Engine::on_event`] with [`PoolEvent`](pool::PoolEvent); [`Engine::status`] ([`PoolStatus`](pool::PoolStatus)), [`Engine::stats`] |
 //! | `engine.begin()`, commit, rollback | [`Engine::begin`] gives a [`Transaction`]: `commit()`, `rollback()`; dropped unfinished, it rolls back |
-//! | a connection with explicit control | [`Engine::connection`] gives a [`PooledConnection`]: `begin()`, `execute()`, `query()` |
+//! | a connection with explicit control | [`Engine::connection`] gives a [`PooledConnection`](pool::PooledConnection): `begin()`, `execute()`, `query()` |
 //! | savepoints (`begin_nested`) | [`Transaction::savepoint`], [`Transaction::savepoint_named`], [`Session::begin_nested`] ([`NestedSession`]) |
 //! | isolation levels | [`IsolationLevel`] in [`TxOptions`]: per engine ([`EngineBuilder::isolation`]), per connection, per session ([`Session::set_isolation`], [`Engine::session_with`]), per transaction ([`Engine::begin_with`]) |
 //! | the Session: add, flush, commit, rollback | [`Engine::session`]: [`Session::add`], [`get`](Session::get), [`query`](Session::query), [`flush`](Session::flush), [`commit`](Session::commit), [`rollback`](Session::rollback), [`delete`](Session::delete), [`refresh`](Session::refresh), [`expunge`](Session::expunge) |
 //! | `with_for_update` (FOR UPDATE, NOWAIT, SKIP LOCKED, FOR SHARE, OF) | [`Query::with_for_update`] with a [`RowLock`]; on a transaction [`Transaction::select`] |
-//! | table locks | [`Session::lock_table`], [`Transaction::lock_table`] with a [`TableLock`]: each constructor is the PostgreSQL mode of its name (`exclusive()` is EXCLUSIVE, `access_exclusive()` ACCESS EXCLUSIVE; see [`TableLockMode`] for what each backend renders or refuses); on MySQL/MariaDB `Engine::with_table_locks` (feature `mysql`) runs a unit under `LOCK TABLES` |
+//! | table locks | [`Session::lock_table`], [`Transaction::lock_table`] with a [`TableLock`]: each constructor is the PostgreSQL mode of its name (`exclusive()` is EXCLUSIVE, `access_exclusive()` ACCESS EXCLUSIVE; see [`TableLockMode`](lock::TableLockMode) for what each backend renders or refuses); on MySQL/MariaDB `Engine::with_table_locks` (feature `mysql`) runs a unit under `LOCK TABLES` |
 //! | optimistic locking (`version_id_col`) | `#[txkit(version)]` on an [`Entity`] field; a lost race is [`ErrorKind::StaleData`], [`Error::is_conflict`] |
-//! | retry on deadlock | [`retry`] with a [`RetryPolicy`], `#[retry_on_deadlock]`, [`retry_transaction`] |
+//! | retry on deadlock | [`retry`] with a [`RetryPolicy`], `#[retry_on_deadlock]`, [`RetryPolicy::run_transaction`] |
 //! | one writer through a queue | [`QueueWorker`] |
 //!
 //! ## Transactions and savepoints
@@ -123,7 +123,7 @@
 //! A deadlock or a serialization failure undoes the whole transaction, so the whole unit of
 //! work runs again: [`retry`] with a [`RetryPolicy`] (attempts, exponential backoff with
 //! jitter, deadline, which [`ErrorKind`]s), or `#[retry_on_deadlock]` on an async function
-//! that begins its own transaction. [`retry_transaction`] begins and commits the
+//! that begins its own transaction. [`RetryPolicy::run_transaction`] begins and commits the
 //! transaction itself, and offers CockroachDB's `SAVEPOINT cockroach_restart` protocol
 //! ([`RetryPolicy::cockroach_savepoints`]). A commit whose outcome is unknown is never
 //! retried.
@@ -194,28 +194,45 @@ mod sqlite_transaction;
 #[cfg(feature = "mysql")]
 mod table_locks;
 
+// The root holds what a user of the three patterns (load, change, commit; a transaction by
+// hand; retry) names; the rest is grouped in `pool`, `entity` and `lock`, and everything a
+// backend author needs is in `core`.
 pub use engine::{Engine, EngineBuilder};
 pub use schema::create_all;
 pub use txkit_core::{
-    AccessMode, AnyConnection, CloseReason, Column, ColumnDef, ColumnType, Connection,
-    ConnectionHook, DatabaseUrl, DefaultValue, Dialect, Entity, Error, ErrorKind, Filter,
-    FromValue, IntoKey, IsolationLevel, LockStrength, LockWait, ManagedConnection, Pool,
-    PoolConfig, PoolEvent, PoolHooks, PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection,
-    QueueWorker, ResetMode, Result, Row, RowIndex, RowLock, SqlFlavor, SqliteBehavior, StaleInfo,
-    TableDef, TableLock, TableLockMode, Transaction, TxOptions, TxState, Value, VersionGenerator,
-    Versioned, params,
-};
-// The unit of work: sessions, nested sessions and the entity query builder.
-pub use txkit_core::{
-    Attached, Detached, Handle, NestedSession, Query, Select, Session, SortOrder,
+    AccessMode, Column, Entity, Error, ErrorKind, IsolationLevel, NestedSession, Query,
+    QueueWorker, Result, RetryPolicy, Row, RowLock, Session, SortOrder, SqliteBehavior, TableLock,
+    Transaction, TxOptions, Value, params, retry,
 };
 // The derive shares the trait's name (a macro and a trait live in different namespaces).
 pub use txkit_macros::Entity;
-// Retrying units of work that lost a conflict; the attribute expands to `core::retry`.
-pub use txkit_core::{
-    RetryError, RetryPolicy, TransactionSource, retry, retry_transaction, retry_transaction_with,
-};
+// Expands to `::txkit::core::retry` with a policy built from its arguments.
 pub use txkit_macros::retry_on_deadlock;
+
+/// The connection pool: its settings, its events, its status and statistics, and the
+/// connection it hands out ([`Engine::connection`] gives a [`pool::PooledConnection`]).
+pub mod pool {
+    pub use txkit_core::{
+        CloseReason, ConnectionHook, ManagedConnection, Pool, PoolConfig, PoolEvent, PoolHooks,
+        PoolKind, PoolOrder, PoolStats, PoolStatus, PooledConnection, ResetMode,
+    };
+}
+
+/// Entities beyond the derive: table and column metadata, keys, filters, version columns,
+/// reading values out of rows, the query builder of a transaction, and the session's
+/// handles.
+pub mod entity {
+    pub use txkit_core::{
+        Attached, ColumnDef, ColumnType, DefaultValue, Detached, Filter, FromValue, Handle,
+        IntoKey, RowIndex, Select, StaleInfo, TableDef, VersionGenerator, Versioned,
+    };
+}
+
+/// Lock options beyond the constructors of [`RowLock`] and [`TableLock`]: the strength and
+/// the wait policy of a row lock, and the modes of a table lock.
+pub mod lock {
+    pub use txkit_core::{LockStrength, LockWait, TableLockMode};
+}
 
 /// The backend-neutral core, for backend authors and advanced use.
 pub use txkit_core as core;

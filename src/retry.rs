@@ -1,4 +1,5 @@
-//! The engine as a [`TransactionSource`] for [`retry_transaction`](crate::retry_transaction).
+//! The engine as a [`TransactionSource`] for
+//! [`RetryPolicy::run_transaction`](txkit_core::RetryPolicy::run_transaction).
 
 use txkit_core::{AnyConnection, Result, Transaction, TransactionSource, TxOptions};
 

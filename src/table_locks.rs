@@ -14,7 +14,7 @@ impl Engine {
     /// `START TRANSACTION` releases table locks (so `tx.lock_table` is refused there).
     ///
     /// Modes: [`TableLock::share`] is `READ`, [`TableLock::access_exclusive`] is `WRITE`;
-    /// other modes are Unsupported (see [`TableLockMode`](crate::TableLockMode)). Inside
+    /// other modes are Unsupported (see [`TableLockMode`](crate::lock::TableLockMode)). Inside
     /// the unit every table the work touches must be listed (a MySQL rule) and `begin` is
     /// refused.
     ///
@@ -28,7 +28,8 @@ impl Engine {
     ///
     /// ```no_run
     /// # async fn demo(engine: &txkit::Engine) -> txkit::Result<()> {
-    /// use txkit::{Connection, TableLock};
+    /// use txkit::{TableLock};
+    /// use txkit::core::{Connection};
     /// let deleted = engine
     ///     .with_table_locks(&[("ledger", TableLock::access_exclusive())], |c| {
     ///         Box::pin(async move { c.execute("DELETE FROM ledger WHERE closed", &[]).await })

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Serialize;
-use txkit::PoolStats;
+use txkit::pool::PoolStats;
 
 use crate::invariants::Invariants;
 use crate::workload::RunResult;

@@ -286,7 +286,7 @@ pub trait Connection: Send + 'static {
 
 /// The object-safe twin of [`Connection`], implemented for every connection type; used by
 /// [`AnyConnection`] where the backend is chosen at run time.
-pub trait DynConnection: Send + 'static {
+pub(crate) trait DynConnection: Send + 'static {
     /// See [`Connection::dialect`].
     fn dyn_dialect(&self) -> &dyn Dialect;
     /// See [`Connection::execute`].

@@ -33,7 +33,7 @@ mod url_options;
 mod value;
 mod worker;
 
-pub use connection::{AnyConnection, Backend, BoxFuture, Connection, DynConnection, ResetMode};
+pub use connection::{AnyConnection, Backend, BoxFuture, Connection, ResetMode};
 pub use dialect::{Dialect, SqlFlavor, quote_identifier_with, validate_savepoint_name};
 pub use entity::{
     Column, ColumnDef, ColumnType, DefaultValue, Entity, Filter, IntoKey, TableDef,
@@ -49,7 +49,7 @@ pub use pool::{
 };
 pub use retry::{
     Direct, RetryError, RetryOutcome, RetryPolicy, StopReason, TransactionBody, TransactionSource,
-    retry, retry_transaction, retry_transaction_with,
+    retry,
 };
 pub use row::{Row, RowIndex};
 pub use session::{Attached, Detached, Handle, NestedSession, Query, Select, Session, SortOrder};

@@ -12,8 +12,9 @@ mod entity;
 mod retry;
 
 /// Maps a struct with named fields to a table, implementing `txkit::Entity` (and
-/// `txkit::Versioned` when a field is a version), plus a typed column handle per mapped
-/// field as an associated constant (`Account::BALANCE`, a `txkit::Column<Account, i64>`).
+/// `txkit::entity::Versioned` when a field is a version), plus a typed column handle per
+/// mapped field as an associated constant (`Account::BALANCE`, a
+/// `txkit::Column<Account, i64>`).
 ///
 /// On the struct: `#[txkit(table = "accounts")]` (default: the struct name in snake_case).
 ///

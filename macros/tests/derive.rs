@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use txkit::{ColumnType, DefaultValue, Entity, ErrorKind, Filter, Row, Value, Versioned};
+use txkit::entity::{ColumnType, DefaultValue, Filter, Versioned};
+use txkit::{Entity, ErrorKind, Row, Value};
 
 /// An account, with every supported type and key.
 #[derive(Debug, Clone, PartialEq, Entity)]

@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use instance::{Instance, MariaInstance, PgInstance};
-use txkit::{CloseReason, Engine, params};
+use txkit::pool::CloseReason;
+use txkit::{Engine, params};
 
 const POOL: usize = 10;
 const OPS: usize = 50;

@@ -1,7 +1,8 @@
 //! A future cancelled at any await point of begin, execute, savepoint or commit never
 //! leaves a connection handed out inside a transaction.
 
-use txkit::{Engine, TxState, params};
+use txkit::core::TxState;
+use txkit::{Engine, params};
 
 use crate::common::{TestDb, count, people_table, poll_then_drop};
 

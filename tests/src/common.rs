@@ -7,8 +7,9 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
+use txkit::core::Connection as _;
 use txkit::sqlite::SqliteConnection;
-use txkit::{Connection as _, Engine, EngineBuilder};
+use txkit::{Engine, EngineBuilder};
 
 /// The backends of the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

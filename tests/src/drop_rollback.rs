@@ -1,6 +1,7 @@
 //! A transaction dropped unfinished is rolled back before its connection is used again.
 
-use txkit::{TxState, params};
+use txkit::core::TxState;
+use txkit::params;
 
 use crate::common::{TestDb, count, people_table};
 

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use txkit::{CloseReason, ErrorKind, PoolEvent, PoolKind, PoolOrder, ResetMode, params};
+use txkit::pool::{CloseReason, PoolEvent, PoolKind, PoolOrder, ResetMode};
+use txkit::{ErrorKind, params};
 
 use crate::common::{Kind, TestDb, poll_then_drop};
 use crate::logs;
@@ -179,7 +180,7 @@ async fn overflow_lingers_then_closes(db: TestDb) {
 }
 
 /// Three connections checked out at once.
-async fn futures_burst(engine: &txkit::Engine) -> Vec<txkit::PooledConnection> {
+async fn futures_burst(engine: &txkit::Engine) -> Vec<txkit::pool::PooledConnection> {
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(engine.connection().await.unwrap());
@@ -346,7 +347,7 @@ async fn recycle_by_age(db: TestDb) {
 }
 
 /// The statement that kills `conn`'s server session, or `None` on SQLite (no server).
-async fn kill_statement(db: &TestDb, conn: &mut txkit::PooledConnection) -> Option<String> {
+async fn kill_statement(db: &TestDb, conn: &mut txkit::pool::PooledConnection) -> Option<String> {
     let (query, kill) = match db.kind {
         Kind::Sqlite => return None,
         Kind::Postgres => (

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use txkit::{CloseReason, ErrorKind, ManagedConnection};
+use txkit::ErrorKind;
+use txkit::pool::{CloseReason, ManagedConnection};
 
 use crate::common::{Kind, TestDb};
 
@@ -268,13 +269,13 @@ async fn connect_events_name_the_server_session(db: TestDb) {
         Kind::Sqlite => None,
     };
     let log = events.lock().unwrap().clone();
-    let Some(txkit::PoolEvent::Connect {
+    let Some(txkit::pool::PoolEvent::Connect {
         server_session,
         address,
         ..
     }) = log
         .iter()
-        .find(|e| matches!(e, txkit::PoolEvent::Connect { .. }))
+        .find(|e| matches!(e, txkit::pool::PoolEvent::Connect { .. }))
     else {
         panic!("no Connect event: {log:?}");
     };

@@ -1,4 +1,4 @@
-//! `retry`, `#[retry_on_deadlock]` and `retry_transaction` on every backend: real deadlocks
+//! `retry`, `#[retry_on_deadlock]` and `RetryPolicy::run_transaction` on every backend: real deadlocks
 //! retried until each transfer lands exactly once, the final error's attempt count, what is
 //! never or not retried, the deadline, methods, `Send` futures — and CockroachDB's
 //! savepoint protocol on PostgreSQL.
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Barrier, Notify};
 use txkit::{
     Engine, Error, ErrorKind, RetryPolicy, RowLock, SqliteBehavior, TxOptions, params,
-    retry_on_deadlock, retry_transaction,
+    retry_on_deadlock,
 };
 
 use crate::common::{Kind, TestDb, assert_waits_for_lock, unique};
@@ -27,7 +27,7 @@ crate::matrix!(
     deadline_stops_retries,
     unique_violation_is_returned_at_once,
     methods_and_spawned_futures,
-    retry_transaction_per_attempt,
+    run_transaction_per_attempt,
 );
 // These two drive txkit's own PostgreSQL driver (a recorder around it, a proxy before it).
 crate::matrix!(
@@ -462,23 +462,24 @@ async fn methods_and_spawned_futures(db: TestDb) {
     assert_eq!(bank.balance(1).await, INITIAL + 5);
 }
 
-async fn retry_transaction_per_attempt(db: TestDb) {
+async fn run_transaction_per_attempt(db: TestDb) {
     let engine = db.engine().await;
     let table = crate::common::people_table(&db, &engine).await;
     let tries = AtomicU32::new(0);
     let policy = RetryPolicy::new().base_delay(Duration::from_millis(1));
     let sql = format!("INSERT INTO {table} (name) VALUES (?)");
-    let n = retry_transaction(&engine, &policy, async |tx| {
-        let attempt = tries.fetch_add(1, Ordering::SeqCst) + 1;
-        tx.execute(&sql, &params![format!("attempt {attempt}")])
-            .await?;
-        if attempt == 1 {
-            return Err(Error::new(ErrorKind::SerializationFailure, "simulated"));
-        }
-        Ok(attempt)
-    })
-    .await
-    .unwrap();
+    let n = policy
+        .run_transaction(&engine, async |tx| {
+            let attempt = tries.fetch_add(1, Ordering::SeqCst) + 1;
+            tx.execute(&sql, &params![format!("attempt {attempt}")])
+                .await?;
+            if attempt == 1 {
+                return Err(Error::new(ErrorKind::SerializationFailure, "simulated"));
+            }
+            Ok(attempt)
+        })
+        .await
+        .unwrap();
     assert_eq!(n, 2);
     // The first attempt's row was rolled back with its transaction.
     assert_eq!(crate::common::names(&engine, &table).await, ["attempt 2"]);
@@ -488,13 +489,11 @@ async fn cockroach_savepoint_protocol(db: TestDb) {
     if db.kind != Kind::Postgres {
         // Refused where a conflict ends the whole transaction (or the snapshot is stale).
         let engine = db.engine().await;
-        let err = retry_transaction(
-            &engine,
-            &RetryPolicy::new().cockroach_savepoints(),
-            async |_tx| Ok::<_, Error>(()),
-        )
-        .await
-        .unwrap_err();
+        let err = RetryPolicy::new()
+            .cockroach_savepoints()
+            .run_transaction(&engine, async |_tx| Ok::<_, Error>(()))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
         return;
     }
@@ -506,8 +505,10 @@ mod savepoints {
     use std::sync::{Arc, Mutex};
 
     use txkit::core::{Backend, DatabaseUrl};
+    use txkit::core::{Connection, Dialect};
+    use txkit::pool::{ManagedConnection, ResetMode};
     use txkit::postgres::Postgres;
-    use txkit::{Connection, Dialect, ManagedConnection, ResetMode, Row, TableLock, Value};
+    use txkit::{Row, TableLock, Value};
 
     use super::*;
 
@@ -642,31 +643,32 @@ mod savepoints {
             "SET LOCAL lock_timeout = '100ms'".to_owned(),
             format!("UPDATE {rows} SET v = v + 1 WHERE id = 1"),
         );
-        let result = retry_transaction(&mut conn, &policy, async |tx| {
-            let attempt = tries.fetch_add(1, Ordering::SeqCst) + 1;
-            let row = tx.query_one(&who, &[]).await?;
-            let (pid, xid): (i32, i64) = (row.get("pid")?, row.get("xid")?);
-            seen.lock().unwrap().push((pid, xid));
-            tx.execute(&mark, &params![attempt as i32]).await?;
-            match attempt {
-                // LockNotAvailable: PostgreSQL aborts the subtransaction only.
-                1 => {
-                    tx.query(&nowait, &[]).await?;
+        let result = policy
+            .run_transaction(&mut conn, async |tx| {
+                let attempt = tries.fetch_add(1, Ordering::SeqCst) + 1;
+                let row = tx.query_one(&who, &[]).await?;
+                let (pid, xid): (i32, i64) = (row.get("pid")?, row.get("xid")?);
+                seen.lock().unwrap().push((pid, xid));
+                tx.execute(&mark, &params![attempt as i32]).await?;
+                match attempt {
+                    // LockNotAvailable: PostgreSQL aborts the subtransaction only.
+                    1 => {
+                        tx.query(&nowait, &[]).await?;
+                    }
+                    // LockTimeout: a failure that otherwise dooms the whole transaction.
+                    2 => {
+                        tx.execute(&timeout, &[]).await?;
+                        tx.execute(&update, &[]).await?;
+                    }
+                    _ => {
+                        commit_now.notify_one();
+                        committed.notified().await;
+                        tx.execute(&update, &[]).await?;
+                    }
                 }
-                // LockTimeout: a failure that otherwise dooms the whole transaction.
-                2 => {
-                    tx.execute(&timeout, &[]).await?;
-                    tx.execute(&update, &[]).await?;
-                }
-                _ => {
-                    commit_now.notify_one();
-                    committed.notified().await;
-                    tx.execute(&update, &[]).await?;
-                }
-            }
-            Ok::<_, Error>(attempt)
-        })
-        .await;
+                Ok::<_, Error>(attempt)
+            })
+            .await;
         assert_eq!(result.unwrap(), 3);
         holder.await.unwrap().unwrap();
 

@@ -1,10 +1,12 @@
 //! Snapshots (exact strings) of the SELECTs the session query builder renders, per
 //! dialect: PostgreSQL, SQLite, MySQL 8 and MariaDB (whose lock syntax differs).
 
+use txkit::core::Dialect;
+use txkit::entity::Select;
 use txkit::mysql::{MySqlDialect, ServerInfo};
 use txkit::postgres::PgDialect;
 use txkit::sqlite::SqliteDialect;
-use txkit::{Dialect, ErrorKind, RowLock, Select, SortOrder, Value};
+use txkit::{ErrorKind, RowLock, SortOrder, Value};
 
 use crate::session::Acct;
 
@@ -145,7 +147,7 @@ fn row_locks_per_dialect() {
             format!("{my_prefix} {maria}"),
             "{lock:?}"
         );
-        if lock.wait == txkit::LockWait::NoWait {
+        if lock.wait == txkit::lock::LockWait::NoWait {
             assert_eq!(err(&q, &SqliteDialect), ErrorKind::Unsupported);
         } else {
             assert_eq!(sql(&q, &SqliteDialect), sqlite_plain, "{lock:?}");

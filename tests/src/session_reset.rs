@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use txkit::{Engine, PoolEvent};
+use txkit::Engine;
+use txkit::pool::PoolEvent;
 
 use crate::common::{Kind, TestDb};
 

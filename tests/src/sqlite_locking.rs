@@ -7,7 +7,8 @@ use std::pin::pin;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
-use txkit::{AnyConnection, Engine, ErrorKind, SqliteBehavior, Transaction, TxOptions, params};
+use txkit::core::AnyConnection;
+use txkit::{Engine, ErrorKind, SqliteBehavior, Transaction, TxOptions, params};
 
 /// An engine of two connections on a new database file with table `t` (`options` are
 /// added to the URL), and an IMMEDIATE transaction holding the write lock after one insert.

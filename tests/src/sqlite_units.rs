@@ -7,7 +7,8 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use txkit::{Engine, ErrorKind, SqliteBehavior, TxOptions, TxState, params};
+use txkit::core::TxState;
+use txkit::{Engine, ErrorKind, SqliteBehavior, TxOptions, params};
 
 use crate::common::{Kind, TestDb, poll_then_drop, sqlite_watcher, sqlite_write_locked, unique};
 

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use txkit::{Engine, ErrorKind, PoolKind, params};
+use txkit::pool::PoolKind;
+use txkit::{Engine, ErrorKind, params};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_database_is_shared_by_every_checkout() {

@@ -8,7 +8,8 @@
 //! wait; every wait is bounded, so a regression fails instead of hanging.
 
 use tokio::sync::oneshot;
-use txkit::{Connection, Engine, Error, ErrorKind, TableLock};
+use txkit::core::Connection;
+use txkit::{Engine, Error, ErrorKind, TableLock};
 
 use crate::common::{Kind, TestDb, bounded, until};
 use crate::locks::two_rows;

@@ -1,6 +1,6 @@
 //! The bookkeeping of one retry loop, shared by [`retry`](crate::retry) and
-//! [`retry_transaction`](crate::retry_transaction): counting attempts, deciding after a
-//! failure, logging, and sleeping the backoff.
+//! [`RetryPolicy::run_transaction`](crate::RetryPolicy::run_transaction): counting
+//! attempts, deciding after a failure, logging, and sleeping the backoff.
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,4 @@
-//! Re-running units of work that lost a conflict: [`retry`], [`retry_transaction`] and
+//! Re-running units of work that lost a conflict: [`retry`], [`RetryPolicy::run_transaction`] and
 //! their [`RetryPolicy`]. `#[retry_on_deadlock]` expands to [`retry`].
 //!
 //! Only a whole unit of work is re-run — from BEGIN to COMMIT — because a deadlock or a
@@ -24,9 +24,7 @@ use tracing::Instrument;
 
 pub use classify::{Direct, RetryError, RetryOutcome, StopReason};
 pub use policy::RetryPolicy;
-pub use transaction::{
-    TransactionBody, TransactionSource, retry_transaction, retry_transaction_with,
-};
+pub use transaction::{TransactionBody, TransactionSource};
 
 use attempts::Attempts;
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::error::ErrorKind;
 
-/// How [`retry`](crate::retry) and [`retry_transaction`](crate::retry_transaction) re-run a
-/// unit of work.
+/// How [`retry`](crate::retry) and [`run_transaction`](Self::run_transaction) re-run a unit
+/// of work.
 ///
 /// Defaults: 3 attempts; exponential backoff from 100 ms, capped at 5 s, with full jitter
 /// (the wait before attempt *n* + 1 is uniformly random in `[0, min(max_delay, base_delay ·
@@ -140,8 +140,8 @@ impl RetryPolicy {
     }
 
     /// CockroachDB's client-side retry protocol for
-    /// [`retry_transaction`](crate::retry_transaction): one transaction for all attempts,
-    /// each attempt inside `SAVEPOINT cockroach_restart`, rolled back to it after a
+    /// [`run_transaction`](Self::run_transaction): one transaction for all attempts, each
+    /// attempt inside `SAVEPOINT cockroach_restart`, rolled back to it after a
     /// retryable failure, and `RELEASE SAVEPOINT cockroach_restart` before COMMIT. The
     /// transaction keeps its place (its priority and timestamp on CockroachDB) between
     /// attempts. PostgreSQL-protocol servers only: MySQL/MariaDB end the whole transaction
@@ -180,7 +180,7 @@ impl RetryPolicy {
         self.jitter
     }
 
-    /// Whether [`retry_transaction`](crate::retry_transaction) uses CockroachDB's savepoint
+    /// Whether [`run_transaction`](Self::run_transaction) uses CockroachDB's savepoint
     /// protocol.
     pub fn uses_cockroach_savepoints(&self) -> bool {
         self.cockroach_savepoints

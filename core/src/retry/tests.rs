@@ -1,4 +1,4 @@
-//! Unit tests of the retry loop and of the statements `retry_transaction` sends, on a
+//! Unit tests of the retry loop and of the statements `RetryPolicy::run_transaction` sends, on a
 //! scripted connection that records every statement and fails the ones it is told to.
 
 use std::collections::VecDeque;
@@ -166,7 +166,7 @@ async fn the_retry_future_is_send() {
     assert_eq!(task.await.unwrap().unwrap(), 1);
 }
 
-// ---- retry_transaction on a scripted connection ----
+// ---- run_transaction on a scripted connection ----
 
 struct ScriptDialect(&'static str);
 
@@ -271,13 +271,14 @@ async fn transfer(
 ) -> (Result<()>, Vec<String>, u32) {
     let (mut conn, log) = scripted(dialect, failures);
     let runs = AtomicU32::new(0);
-    let result = retry_transaction(&mut conn, policy, async |tx| {
-        runs.fetch_add(1, Ordering::SeqCst);
-        tx.execute("UPDATE a", &[]).await?;
-        tx.execute("UPDATE b", &[]).await?;
-        Ok::<_, Error>(())
-    })
-    .await;
+    let result = policy
+        .run_transaction(&mut conn, async |tx| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tx.execute("UPDATE a", &[]).await?;
+            tx.execute("UPDATE b", &[]).await?;
+            Ok::<_, Error>(())
+        })
+        .await;
     let log = log.lock().unwrap().clone();
     (result, log, runs.load(Ordering::SeqCst))
 }
@@ -437,17 +438,19 @@ async fn non_retryable_failures_in_the_body_end_at_once() {
 }
 
 #[tokio::test]
-async fn retry_transaction_is_send() {
+async fn run_transaction_is_send() {
     let task = tokio::spawn(async move {
         let (mut conn, _) = scripted("postgres", &[("UPDATE a", ErrorKind::Deadlock)]);
         let label = String::from("UPDATE a");
         let label: &str = &label;
-        retry_transaction(&mut conn, &fast().cockroach_savepoints(), async |tx| {
-            tx.execute(label, &[]).await?;
-            tokio::task::yield_now().await;
-            Ok::<_, Error>(7)
-        })
-        .await
+        fast()
+            .cockroach_savepoints()
+            .run_transaction(&mut conn, async |tx| {
+                tx.execute(label, &[]).await?;
+                tokio::task::yield_now().await;
+                Ok::<_, Error>(7)
+            })
+            .await
     });
     assert_eq!(task.await.unwrap().unwrap(), 7);
 }

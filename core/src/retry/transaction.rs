@@ -1,5 +1,5 @@
-//! [`retry_transaction`]: a retried unit of work whose transaction txkit begins and commits,
-//! with CockroachDB's savepoint protocol as an option of the policy.
+//! [`RetryPolicy::run_transaction`]: a retried unit of work whose transaction txkit begins
+//! and commits, with CockroachDB's savepoint protocol as an option of the policy.
 
 use std::future::Future;
 
@@ -18,7 +18,7 @@ use crate::transaction::Transaction;
 /// The savepoint name CockroachDB recognises as its retry savepoint.
 pub(crate) const RESTART_SAVEPOINT: &str = "cockroach_restart";
 
-/// Where [`retry_transaction`] begins its transactions: a connection (`&mut conn`, a
+/// Where [`RetryPolicy::run_transaction`] begins its transactions: a connection (`&mut conn`, a
 /// [`ManagedConnection`] or [`PooledConnection`]), a `&Pool`, or the facade's `&Engine`.
 pub trait TransactionSource<C: Connection = AnyConnection> {
     /// Begins a transaction with `opts` (unset fields from the source's defaults).
@@ -64,7 +64,7 @@ pub(crate) fn shorten<'a, C: Connection>(tx: Transaction<'static, C>) -> Transac
     tx
 }
 
-/// The body of [`retry_transaction`]: implemented for every `FnMut(A) -> impl Future<Output
+/// The body of [`RetryPolicy::run_transaction`]: implemented for every `FnMut(A) -> impl Future<Output
 /// = R>`, which includes async closures that do not mutate what they capture. It exists so
 /// that the bound can require the body's future to be `Send` (for `tokio::spawn`), which an
 /// `AsyncFnMut` bound cannot express on stable Rust.
@@ -81,78 +81,84 @@ where
     type Fut = Fut;
 }
 
-/// Runs `body` in a transaction that txkit begins and commits, retried under `policy`:
-/// the body gets the open transaction, does its work and returns; txkit commits (or, on
-/// an error, rolls back before the backoff so the locks are released).
-///
-/// Without [`RetryPolicy::cockroach_savepoints`], each attempt is a new transaction. With
-/// it, ONE transaction carries every attempt: `BEGIN`, then per attempt `SAVEPOINT
-/// cockroach_restart`, the body, and on a retryable failure `ROLLBACK TO SAVEPOINT
-/// cockroach_restart` before the next attempt; on success `RELEASE SAVEPOINT
-/// cockroach_restart` and `COMMIT`. A failure that is not in the body (COMMIT, or a
-/// transaction the server ended) starts a new transaction. The protocol is refused with
-/// [`ErrorKind::Unsupported`] on MySQL/MariaDB and SQLite.
-///
-/// The body must not commit (it cannot: it gets `&mut Transaction`), and, like
-/// [`retry`](crate::retry)'s, must not mutate what it captures.
-///
-/// ```
-/// # async fn demo(mut conn: txkit_core::PooledConnection) -> txkit_core::Result<()> {
-/// use txkit_core::{RetryPolicy, params, retry_transaction};
-///
-/// let policy = RetryPolicy::new();
-/// retry_transaction(&mut conn, &policy, async |tx| {
-///     tx.execute("UPDATE accounts SET balance = balance - 5 WHERE id = ?", &params![1]).await?;
-///     tx.execute("UPDATE accounts SET balance = balance + 5 WHERE id = ?", &params![2]).await?;
-///     Ok::<_, txkit_core::Error>(())
-/// })
-/// .await
-/// # }
-/// ```
-pub async fn retry_transaction<S, C, T, E, F, Via>(
-    source: S,
-    policy: &RetryPolicy,
-    body: F,
-) -> Result<T, E>
-where
-    S: TransactionSource<C>,
-    C: Connection,
-    F: for<'a, 'b> TransactionBody<&'a mut Transaction<'b, C>, Result<T, E>, Fut: Send>
-        + AsyncFnMut(&mut Transaction<'_, C>) -> Result<T, E>,
-    E: RetryError<Via> + From<Error>,
-{
-    retry_transaction_with(source, TxOptions::new(), policy, body).await
-}
+impl RetryPolicy {
+    /// Runs `body` in a transaction that txkit begins and commits, retried under this
+    /// policy: the body gets the open transaction, does its work and returns; txkit commits
+    /// (or, on an error, rolls back before the backoff so the locks are released).
+    /// `source` is where each transaction begins: `&engine` (the facade's), a `&Pool`, or
+    /// `&mut conn`.
+    ///
+    /// Without [`cockroach_savepoints`](Self::cockroach_savepoints), each attempt is a new
+    /// transaction. With it, ONE transaction carries every attempt: `BEGIN`, then per
+    /// attempt `SAVEPOINT cockroach_restart`, the body, and on a retryable failure
+    /// `ROLLBACK TO SAVEPOINT cockroach_restart` before the next attempt; on success
+    /// `RELEASE SAVEPOINT cockroach_restart` and `COMMIT`. A failure that is not in the body
+    /// (COMMIT, or a transaction the server ended) starts a new transaction. The protocol is
+    /// refused with [`ErrorKind::Unsupported`] on MySQL/MariaDB and SQLite.
+    ///
+    /// The body must not commit (it cannot: it gets `&mut Transaction`), and, like
+    /// [`retry`](crate::retry)'s, must not mutate what it captures.
+    ///
+    /// ```
+    /// # async fn demo(mut conn: txkit_core::PooledConnection) -> txkit_core::Result<()> {
+    /// use txkit_core::{RetryPolicy, params};
+    ///
+    /// let policy = RetryPolicy::new();
+    /// policy
+    ///     .run_transaction(&mut conn, async |tx| {
+    ///         tx.execute("UPDATE accounts SET balance = balance - 5 WHERE id = ?", &params![1])
+    ///             .await?;
+    ///         tx.execute("UPDATE accounts SET balance = balance + 5 WHERE id = ?", &params![2])
+    ///             .await?;
+    ///         Ok::<_, txkit_core::Error>(())
+    ///     })
+    ///     .await
+    /// # }
+    /// ```
+    pub async fn run_transaction<S, C, T, E, F, Via>(&self, source: S, body: F) -> Result<T, E>
+    where
+        S: TransactionSource<C>,
+        C: Connection,
+        F: for<'a, 'b> TransactionBody<&'a mut Transaction<'b, C>, Result<T, E>, Fut: Send>
+            + AsyncFnMut(&mut Transaction<'_, C>) -> Result<T, E>,
+        E: RetryError<Via> + From<Error>,
+    {
+        self.run_transaction_with(source, TxOptions::new(), body)
+            .await
+    }
 
-/// [`retry_transaction`] with transaction options (isolation level, read-only, …).
-pub async fn retry_transaction_with<S, C, T, E, F, Via>(
-    mut source: S,
-    opts: TxOptions,
-    policy: &RetryPolicy,
-    mut body: F,
-) -> Result<T, E>
-where
-    S: TransactionSource<C>,
-    C: Connection,
-    F: for<'a, 'b> TransactionBody<&'a mut Transaction<'b, C>, Result<T, E>, Fut: Send>
-        + AsyncFnMut(&mut Transaction<'_, C>) -> Result<T, E>,
-    E: RetryError<Via> + From<Error>,
-{
-    let span = tracing::info_span!(
-        "txkit.retry",
-        unit = policy.name(),
-        max_attempts = policy.attempts_allowed(),
-        cockroach_savepoints = policy.uses_cockroach_savepoints()
-    );
-    let mut attempts = Attempts::new(policy);
-    if policy.uses_cockroach_savepoints() {
-        with_restart_savepoints(&mut source, opts, &mut attempts, &mut body)
-            .instrument(span)
-            .await
-    } else {
-        transaction_per_attempt(&mut source, opts, &mut attempts, &mut body)
-            .instrument(span)
-            .await
+    /// [`run_transaction`](Self::run_transaction) with transaction options (isolation
+    /// level, read-only, …).
+    pub async fn run_transaction_with<S, C, T, E, F, Via>(
+        &self,
+        mut source: S,
+        opts: TxOptions,
+        mut body: F,
+    ) -> Result<T, E>
+    where
+        S: TransactionSource<C>,
+        C: Connection,
+        F: for<'a, 'b> TransactionBody<&'a mut Transaction<'b, C>, Result<T, E>, Fut: Send>
+            + AsyncFnMut(&mut Transaction<'_, C>) -> Result<T, E>,
+        E: RetryError<Via> + From<Error>,
+    {
+        let policy = self;
+        let span = tracing::info_span!(
+            "txkit.retry",
+            unit = policy.name(),
+            max_attempts = policy.attempts_allowed(),
+            cockroach_savepoints = policy.uses_cockroach_savepoints()
+        );
+        let mut attempts = Attempts::new(policy);
+        if policy.uses_cockroach_savepoints() {
+            with_restart_savepoints(&mut source, opts, &mut attempts, &mut body)
+                .instrument(span)
+                .await
+        } else {
+            transaction_per_attempt(&mut source, opts, &mut attempts, &mut body)
+                .instrument(span)
+                .await
+        }
     }
 }
 

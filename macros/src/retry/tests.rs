@@ -149,7 +149,7 @@ fn rejects_functions_it_cannot_retry() {
         quote!(&mut Transaction<'_>),
         quote!(&mut txkit::Transaction<'static, AnyConnection>),
         quote!(&mut PooledConnection),
-        quote!(&mut txkit::ManagedConnection),
+        quote!(&mut txkit::pool::ManagedConnection),
         quote!(Option<&mut Session>),
         quote!(&sea_orm::DatabaseTransaction),
         quote!(&SeaTx<'_>),

@@ -9,7 +9,8 @@ use txkit::core::chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use txkit::core::rust_decimal::Decimal;
 use txkit::core::serde_json::{self, Value as JsonValue, json};
 use txkit::core::uuid::Uuid;
-use txkit::{ColumnType, Entity, ErrorKind, Row, Value};
+use txkit::entity::ColumnType;
+use txkit::{Entity, ErrorKind, Row, Value};
 
 #[derive(Debug, Clone, PartialEq, Entity)]
 struct Typed {
@@ -114,7 +115,7 @@ fn handles_filter_by_the_new_types() {
     let day = NaiveDate::from_ymd_opt(2024, 1, 31).unwrap();
     assert_eq!(
         Typed::DAY.ge(day),
-        txkit::Filter::Compare {
+        txkit::entity::Filter::Compare {
             column: "day",
             op: ">=",
             value: Value::Text("2024-01-31".into()),
@@ -123,7 +124,7 @@ fn handles_filter_by_the_new_types() {
     let price = Decimal::from_str("1.50").unwrap();
     assert_eq!(
         Typed::PRICE.eq(price),
-        txkit::Filter::Compare {
+        txkit::entity::Filter::Compare {
             column: "price",
             op: "=",
             value: Value::Text("1.5".into()),

@@ -1,7 +1,8 @@
 //! Entities implemented by hand, as a user without the derive would (so the trait's provided
 //! methods, such as `write_values`, run here), for the entity matrix.
 
-use txkit::{ColumnDef, ColumnType, DefaultValue, Entity, Error, FromValue, Result, Row, Value};
+use txkit::entity::{ColumnDef, ColumnType, DefaultValue, FromValue};
+use txkit::{Entity, Error, Result, Row, Value};
 
 const fn col(name: &'static str, ty: ColumnType) -> ColumnDef {
     ColumnDef::new(name, name, ty)
@@ -91,7 +92,7 @@ impl Entity for Account {
     }
 }
 
-impl txkit::Versioned for Account {
+impl txkit::entity::Versioned for Account {
     const VERSION_COLUMN: &'static str = "version";
 }
 
@@ -159,7 +160,7 @@ impl Entity for Doc {
     }
 
     fn next_version(&self) -> Option<Value> {
-        let generator: txkit::VersionGenerator<String> = next_rev;
+        let generator: txkit::entity::VersionGenerator<String> = next_rev;
         Some(generator(&self.rev).into())
     }
 
@@ -169,7 +170,7 @@ impl Entity for Doc {
     }
 }
 
-impl txkit::Versioned for Doc {
+impl txkit::entity::Versioned for Doc {
     const VERSION_COLUMN: &'static str = "rev";
 }
 
@@ -360,6 +361,6 @@ impl Entity for Weird {
     }
 }
 
-impl txkit::Versioned for Weird {
+impl txkit::entity::Versioned for Weird {
     const VERSION_COLUMN: &'static str = "ver sion";
 }

@@ -25,7 +25,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use txkit::{Engine, Error, ErrorKind, SqliteBehavior, Transaction, TxOptions, TxState, params};
+use txkit::core::TxState;
+use txkit::{Engine, Error, ErrorKind, SqliteBehavior, Transaction, TxOptions, params};
 
 use super::{backend_name, long};
 use crate::common::{Kind, TestDb, poll_then_drop, unique};

@@ -12,7 +12,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use txkit::{CloseReason, Engine, ErrorKind, PoolEvent};
+use txkit::pool::{CloseReason, PoolEvent};
+use txkit::{Engine, ErrorKind};
 
 use super::proxy::{Proxy, Wire};
 use super::{backend_name, through};

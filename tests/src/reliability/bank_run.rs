@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use txkit::{CloseReason, IsolationLevel};
+use txkit::IsolationLevel;
+use txkit::pool::CloseReason;
 
 use super::bank_check::verify;
 use super::bank_faults::{KillReport, MAX_GAP, inject, side_engine};

@@ -9,13 +9,12 @@
 //! the three dialects without a server; the server part runs a few hundred per backend
 //! (all 10,000 with `TXKIT_LONG=1`).
 
+use txkit::core::Dialect;
 use txkit::core::dialects::mysql::{MySqlDialect, ServerInfo};
 use txkit::core::dialects::postgres::PgDialect;
 use txkit::core::dialects::sqlite::SqliteDialect;
-use txkit::{
-    Column, ColumnDef, ColumnType, Dialect, Entity, ErrorKind, Row, RowLock, Select, SortOrder,
-    TableLock, Value,
-};
+use txkit::entity::{ColumnDef, ColumnType, Select};
+use txkit::{Column, Entity, ErrorKind, Row, RowLock, SortOrder, TableLock, Value};
 
 use super::names::generate;
 use crate::common::{Kind, TestDb, unique};
@@ -190,7 +189,10 @@ crate::matrix!(names_round_trip, hostile_entity_names);
 
 /// The private namespace of the test: a schema (PostgreSQL), a database (MySQL) or the
 /// test's own file (SQLite), made the connection's default.
-async fn private_namespace(db: &TestDb, conn: &mut txkit::ManagedConnection) -> Option<String> {
+async fn private_namespace(
+    db: &TestDb,
+    conn: &mut txkit::pool::ManagedConnection,
+) -> Option<String> {
     let ns = unique("txkit_sec");
     match db.kind {
         Kind::Sqlite => return None,
@@ -212,7 +214,11 @@ async fn private_namespace(db: &TestDb, conn: &mut txkit::ManagedConnection) -> 
     Some(ns)
 }
 
-async fn drop_namespace(db: &TestDb, conn: &mut txkit::ManagedConnection, ns: Option<String>) {
+async fn drop_namespace(
+    db: &TestDb,
+    conn: &mut txkit::pool::ManagedConnection,
+    ns: Option<String>,
+) {
     if let Some(ns) = ns {
         let sql = match db.kind {
             Kind::Postgres => format!("DROP SCHEMA {ns} CASCADE"),
@@ -222,7 +228,11 @@ async fn drop_namespace(db: &TestDb, conn: &mut txkit::ManagedConnection, ns: Op
     }
 }
 
-async fn strings(conn: &mut txkit::ManagedConnection, sql: &str, params: &[Value]) -> Vec<String> {
+async fn strings(
+    conn: &mut txkit::pool::ManagedConnection,
+    sql: &str,
+    params: &[Value],
+) -> Vec<String> {
     let mut v: Vec<String> = conn
         .query(sql, params)
         .await
@@ -237,7 +247,7 @@ async fn strings(conn: &mut txkit::ManagedConnection, sql: &str, params: &[Value
 /// Tables in the namespace, as the catalog lists them.
 async fn tables(
     db: &TestDb,
-    conn: &mut txkit::ManagedConnection,
+    conn: &mut txkit::pool::ManagedConnection,
     ns: &Option<String>,
 ) -> Vec<String> {
     match db.kind {
@@ -269,7 +279,7 @@ async fn tables(
 /// Columns of `table`, as the catalog lists them.
 async fn columns(
     db: &TestDb,
-    conn: &mut txkit::ManagedConnection,
+    conn: &mut txkit::pool::ManagedConnection,
     ns: &Option<String>,
     table: &str,
 ) -> Vec<String> {
@@ -319,7 +329,7 @@ struct Tally {
 /// One accepted name through every server path. Errors are failures (collected).
 async fn round_trip(
     db: &TestDb,
-    conn: &mut txkit::ManagedConnection,
+    conn: &mut txkit::pool::ManagedConnection,
     ns: &Option<String>,
     name: &str,
     t: &mut Tally,

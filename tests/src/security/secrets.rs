@@ -10,7 +10,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use txkit::{DatabaseUrl, Engine};
+use txkit::Engine;
+use txkit::core::DatabaseUrl;
 
 use crate::common::{Kind, TestDb};
 

@@ -6,7 +6,8 @@
 //! this shape: a reader that asks to write while another connection holds the write lock
 //! gets SQLITE_BUSY at once (LockTimeout), its way of refusing the deadlock.
 
-use txkit::{Engine, IsolationLevel, RowLock, TableLock, TableLockMode};
+use txkit::lock::TableLockMode;
+use txkit::{Engine, IsolationLevel, RowLock, TableLock};
 
 use super::{Act, Outcome, Session, StepDef, commit, join, opts, run, setup, sql};
 use crate::common::{Kind, TestDb, unique};

@@ -59,7 +59,8 @@ pub mod model {
 }
 
 fn main() {
-    use txkit::{Entity, Versioned};
+    use txkit::Entity;
+    use txkit::entity::Versioned;
     use model::{Account, Document};
 
     assert_eq!(Account::TABLE, "accounts");
