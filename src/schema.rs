@@ -10,7 +10,7 @@ use crate::Engine;
 /// harmless; an existing table is left as it is, even if its definition differs.
 ///
 /// ```
-/// # use txkit::{ColumnDef, ColumnType, TableDef};
+/// # use txkit::entity::{ColumnDef, ColumnType, TableDef};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> txkit::Result<()> {
 /// const NOTES: &[ColumnDef] = &[

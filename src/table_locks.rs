@@ -28,8 +28,8 @@ impl Engine {
     ///
     /// ```no_run
     /// # async fn demo(engine: &txkit::Engine) -> txkit::Result<()> {
-    /// use txkit::{TableLock};
-    /// use txkit::core::{Connection};
+    /// use txkit::TableLock;
+    /// use txkit::core::Connection;
     /// let deleted = engine
     ///     .with_table_locks(&[("ledger", TableLock::access_exclusive())], |c| {
     ///         Box::pin(async move { c.execute("DELETE FROM ledger WHERE closed", &[]).await })
