@@ -46,83 +46,162 @@ pub(crate) fn with_options<B: Backend>(options: B::Options) -> Resolved {
     }
 }
 
-/// The schemes this build understands, for error messages.
-fn compiled_in() -> String {
-    let mut schemes: Vec<&str> = Vec::new();
-    if cfg!(feature = "sqlite") {
-        schemes.push("sqlite:");
-    }
-    if cfg!(feature = "postgres") {
-        schemes.push("postgres:, postgresql:");
-    }
-    if cfg!(feature = "mysql") {
-        schemes.push("mysql:, mariadb:");
-    }
-    if cfg!(feature = "sea-orm") {
-        schemes.push("sea-orm+postgres:, sea-orm+mysql:, sea-orm+sqlite:");
-    }
-    if schemes.is_empty() {
-        "none (enable a backend feature: sqlite, postgres or mysql)".to_owned()
-    } else {
-        schemes.join(", ")
-    }
+/// Opens a URL of one backend's schemes.
+type Opener = fn(&DatabaseUrl) -> Result<Resolved>;
+
+/// A backend txkit can be built with: its Cargo feature, its URL schemes (the same as its
+/// `Backend::SCHEMES`, which a test checks for every backend compiled in), and how a URL
+/// of it is opened — `None` when this build lacks the feature. The one list of schemes:
+/// resolving a URL and every error message read it.
+struct Known {
+    feature: &'static str,
+    schemes: &'static [&'static str],
+    open: Option<Opener>,
 }
 
-#[allow(dead_code)] // unused in a build with every backend feature
-fn not_compiled(url: &DatabaseUrl, feature: &str) -> Error {
-    Error::config(format!(
-        "{} needs txkit's `{feature}` Cargo feature, which this build does not have; \
-         this build accepts: {}",
-        url.redacted(),
-        compiled_in()
-    ))
+const KNOWN: [Known; 4] = [
+    Known {
+        feature: "sqlite",
+        schemes: &["sqlite"],
+        open: sqlite(),
+    },
+    Known {
+        feature: "postgres",
+        schemes: &["postgres", "postgresql"],
+        open: postgres(),
+    },
+    Known {
+        feature: "mysql",
+        schemes: &["mysql", "mariadb"],
+        open: mysql(),
+    },
+    Known {
+        feature: "sea-orm",
+        schemes: &[
+            "sea-orm+postgres",
+            "sea-orm+postgresql",
+            "sea-orm+mysql",
+            "sea-orm+mariadb",
+            "sea-orm+sqlite",
+        ],
+        open: sea_orm(),
+    },
+];
+
+const fn sqlite() -> Option<Opener> {
+    #[cfg(feature = "sqlite")]
+    return Some(with::<txkit_sqlite::Sqlite>);
+    #[cfg(not(feature = "sqlite"))]
+    return None;
 }
 
 /// PostgreSQL on the client its `driver` option names: tokio-postgres, or txkit's own
 /// protocol layer.
-#[cfg(feature = "postgres")]
-fn postgres(url: &DatabaseUrl) -> Result<Resolved> {
-    let options = txkit_postgres::PgConnectOptions::from_url(url)?;
-    Ok(match options.get_driver() {
-        txkit_postgres::PgDriver::TokioPostgres => {
-            with_options::<txkit_postgres::Postgres>(options)
-        }
-        txkit_postgres::PgDriver::Txkit => with_options::<txkit_postgres::PostgresWire>(options),
-    })
+const fn postgres() -> Option<Opener> {
+    #[cfg(feature = "postgres")]
+    return Some(|url| {
+        let options = txkit_postgres::PgConnectOptions::from_url(url)?;
+        Ok(match options.get_driver() {
+            txkit_postgres::PgDriver::TokioPostgres => {
+                with_options::<txkit_postgres::Postgres>(options)
+            }
+            txkit_postgres::PgDriver::Txkit => {
+                with_options::<txkit_postgres::PostgresWire>(options)
+            }
+        })
+    });
+    #[cfg(not(feature = "postgres"))]
+    return None;
+}
+
+const fn mysql() -> Option<Opener> {
+    #[cfg(feature = "mysql")]
+    return Some(with::<txkit_mysql::MySql>);
+    #[cfg(not(feature = "mysql"))]
+    return None;
+}
+
+const fn sea_orm() -> Option<Opener> {
+    #[cfg(feature = "sea-orm")]
+    return Some(with::<txkit_sea_orm::SeaOrm>);
+    #[cfg(not(feature = "sea-orm"))]
+    return None;
+}
+
+/// `schemes` as an error message lists them: `sqlite:, postgres:, …`.
+fn listed<'a>(schemes: impl Iterator<Item = &'a str>) -> String {
+    let listed: Vec<String> = schemes.map(|s| format!("{s}:")).collect();
+    match listed.is_empty() {
+        true => "none (enable a backend feature: sqlite, postgres, mysql or sea-orm)".to_owned(),
+        false => listed.join(", "),
+    }
+}
+
+/// The schemes this build accepts.
+fn compiled_in() -> String {
+    let compiled = KNOWN.iter().filter(|k| k.open.is_some());
+    listed(compiled.flat_map(|k| k.schemes.iter().copied()))
 }
 
 /// Picks the backend for `url` and parses its backend-specific options.
 pub(crate) fn resolve(url: &DatabaseUrl) -> Result<Resolved> {
-    match url.scheme() {
-        "sqlite" => {
-            #[cfg(feature = "sqlite")]
-            return with::<txkit_sqlite::Sqlite>(url);
-            #[cfg(not(feature = "sqlite"))]
-            return Err(not_compiled(url, "sqlite"));
-        }
-        "postgres" | "postgresql" => {
-            #[cfg(feature = "postgres")]
-            return postgres(url);
-            #[cfg(not(feature = "postgres"))]
-            return Err(not_compiled(url, "postgres"));
-        }
-        "mysql" | "mariadb" => {
-            #[cfg(feature = "mysql")]
-            return with::<txkit_mysql::MySql>(url);
-            #[cfg(not(feature = "mysql"))]
-            return Err(not_compiled(url, "mysql"));
-        }
-        scheme if scheme.starts_with("sea-orm+") => {
-            #[cfg(feature = "sea-orm")]
-            return with::<txkit_sea_orm::SeaOrm>(url);
-            #[cfg(not(feature = "sea-orm"))]
-            return Err(not_compiled(url, "sea-orm"));
-        }
-        other => Err(Error::config(format!(
-            "unknown database URL scheme {other:?} in {}; txkit accepts sqlite:, postgres:, \
-             postgresql:, mysql: and mariadb: (this build: {})",
+    let scheme = url.scheme();
+    let Some(known) = KNOWN.iter().find(|k| k.schemes.contains(&scheme)) else {
+        return Err(Error::config(format!(
+            "unknown database URL scheme {scheme:?} in {}; txkit accepts {} (this build: {})",
             url.redacted(),
+            listed(KNOWN.iter().flat_map(|k| k.schemes.iter().copied())),
+            compiled_in()
+        )));
+    };
+    match known.open {
+        Some(open) => open(url),
+        None => Err(Error::config(format!(
+            "{} needs txkit's `{}` Cargo feature, which this build does not have; this build \
+             accepts: {}",
+            url.redacted(),
+            known.feature,
             compiled_in()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[allow(unused_imports)] // unused only in a build with no backend feature
+    use txkit_core::Backend;
+
+    use super::KNOWN;
+
+    /// The schemes listed here for `feature`.
+    #[allow(dead_code)] // unused only in a build with no backend feature
+    fn listed(feature: &str) -> &'static [&'static str] {
+        KNOWN
+            .iter()
+            .find(|k| k.feature == feature)
+            .map_or(&[], |k| k.schemes)
+    }
+
+    #[test]
+    fn the_list_matches_each_backends_own_schemes() {
+        #[cfg(feature = "sqlite")]
+        assert_eq!(listed("sqlite"), txkit_sqlite::Sqlite::SCHEMES);
+        #[cfg(feature = "postgres")]
+        {
+            assert_eq!(listed("postgres"), txkit_postgres::Postgres::SCHEMES);
+            assert_eq!(listed("postgres"), txkit_postgres::PostgresWire::SCHEMES);
+        }
+        #[cfg(feature = "mysql")]
+        assert_eq!(listed("mysql"), txkit_mysql::MySql::SCHEMES);
+        #[cfg(feature = "sea-orm")]
+        assert_eq!(listed("sea-orm"), txkit_sea_orm::SeaOrm::SCHEMES);
+        let compiled = KNOWN.iter().filter(|k| k.open.is_some()).count();
+        let features = [
+            cfg!(feature = "sqlite"),
+            cfg!(feature = "postgres"),
+            cfg!(feature = "mysql"),
+            cfg!(feature = "sea-orm"),
+        ];
+        assert_eq!(compiled, features.iter().filter(|on| **on).count());
     }
 }
