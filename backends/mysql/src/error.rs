@@ -1,12 +1,9 @@
-//! MySQL/MariaDB error numbers and their mapping onto txkit's [`ErrorKind`]s.
-//!
-//! The numbers (`ER_*`, `CR_*`, `TIDB_*`), [`classify`], [`needs_full_rollback`] and
-//! [`mentions_nowait`] are re-exported from [`txkit_core::dialects::mysql::codes`], whose
-//! docs have the table of codes. This module adds the mapping of mysql_async's errors: I/O
-//! and protocol failures (how mysql_async reports a lost connection, rather than as
-//! 2006/2013) are ConnectionLost, client-side parameter mistakes Config.
+//! The mapping of mysql_async's errors onto txkit's [`ErrorKind`]s: a server error by its
+//! number ([`crate::codes`]); I/O and protocol failures (how mysql_async reports a lost
+//! connection, rather than as 2006/2013) as ConnectionLost; client-side parameter mistakes
+//! as Config.
 
-pub use txkit_core::dialects::mysql::codes::*;
+pub(crate) use crate::codes::*;
 
 use mysql_async::{DriverError, ServerError};
 use txkit_core::{Error, ErrorKind};

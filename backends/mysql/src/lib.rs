@@ -3,7 +3,7 @@
 //!
 //! It provides [`MySqlConnection`] (txkit's driver-level
 //! [`Connection`](txkit_core::Connection)), its [`MySqlDialect`], the error-code table in
-//! [`error`], and [`MySqlConnectOptions`]. Applications normally reach it through the
+//! [`codes`], and [`MySqlConnectOptions`]. Applications normally reach it through the
 //! `txkit` facade with a `mysql://` or `mariadb://` URL.
 //!
 //! ```no_run
@@ -94,36 +94,17 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod backend;
+pub mod codes;
 mod conn_or_op;
 mod connection;
-pub mod error;
+mod error;
 mod ops;
 mod options;
 mod table_lock;
 mod value;
 
+pub use backend::MySql;
 pub use connection::MySqlConnection;
 pub use options::{MySqlConnectOptions, SslMode, URL_KEYS};
 pub use txkit_core::dialects::mysql::{MySqlDialect, ServerFlavor, ServerInfo};
-
-/// The MySQL/MariaDB backend: schemes `mysql` and `mariadb`, options
-/// [`MySqlConnectOptions`], connections [`MySqlConnection`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MySql;
-
-impl txkit_core::Backend for MySql {
-    type Connection = MySqlConnection;
-    type Options = MySqlConnectOptions;
-    const NAME: &'static str = "mysql";
-    const SCHEMES: &'static [&'static str] = &["mysql", "mariadb"];
-
-    fn options_from_url(url: &txkit_core::DatabaseUrl) -> txkit_core::Result<Self::Options> {
-        MySqlConnectOptions::from_url(url)
-    }
-
-    fn connect(
-        options: &Self::Options,
-    ) -> impl std::future::Future<Output = txkit_core::Result<Self::Connection>> + Send {
-        options.connect()
-    }
-}

@@ -398,7 +398,7 @@ impl MySqlConnectOptions {
 
     /// Where these options point, safe to print: the redacted URL they came from, or
     /// `mysql://user@host:port/database`.
-    pub fn describe(&self) -> String {
+    pub fn display_target(&self) -> String {
         if let Some(url) = &self.redacted_url {
             return url.clone();
         }
@@ -459,7 +459,7 @@ impl MySqlConnectOptions {
                 Error::connection_lost(format!(
                     "could not connect to {} within {limit:?} (connect_timeout); check that \
                      the server is running and reachable from here",
-                    self.describe()
+                    self.display_target()
                 ))
             })??,
             None => attempt.await?,
@@ -472,7 +472,7 @@ impl MySqlConnectOptions {
     /// what to check. A refused login or an unknown database is the URL's fault (Config),
     /// as on PostgreSQL; a server that does not answer is ConnectionLost.
     fn connect_error(&self, e: mysql_async::Error) -> Error {
-        let target = self.describe();
+        let target = self.display_target();
         let cause = crate::error::cause(&e);
         let error = match &e {
             mysql_async::Error::Server(server) => {
@@ -598,14 +598,14 @@ mod tests {
     fn password_never_printed() {
         let o = opts("mysql://u:S3ntinel@h/db").expect("opts");
         assert!(!format!("{o:?}").contains("S3ntinel"));
-        assert!(!o.describe().contains("S3ntinel"));
+        assert!(!o.display_target().contains("S3ntinel"));
         let o = MySqlConnectOptions::new()
             .user("u")
             .password("S3ntinel")
             .host("h")
             .database("d");
         assert!(!format!("{o:?}").contains("S3ntinel"));
-        assert_eq!(o.describe(), "mysql://u@h:3306/d");
+        assert_eq!(o.display_target(), "mysql://u@h:3306/d");
         let e = opts("mysql://u:S3ntinel@h/db?bogus=1").expect_err("bogus");
         assert!(!e.to_string().contains("S3ntinel"), "{e}");
     }

@@ -3,7 +3,7 @@
 //!
 //! It gives txkit's [`Connection`](txkit_core::Connection) trait a PostgreSQL connection
 //! ([`PgConnection`]), the PostgreSQL [`Dialect`](txkit_core::Dialect) ([`PgDialect`]), the
-//! mapping from SQLSTATE codes to txkit error kinds ([`classify`], [`sqlstate`]) and URL
+//! mapping from SQLSTATE codes to txkit error kinds ([`classify`], [`codes`]) and URL
 //! options ([`PgConnectOptions`]). Applications normally reach it through the `txkit`
 //! facade with a `postgres://` URL.
 //!
@@ -145,6 +145,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod backend;
+pub mod codes;
 mod connect;
 mod connection;
 mod datetime;
@@ -165,48 +167,8 @@ mod wire;
 #[cfg(test)]
 mod server_tests;
 
+pub use backend::{Postgres, PostgresWire};
 pub use connection::PgConnection;
 pub use options::{DEFAULT_STATEMENT_CACHE_SIZE, PgConnectOptions, PgDriver, SslMode, URL_KEYS};
-pub use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
+pub use txkit_core::dialects::postgres::{PgDialect, classify};
 pub use wire::PgWireConnection;
-
-use txkit_core::{Backend, DatabaseUrl, Result};
-
-/// The PostgreSQL backend, for the engine: schemes `postgres` and `postgresql`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Postgres;
-
-impl Backend for Postgres {
-    type Connection = PgConnection;
-    type Options = PgConnectOptions;
-    const NAME: &'static str = "postgres";
-    const SCHEMES: &'static [&'static str] = &["postgres", "postgresql"];
-
-    fn options_from_url(url: &DatabaseUrl) -> Result<PgConnectOptions> {
-        PgConnectOptions::from_url(url)
-    }
-
-    async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
-        options.connect().await
-    }
-}
-
-/// The PostgreSQL backend on txkit's own protocol layer ([`PgWireConnection`]), which the
-/// engine uses for `postgres://…?driver=txkit`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PostgresWire;
-
-impl Backend for PostgresWire {
-    type Connection = PgWireConnection;
-    type Options = PgConnectOptions;
-    const NAME: &'static str = "postgres";
-    const SCHEMES: &'static [&'static str] = &["postgres", "postgresql"];
-
-    fn options_from_url(url: &DatabaseUrl) -> Result<PgConnectOptions> {
-        PgConnectOptions::from_url(url)
-    }
-
-    async fn connect(options: &PgConnectOptions) -> Result<PgWireConnection> {
-        PgWireConnection::connect(options).await
-    }
-}

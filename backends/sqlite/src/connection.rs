@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use txkit_core::{
-    AccessMode, Backend, Connection, DatabaseUrl, Dialect, Error, ErrorKind, ResetMode, Result,
-    Row, TxOptions, Value,
+    AccessMode, Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value,
 };
 
 use crate::SqliteDialect;
@@ -14,30 +13,6 @@ use crate::hybrid::Hybrid;
 use crate::native::Native;
 use crate::options::{Execution, SqliteConnectOptions};
 use crate::worker::{Gone, Worker};
-
-/// The SQLite backend, for code generic over txkit backends.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Sqlite;
-
-impl Backend for Sqlite {
-    type Connection = SqliteConnection;
-    type Options = SqliteConnectOptions;
-    const NAME: &'static str = "sqlite";
-    const SCHEMES: &'static [&'static str] = &["sqlite"];
-
-    fn options_from_url(url: &DatabaseUrl) -> Result<SqliteConnectOptions> {
-        SqliteConnectOptions::from_url(url)
-    }
-
-    async fn connect(options: &SqliteConnectOptions) -> Result<SqliteConnection> {
-        options.connect().await
-    }
-
-    /// A private in-memory database exists only inside its one connection.
-    fn single_connection(options: &SqliteConnectOptions) -> bool {
-        options.is_memory()
-    }
-}
 
 /// One SQLite connection. By default ([`Execution::Inline`](crate::Execution::Inline)) the
 /// rusqlite connection lives here and a statement runs on the awaiting task's thread, with
@@ -587,17 +562,5 @@ mod tests {
             assert_eq!(rows[0].get::<i64>(0).unwrap(), 3, "{execution:?}");
             conn.close().await;
         }
-    }
-
-    #[tokio::test]
-    async fn backend_reads_urls() {
-        let url = DatabaseUrl::parse("sqlite::memory:").unwrap();
-        let options = Sqlite::options_from_url(&url).unwrap();
-        assert!(Sqlite::single_connection(&options));
-        let mut conn = Sqlite::connect(&options).await.unwrap();
-        conn.ping().await.unwrap();
-        assert!(Sqlite::SCHEMES.contains(&"sqlite"));
-        let file = Sqlite::options_from_url(&DatabaseUrl::parse("sqlite://x.db").unwrap());
-        assert!(!Sqlite::single_connection(&file.unwrap()));
     }
 }

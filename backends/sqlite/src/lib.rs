@@ -167,6 +167,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod backend;
 mod busy;
 mod checkpointer;
 pub mod codes;
@@ -184,7 +185,8 @@ mod url;
 mod value;
 mod worker;
 
-pub use connection::{Sqlite, SqliteConnection};
+pub use backend::Sqlite;
+pub use connection::SqliteConnection;
 pub use error::map_error;
 pub use options::{
     DEFAULT_BUSY_TIMEOUT, DEFAULT_STATEMENT_CACHE_CAPACITY, Execution, JournalMode, OpenMode,
@@ -194,3 +196,4 @@ pub use options::{
 pub use rusqlite;
 pub use sync_tx::SyncTransaction;
 pub use txkit_core::dialects::sqlite::{MAX_IDENTIFIER_BYTES, SqliteDialect};
+pub use url::URL_KEYS;

@@ -8,8 +8,8 @@ use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, Result};
 
 use crate::options::{Execution, JournalMode, OpenMode, SqliteConnectOptions, Synchronous};
 
-/// The query options this backend reads.
-pub(crate) const SQLITE_URL_KEYS: [&str; 6] = [
+/// The URL query keys this backend reads.
+pub const URL_KEYS: &[&str] = &[
     "busy_timeout",
     "journal_mode",
     "synchronous",
@@ -94,7 +94,7 @@ fn apply(
             return Err(Error::config(format!(
                 "unknown option {key:?} in SQLite URL {}; accepted: {}, and the engine's {}",
                 url.redacted(),
-                SQLITE_URL_KEYS.join(", "),
+                URL_KEYS.join(", "),
                 ENGINE_URL_KEYS.join(", ")
             )));
         }
@@ -252,7 +252,7 @@ mod tests {
     fn unknown_key_lists_accepted_keys() {
         let text = config_error("sqlite://a.db?busy_timout=5");
         assert!(text.contains("busy_timout"), "{text}");
-        for key in SQLITE_URL_KEYS {
+        for key in URL_KEYS {
             assert!(text.contains(key), "{text}");
         }
         assert!(text.contains("pool_size"), "{text}");
