@@ -173,24 +173,13 @@ impl TxBook {
 
     /// The one place the state changes.
     pub(crate) fn transition(&mut self, event: TxEvent) {
-        // The in-flight mark brackets every request, so it is the hot path: kept first.
-        match event {
-            TxEvent::Sent => {
-                self.in_flight = true;
-                return;
-            }
-            TxEvent::Answered => {
-                self.in_flight = false;
-                return;
-            }
-            _ => {}
-        }
         let before = self.state;
-        if before == TxState::Broken {
-            return;
-        }
         match event {
-            TxEvent::Sent | TxEvent::Answered => {}
+            // The in-flight mark brackets every request (the hot path: matched first), and
+            // is kept even on a broken connection.
+            TxEvent::Sent => self.in_flight = true,
+            TxEvent::Answered => self.in_flight = false,
+            _ if before == TxState::Broken => {}
             TxEvent::Begun => {
                 self.levels.clear();
                 self.abort = None;
