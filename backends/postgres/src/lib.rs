@@ -147,28 +147,24 @@
 
 mod backend;
 pub mod codes;
-mod connect;
-mod connection;
 mod datetime;
 mod decode;
 mod encode;
-mod error;
-mod flush;
-mod many;
 mod notice;
 mod numeric;
 mod options;
-mod send;
+mod shared;
 mod statement_cache;
 #[cfg(feature = "tls")]
 mod tls;
+mod tokio_driver;
 mod wire;
 
 #[cfg(test)]
 mod server_tests;
 
 pub use backend::{Postgres, PostgresWire};
-pub use connection::PgConnection;
 pub use options::{DEFAULT_STATEMENT_CACHE_SIZE, PgConnectOptions, PgDriver, SslMode, URL_KEYS};
+pub use tokio_driver::PgConnection;
 pub use txkit_core::dialects::postgres::{PgDialect, classify};
 pub use wire::PgWireConnection;

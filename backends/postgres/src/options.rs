@@ -427,7 +427,7 @@ impl PgConnectOptions {
     /// (the engine reads it to choose between this and
     /// [`PgWireConnection`](crate::PgWireConnection)).
     pub async fn connect(&self) -> Result<PgConnection> {
-        crate::connect::connect(self).await
+        crate::tokio_driver::connect(self).await
     }
 }
 

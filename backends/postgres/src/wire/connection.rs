@@ -242,14 +242,14 @@ impl PgWireConnection {
 
 /// COMMIT answered with the tag ROLLBACK.
 fn already_failed() -> Error {
-    crate::connection::already_failed(ErrorKind::Database, sqlstate::IN_FAILED_SQL_TRANSACTION)
+    crate::shared::already_failed(ErrorKind::Database, sqlstate::IN_FAILED_SQL_TRANSACTION)
 }
 
 /// The connection was lost with COMMIT sent.
 fn outcome_unknown(target: &str) -> Error {
     Error::new(
         ErrorKind::CommitOutcomeUnknown,
-        crate::connection::outcome_unknown_message(target),
+        crate::shared::outcome_unknown_message(target),
     )
 }
 
@@ -400,7 +400,7 @@ impl Connection for PgWireConnection {
             ResetMode::Rollback => self.rollback_if_open().await,
             ResetMode::Full => {
                 self.rollback_if_open().await?;
-                self.simple(crate::connection::FULL_RESET).await.map(drop)
+                self.simple(crate::shared::FULL_RESET).await.map(drop)
             }
         }
     }

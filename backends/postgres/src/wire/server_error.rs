@@ -1,14 +1,14 @@
-//! An ErrorResponse as a txkit error, the same way [`map_error`](crate::error::map_error)
-//! does it for tokio-postgres's errors: kind from the SQLSTATE, the server's message with
-//! its detail and hint.
+//! An ErrorResponse as a txkit error, the same way the tokio-postgres driver maps
+//! tokio-postgres's errors: kind from the SQLSTATE, the server's message with its detail
+//! and hint.
 
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::message::backend::{ErrorFields, ErrorResponseBody, NoticeResponseBody};
 use txkit_core::Error;
 use txkit_core::dialects::postgres::{classify, sqlstate};
 
-use crate::error::BACKEND;
 use crate::notice::Notice;
+use crate::shared::BACKEND;
 
 /// The fields of an ErrorResponse (or a NoticeResponse, which has the same) txkit reads.
 #[derive(Debug, Default)]

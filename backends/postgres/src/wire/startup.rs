@@ -150,7 +150,7 @@ pub(super) fn refused(e: ServerError, opts: &PgConnectOptions) -> Error {
     };
     Error::database(
         kind,
-        crate::error::BACKEND,
+        crate::shared::BACKEND,
         code,
         format!("could not connect to {target}: {said}; {advice}"),
     )

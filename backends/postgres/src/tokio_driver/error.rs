@@ -7,8 +7,7 @@ use std::error::Error as _;
 use txkit_core::dialects::postgres::{classify, sqlstate as code};
 use txkit_core::{Error, ErrorKind};
 
-/// The backend name carried by every error this crate makes.
-pub(crate) const BACKEND: &str = "postgres";
+use crate::shared::BACKEND;
 
 /// Whether `e`, from executing a cached statement, may be the server's "cached plan must
 /// not change result type" (a table changed shape since the statement was prepared). Only

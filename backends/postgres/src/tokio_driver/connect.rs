@@ -11,10 +11,11 @@ use tokio_postgres::{AsyncMessage, Config, Connection, NoTls, Socket};
 use txkit_core::dialects::postgres::{classify, sqlstate};
 use txkit_core::{Error, ErrorKind, Result};
 
-use crate::connection::PgConnection;
-use crate::error::{BACKEND, describe};
+use super::connection::PgConnection;
+use super::error::describe;
 use crate::notice::Notice;
 use crate::options::{PgConnectOptions, SslMode};
+use crate::shared::BACKEND;
 
 /// Opens a connection as `opts` say.
 pub(crate) async fn connect(opts: &PgConnectOptions) -> Result<PgConnection> {

@@ -12,9 +12,9 @@
 use tokio_postgres::Statement;
 use txkit_core::{Connection, Result, Value};
 
-use crate::connection::{PgConnection, commit_answer, prepare_on};
+use super::connection::{PgConnection, commit_answer, prepare_on};
+use super::error::{is_connection_error, statement_error};
 use crate::encode::{EncodedParams, encode_all};
-use crate::error::{is_connection_error, statement_error};
 
 impl PgConnection {
     /// Runs `statements` and COMMIT in one round trip (see the module docs).

@@ -1,6 +1,6 @@
 //! `execute_many`: one statement run for many parameter sets in one round trip.
 //!
-//! As in the flush ([`flush`](crate::flush)), the runs' Bind/Execute/Sync messages are
+//! As in the flush ([`flush`](super::flush)), the runs' Bind/Execute/Sync messages are
 //! handed to tokio-postgres's connection task before any answer is awaited, so they leave
 //! in one write and their answers come back in one. Inside a transaction PostgreSQL runs
 //! them in order and refuses every one after a failure (25P02), so the first failure is the
@@ -8,7 +8,7 @@
 
 use txkit_core::{Result, Value};
 
-use crate::connection::PgConnection;
+use super::connection::PgConnection;
 use crate::encode::{EncodedParams, encode_all};
 
 impl PgConnection {

@@ -15,25 +15,13 @@ use txkit_core::dialects::first_keyword;
 use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
+use super::error::{is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error};
+use super::send::{Reply, send};
 use crate::decode;
 use crate::encode::encode_all;
-use crate::error::{
-    BACKEND, is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error,
-};
-use crate::send::{Reply, send};
+use crate::shared::{BACKEND, FULL_RESET, already_failed, outcome_unknown_message};
 use crate::statement_cache::StatementCache;
 use txkit_core::dialects::placeholders;
-
-/// The session reset of [`ResetMode::Full`]: `DISCARD ALL`, except that its `DEALLOCATE ALL`
-/// becomes a deallocation of the statements prepared with SQL `PREPARE` only
-/// (`pg_prepared_statements.from_sql`), so the protocol-level statements txkit and
-/// tokio-postgres keep stay valid and need not be prepared again. One round trip.
-pub(crate) const FULL_RESET: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
-                          SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; \
-                          DISCARD SEQUENCES; \
-                          DO $txkit$ DECLARE r record; BEGIN \
-                          FOR r IN SELECT name FROM pg_prepared_statements WHERE from_sql LOOP \
-                          EXECUTE format('DEALLOCATE %I', r.name); END LOOP; END $txkit$";
 
 /// Whether the server is inside a transaction block, sent as a simple query (one protocol
 /// message): `now()` is fixed when the transaction starts, and outside a block that is the
@@ -319,26 +307,6 @@ pub(crate) fn commit_answer(
             }
         },
     }
-}
-
-/// The error for COMMIT answered with ROLLBACK: the transaction had failed before it.
-pub(crate) fn already_failed(kind: ErrorKind, code: &str) -> Error {
-    Error::database(
-        kind,
-        BACKEND,
-        code,
-        "the transaction had already failed (a statement in it returned an error), so the \
-         server rolled it back instead of committing; nothing was committed",
-    )
-}
-
-/// What to say when the connection to `target` was lost while COMMIT was in flight.
-pub(crate) fn outcome_unknown_message(target: &str) -> String {
-    format!(
-        "the connection to {target} was lost after COMMIT was sent and before its answer \
-         arrived: the transaction may or may not have committed; check the data before \
-         running it again"
-    )
 }
 
 /// The error for a connection lost while COMMIT was in flight.
