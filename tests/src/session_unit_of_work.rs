@@ -7,6 +7,7 @@ use txkit::{Entity, ErrorKind, RowLock, SortOrder, params};
 
 use crate::common::{Kind, TestDb};
 use crate::entities::Isolated;
+use crate::entities::fixtures::Doc;
 use crate::session::{Acct, seeded};
 
 crate::matrix!(
@@ -21,6 +22,7 @@ crate::matrix!(
     uow_lost_race_in_a_batch_names_the_row,
     uow_lost_race_to_the_same_values_is_stale_data,
     uow_flushes_in_opposite_load_orders_do_not_deadlock,
+    uow_flush_of_large_values_is_split_to_fit_the_server,
     uow_update_of_many_objects,
 );
 
@@ -433,6 +435,43 @@ async fn uow_flushes_in_opposite_load_orders_do_not_deadlock(db: TestDb) {
     let (_, balance, version) = row(&iso, ids[0]).await;
     assert_eq!((balance, version), (10 + 20, 21));
     db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+/// Twelve changed rows of 1.5 MB each, 18 MB in all: more than MariaDB takes in one
+/// packet (`max_allowed_packet`, 16 MiB here), so the flush splits them over statements of
+/// about 1 MiB each instead of sending one UPDATE that fails; every row is written.
+async fn uow_flush_of_large_values_is_split_to_fit_the_server(db: TestDb) {
+    let iso = Isolated::new(&db, 2).await;
+    let mut conn = iso.engine.connection().await.unwrap();
+    conn.create_table::<Doc>().await.unwrap();
+    drop(conn);
+    let mut session = iso.engine.session();
+    session.add_all((1..=12).map(|id| Doc {
+        id,
+        body: "draft".into(),
+        rev: String::new(),
+    }));
+    session.commit().await.unwrap();
+    let big = |id: i64| format!("{}{id}", "x".repeat(1_500_000));
+    let mut session = iso.engine.session();
+    for doc in session.query::<Doc>().all().await.unwrap() {
+        doc.body = big(doc.id);
+    }
+    session.commit().await.unwrap();
+    let mut session = iso.engine.session();
+    let docs = session.query::<Doc>().all().await.unwrap();
+    assert_eq!(docs.len(), 12);
+    for doc in docs {
+        assert!(
+            doc.body == big(doc.id),
+            "row {}: {} bytes",
+            doc.id,
+            doc.body.len()
+        );
+        assert!(doc.rev.starts_with("r2-"), "{}", doc.rev);
+    }
+    session.rollback().await.unwrap();
     iso.finish().await;
 }
 

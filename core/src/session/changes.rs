@@ -208,8 +208,8 @@ async fn write_each<X: Executor>(
     }
 }
 
-/// Writes a group's rows with one UPDATE per [`BatchShape::rows_per_statement`] rows;
-/// an error naming a row the server did not write when one was not.
+/// Writes a group's rows with one UPDATE per run of rows ([`BatchShape::runs`]); an
+/// error naming a row the server did not write when one was not.
 async fn write_batched<X: Executor>(
     x: &mut X,
     map: &IdentityMap,
@@ -226,30 +226,42 @@ async fn write_batched<X: Executor>(
         keys: &group.keys,
     };
     let rows = group.param_rows();
-    let per = batch.rows_per_statement();
     let mut params = Vec::new();
-    for (c, chunk) in rows.chunks(per).enumerate() {
-        let padded = update_batch::padded(chunk.len());
-        let shape = update_batch::shape_for(&group.shape, padded);
-        let text = match update_texts::get(&shape) {
-            Some(text) => text,
-            None => {
-                let text: Arc<str> = Arc::from(batch.render(flavor, padded)?);
-                update_texts::put(shape, Arc::clone(&text));
-                text
+    for run in batch.runs(&rows) {
+        let chunk = &rows[run.clone()];
+        let slots = &group.rows[run];
+        let written = match chunk {
+            // A run of one row (a large one) is the one-row UPDATE.
+            [row] => x.run(&group.text, row).await,
+            _ => {
+                let padded = update_batch::padded(chunk.len());
+                let text = batch_text(flavor, &batch, &group.shape, padded)?;
+                batch.lay_out(chunk, padded, &mut params);
+                x.run(&text, &params).await
             }
-        };
-        batch.lay_out(chunk, padded, &mut params);
-        let slots = &group.rows[c * per..c * per + chunk.len()];
-        let written = x
-            .run(&text, &params)
-            .await
-            .map_err(|e| row_error(map, flavor, slots[0].0, |plan| ops::conflict(e, plan)))?;
+        }
+        .map_err(|e| row_error(map, flavor, slots[0].0, |plan| ops::conflict(e, plan)))?;
         if written < chunk.len() as u64 {
             return Err(unwritten(x, map, flavor, &batch, slots, chunk).await);
         }
     }
     Ok(())
+}
+
+/// The text of the batch UPDATE of `rows` rows of `batch`, rendered once per process.
+fn batch_text(
+    flavor: SqlFlavor,
+    batch: &BatchShape<'_>,
+    shape: &Shape,
+    rows: usize,
+) -> Result<Arc<str>> {
+    let shape = update_batch::shape_for(shape, rows);
+    if let Some(text) = update_texts::get(&shape) {
+        return Ok(text);
+    }
+    let text: Arc<str> = Arc::from(batch.render(flavor, rows)?);
+    update_texts::put(shape, Arc::clone(&text));
+    Ok(text)
 }
 
 /// The error for a batch UPDATE that wrote fewer rows than it addressed: names the first

@@ -35,6 +35,21 @@ const MOST_ROWS: usize = 128;
 /// The most parameters a statement may carry: PostgreSQL and MySQL count them in 16 bits.
 const MOST_PARAMS: usize = 65_535;
 
+/// About the most bytes of parameters one statement carries, padding included: far below
+/// the smallest packet a MySQL server takes by default (`max_allowed_packet`: 4 MiB on
+/// MySQL 5.7, 16 MiB on MariaDB, 64 MiB on MySQL 8), so rows with large text or bytes
+/// are split over more statements instead of failing as one.
+const MOST_BYTES: usize = 1 << 20;
+
+/// About how many bytes `value` takes as a parameter.
+fn bytes_of(value: &Value) -> usize {
+    match value {
+        Value::Text(text) => text.len(),
+        Value::Bytes(bytes) => bytes.len(),
+        _ => 8,
+    }
+}
+
 /// What a batch's statement depends on besides the row count: the table, the columns set,
 /// the version column and whether it is compared with `IS NULL`, the key columns.
 pub(crate) struct BatchShape<'a> {
@@ -60,6 +75,29 @@ impl BatchShape<'_> {
         let fit = (MOST_PARAMS / self.width().max(1)).min(MOST_ROWS);
         // The largest power of two not above `fit` (at least one row).
         1 << fit.max(1).ilog2()
+    }
+
+    /// `rows` (each row's parameters as the one-row UPDATE takes them) cut into runs of one
+    /// statement each: at most [`rows_per_statement`](Self::rows_per_statement) rows, and
+    /// about [`MOST_BYTES`] of parameters with the padding (a row above that goes alone).
+    pub(crate) fn runs(&self, rows: &[&[Value]]) -> Vec<std::ops::Range<usize>> {
+        let per = self.rows_per_statement();
+        let mut runs = Vec::new();
+        let (mut start, mut bytes) = (0, 0);
+        for (i, row) in rows.iter().enumerate() {
+            let size: usize = row.iter().map(bytes_of).sum();
+            let count = i - start + 1;
+            let padding = (padded(count) - count) * size;
+            if count > 1 && (count > per || bytes + size + padding > MOST_BYTES) {
+                runs.push(start..i);
+                (start, bytes) = (i, 0);
+            }
+            bytes += size;
+        }
+        if start < rows.len() {
+            runs.push(start..rows.len());
+        }
+        runs
     }
 
     /// The parameters of rows `rows` (each row's parameters as the one-row UPDATE takes
@@ -153,8 +191,10 @@ impl BatchShape<'_> {
     }
 }
 
-/// The cache key of the statement for `rows` rows of `shape`'s group.
+/// The cache key of the statement for `rows` rows (two or more: one row is the one-row
+/// UPDATE's key) of `shape`'s group.
 pub(crate) fn shape_for(shape: &Shape, rows: usize) -> Shape {
+    debug_assert!(rows >= 2, "a one-row run uses the one-row UPDATE");
     Shape {
         rows,
         ..shape.clone()
@@ -283,6 +323,30 @@ mod tests {
     }
 
     #[test]
+    fn runs_keep_to_the_row_and_byte_limits() {
+        let row = |text: usize| {
+            vec![
+                Value::Text("x".repeat(text)),
+                Value::Int(2),
+                Value::Int(1),
+                Value::Int(1),
+            ]
+        };
+        let small: Vec<Vec<Value>> = (0..300).map(|_| row(10)).collect();
+        let refs: Vec<&[Value]> = small.iter().map(Vec::as_slice).collect();
+        assert_eq!(shape(false).runs(&refs), [0..128, 128..256, 256..300]);
+        // 300 KiB a row: three fit (padded to four: 1.2 MiB is too many), so two a run.
+        let large: Vec<Vec<Value>> = (0..5).map(|_| row(300 << 10)).collect();
+        let refs: Vec<&[Value]> = large.iter().map(Vec::as_slice).collect();
+        assert_eq!(shape(false).runs(&refs), [0..2, 2..4, 4..5]);
+        // A row larger than the limit goes alone, and so does the row after it.
+        let huge: Vec<Vec<Value>> = vec![row(10), row(2 << 20), row(10)];
+        let refs: Vec<&[Value]> = huge.iter().map(Vec::as_slice).collect();
+        assert_eq!(shape(false).runs(&refs), [0..1, 1..2, 2..3]);
+        assert!(shape(false).runs(&[]).is_empty());
+    }
+
+    #[test]
     fn rows_per_statement_is_a_power_of_two_within_the_parameter_limit() {
         assert_eq!(shape(false).rows_per_statement(), 128);
         let wide: Vec<usize> = vec![1; 600];
@@ -293,6 +357,7 @@ mod tests {
         // 601 assigned columns × 2 + 2 = 1,204 parameters a row: 54 rows fit, 32 are used.
         assert_eq!(many.rows_per_statement(), 32);
         assert_eq!(padded(100), 128);
+        assert_eq!(padded(1), 1);
         assert_eq!(padded(2), 2);
         assert_eq!(padded(3), 4);
     }
