@@ -105,6 +105,32 @@ pub trait Dialect: Send + Sync + 'static {
             Some(SqlFlavor::Postgres | SqlFlavor::Sqlite)
         )
     }
+
+    /// The query that reads, in the same session, the key the last INSERT generated, for
+    /// an entity insert where [`supports_insert_returning`](Self::supports_insert_returning)
+    /// says no. The default by flavor: `SELECT LAST_INSERT_ID()`, `SELECT lastval()`,
+    /// `SELECT last_insert_rowid()`; `None` without a flavor.
+    fn last_insert_id_sql(&self) -> Option<&'static str> {
+        Some(match self.sql_flavor()? {
+            SqlFlavor::MySql => "SELECT LAST_INSERT_ID()",
+            SqlFlavor::Postgres => "SELECT lastval()",
+            SqlFlavor::Sqlite => "SELECT last_insert_rowid()",
+        })
+    }
+
+    /// Whether OFFSET is accepted only after a LIMIT (MySQL, SQLite): a query with an
+    /// offset and no limit then gets the largest LIMIT the server takes. The default says
+    /// yes for every flavor but PostgreSQL.
+    fn offset_needs_limit(&self) -> bool {
+        self.sql_flavor() != Some(SqlFlavor::Postgres)
+    }
+
+    /// Whether a locking read (FOR UPDATE and the rest) is met by the database's write
+    /// lock, taken when the transaction begins, instead of a row-lock clause: SQLite, which
+    /// has no row locks. The default says yes for the SQLite flavor.
+    fn locks_rows_by_write_lock(&self) -> bool {
+        self.sql_flavor() == Some(SqlFlavor::Sqlite)
+    }
 }
 
 /// Quotes `ident` between `quote` characters, doubling any `quote` inside it, after checking
@@ -179,6 +205,28 @@ mod tests {
         assert_eq!(SqlFlavor::from_name("mariadb"), Some(SqlFlavor::MySql));
         assert_eq!(SqlFlavor::from_name("sqlite"), Some(SqlFlavor::Sqlite));
         assert_eq!(SqlFlavor::from_name("oracle"), None);
+    }
+
+    #[test]
+    fn behaviour_by_dialect() {
+        use crate::dialects::{postgres::PgDialect, sqlite::SqliteDialect};
+        let (pg, sqlite) = (&PgDialect as &dyn Dialect, &SqliteDialect as &dyn Dialect);
+        use crate::dialects::mysql::{MySqlDialect, ServerInfo};
+        let mysql = &MySqlDialect::new(ServerInfo::mysql(8, 0, 36)) as &dyn Dialect;
+        assert_eq!(pg.last_insert_id_sql(), Some("SELECT lastval()"));
+        assert_eq!(mysql.last_insert_id_sql(), Some("SELECT LAST_INSERT_ID()"));
+        assert_eq!(
+            sqlite.last_insert_id_sql(),
+            Some("SELECT last_insert_rowid()")
+        );
+        assert_eq!(
+            [pg, mysql, sqlite].map(|d| d.offset_needs_limit()),
+            [false, true, true]
+        );
+        assert_eq!(
+            [pg, mysql, sqlite].map(|d| d.locks_rows_by_write_lock()),
+            [false, false, true]
+        );
     }
 
     #[test]

@@ -30,21 +30,11 @@ pub(crate) fn flavor_for_table(
     render::flavor_of(dialect)
 }
 
-/// The query that reads the key the last insert generated, on a server without RETURNING.
-fn last_insert_id_sql(flavor: SqlFlavor) -> &'static str {
-    match flavor {
-        SqlFlavor::MySql => "SELECT LAST_INSERT_ID()",
-        SqlFlavor::Sqlite => "SELECT last_insert_rowid()",
-        SqlFlavor::Postgres => "SELECT lastval()",
-    }
-}
-
 pub(crate) async fn insert<X: Executor, E: Entity>(x: &mut X, entity: &mut E) -> Result<()> {
-    let (flavor, plan) = {
+    let plan = {
         let dialect = x.sql_dialect();
         let flavor = flavor_for::<E>(dialect)?;
-        let plan = write::insert(flavor, dialect.supports_insert_returning(), entity)?;
-        (flavor, plan)
+        write::insert(flavor, dialect.supports_insert_returning(), entity)?
     };
     let generated: Vec<Value> = if plan.returning {
         let rows = x.fetch(&plan.sql.text, &plan.sql.params).await?;
@@ -66,7 +56,15 @@ pub(crate) async fn insert<X: Executor, E: Entity>(x: &mut X, entity: &mut E) ->
         if plan.generated.is_empty() {
             Vec::new()
         } else {
-            let rows = x.fetch(last_insert_id_sql(flavor), &[]).await?;
+            let sql = x.sql_dialect().last_insert_id_sql().ok_or_else(|| {
+                Error::unsupported(format!(
+                    "the {} dialect has neither INSERT … RETURNING nor a query for the last \
+                     generated key, so {} cannot be inserted with a generated key",
+                    x.sql_dialect().name(),
+                    E::TABLE
+                ))
+            })?;
+            let rows = x.fetch(sql, &[]).await?;
             let row = rows.first().ok_or_else(|| {
                 Error::new(
                     ErrorKind::Database,

@@ -66,12 +66,6 @@ impl Dialect for Unconnected {
     }
 }
 
-/// Whether a locking read on `dialect` is met by the database write lock rather than a
-/// row-lock clause (SQLite, which has no row locks).
-pub(crate) fn locks_by_write_lock(dialect: &dyn Dialect) -> bool {
-    dialect.sql_flavor() == Some(SqlFlavor::Sqlite)
-}
-
 impl<C: Connection> Lazy<C> {
     pub(crate) fn new(pool: Pool<C>, opts: TxOptions) -> Self {
         Self {

@@ -31,7 +31,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use identity::{IdentityMap, Status};
-use lazy::{Lazy, locks_by_write_lock};
+use lazy::Lazy;
 use pending::{BorrowedDelete, BorrowedInsert, BorrowedUpdate, OwnedDelete, OwnedInsert, Pending};
 use query::{QueryTarget, Render};
 
@@ -469,7 +469,10 @@ impl<'a, C: Connection> Session<'a, C> {
         self.lazy.connect().await?;
         let (sql, write_lock) = {
             let dialect = self.lazy.dialect();
-            (render(dialect)?, locking && locks_by_write_lock(dialect))
+            (
+                render(dialect)?,
+                locking && dialect.locks_rows_by_write_lock(),
+            )
         };
         if write_lock {
             self.lazy

@@ -7,7 +7,6 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use super::identity::IdentityMap;
-use super::lazy::locks_by_write_lock;
 use super::select::{Select, SortOrder};
 use crate::connection::{BoxFuture, Connection};
 use crate::dialect::Dialect;
@@ -244,7 +243,10 @@ pub(crate) async fn select_in_transaction<C: Connection>(
 ) -> Result<Vec<Row>> {
     let (sql, write_lock) = {
         let dialect = tx.dialect();
-        (render(dialect)?, locking && locks_by_write_lock(dialect))
+        (
+            render(dialect)?,
+            locking && dialect.locks_rows_by_write_lock(),
+        )
     };
     if write_lock {
         tx.lock_table(table, &TableLock::exclusive()).await?;
@@ -273,7 +275,7 @@ impl<C: Connection> QueryTarget for ManagedConnection<C> {
         Box::pin(async move {
             let sql = {
                 let dialect = self.dialect();
-                if locking && locks_by_write_lock(dialect) {
+                if locking && dialect.locks_rows_by_write_lock() {
                     return Err(Error::unsupported(format!(
                         "a locking read of {table} outside a transaction: SQLite has no row \
                          locks, and a lock taken by one autocommit statement ends with it; \

@@ -6,7 +6,6 @@ use std::marker::PhantomData;
 
 use sea_query::{Alias, Expr, Order, Query as SeaQuery};
 
-use super::lazy::locks_by_write_lock;
 use crate::dialect::Dialect;
 use crate::entity::filter_sql;
 use crate::entity::fit::fit_filter;
@@ -180,7 +179,7 @@ impl<E: Entity> Select<E> {
         self.limit_offset(&mut stmt, dialect);
         let mut sql = render::query(flavor, &stmt)?;
         if let Some(lock) = &self.lock {
-            if locks_by_write_lock(dialect) {
+            if dialect.locks_rows_by_write_lock() {
                 if lock.wait == LockWait::NoWait {
                     return Err(Error::unsupported(format!(
                         "SQLite has no row locks: a locking read on {} waits up to the \
@@ -256,11 +255,7 @@ impl<E: Entity> Select<E> {
     fn limit_offset(&self, stmt: &mut sea_query::SelectStatement, dialect: &dyn Dialect) {
         let limit = match (self.limit, self.offset) {
             (Some(n), _) => Some(n),
-            (None, Some(_))
-                if !matches!(dialect.sql_flavor(), Some(crate::SqlFlavor::Postgres)) =>
-            {
-                Some(i64::MAX as u64)
-            }
+            (None, Some(_)) if dialect.offset_needs_limit() => Some(i64::MAX as u64),
             (None, _) => None,
         };
         if let Some(n) = limit {
