@@ -181,24 +181,14 @@ pub trait Connection: Send + 'static {
         }
     }
 
-    /// Whether [`execute_many`](Connection::execute_many) costs one request (once the
-    /// statement is prepared) rather than one per parameter set. Used to count round trips
-    /// honestly.
-    fn pipelines_many(&self) -> bool {
-        false
-    }
-
-    /// Whether [`begin_and_query`](Connection::begin_and_query) and
-    /// [`begin_and_execute`](Connection::begin_and_execute) cost one round trip (BEGIN
-    /// travels with the statement) rather than two. Used to count round trips honestly.
-    fn pipelines_begin(&self) -> bool {
-        false
-    }
-
-    /// Whether [`execute_all_and_commit`](Connection::execute_all_and_commit) sends its
-    /// statements and COMMIT in one round trip (once the statements are prepared), rather
-    /// than one after another. Used to count round trips honestly.
-    fn pipelines_flush(&self) -> bool {
+    /// Whether the combined calls cost one round trip each: BEGIN with the first statement
+    /// ([`begin_and_query`](Connection::begin_and_query),
+    /// [`begin_and_execute`](Connection::begin_and_execute)), every run of
+    /// [`execute_many`](Connection::execute_many) once the statement is prepared, and the
+    /// statements with COMMIT
+    /// ([`execute_all_and_commit`](Connection::execute_all_and_commit)), rather than one
+    /// round trip per statement. Used to count round trips honestly.
+    fn pipelines(&self) -> bool {
         false
     }
 
@@ -332,12 +322,8 @@ pub(crate) trait DynConnection: Send + 'static {
         sql: &'a str,
         rows: &'a [&'a [Value]],
     ) -> BoxFuture<'a, Result<Vec<u64>>>;
-    /// See [`Connection::pipelines_many`].
-    fn dyn_pipelines_many(&self) -> bool;
-    /// See [`Connection::pipelines_begin`].
-    fn dyn_pipelines_begin(&self) -> bool;
-    /// See [`Connection::pipelines_flush`].
-    fn dyn_pipelines_flush(&self) -> bool;
+    /// See [`Connection::pipelines`].
+    fn dyn_pipelines(&self) -> bool;
     /// See [`Connection::rollback`].
     fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>>;
     /// See [`Connection::savepoint`].
@@ -430,14 +416,8 @@ impl<C: Connection> DynConnection for C {
     ) -> BoxFuture<'a, Result<Vec<u64>>> {
         Box::pin(self.execute_many(sql, rows))
     }
-    fn dyn_pipelines_many(&self) -> bool {
-        self.pipelines_many()
-    }
-    fn dyn_pipelines_begin(&self) -> bool {
-        self.pipelines_begin()
-    }
-    fn dyn_pipelines_flush(&self) -> bool {
-        self.pipelines_flush()
+    fn dyn_pipelines(&self) -> bool {
+        self.pipelines()
     }
     fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.rollback())
@@ -565,14 +545,8 @@ impl Connection for AnyConnection {
     async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
         self.0.dyn_execute_many(sql, rows).await
     }
-    fn pipelines_many(&self) -> bool {
-        self.0.dyn_pipelines_many()
-    }
-    fn pipelines_begin(&self) -> bool {
-        self.0.dyn_pipelines_begin()
-    }
-    fn pipelines_flush(&self) -> bool {
-        self.0.dyn_pipelines_flush()
+    fn pipelines(&self) -> bool {
+        self.0.dyn_pipelines()
     }
     fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send {
         self.0.dyn_rollback()

@@ -270,7 +270,7 @@ impl<C: Connection> ManagedConnection<C> {
         self.screen(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
         self.book.transition(TxEvent::Sent);
-        self.requests += if self.raw.pipelines_begin() { 1 } else { 2 };
+        self.requests += if self.raw.pipelines() { 1 } else { 2 };
         let begun = self.raw.begin_and_query(&opts, sql, params).await;
         self.book.transition(TxEvent::Answered);
         Ok((serial, self.started_with(begun)?))
@@ -286,7 +286,7 @@ impl<C: Connection> ManagedConnection<C> {
         self.screen(sql)?;
         let (opts, serial) = self.ready_to_start(opts).await?;
         self.book.transition(TxEvent::Sent);
-        self.requests += if self.raw.pipelines_begin() { 1 } else { 2 };
+        self.requests += if self.raw.pipelines() { 1 } else { 2 };
         let begun = self.raw.begin_and_execute(&opts, sql, params).await;
         self.book.transition(TxEvent::Answered);
         Ok((serial, self.started_with(begun)?))

@@ -197,7 +197,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
         }
         let rows: Vec<&[Value]> = rows.iter().map(AsRef::as_ref).collect();
         let conn = &mut *self.conn;
-        if !conn.raw.pipelines_many() {
+        if !conn.raw.pipelines() {
             // One request per run (`tracked!` counts the first).
             conn.requests += rows.len() as u64 - 1;
         }
@@ -425,7 +425,7 @@ impl<'c, C: Connection> Transaction<'c, C> {
         }
         self.ready().await?;
         let conn = &mut *self.conn;
-        if !conn.raw.pipelines_flush() {
+        if !conn.raw.pipelines() {
             // One request per statement, then COMMIT (counted by `tracked!`).
             conn.requests += statements.len() as u64;
         }

@@ -262,8 +262,10 @@ impl Connection for SqliteConnection {
         .await
     }
 
-    /// BEGIN travels with the first statement, in one command to the worker thread.
-    fn pipelines_begin(&self) -> bool {
+    /// BEGIN travels with the first statement, `execute_many` is one command, and so are
+    /// the statements with COMMIT (`execute_all_and_commit`): one hop each, inline or to
+    /// the worker thread.
+    fn pipelines(&self) -> bool {
         true
     }
 
@@ -390,16 +392,6 @@ impl Connection for SqliteConnection {
                 }
             }
         }
-    }
-
-    /// `execute_many` is one command to the worker thread.
-    fn pipelines_many(&self) -> bool {
-        true
-    }
-
-    /// The statements and COMMIT travel in one command (`execute_all_and_commit`).
-    fn pipelines_flush(&self) -> bool {
-        true
     }
 
     async fn rollback(&mut self) -> Result<()> {

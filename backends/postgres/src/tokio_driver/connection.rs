@@ -405,18 +405,10 @@ impl Connection for PgConnection {
         self.noting(counts)
     }
 
-    /// The runs of `execute_many` cost one round trip once the statement is prepared.
-    fn pipelines_many(&self) -> bool {
-        true
-    }
-
-    /// BEGIN leaves with the first statement (`begin_then`).
-    fn pipelines_begin(&self) -> bool {
-        true
-    }
-
-    /// The statements, the probe and COMMIT leave in one write (`flush_and_commit`).
-    fn pipelines_flush(&self) -> bool {
+    /// BEGIN leaves with the first statement (`begin_then`), the runs of `execute_many`
+    /// cost one round trip once the statement is prepared, and the statements, the probe
+    /// and COMMIT leave in one write (`flush_and_commit`).
+    fn pipelines(&self) -> bool {
         true
     }
 

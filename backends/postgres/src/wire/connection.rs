@@ -358,15 +358,9 @@ impl Connection for PgWireConnection {
         answers.into_iter().map(|a| count_of(a, sql)).collect()
     }
 
-    fn pipelines_many(&self) -> bool {
-        true
-    }
-
-    fn pipelines_begin(&self) -> bool {
-        true
-    }
-
-    fn pipelines_flush(&self) -> bool {
+    /// BEGIN with the first statement, every run of `execute_many`, and the statements
+    /// with COMMIT: each one write and one Sync.
+    fn pipelines(&self) -> bool {
         true
     }
 
