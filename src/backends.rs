@@ -5,49 +5,60 @@ use txkit_core::{
     AnyConnection, Backend, BoxFuture, Connect, DatabaseUrl, Error, PoolConfig, Result,
 };
 
-/// Lets a backend that pools connections itself take the engine's pool settings; returns
-/// whether it does (see [`Backend::external_pool`]).
-type AdoptPool = Box<dyn FnOnce(&PoolConfig) -> bool + Send>;
-
-/// What the engine needs to know about a URL's backend before it opens anything.
-pub(crate) struct Resolved {
-    pub(crate) backend: &'static str,
-    pub(crate) connector: Box<dyn Connect<AnyConnection>>,
-    /// A private in-memory database: every connection would see a different one, so the
-    /// pool must hold exactly one connection.
-    pub(crate) single_connection: bool,
-    pub(crate) adopt_pool: AdoptPool,
+/// A backend with the options one URL (or one application connection) gave it: what the
+/// engine asks of a backend, object-safe. The one seam between the engine and the
+/// backends: it opens connections for the pool, and says how the pool must be set up.
+pub(crate) trait Resolved: Connect<AnyConnection> {
+    /// The backend's name (`Backend::NAME`).
+    fn backend(&self) -> &'static str;
+    /// Whether every connection would see a different database (a private in-memory
+    /// one), so the pool must hold exactly one.
+    fn single_connection(&self) -> bool;
+    /// Lets a backend that pools connections itself take the engine's pool settings;
+    /// whether it does (see `Backend::external_pool`).
+    fn adopt_pool(&self, pool: &PoolConfig) -> bool;
+    /// A copy, for a builder that builds more than one engine.
+    fn boxed_clone(&self) -> Box<dyn Resolved>;
 }
 
-/// A pool connector for backend `B`: its parsed options and its `connect`.
-struct Connector<B: Backend>(B::Options);
+/// Backend `B` with its parsed options.
+struct WithOptions<B: Backend>(B::Options);
 
-impl<B: Backend> Connect<AnyConnection> for Connector<B> {
+impl<B: Backend> Connect<AnyConnection> for WithOptions<B> {
     fn connect(&self) -> BoxFuture<'_, Result<AnyConnection>> {
         Box::pin(async move { B::connect(&self.0).await.map(AnyConnection::new) })
     }
 }
 
+impl<B: Backend> Resolved for WithOptions<B> {
+    fn backend(&self) -> &'static str {
+        B::NAME
+    }
+    fn single_connection(&self) -> bool {
+        B::single_connection(&self.0)
+    }
+    fn adopt_pool(&self, pool: &PoolConfig) -> bool {
+        B::external_pool(&self.0, pool)
+    }
+    fn boxed_clone(&self) -> Box<dyn Resolved> {
+        Box::new(Self(self.0.clone()))
+    }
+}
+
 /// Resolves `url` with backend `B`.
 #[allow(dead_code)] // unused only in a build with no backend feature
-fn with<B: Backend>(url: &DatabaseUrl) -> Result<Resolved> {
+fn with<B: Backend>(url: &DatabaseUrl) -> Result<Box<dyn Resolved>> {
     Ok(with_options::<B>(B::options_from_url(url)?))
 }
 
 /// A backend with its options already made.
 #[allow(dead_code)] // unused only in a build with no backend feature
-pub(crate) fn with_options<B: Backend>(options: B::Options) -> Resolved {
-    let for_pool = options.clone();
-    Resolved {
-        backend: B::NAME,
-        single_connection: B::single_connection(&options),
-        connector: Box::new(Connector::<B>(options)),
-        adopt_pool: Box::new(move |pool| B::external_pool(&for_pool, pool)),
-    }
+pub(crate) fn with_options<B: Backend>(options: B::Options) -> Box<dyn Resolved> {
+    Box::new(WithOptions::<B>(options))
 }
 
 /// Opens a URL of one backend's schemes.
-type Opener = fn(&DatabaseUrl) -> Result<Resolved>;
+type Opener = fn(&DatabaseUrl) -> Result<Box<dyn Resolved>>;
 
 /// A backend txkit can be built with: its Cargo feature, its URL schemes (the same as its
 /// `Backend::SCHEMES`, which a test checks for every backend compiled in), and how a URL
@@ -144,7 +155,7 @@ fn compiled_in() -> String {
 }
 
 /// Picks the backend for `url` and parses its backend-specific options.
-pub(crate) fn resolve(url: &DatabaseUrl) -> Result<Resolved> {
+pub(crate) fn resolve(url: &DatabaseUrl) -> Result<Box<dyn Resolved>> {
     let scheme = url.scheme();
     let Some(known) = KNOWN.iter().find(|k| k.schemes.contains(&scheme)) else {
         return Err(Error::config(format!(

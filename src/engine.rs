@@ -211,7 +211,7 @@ pub struct EngineBuilder {
     url: String,
     /// A backend made by the caller rather than from the URL (an application's sea-orm
     /// connection); its pool is its own, so pool settings are refused.
-    pub(crate) prepared: Option<Arc<dyn Fn() -> backends::Resolved + Send + Sync>>,
+    pub(crate) prepared: Option<Arc<dyn backends::Resolved>>,
     settings: Vec<PoolSetting>,
     sized: bool,
     defaults: TxOptions,
@@ -430,7 +430,7 @@ impl EngineBuilder {
                      engine from a sea-orm+… URL to have txkit's pool settings applied)",
                 ));
             }
-            Some(prepare) => prepare(),
+            Some(prepared) => prepared.boxed_clone(),
         };
         Self::finish(
             resolved,
@@ -449,7 +449,7 @@ impl EngineBuilder {
 
     /// Builds the engine over a resolved backend.
     async fn finish(
-        resolved: backends::Resolved,
+        resolved: Box<dyn backends::Resolved>,
         url: DatabaseUrl,
         mut pool: PoolConfig,
         sized: bool,
@@ -457,11 +457,11 @@ impl EngineBuilder {
         setup: Setup,
         eager: bool,
     ) -> Result<Engine> {
-        if (resolved.adopt_pool)(&pool) {
+        if resolved.adopt_pool(&pool) {
             // The driver's pool is the pool: txkit hands out handles on it.
             pool.kind = PoolKind::Null;
         }
-        if resolved.single_connection {
+        if resolved.single_connection() {
             if sized && (pool.kind != PoolKind::Static && pool.size != 1) {
                 return Err(Error::config(format!(
                     "{} is a private in-memory database: each connection would see a different \
@@ -475,21 +475,12 @@ impl EngineBuilder {
         if pool.size == 0 && pool.kind != PoolKind::Null {
             return Err(Error::config("pool_size must be at least 1"));
         }
-        let pool = Pool::with_hooks(
-            resolved.connector,
-            pool,
-            defaults,
-            url.redacted(),
-            setup.hooks,
-        );
+        let backend = resolved.backend();
+        let pool = Pool::with_hooks(resolved, pool, defaults, url.redacted(), setup.hooks);
         for listener in setup.listeners {
             pool.on_event(move |e| listener(e));
         }
-        let engine = Engine {
-            pool,
-            backend: resolved.backend,
-            url,
-        };
+        let engine = Engine { pool, backend, url };
         if eager {
             engine.pool.get().await?;
         }

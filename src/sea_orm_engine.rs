@@ -37,9 +37,7 @@ impl Engine {
         };
         let options = SeaOrmOptions::from_connection(db);
         let mut builder = Engine::builder(&format!("{scheme}://application-connection"));
-        builder.prepared = Some(Arc::new(move || {
-            backends::with_options::<SeaOrm>(options.clone())
-        }));
+        builder.prepared = Some(Arc::from(backends::with_options::<SeaOrm>(options)));
         builder
     }
 }

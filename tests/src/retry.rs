@@ -397,9 +397,10 @@ async fn deadline_stops_retries(db: TestDb) {
     assert!((1..=4).contains(&n), "{n} attempts");
     // Stopped at the deadline rather than running its 100 attempts (whose backoffs alone
     // would take minutes); the bound is loose so a loaded machine's slow attempt cannot fail
-    // it — the attempt count above is the exact check.
+    // it (1.5 s did, once, on sea-orm's PostgreSQL cell amid a parallel test run) — the
+    // attempt count above is the exact check.
     assert!(
-        started.elapsed() < Duration::from_millis(1_500),
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );
