@@ -1,4 +1,4 @@
-//! Marks the crate's own server tests (`src/server_tests`) `#[ignore]`d when
+//! Marks the crate's own server tests (`tests/server`) `#[ignore]`d when
 //! `TXKIT_POSTGRES_URL` is unset (and `TXKIT_REQUIRE_ALL_BACKENDS=1` does not ask for every
 //! backend), so libtest counts them as ignored, with the variable to set, instead of as
 //! passed tests that did nothing. The same cfg as the matrix's `tests/build.rs`, which this

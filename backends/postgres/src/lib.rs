@@ -160,9 +160,6 @@ mod tls;
 mod tokio_driver;
 mod wire;
 
-#[cfg(test)]
-mod server_tests;
-
 pub use backend::{Postgres, PostgresWire};
 pub use options::{DEFAULT_STATEMENT_CACHE_SIZE, PgConnectOptions, PgDriver, SslMode, URL_KEYS};
 pub use tokio_driver::PgConnection;

@@ -41,8 +41,9 @@ impl fmt::Debug for PgWireConnection {
 }
 
 impl PgWireConnection {
-    /// Opens a connection as `opts` say.
-    pub(crate) async fn connect(opts: &PgConnectOptions) -> Result<Self> {
+    /// Opens a connection as `opts` say, on txkit's own protocol layer whatever their
+    /// `driver` (the engine picks this for `driver=txkit`).
+    pub async fn connect(opts: &PgConnectOptions) -> Result<Self> {
         Ok(Self {
             wire: super::startup::open(opts).await?,
             statements: Statements::new(opts.get_statement_cache_size()),

@@ -6,7 +6,7 @@ use tokio::net::TcpListener;
 use txkit_core::ErrorKind;
 
 use super::support::options;
-use crate::SslMode;
+use txkit_postgres::SslMode;
 
 /// A listener on 127.0.0.1 that answers PostgreSQL's SSLRequest with `N` ("no TLS here")
 /// and reports how many bytes the client sent after that answer.
@@ -119,7 +119,7 @@ async fn verify_modes_against_a_ca_of_our_own() {
     use txkit_core::{Connection, DatabaseUrl, Value};
 
     use super::private_server::PrivateServer;
-    use crate::{PgConnectOptions, PgWireConnection};
+    use txkit_postgres::{PgConnectOptions, PgWireConnection};
 
     super::support::require_server();
     let server = PrivateServer::start_with_own_ca();

@@ -350,7 +350,7 @@ async fn refused_connection_names_the_redacted_url() {
         "postgres://postgres:S3ntinel@127.0.0.1:1/test?sslmode=disable&connect_timeout=5",
     )
     .unwrap();
-    let e = crate::PgConnectOptions::from_url(&url)
+    let e = txkit_postgres::PgConnectOptions::from_url(&url)
         .unwrap()
         .connect()
         .await
@@ -379,7 +379,7 @@ async fn unix_socket_connects() {
     assert_eq!(scalar(&mut c, "SELECT 1::int8", &[]).await, Value::Int(1));
     // No TLS over a socket.
     let e = opts
-        .ssl_mode(crate::SslMode::Require)
+        .ssl_mode(txkit_postgres::SslMode::Require)
         .connect()
         .await
         .unwrap_err();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use txkit_core::{Connection, DatabaseUrl, Value};
 
-use crate::{PgConnectOptions, PgConnection};
+use txkit_postgres::{PgConnectOptions, PgConnection};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 

@@ -7,7 +7,7 @@ use txkit_core::{Connection, ErrorKind, IsolationLevel, TxOptions, params};
 
 use super::support::{backend_pid, connect, count, exec, table, wait_until};
 
-async fn two_row_table(what: &str) -> (crate::PgConnection, String) {
+async fn two_row_table(what: &str) -> (txkit_postgres::PgConnection, String) {
     let mut c = connect().await;
     let t = table(what);
     exec(

@@ -7,7 +7,7 @@ use txkit_core::{Connection, DatabaseUrl, ErrorKind, Result, Value};
 
 use super::private_server::PrivateServer;
 use super::support::require_server;
-use crate::{PgConnectOptions, PgWireConnection};
+use txkit_postgres::{PgConnectOptions, PgWireConnection};
 
 fn options(url: &str) -> Result<PgConnectOptions> {
     PgConnectOptions::from_url(&DatabaseUrl::parse(url)?)
