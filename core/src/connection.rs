@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::dialect::Dialect;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::isolation::TxOptions;
 use crate::lock::TableLock;
 use crate::row::Row;
@@ -237,8 +237,17 @@ pub trait Connection: Send + 'static {
     /// Checks the connection is alive with the cheapest round trip the protocol has.
     fn ping(&mut self) -> impl Future<Output = Result<()>> + Send;
 
-    /// Asks the server (not txkit's bookkeeping) whether a transaction is open.
-    fn server_in_transaction(&mut self) -> impl Future<Output = Result<bool>> + Send;
+    /// Asks the server (not txkit's bookkeeping) whether a transaction is open: for checks
+    /// and tests, which txkit's own bookkeeping never needs. Optional; the default answers
+    /// Unsupported.
+    fn server_in_transaction(&mut self) -> impl Future<Output = Result<bool>> + Send {
+        let name = self.dialect().name();
+        async move {
+            Err(Error::unsupported(format!(
+                "this {name} connection cannot ask its server whether a transaction is open"
+            )))
+        }
+    }
 
     /// Brings the connection back to idle after an operation was abandoned part-way (its
     /// future dropped): waits out or discards any answer still owed, and rolls back any open

@@ -99,9 +99,6 @@ impl Connection for Scripted {
     async fn ping(&mut self) -> Result<()> {
         Ok(())
     }
-    async fn server_in_transaction(&mut self) -> Result<bool> {
-        Ok(false)
-    }
     async fn recover(&mut self) -> Result<()> {
         Ok(())
     }
@@ -219,4 +216,14 @@ async fn ddl_in_a_transaction_is_refused_where_it_would_commit() {
     let mut conn = ManagedConnection::new(Scripted::new("oracle", false));
     let e = conn.insert(&mut new_account()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
+}
+
+/// `server_in_transaction` is optional: a connection without it answers Unsupported,
+/// naming its dialect.
+#[tokio::test]
+async fn server_in_transaction_is_optional() {
+    let mut conn = ManagedConnection::new(Scripted::new("mysql", false));
+    let e = conn.server_in_transaction().await.unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Unsupported, "{e}");
+    assert!(e.to_string().contains("mysql connection"), "{e}");
 }
