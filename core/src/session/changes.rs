@@ -90,11 +90,9 @@ struct Group {
     table: &'static str,
     columns: &'static [ColumnDef],
     /// The key of its one-row statement's text (and, with the row count changed, of its
-    /// batch statements').
+    /// batch statements'): its columns set, each with whether it is set to NULL, and
+    /// whether the version is compared with `IS NULL`.
     shape: Shape,
-    /// The columns set, each with whether it is set to NULL.
-    sets: Vec<(usize, bool)>,
-    version_null: bool,
     text: Arc<str>,
     /// The version column, and the key columns, by index.
     version: Option<usize>,
@@ -112,11 +110,11 @@ struct Group {
 impl Group {
     /// Whether a row whose columns `changed` now hold `now` has this group's shape.
     fn fits(&self, table: &str, changed: &[usize], now: &[Value], version_null: bool) -> bool {
+        let sets = &self.shape.sets;
         self.table == table
-            && self.version_null == version_null
-            && self.sets.len() == changed.len()
-            && self
-                .sets
+            && self.shape.version_null == version_null
+            && sets.len() == changed.len()
+            && sets
                 .iter()
                 .zip(changed)
                 .all(|((i, null), c)| i == c && *null == (now[*c] == Value::Null))
@@ -139,7 +137,7 @@ impl Group {
         (now, snapshot, next): (&[Value], &[Value], Option<&Value>),
     ) -> Result<()> {
         let (table, params) = (self.table, &mut self.params);
-        for (i, _) in &self.sets {
+        for (i, _) in &self.shape.sets {
             params.push(fit(flavor, table, &columns[*i], now[*i].clone())?);
         }
         if let Some(v) = self.version {
@@ -154,7 +152,7 @@ impl Group {
             params.push(fit(flavor, table, &columns[*k], snapshot[*k].clone())?);
         }
         if let Some(v) = self.version
-            && !self.version_null
+            && !self.shape.version_null
         {
             params.push(fit(flavor, table, &columns[v], snapshot[v].clone())?);
         }
@@ -216,13 +214,12 @@ async fn write_batched<X: Executor>(
     flavor: SqlFlavor,
     group: &Group,
 ) -> Result<()> {
-    let sets: Vec<usize> = group.sets.iter().map(|(i, _)| *i).collect();
     let batch = BatchShape {
         table: group.table,
         columns: group.columns,
-        sets: &sets,
+        sets: &group.shape.sets,
         version: group.version,
-        version_null: group.version_null,
+        version_null: group.shape.version_null,
         keys: &group.keys,
     };
     let rows = group.param_rows();
@@ -382,9 +379,7 @@ pub(crate) async fn write_changes<X: Executor>(x: &mut X, map: &mut IdentityMap)
                 groups.push(Group {
                     table,
                     columns,
-                    sets: shape.sets.clone(),
-                    shape: shape.clone(),
-                    version_null,
+                    shape,
                     text,
                     version,
                     keys: (0..columns.len())
@@ -427,7 +422,7 @@ pub(crate) async fn write_changes<X: Executor>(x: &mut X, map: &mut IdentityMap)
             let Some(entry) = map.entry_mut(slot) else {
                 continue;
             };
-            for ((i, _), value) in group.sets.iter().zip(news.by_ref()) {
+            for ((i, _), value) in group.shape.sets.iter().zip(news.by_ref()) {
                 entry.snapshot[*i] = value;
             }
             if let Some(version) = next {

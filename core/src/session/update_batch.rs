@@ -55,7 +55,8 @@ fn bytes_of(value: &Value) -> usize {
 pub(crate) struct BatchShape<'a> {
     pub(crate) table: &'static str,
     pub(crate) columns: &'static [ColumnDef],
-    pub(crate) sets: &'a [usize],
+    /// The columns set, each with whether it is set to NULL (the group's `Shape::sets`).
+    pub(crate) sets: &'a [(usize, bool)],
     pub(crate) version: Option<usize>,
     pub(crate) version_null: bool,
     pub(crate) keys: &'a [usize],
@@ -147,14 +148,17 @@ impl BatchShape<'_> {
         };
         let mut stmt = Query::update();
         stmt.table(Alias::new(self.table));
-        for &i in self.sets.iter().chain(self.version.iter()) {
+        let sets = self.sets.iter().map(|(i, _)| *i);
+        for i in sets.chain(self.version) {
             let column = &self.columns[i];
             let name = Alias::new(column.name);
             let mut case = None::<sea_query::CaseStatement>;
             for _ in 0..rows {
                 let when = key_match(&mut number);
-                let then = match (flavor, pg_type(column)) {
-                    (SqlFlavor::Postgres, ty) => Func::cast_as(number(), Alias::new(ty)).into(),
+                let then = match flavor {
+                    SqlFlavor::Postgres => {
+                        Func::cast_as(number(), Alias::new(pg_type(column))).into()
+                    }
                     _ => number(),
                 };
                 case = Some(match case {
@@ -242,10 +246,10 @@ pub(crate) fn probe(
     let assigned = shape.sets.len() + usize::from(shape.version.is_some());
     let mut stmt = Query::select();
     stmt.expr(Expr::val(1)).from(Alias::new(shape.table));
-    let columns = shape.sets.iter().chain(shape.version.iter());
-    let keys = shape.keys.iter().zip(&row[assigned..]);
+    let columns = shape.sets.iter().map(|(i, _)| *i).chain(shape.version);
+    let keys = shape.keys.iter().copied().zip(&row[assigned..]);
     for (i, value) in columns.zip(row).chain(keys) {
-        let column = &shape.columns[*i];
+        let column = &shape.columns[i];
         let name = Expr::col(Alias::new(column.name));
         stmt.and_where(match value {
             Value::Null => name.is_null(),
@@ -276,7 +280,7 @@ mod tests {
         BatchShape {
             table: "accounts",
             columns: COLUMNS,
-            sets: &[1],
+            sets: &[(1, false)],
             version: Some(2),
             version_null,
             keys: &[0],
@@ -349,7 +353,7 @@ mod tests {
     #[test]
     fn rows_per_statement_is_a_power_of_two_within_the_parameter_limit() {
         assert_eq!(shape(false).rows_per_statement(), 128);
-        let wide: Vec<usize> = vec![1; 600];
+        let wide: Vec<(usize, bool)> = vec![(1, false); 600];
         let many = BatchShape {
             sets: &wide,
             ..shape(false)
