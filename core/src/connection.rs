@@ -1,5 +1,5 @@
-//! The driver-level connection trait that each backend implements, and its object-safe twin
-//! for URL-chosen backends.
+//! The driver-level connection trait that each backend implements, and
+//! [`AnyConnection`] for URL-chosen backends.
 
 use std::fmt;
 use std::future::Future;
@@ -12,6 +12,9 @@ use crate::lock::TableLock;
 use crate::row::Row;
 use crate::url::DatabaseUrl;
 use crate::value::Value;
+
+mod any;
+pub use any::AnyConnection;
 
 /// A boxed, `Send` future: the currency of the object-safe layer.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -88,32 +91,37 @@ pub trait Connection: Send + 'static {
     fn dialect(&self) -> &dyn Dialect;
 
     /// Runs a statement with bound parameters; returns the number of rows affected.
-    fn execute(&mut self, sql: &str, params: &[Value]) -> impl Future<Output = Result<u64>> + Send;
+    fn execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> impl Future<Output = Result<u64>> + Send + 'a;
 
     /// Runs a query with bound parameters; returns its rows.
-    fn query(
-        &mut self,
-        sql: &str,
-        params: &[Value],
-    ) -> impl Future<Output = Result<Vec<Row>>> + Send;
+    fn query<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send + 'a;
 
     /// Runs statement text without parameters (control statements such as SAVEPOINT).
-    fn batch(&mut self, sql: &str) -> impl Future<Output = Result<()>> + Send;
+    fn batch<'a>(&'a mut self, sql: &'a str) -> impl Future<Output = Result<()>> + Send + 'a;
 
     /// Starts a transaction with `opts`, in as few round trips as the protocol allows.
-    fn begin(&mut self, opts: &TxOptions) -> impl Future<Output = Result<()>> + Send;
+    fn begin<'a>(&'a mut self, opts: &'a TxOptions)
+    -> impl Future<Output = Result<()>> + Send + 'a;
 
     /// Starts a transaction with `opts` and runs the query `sql` in it: the lazy BEGIN of a
     /// session, whose first statement starts its transaction. The outer error means BEGIN
     /// failed and no transaction is open; otherwise the transaction is open, whatever the
     /// inner result (the query's own) says. The default sends BEGIN, waits for its answer,
     /// then sends the query; a backend whose protocol can carry both at once overrides it.
-    fn begin_and_query(
-        &mut self,
-        opts: &TxOptions,
-        sql: &str,
-        params: &[Value],
-    ) -> impl Future<Output = Result<Result<Vec<Row>>>> + Send {
+    fn begin_and_query<'a>(
+        &'a mut self,
+        opts: &'a TxOptions,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> impl Future<Output = Result<Result<Vec<Row>>>> + Send + 'a {
         async move {
             self.begin(opts).await?;
             Ok(self.query(sql, params).await)
@@ -122,12 +130,12 @@ pub trait Connection: Send + 'static {
 
     /// [`begin_and_query`](Connection::begin_and_query) for a statement: the inner result
     /// is the number of rows affected.
-    fn begin_and_execute(
-        &mut self,
-        opts: &TxOptions,
-        sql: &str,
-        params: &[Value],
-    ) -> impl Future<Output = Result<Result<u64>>> + Send {
+    fn begin_and_execute<'a>(
+        &'a mut self,
+        opts: &'a TxOptions,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> impl Future<Output = Result<Result<u64>>> + Send + 'a {
         async move {
             self.begin(opts).await?;
             Ok(self.execute(sql, params).await)
@@ -146,10 +154,10 @@ pub trait Connection: Send + 'static {
     /// committed (the caller rolls back whatever is still open); a connection lost after
     /// COMMIT may have reached the server is
     /// [`ErrorKind::CommitOutcomeUnknown`](crate::ErrorKind).
-    fn execute_all_and_commit(
-        &mut self,
-        statements: &[(&str, &[Value])],
-    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+    fn execute_all_and_commit<'a>(
+        &'a mut self,
+        statements: &'a [(&'a str, &'a [Value])],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send + 'a {
         async move {
             let mut counts = Vec::with_capacity(statements.len());
             for (sql, params) in statements {
@@ -167,11 +175,11 @@ pub trait Connection: Send + 'static {
     /// sends them one after another. The first failing run stops it and its error is
     /// returned; the runs before it stay done in the transaction (on PostgreSQL the error
     /// has aborted the transaction, as any failed statement does).
-    fn execute_many(
-        &mut self,
-        sql: &str,
-        rows: &[&[Value]],
-    ) -> impl Future<Output = Result<Vec<u64>>> + Send {
+    fn execute_many<'a>(
+        &'a mut self,
+        sql: &'a str,
+        rows: &'a [&'a [Value]],
+    ) -> impl Future<Output = Result<Vec<u64>>> + Send + 'a {
         async move {
             let mut counts = Vec::with_capacity(rows.len());
             for params in rows {
@@ -196,7 +204,7 @@ pub trait Connection: Send + 'static {
     fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send;
 
     /// Sets a savepoint.
-    fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+    fn savepoint<'a>(&'a mut self, name: &'a str) -> impl Future<Output = Result<()>> + Send + 'a {
         async move {
             let sql = self.dialect().savepoint_sql(name)?;
             self.batch(&sql).await
@@ -204,7 +212,10 @@ pub trait Connection: Send + 'static {
     }
 
     /// Releases (commits into its parent) a savepoint.
-    fn release_savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+    fn release_savepoint<'a>(
+        &'a mut self,
+        name: &'a str,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
         async move {
             let sql = self.dialect().release_savepoint_sql(name)?;
             self.batch(&sql).await
@@ -212,7 +223,10 @@ pub trait Connection: Send + 'static {
     }
 
     /// Rolls back to a savepoint.
-    fn rollback_to_savepoint(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send {
+    fn rollback_to_savepoint<'a>(
+        &'a mut self,
+        name: &'a str,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
         async move {
             let sql = self.dialect().rollback_to_savepoint_sql(name)?;
             self.batch(&sql).await
@@ -221,11 +235,11 @@ pub trait Connection: Send + 'static {
 
     /// Locks a whole table until the transaction ends, as `lock` asks, or refuses with
     /// Unsupported when the backend cannot give at least that much exclusion.
-    fn lock_table(
-        &mut self,
-        table: &str,
-        lock: &TableLock,
-    ) -> impl Future<Output = Result<()>> + Send {
+    fn lock_table<'a>(
+        &'a mut self,
+        table: &'a str,
+        lock: &'a TableLock,
+    ) -> impl Future<Output = Result<()>> + Send + 'a {
         async move {
             for sql in self.dialect().table_lock_sql(table, lock)? {
                 self.batch(&sql).await?;
@@ -281,319 +295,4 @@ pub trait Connection: Send + 'static {
     fn close(self) -> impl Future<Output = ()> + Send
     where
         Self: Sized;
-}
-
-/// The object-safe twin of [`Connection`], implemented for every connection type; used by
-/// [`AnyConnection`] where the backend is chosen at run time.
-pub(crate) trait DynConnection: Send + 'static {
-    /// See [`Connection::dialect`].
-    fn dyn_dialect(&self) -> &dyn Dialect;
-    /// See [`Connection::execute`].
-    fn dyn_execute<'a>(
-        &'a mut self,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<u64>>;
-    /// See [`Connection::query`].
-    fn dyn_query<'a>(
-        &'a mut self,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Vec<Row>>>;
-    /// See [`Connection::batch`].
-    fn dyn_batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>>;
-    /// See [`Connection::begin`].
-    fn dyn_begin<'a>(&'a mut self, opts: &'a TxOptions) -> BoxFuture<'a, Result<()>>;
-    /// See [`Connection::begin_and_query`].
-    fn dyn_begin_and_query<'a>(
-        &'a mut self,
-        opts: &'a TxOptions,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Result<Vec<Row>>>>;
-    /// See [`Connection::begin_and_execute`].
-    fn dyn_begin_and_execute<'a>(
-        &'a mut self,
-        opts: &'a TxOptions,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Result<u64>>>;
-    /// See [`Connection::commit`].
-    fn dyn_commit(&mut self) -> BoxFuture<'_, Result<()>>;
-    /// See [`Connection::execute_all_and_commit`].
-    fn dyn_execute_all_and_commit<'a>(
-        &'a mut self,
-        statements: &'a [(&'a str, &'a [Value])],
-    ) -> BoxFuture<'a, Result<Vec<u64>>>;
-    /// See [`Connection::execute_many`].
-    fn dyn_execute_many<'a>(
-        &'a mut self,
-        sql: &'a str,
-        rows: &'a [&'a [Value]],
-    ) -> BoxFuture<'a, Result<Vec<u64>>>;
-    /// See [`Connection::pipelines`].
-    fn dyn_pipelines(&self) -> bool;
-    /// See [`Connection::rollback`].
-    fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>>;
-    /// See [`Connection::savepoint`].
-    fn dyn_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>>;
-    /// See [`Connection::release_savepoint`].
-    fn dyn_release_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>>;
-    /// See [`Connection::rollback_to_savepoint`].
-    fn dyn_rollback_to_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>>;
-    /// See [`Connection::lock_table`].
-    fn dyn_lock_table<'a>(
-        &'a mut self,
-        table: &'a str,
-        lock: &'a TableLock,
-    ) -> BoxFuture<'a, Result<()>>;
-    /// See [`Connection::ping`].
-    fn dyn_ping(&mut self) -> BoxFuture<'_, Result<()>>;
-    /// See [`Connection::server_in_transaction`].
-    fn dyn_server_in_transaction(&mut self) -> BoxFuture<'_, Result<bool>>;
-    /// See [`Connection::recover`].
-    fn dyn_recover(&mut self) -> BoxFuture<'_, Result<()>>;
-    /// See [`Connection::reset`].
-    fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>>;
-    /// See [`Connection::is_broken`].
-    fn dyn_is_broken(&self) -> bool;
-    /// See [`Connection::server_session_id`].
-    fn dyn_server_session_id(&self) -> Option<u64>;
-    /// [`Connection::ping_after_idle`].
-    fn dyn_ping_after_idle(&self) -> Option<std::time::Duration>;
-    /// See [`Connection::close`].
-    fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()>;
-    /// The concrete connection, for [`AnyConnection::downcast_ref`].
-    fn dyn_as_any(&self) -> &dyn std::any::Any;
-    /// The concrete connection, for [`AnyConnection::downcast_mut`].
-    fn dyn_as_any_mut(&mut self) -> &mut dyn std::any::Any;
-}
-
-impl<C: Connection> DynConnection for C {
-    fn dyn_dialect(&self) -> &dyn Dialect {
-        self.dialect()
-    }
-    fn dyn_execute<'a>(
-        &'a mut self,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<u64>> {
-        Box::pin(self.execute(sql, params))
-    }
-    fn dyn_query<'a>(
-        &'a mut self,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Vec<Row>>> {
-        Box::pin(self.query(sql, params))
-    }
-    fn dyn_batch<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.batch(sql))
-    }
-    fn dyn_begin<'a>(&'a mut self, opts: &'a TxOptions) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.begin(opts))
-    }
-    fn dyn_begin_and_query<'a>(
-        &'a mut self,
-        opts: &'a TxOptions,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Result<Vec<Row>>>> {
-        Box::pin(self.begin_and_query(opts, sql, params))
-    }
-    fn dyn_begin_and_execute<'a>(
-        &'a mut self,
-        opts: &'a TxOptions,
-        sql: &'a str,
-        params: &'a [Value],
-    ) -> BoxFuture<'a, Result<Result<u64>>> {
-        Box::pin(self.begin_and_execute(opts, sql, params))
-    }
-    fn dyn_commit(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.commit())
-    }
-    fn dyn_execute_all_and_commit<'a>(
-        &'a mut self,
-        statements: &'a [(&'a str, &'a [Value])],
-    ) -> BoxFuture<'a, Result<Vec<u64>>> {
-        Box::pin(self.execute_all_and_commit(statements))
-    }
-    fn dyn_execute_many<'a>(
-        &'a mut self,
-        sql: &'a str,
-        rows: &'a [&'a [Value]],
-    ) -> BoxFuture<'a, Result<Vec<u64>>> {
-        Box::pin(self.execute_many(sql, rows))
-    }
-    fn dyn_pipelines(&self) -> bool {
-        self.pipelines()
-    }
-    fn dyn_rollback(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.rollback())
-    }
-    fn dyn_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.savepoint(name))
-    }
-    fn dyn_release_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.release_savepoint(name))
-    }
-    fn dyn_rollback_to_savepoint<'a>(&'a mut self, name: &'a str) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.rollback_to_savepoint(name))
-    }
-    fn dyn_lock_table<'a>(
-        &'a mut self,
-        table: &'a str,
-        lock: &'a TableLock,
-    ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(self.lock_table(table, lock))
-    }
-    fn dyn_ping(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.ping())
-    }
-    fn dyn_server_in_transaction(&mut self) -> BoxFuture<'_, Result<bool>> {
-        Box::pin(self.server_in_transaction())
-    }
-    fn dyn_recover(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.recover())
-    }
-    fn dyn_reset(&mut self, mode: ResetMode) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.reset(mode))
-    }
-    fn dyn_ping_after_idle(&self) -> Option<std::time::Duration> {
-        self.ping_after_idle()
-    }
-    fn dyn_is_broken(&self) -> bool {
-        self.is_broken()
-    }
-    fn dyn_server_session_id(&self) -> Option<u64> {
-        self.server_session_id()
-    }
-    fn dyn_close(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin((*self).close())
-    }
-    fn dyn_as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn dyn_as_any_mut(&mut self) -> &mut dyn std::any::Any {
-        self
-    }
-}
-
-/// A connection to a backend chosen at run time (by URL scheme).
-pub struct AnyConnection(Box<dyn DynConnection>);
-
-impl AnyConnection {
-    /// Wraps a concrete connection.
-    pub fn new(conn: impl Connection) -> Self {
-        Self(Box::new(conn))
-    }
-
-    /// The concrete connection inside, when it is a `T`: for backend-specific extensions
-    /// (such as running sea-orm code in a txkit transaction).
-    pub fn downcast_ref<T: Connection>(&self) -> Option<&T> {
-        self.0.dyn_as_any().downcast_ref::<T>()
-    }
-
-    /// The concrete connection inside, mutably, when it is a `T`: for backend-specific
-    /// calls such as `MySqlConnection::with_table_locks`. Calls made through it bypass
-    /// txkit's transaction bookkeeping, so they must not leave a transaction open.
-    pub fn downcast_mut<T: Connection>(&mut self) -> Option<&mut T> {
-        self.0.dyn_as_any_mut().downcast_mut::<T>()
-    }
-}
-
-impl std::fmt::Debug for AnyConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("AnyConnection")
-            .field(&self.0.dyn_dialect().name())
-            .finish()
-    }
-}
-
-impl Connection for AnyConnection {
-    fn dialect(&self) -> &dyn Dialect {
-        self.0.dyn_dialect()
-    }
-    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
-        self.0.dyn_execute(sql, params).await
-    }
-    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        self.0.dyn_query(sql, params).await
-    }
-    async fn batch(&mut self, sql: &str) -> Result<()> {
-        self.0.dyn_batch(sql).await
-    }
-    async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
-        self.0.dyn_begin(opts).await
-    }
-    async fn begin_and_query(
-        &mut self,
-        opts: &TxOptions,
-        sql: &str,
-        params: &[Value],
-    ) -> Result<Result<Vec<Row>>> {
-        self.0.dyn_begin_and_query(opts, sql, params).await
-    }
-    async fn begin_and_execute(
-        &mut self,
-        opts: &TxOptions,
-        sql: &str,
-        params: &[Value],
-    ) -> Result<Result<u64>> {
-        self.0.dyn_begin_and_execute(opts, sql, params).await
-    }
-    fn commit(&mut self) -> impl Future<Output = Result<()>> + Send {
-        self.0.dyn_commit()
-    }
-    async fn execute_all_and_commit(
-        &mut self,
-        statements: &[(&str, &[Value])],
-    ) -> Result<Vec<u64>> {
-        self.0.dyn_execute_all_and_commit(statements).await
-    }
-    async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
-        self.0.dyn_execute_many(sql, rows).await
-    }
-    fn pipelines(&self) -> bool {
-        self.0.dyn_pipelines()
-    }
-    fn rollback(&mut self) -> impl Future<Output = Result<()>> + Send {
-        self.0.dyn_rollback()
-    }
-    async fn savepoint(&mut self, name: &str) -> Result<()> {
-        self.0.dyn_savepoint(name).await
-    }
-    async fn release_savepoint(&mut self, name: &str) -> Result<()> {
-        self.0.dyn_release_savepoint(name).await
-    }
-    async fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
-        self.0.dyn_rollback_to_savepoint(name).await
-    }
-    async fn lock_table(&mut self, table: &str, lock: &TableLock) -> Result<()> {
-        self.0.dyn_lock_table(table, lock).await
-    }
-    fn ping(&mut self) -> impl Future<Output = Result<()>> + Send {
-        self.0.dyn_ping()
-    }
-    fn server_in_transaction(&mut self) -> impl Future<Output = Result<bool>> + Send {
-        self.0.dyn_server_in_transaction()
-    }
-    fn recover(&mut self) -> impl Future<Output = Result<()>> + Send {
-        self.0.dyn_recover()
-    }
-    fn reset(&mut self, mode: ResetMode) -> impl Future<Output = Result<()>> + Send {
-        self.0.dyn_reset(mode)
-    }
-    fn is_broken(&self) -> bool {
-        self.0.dyn_is_broken()
-    }
-    fn server_session_id(&self) -> Option<u64> {
-        self.0.dyn_server_session_id()
-    }
-    fn ping_after_idle(&self) -> Option<std::time::Duration> {
-        self.0.dyn_ping_after_idle()
-    }
-    fn close(self) -> impl Future<Output = ()> + Send {
-        self.0.dyn_close()
-    }
 }
