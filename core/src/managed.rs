@@ -5,11 +5,9 @@
 use crate::connection::{AnyConnection, Connection};
 use crate::control_filter::reject_transaction_control;
 use crate::dialect::Dialect;
-use crate::entity::{Entity, IntoKey, ops};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::{IsolationLevel, TxOptions};
 use crate::row::Row;
-use crate::session::{Detached, Query};
 use crate::session_sql::may_change_session;
 use crate::state::{TxBook, TxEvent, TxState};
 use crate::transaction::Transaction;
@@ -168,43 +166,6 @@ impl<C: Connection> ManagedConnection<C> {
         let d = self.defaults;
         let asks = d.isolation_level().is_some() || d.access().is_some() || d.is_deferrable();
         (asks && d != self.base_defaults).then_some(d)
-    }
-
-    /// [`Transaction::insert`] in autocommit mode (with a generated key read on this
-    /// same connection).
-    pub async fn insert<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
-        ops::insert(self, entity).await
-    }
-
-    /// [`Transaction::update`] in autocommit mode: one statement, version check included.
-    pub async fn update<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
-        ops::update(self, entity).await
-    }
-
-    /// [`Transaction::delete`] in autocommit mode.
-    pub async fn delete<E: Entity>(&mut self, entity: &E) -> Result<()> {
-        ops::delete(self, entity).await
-    }
-
-    /// [`Transaction::find`] outside any transaction.
-    pub async fn find<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<E>> {
-        ops::find(self, key.into_key()).await
-    }
-
-    /// [`Transaction::select`] outside any transaction: each statement stands alone, so
-    /// a row lock ends with it (on SQLite, which has no row locks, one is refused here).
-    pub fn select<E: Entity>(&mut self) -> Query<'_, E, Detached> {
-        Query::new(self)
-    }
-
-    /// `CREATE TABLE IF NOT EXISTS` for `E`, outside any transaction (so on every backend).
-    pub async fn create_table<E: Entity>(&mut self) -> Result<()> {
-        ops::create_table::<_, E>(self).await
-    }
-
-    /// `DROP TABLE IF EXISTS` for `E`, outside any transaction.
-    pub async fn drop_table<E: Entity>(&mut self) -> Result<()> {
-        ops::drop_table::<_, E>(self).await
     }
 
     /// Checks the connection with one cheap round trip.

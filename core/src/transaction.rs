@@ -4,13 +4,11 @@ use std::ops::{Deref, DerefMut};
 
 use crate::connection::{AnyConnection, Connection};
 use crate::dialect::validate_savepoint_name;
-use crate::entity::{Entity, IntoKey, ops};
 use crate::error::{Error, Result};
 use crate::isolation::TxOptions;
 use crate::managed::{ManagedConnection, tracked};
 use crate::pool::PooledConnection;
 use crate::row::Row;
-use crate::session::{Detached, Query};
 use crate::state::{TxEvent, TxState};
 use crate::value::Value;
 
@@ -233,72 +231,6 @@ impl<'c, C: Connection> Transaction<'c, C> {
                 "expected at most one row, the query returned {n}"
             ))),
         }
-    }
-
-    /// Inserts `entity`. Auto-increment columns holding 0 or `None` are left to the
-    /// database, and the values it makes are stored back with
-    /// [`set_generated`](Entity::set_generated) (`INSERT … RETURNING`, or `SELECT
-    /// LAST_INSERT_ID()` on servers without it). A versioned entity is written with its
-    /// [`next_version`](Entity::next_version), stored with `set_version` on success.
-    pub async fn insert<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
-        ops::insert(self, entity).await
-    }
-
-    /// Updates the row with `entity`'s primary key: every column but the key. For a
-    /// versioned entity the update also requires the row to still have the entity's
-    /// [`version`](Entity::version) and writes the next one (stored with `set_version`); if
-    /// the row has another version (or is gone) nothing is written and the error is
-    /// [`ErrorKind::StaleData`](crate::ErrorKind::StaleData) with [`stale_info`](Error::stale_info) naming table, key and
-    /// expected version. For an entity without a version column, a missing row is an error
-    /// of kind [`ErrorKind::Database`](crate::ErrorKind::Database) saying it does not exist.
-    pub async fn update<E: Entity>(&mut self, entity: &mut E) -> Result<()> {
-        ops::update(self, entity).await
-    }
-
-    /// Deletes the row with `entity`'s primary key (and, for a versioned entity, its
-    /// version). No such row: StaleData for a versioned entity, else an error of kind
-    /// Database, as for [`update`](Self::update).
-    pub async fn delete<E: Entity>(&mut self, entity: &E) -> Result<()> {
-        ops::delete(self, entity).await
-    }
-
-    /// The entity with primary key `key` (a value, or a tuple for a composite key), if a
-    /// row has it.
-    pub async fn find<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<E>> {
-        ops::find(self, key.into_key()).await
-    }
-
-    /// A query over entity `E` in this transaction: filter, order, limit, row locks
-    /// (`with_for_update`), then `all()`, `first()`, `one()`, `one_or_none()` or `count()`,
-    /// which return owned entities. The same renderer as
-    /// [`Session::query`](crate::Session::query); without `order_by` the rows come in
-    /// primary-key order.
-    ///
-    /// ```
-    /// # async fn demo<E: txkit_core::Entity>(tx: &mut txkit_core::Transaction<'_>, balance: txkit_core::Column<E, i64>) -> txkit_core::Result<()> {
-    /// use txkit_core::RowLock;
-    /// let rich: Vec<E> = tx
-    ///     .select::<E>()
-    ///     .filter(balance.gt(0))
-    ///     .with_for_update(RowLock::update().skip_locked())
-    ///     .all()
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn select<E: Entity>(&mut self) -> Query<'_, E, Detached> {
-        Query::new(self)
-    }
-
-    /// `CREATE TABLE IF NOT EXISTS` for `E`. Unsupported on MySQL/MariaDB, whose DDL
-    /// would commit this transaction: run it on a connection there.
-    pub async fn create_table<E: Entity>(&mut self) -> Result<()> {
-        ops::create_table::<_, E>(self).await
-    }
-
-    /// `DROP TABLE IF EXISTS` for `E`; Unsupported on MySQL/MariaDB, as
-    /// [`create_table`](Self::create_table).
-    pub async fn drop_table<E: Entity>(&mut self) -> Result<()> {
-        ops::drop_table::<_, E>(self).await
     }
 
     /// Locks `table` until the transaction ends (PostgreSQL `LOCK TABLE`, SQLite the
