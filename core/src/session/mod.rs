@@ -18,6 +18,7 @@ mod lazy;
 mod nested;
 mod pending;
 mod query;
+mod scope;
 mod select;
 mod update_batch;
 mod update_texts;
@@ -32,11 +33,11 @@ use std::marker::PhantomData;
 
 use identity::{IdentityMap, Status};
 use lazy::Lazy;
-use pending::{BorrowedDelete, BorrowedInsert, BorrowedUpdate, OwnedDelete, OwnedInsert, Pending};
+use pending::{OwnedDelete, Pending};
 use query::{QueryTarget, Render};
 
 use crate::connection::{AnyConnection, BoxFuture, Connection};
-use crate::entity::{Entity, Filter, IntoKey, read};
+use crate::entity::{Entity, IntoKey, read};
 use crate::error::{Error, ErrorKind, Result};
 use crate::isolation::{IsolationLevel, TxOptions};
 use crate::lock::TableLock;
@@ -128,127 +129,9 @@ impl<'a, C: Connection> Session<'a, C> {
         self.lazy.set_options(opts)
     }
 
-    /// Gives `entity` to the session: it is INSERTed at the next flush, and its generated
-    /// key (and first version) are stored into it then. The handle finds it again
-    /// ([`entity`](Self::entity)); once flushed it is also found by its key.
-    pub fn add<E: Entity>(&mut self, entity: E) -> Handle<E> {
-        let handle = self.map.add(entity);
-        self.pending.push(OwnedInsert::<E> {
-            slot: handle.slot(),
-            _entity: PhantomData,
-        });
-        handle
-    }
-
-    /// [`add`](Self::add) for each entity, in order.
-    pub fn add_all<E: Entity>(&mut self, entities: impl IntoIterator<Item = E>) -> Vec<Handle<E>> {
-        entities.into_iter().map(|e| self.add(e)).collect()
-    }
-
-    /// An object of the session, by the handle [`add`](Self::add) gave; `None` once it was
-    /// deleted or expunged.
-    pub fn entity<E: Entity>(&mut self, handle: Handle<E>) -> Option<&mut E> {
-        self.map.handle_mut(handle)
-    }
-
-    /// INSERTs a borrowed entity at the next flush, storing its generated key (and first
-    /// version) into it; the entity stays the caller's. If the session then rolls back (or
-    /// is dropped), what the insert stored is put back: no key of a row that does not
-    /// exist.
-    pub fn add_borrowed<E: Entity>(&mut self, entity: &'a mut E) {
-        self.pending.push(BorrowedInsert {
-            entity,
-            before: None,
-        });
-    }
-
-    /// [`add_borrowed`](Self::add_borrowed) for each entity, in order.
-    pub fn add_all_borrowed<E: Entity>(&mut self, entities: impl IntoIterator<Item = &'a mut E>) {
-        for entity in entities {
-            self.add_borrowed(entity);
-        }
-    }
-
-    /// UPDATEs a borrowed entity's row — every column, from an entity read elsewhere (an
-    /// earlier request, another session) — at the next flush; a versioned entity is
-    /// checked against its version (StaleData if the row moved on) and gets the new one
-    /// (put back if the session does not commit). Objects the session loaded need no call:
-    /// their changes are written at flush.
-    pub fn update_borrowed<E: Entity>(&mut self, entity: &'a mut E) {
-        self.pending.push(BorrowedUpdate {
-            entity,
-            before: None,
-        });
-    }
-
-    /// DELETEs a borrowed entity's row at the next flush (version-checked when versioned).
-    pub fn delete_borrowed<E: Entity>(&mut self, entity: &'a E) {
-        self.pending.push(BorrowedDelete(entity));
-    }
-
-    /// The object of `E` with primary key `key`: the one the session holds (no SQL), or
-    /// the row read now (after a flush, so pending work is seen), added to the identity
-    /// map. `None` when there is no such row, or the session deleted it.
-    pub async fn get<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<&mut E>> {
-        let key = key.into_key();
-        if let Some(slot) = self.map.find::<E>(&key) {
-            return Ok(self.map.get_mut(slot));
-        }
-        // The query flushes first; an object added with this key is inserted then, and
-        // the row read back is that object.
-        self.query::<E>()
-            .filter(read::key_filter::<E>(key)?)
-            .one_or_none()
-            .await
-    }
-
-    /// The objects of `E` with primary keys `keys`, in that order (`None` where there is
-    /// no such row): those the session holds without SQL, the rest with one SELECT. For a
-    /// unit of work that changes several rows at once — one `get` lends one object at a
-    /// time — and the same key twice is a Config error (one object cannot be lent twice).
-    ///
-    /// ```
-    /// # async fn demo<A: txkit_core::Entity>(s: &mut txkit_core::Session<'_>, change: impl Fn(&mut A, &mut A)) -> txkit_core::Result<()> {
-    /// if let [Some(from), Some(to)] = s.get_many::<A, _>([1, 2]).await?.as_mut_slice() {
-    ///     change(from, to);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn get_many<E: Entity, K: IntoKey>(
-        &mut self,
-        keys: impl IntoIterator<Item = K>,
-    ) -> Result<Vec<Option<&mut E>>> {
-        let keys: Vec<Vec<Value>> = keys.into_iter().map(IntoKey::into_key).collect();
-        if keys.iter().any(|k| self.map.find::<E>(k).is_none()) {
-            self.flush().await?;
-            let missing: Vec<Filter> = keys
-                .iter()
-                .filter(|k| self.map.find::<E>(k).is_none())
-                .map(|k| read::key_filter::<E>(k.clone()))
-                .collect::<Result<_>>()?;
-            if let Some(any) = missing.into_iter().reduce(Filter::or) {
-                self.query::<E>().filter(any).all().await?;
-            }
-        }
-        let slots: Vec<Option<usize>> = keys.iter().map(|k| self.map.find_live::<E>(k)).collect();
-        let found: Vec<usize> = slots.iter().flatten().copied().collect();
-        if found.len() > 1 {
-            let mut sorted = found.clone();
-            sorted.sort_unstable();
-            sorted.dedup();
-            if sorted.len() != found.len() {
-                return Err(Error::usage(format!(
-                    "get_many() was given one key of {} twice; one object cannot be lent out \
-                     twice",
-                    E::TABLE
-                )));
-            }
-        }
-        let mut objects = self.map.many_mut::<E>(&found)?.into_iter();
-        Ok(slots
-            .iter()
-            .map(|slot| slot.and_then(|_| objects.next()))
-            .collect())
+    /// The session's identity map (for the methods it shares with a nested scope).
+    fn objects(&mut self) -> &mut IdentityMap {
+        &mut self.map
     }
 
     /// Marks the object of `E` with primary key `key` for DELETE at the next flush

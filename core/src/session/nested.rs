@@ -1,13 +1,12 @@
 //! [`NestedSession`]: a savepoint of a session that also scopes changes and pending work.
 
 use std::fmt;
-use std::marker::PhantomData;
 
-use super::identity::{Handle, IdentityMap, Mark};
-use super::pending::{BorrowedDelete, BorrowedInsert, BorrowedUpdate, OwnedInsert, Pending};
+use super::identity::{IdentityMap, Mark};
+use super::pending::Pending;
 use super::query::{Query, QueryTarget, Render, select_in_transaction};
 use crate::connection::{AnyConnection, BoxFuture, Connection};
-use crate::entity::{Entity, IntoKey, read};
+use crate::entity::Entity;
 use crate::error::Result;
 use crate::lock::TableLock;
 use crate::row::Row;
@@ -40,7 +39,7 @@ impl Drop for Scoped<'_> {
 /// `_borrowed` methods are borrowed.
 #[must_use = "a nested session is rolled back to its savepoint when dropped"]
 pub struct NestedSession<'s, 'b, C: Connection = AnyConnection> {
-    pending: Pending<'b, Transaction<'s, C>>,
+    pub(super) pending: Pending<'b, Transaction<'s, C>>,
     sp: Transaction<'s, C>,
     scoped: Scoped<'s>,
 }
@@ -75,65 +74,9 @@ impl<'s, 'b, C: Connection> NestedSession<'s, 'b, C> {
         self.pending.len()
     }
 
-    /// Gives `entity` to the session, INSERTed at the next flush of this scope (and gone
-    /// again if the scope rolls back).
-    pub fn add<E: Entity>(&mut self, entity: E) -> Handle<E> {
-        let handle = self.scoped.map.add(entity);
-        self.pending.push(OwnedInsert::<E> {
-            slot: handle.slot(),
-            _entity: PhantomData,
-        });
-        handle
-    }
-
-    /// An object of the session, by the handle `add` gave.
-    pub fn entity<E: Entity>(&mut self, handle: Handle<E>) -> Option<&mut E> {
-        self.scoped.map.handle_mut(handle)
-    }
-
-    /// INSERTs a borrowed entity at the next flush of this scope (what it stored is put
-    /// back if the scope rolls back).
-    pub fn add_borrowed<E: Entity>(&mut self, entity: &'b mut E) {
-        self.pending.push(BorrowedInsert {
-            entity,
-            before: None,
-        });
-    }
-
-    /// [`add_borrowed`](Self::add_borrowed) for each entity, in order.
-    pub fn add_all_borrowed<E: Entity>(&mut self, entities: impl IntoIterator<Item = &'b mut E>) {
-        for entity in entities {
-            self.add_borrowed(entity);
-        }
-    }
-
-    /// UPDATEs a borrowed entity's row at the next flush of this scope, as
-    /// [`Session::update_borrowed`](super::Session::update_borrowed).
-    pub fn update_borrowed<E: Entity>(&mut self, entity: &'b mut E) {
-        self.pending.push(BorrowedUpdate {
-            entity,
-            before: None,
-        });
-    }
-
-    /// DELETEs a borrowed entity's row at the next flush of this scope.
-    pub fn delete_borrowed<E: Entity>(&mut self, entity: &'b E) {
-        self.pending.push(BorrowedDelete(entity));
-    }
-
-    /// The session's object of `E` with primary key `key`, as
-    /// [`Session::get`](super::Session::get).
-    pub async fn get<E: Entity>(&mut self, key: impl IntoKey) -> Result<Option<&mut E>> {
-        let key = key.into_key();
-        if let Some(slot) = self.scoped.map.find::<E>(&key) {
-            return Ok(self.scoped.map.get_mut(slot));
-        }
-        // The query flushes first; an object added with this key is inserted then, and
-        // the row read back is that object.
-        self.query::<E>()
-            .filter(read::key_filter::<E>(key)?)
-            .one_or_none()
-            .await
+    /// The session's identity map (for the methods it shares with the session).
+    pub(super) fn objects(&mut self) -> &mut IdentityMap {
+        self.scoped.map
     }
 
     /// Writes this scope's pending work and every changed object of the session now.
