@@ -85,6 +85,9 @@ macro_rules! forward_connection {
 
         impl Connection for AnyConnection {
             $(
+                // One signature for every listed method: those without arguments name
+                // the lifetime they could elide.
+                #[allow(clippy::needless_lifetimes)]
                 fn $name<'a>(
                     &'a mut self $(, $arg: $ty)*
                 ) -> impl Future<Output = $out> + Send {
