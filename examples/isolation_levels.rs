@@ -10,7 +10,7 @@ mod common;
 
 use txkit::{Engine, IsolationLevel, TxOptions};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 fn main() {
     common::main_with("sqlite::memory:", |url| async move { run(&url).await });

@@ -7,9 +7,9 @@
 mod common;
 
 use txkit::core::TxState;
-use txkit::{Engine, TxOptions, params};
+use txkit::{TxOptions, params};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 fn main() {
     common::main_with("sqlite::memory:", |url| async move { run(&url).await });
@@ -17,17 +17,9 @@ fn main() {
 
 /// The example, callable from the test suite on any database.
 pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
-    let engine = Engine::connect(url).await?;
     let t = "example_manual_events";
-    engine
-        .execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
-        .await?;
-    engine
-        .execute(
-            &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, note VARCHAR(50))"),
-            &[],
-        )
-        .await?;
+    let engine =
+        common::engine_with_table(url, t, "id INTEGER PRIMARY KEY, note VARCHAR(50)").await?;
 
     // One connection, held for a while: the pool will not hand it to anyone else.
     let mut conn = engine.connection().await?;

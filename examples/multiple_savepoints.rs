@@ -7,9 +7,9 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use txkit::{Engine, params};
+use txkit::params;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 fn main() {
     common::main_with("sqlite::memory:", |url| async move { run(&url).await });
@@ -17,17 +17,8 @@ fn main() {
 
 /// The example, callable from the test suite on any database.
 pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
-    let engine = Engine::connect(url).await?;
     let t = "example_multi_sp_items";
-    engine
-        .execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
-        .await?;
-    engine
-        .execute(
-            &format!("CREATE TABLE {t} (item VARCHAR(50) NOT NULL)"),
-            &[],
-        )
-        .await?;
+    let engine = common::engine_with_table(url, t, "item VARCHAR(50) NOT NULL").await?;
     let add = format!("INSERT INTO {t} (item) VALUES (?)");
 
     let mut tx = engine.begin().await?;

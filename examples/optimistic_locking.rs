@@ -10,7 +10,7 @@ mod common;
 
 use txkit::{Engine, Entity, ErrorKind, RetryPolicy, retry};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 /// A wiki page; `version` guards against lost updates.
 #[derive(Debug, Clone, Entity)]

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use txkit::{Engine, Entity, ErrorKind, RowLock, create_all};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 /// Stock of one item.
 #[derive(Debug, Entity)]

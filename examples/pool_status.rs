@@ -13,7 +13,7 @@ use std::time::Duration;
 use txkit::Engine;
 use txkit::pool::PoolEvent;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 fn main() {
     common::main_with(&common::temp_sqlite_url("pool"), |url| async move {

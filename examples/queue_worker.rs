@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use txkit::{Engine, Entity, QueueWorker, create_all};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 /// A counter every unit of work advances.
 #[derive(Debug, Entity)]

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use txkit::{Engine, Entity, RowLock, create_all, retry_on_deadlock};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 /// An account; its balance in cents.
 #[derive(Debug, Entity)]

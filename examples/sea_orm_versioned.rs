@@ -15,7 +15,7 @@ use sea_orm::{IntoActiveModel, QueryOrder};
 use txkit::Engine;
 use txkit::sea_orm::{SeaOrmTransactionExt, VersionedEntity, VersionedUpdate};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 /// The sea-orm entity, as an application already has it.
 mod wallet {

@@ -9,7 +9,7 @@ mod common;
 
 use txkit::{Engine, Entity, SortOrder, params};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 /// A note, with a key the database generates.
 #[derive(Debug, Entity)]

@@ -6,9 +6,9 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use txkit::{Engine, ErrorKind, params};
+use txkit::{ErrorKind, params};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 fn main() {
     common::main_with("sqlite::memory:", |url| async move { run(&url).await });
@@ -16,17 +16,8 @@ fn main() {
 
 /// The example, callable from the test suite on any database.
 pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
-    let engine = Engine::connect(url).await?;
     let t = "example_simple_users";
-    engine
-        .execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
-        .await?;
-    engine
-        .execute(
-            &format!("CREATE TABLE {t} (name VARCHAR(50) PRIMARY KEY)"),
-            &[],
-        )
-        .await?;
+    let engine = common::engine_with_table(url, t, "name VARCHAR(50) PRIMARY KEY").await?;
 
     // Commit: both rows or neither.
     let mut tx = engine.begin().await?;

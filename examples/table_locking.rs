@@ -16,9 +16,9 @@
 mod common;
 
 use txkit::core::Connection;
-use txkit::{Engine, ErrorKind, TableLock};
+use txkit::{ErrorKind, TableLock};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 fn main() {
     common::main_with("sqlite::memory:", |url| async move { run(&url).await });
@@ -26,17 +26,9 @@ fn main() {
 
 /// The example, callable from the test suite on any database.
 pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
-    let engine = Engine::connect(url).await?;
     let t = "example_table_lock_totals";
-    engine
-        .execute(&format!("DROP TABLE IF EXISTS {t}"), &[])
-        .await?;
-    engine
-        .execute(
-            &format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, amount BIGINT NOT NULL)"),
-            &[],
-        )
-        .await?;
+    let engine =
+        common::engine_with_table(url, t, "id INTEGER PRIMARY KEY, amount BIGINT NOT NULL").await?;
     engine
         .execute(
             &format!("INSERT INTO {t} (id, amount) VALUES (1, 5), (2, 7)"),

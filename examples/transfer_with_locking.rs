@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use txkit::{Engine, Entity, RowLock, SortOrder};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use common::BoxError;
 
 /// An account; money in cents.
 #[derive(Debug, Entity)]

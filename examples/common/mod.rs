@@ -4,6 +4,26 @@
 
 use std::future::Future;
 
+/// The error an example's `run` returns.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An engine on `url`, with `table` created afresh as `columns` say (dropped first if an
+/// earlier run left it).
+pub(crate) async fn engine_with_table(
+    url: &str,
+    table: &str,
+    columns: &str,
+) -> Result<txkit::Engine, BoxError> {
+    let engine = txkit::Engine::connect(url).await?;
+    engine
+        .execute(&format!("DROP TABLE IF EXISTS {table}"), &[])
+        .await?;
+    engine
+        .execute(&format!("CREATE TABLE {table} ({columns})"), &[])
+        .await?;
+    Ok(engine)
+}
+
 /// The URL from `--url URL`, `--url=URL` or `DATABASE_URL`; else `default`.
 pub(crate) fn url_from_args(default: &str) -> Result<String, String> {
     let mut args = std::env::args().skip(1);
@@ -27,7 +47,7 @@ pub(crate) fn url_from_args(default: &str) -> Result<String, String> {
 pub(crate) fn main_with<F, Fut>(default_url: &str, run: F)
 where
     F: FnOnce(String) -> Fut,
-    Fut: Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>>,
+    Fut: Future<Output = Result<(), BoxError>>,
 {
     let url = match url_from_args(default_url) {
         Ok(url) => url,
