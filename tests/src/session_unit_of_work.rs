@@ -248,7 +248,7 @@ async fn uow_delete_refresh_expunge(db: TestDb) {
 /// changes flushed inside it are undone in memory as in the database, objects added inside
 /// it leave the session. One that commits keeps them.
 async fn uow_nested_rollback_restores_objects(db: TestDb) {
-    let (iso, ids) = seeded(&db, 1, &["ann", "bob"]).await;
+    let (iso, ids) = seeded(&db, 1, &["ann", "bob", "cy"]).await;
     let mut session = iso.engine.session();
     session.get::<Acct>(ids[0]).await.unwrap().unwrap().balance = 11;
     let added;
@@ -281,6 +281,25 @@ async fn uow_nested_rollback_restores_objects(db: TestDb) {
         nested.get::<Acct>(ids[1]).await.unwrap().unwrap().balance = -1;
         nested.flush().await.unwrap();
     }
+    {
+        // A nested scope lends several objects at once (one the session holds, one read
+        // now) and takes several new ones, as its session does; rolled back, all undone.
+        let mut nested = session.begin_nested().await.unwrap();
+        let mut both = nested.get_many::<Acct, _>([ids[2], ids[0]]).await.unwrap();
+        let [Some(c), Some(a)] = both.as_mut_slice() else {
+            panic!("get_many in a nested scope: {both:?}");
+        };
+        assert_eq!((a.id, c.id), (ids[0], ids[2]), "in the order asked");
+        (a.balance, c.balance) = (0, 0);
+        let added = nested.add_all([Acct::new("x", 1), Acct::new("y", 1)]);
+        nested.flush().await.unwrap();
+        assert!(
+            added
+                .iter()
+                .all(|&h| nested.entity(h).is_some_and(|a| a.id > 0))
+        );
+        nested.rollback().await.unwrap();
+    }
     assert_eq!(
         session.get::<Acct>(ids[1]).await.unwrap().unwrap().balance,
         21
@@ -288,11 +307,12 @@ async fn uow_nested_rollback_restores_objects(db: TestDb) {
     session.commit().await.unwrap();
     assert_eq!(row(&iso, ids[0]).await, ("ann".into(), 11, 2));
     assert_eq!(row(&iso, ids[1]).await, ("bob".into(), 21, 2));
+    assert_eq!(row(&iso, ids[2]).await, ("cy".into(), 30, 1));
     let mut s = iso.engine.session();
     assert_eq!(
         s.query::<Acct>().count().await.unwrap(),
-        2,
-        "no row 'inside'"
+        3,
+        "no row 'inside', 'x' or 'y'"
     );
     s.rollback().await.unwrap();
     db.assert_no_idle_in_transaction().await;
