@@ -2,27 +2,20 @@
 //! to commit a transfer that conflicts (a serialization failure, or a deadlock on MySQL's
 //! shared read locks), and the transfer is retried.
 
-use txkit::{IsolationLevel, Result, params};
+use txkit::{IsolationLevel, Result};
 
-use super::{Bank, Outcome, Transfer, move_money, payer};
+use super::sql::{move_money, payer, read_pair};
+use crate::{Bank, Outcome, Transfer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     let opts = bank.options().isolation(IsolationLevel::Serializable);
     let mut tx = bank.engine.begin_with(opts).await?;
-    let rows = tx
-        .query(
-            &format!(
-                "SELECT id, balance, version FROM {} WHERE id IN (?, ?)",
-                bank.accounts
-            ),
-            &params![t.from, t.to],
-        )
-        .await?;
+    let rows = read_pair(&mut tx, bank, t).await?;
     let (balance, _) = payer(&rows, t)?;
     if balance < t.amount {
         tx.rollback().await?;
-        return Ok(Outcome::Refused);
+        return Ok(Outcome::Refused { balance });
     }
     move_money(&mut tx, bank, t).await?;
     tx.commit().await?;

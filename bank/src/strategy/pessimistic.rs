@@ -3,7 +3,8 @@
 
 use txkit::{Result, params};
 
-use super::{Bank, Outcome, Transfer, lock_clause, locked_pair_sql, move_money, payer};
+use super::sql::{lock_clause, locked_pair_sql, move_money, payer};
+use crate::{Bank, Outcome, Transfer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
@@ -16,7 +17,7 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     let (balance, _) = payer(&rows, t)?;
     if balance < t.amount {
         tx.rollback().await?;
-        return Ok(Outcome::Refused);
+        return Ok(Outcome::Refused { balance });
     }
     move_money(&mut tx, bank, t).await?;
     tx.commit().await?;
