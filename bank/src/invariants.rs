@@ -81,33 +81,35 @@ impl Invariants {
             .filter(|(id, cents)| balances.get(id) != Some(cents))
             .count() as u64;
 
-        let mut violations = Vec::new();
-        if balances.len() != accounts as usize {
-            violations.push(format!(
-                "{} accounts found, {accounts} opened",
-                balances.len()
-            ));
-        }
-        if total_after != total_before {
-            violations.push(format!(
-                "money not conserved: {total_before} cents before, {total_after} after"
-            ));
-        }
-        if negative_balances > 0 {
-            violations.push(format!(
-                "{negative_balances} accounts have a negative balance"
-            ));
-        }
-        if ledger_rows != committed {
-            violations.push(format!(
-                "{ledger_rows} ledger rows for {committed} committed transfers"
-            ));
-        }
-        if balances_not_matching_ledger > 0 {
-            violations.push(format!(
-                "{balances_not_matching_ledger} balances differ from what the ledger explains"
-            ));
-        }
+        // Each check: whether it is broken, and what to say if it is.
+        let checks = [
+            (
+                balances.len() != accounts as usize,
+                format!("{} accounts found, {accounts} opened", balances.len()),
+            ),
+            (
+                total_after != total_before,
+                format!("money not conserved: {total_before} cents before, {total_after} after"),
+            ),
+            (
+                negative_balances > 0,
+                format!("{negative_balances} accounts have a negative balance"),
+            ),
+            (
+                ledger_rows != committed,
+                format!("{ledger_rows} ledger rows for {committed} committed transfers"),
+            ),
+            (
+                balances_not_matching_ledger > 0,
+                format!(
+                    "{balances_not_matching_ledger} balances differ from what the ledger explains"
+                ),
+            ),
+        ];
+        let violations = checks
+            .into_iter()
+            .filter_map(|(broken, violation)| broken.then_some(violation))
+            .collect();
         Invariants {
             total_before,
             total_after,

@@ -4,7 +4,7 @@
 
 use txkit::{IsolationLevel, Result};
 
-use super::sql::{move_money, payer, read_pair};
+use super::sql::{read_pair, settle};
 use crate::{Bank, Outcome, Transfer};
 
 /// One attempt at `t`.
@@ -12,12 +12,5 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     let opts = bank.options().isolation(IsolationLevel::Serializable);
     let mut tx = bank.engine.begin_with(opts).await?;
     let rows = read_pair(&mut tx, bank, t).await?;
-    let (balance, _) = payer(&rows, t)?;
-    if balance < t.amount {
-        tx.rollback().await?;
-        return Ok(Outcome::Refused { balance });
-    }
-    move_money(&mut tx, bank, t).await?;
-    tx.commit().await?;
-    Ok(Outcome::Committed)
+    settle(tx, bank, t, &rows).await
 }

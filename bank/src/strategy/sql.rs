@@ -3,7 +3,7 @@
 
 use txkit::{Error, ErrorKind, Result, Row, RowLock, Transaction, Value, params};
 
-use crate::{Bank, Transfer};
+use crate::{Bank, Outcome, Transfer};
 
 /// The clause that locks selected rows for update, or nothing on SQLite, where the
 /// IMMEDIATE transaction already holds the database's one write lock.
@@ -58,12 +58,25 @@ pub(super) fn payer(rows: &[Row], t: &Transfer) -> Result<(i64, i64)> {
     Err(Error::config(format!("account {} is missing", t.from)))
 }
 
-/// Moves the money (bumping both versions) and writes the ledger row.
-pub(super) async fn move_money(tx: &mut Transaction<'_>, bank: &Bank, t: &Transfer) -> Result<()> {
+/// Ends the transaction `tx`, which read both accounts of `t` as `rows`: refused (rolled
+/// back) if the payer has less than the amount, else the money moved (bumping both
+/// versions), the ledger row written and committed.
+pub(super) async fn settle(
+    mut tx: Transaction<'_>,
+    bank: &Bank,
+    t: &Transfer,
+    rows: &[Row],
+) -> Result<Outcome> {
+    let (balance, _) = payer(rows, t)?;
+    if balance < t.amount {
+        tx.rollback().await?;
+        return Ok(Outcome::Refused { balance });
+    }
     for (sql, params) in &money_moves(bank, t) {
         tx.execute(sql, params).await?;
     }
-    Ok(())
+    tx.commit().await?;
+    Ok(Outcome::Committed)
 }
 
 /// A transfer's writes — debit, credit, ledger row — as SQL with its parameters.

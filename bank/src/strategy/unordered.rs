@@ -4,7 +4,7 @@
 
 use txkit::{Result, params};
 
-use super::sql::{lock_clause, move_money, payer};
+use super::sql::{lock_clause, settle};
 use crate::{Bank, Outcome, Transfer};
 
 /// One attempt at `t`.
@@ -20,12 +20,5 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     // Give an opposite transfer the time to take its first lock.
     tokio::task::yield_now().await;
     rows.extend(tx.query(&select, &params![t.to]).await?);
-    let (balance, _) = payer(&rows, t)?;
-    if balance < t.amount {
-        tx.rollback().await?;
-        return Ok(Outcome::Refused { balance });
-    }
-    move_money(&mut tx, bank, t).await?;
-    tx.commit().await?;
-    Ok(Outcome::Committed)
+    settle(tx, bank, t, &rows).await
 }
