@@ -3,6 +3,7 @@
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use txkit::IsolationLevel;
+use txkit_bank::Strategy;
 
 /// txkit's command-line tools.
 #[derive(Debug, Parser)]
@@ -53,6 +54,18 @@ impl StrategyName {
             Self::Serializable => "serializable",
             Self::Queue => "queue",
             Self::LostUpdateFaulty => "lost-update-faulty",
+        }
+    }
+
+    /// The strategy that makes each transfer (the queue's worker makes them pessimistically).
+    pub(crate) fn strategy(self) -> Strategy {
+        match self {
+            Self::Pessimistic | Self::Queue => Strategy::Pessimistic,
+            Self::PessimisticUnordered => Strategy::PessimisticUnordered,
+            Self::Pipelined => Strategy::Pipelined,
+            Self::Optimistic => Strategy::Optimistic,
+            Self::Serializable => Strategy::Serializable,
+            Self::LostUpdateFaulty => Strategy::LostUpdateFaulty,
         }
     }
 }

@@ -5,19 +5,18 @@
 //! and prints a table (and with `--plot` an SVG chart).
 
 mod args;
-mod invariants;
 mod progress;
 mod report;
-mod rng;
-mod strategy;
+mod runner;
 mod sweep;
 mod workload;
 
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::Parser;
 use txkit::Engine;
+use txkit_bank::Invariants;
 
 use args::{BankArgs, Cli, Command, StrategyChoice, StrategyName, Sweep};
 use report::{Latency, Pool, Report};
@@ -119,7 +118,7 @@ async fn bank(args: BankArgs) -> Result<ExitCode, String> {
         txkit::ErrorKind::Config => e.to_string(),
         _ => format!("cannot connect to {shown}: {e}"),
     })?;
-    let seed = args.seed.unwrap_or_else(clock_seed);
+    let seed = args.seed.unwrap_or_else(txkit_bank::clock_seed);
     let outcome = match (&args.sweep, args.strategy) {
         (Some(Sweep::Workers(counts)), choice) => {
             run_sweep(&engine, &args, &choice.strategies(), counts, seed).await
@@ -225,7 +224,7 @@ async fn measure(
     let mut run = match run {
         Ok(run) => run,
         Err(e) => {
-            let _ = workload::teardown(&bank).await;
+            let _ = bank.tables.drop(engine).await;
             return Err(format!("transfer failed: {e}"));
         }
     };
@@ -234,10 +233,16 @@ async fn measure(
             .await
             .map_err(|e| format!("cannot inject the fault: {e}"))?;
     }
-    let invariants = invariants::check(&bank, args.accounts, args.initial_balance, run.committed)
-        .await
-        .map_err(|e| format!("cannot check the invariants: {e}"))?;
-    let _ = workload::teardown(&bank).await;
+    let invariants = Invariants::check(
+        engine,
+        &bank.tables,
+        args.accounts,
+        args.initial_balance,
+        run.committed,
+    )
+    .await
+    .map_err(|e| format!("cannot check the invariants: {e}"))?;
+    let _ = bank.tables.drop(engine).await;
     let stats = engine.stats();
 
     let (transfers, retries) = report::counts(&run);
@@ -265,11 +270,4 @@ async fn measure(
         invariants,
         ok,
     })
-}
-
-/// A seed from the clock, for runs without --seed.
-fn clock_seed() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0x5EED, |d| d.as_nanos() as u64)
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use txkit::pool::PoolStats;
+use txkit_bank::Invariants;
 
-use crate::invariants::Invariants;
 use crate::workload::RunResult;
 
 /// Everything a run measured.

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use txkit::{Engine, Error, Result, RetryPolicy, params};
+use txkit::{Engine, Error, Result, RetryPolicy};
+use txkit_bank::{Bank, LedgerKey, Outcome, Rng, Tables, Transfer};
 
 use crate::args::{BankArgs, StrategyName};
 use crate::progress::{Counters, Goal, Progress};
-use crate::rng::XorShift;
-use crate::strategy::{self, Bank, Outcome, Strategy, Transfer};
+use crate::runner::{self, Runner};
+
+/// The most cents one transfer moves (at least 1).
+const MAX_AMOUNT: u64 = 50;
 
 /// What the workers did.
 #[derive(Debug, Default)]
@@ -46,58 +49,15 @@ impl RunResult {
 
 /// Drops and creates the bank's tables and opens `args.accounts` accounts.
 pub(crate) async fn setup(engine: &Engine, args: &BankArgs) -> Result<Bank> {
-    let bank = Bank {
+    let tables = Tables::with_prefix(&args.table_prefix, LedgerKey::TransferId);
+    tables
+        .create(engine, args.accounts, args.initial_balance)
+        .await?;
+    Ok(Bank {
         engine: engine.clone(),
-        accounts: format!("{}accounts", args.table_prefix),
-        ledger: format!("{}ledger", args.table_prefix),
+        tables,
         isolation: args.isolation,
-    };
-    for table in [&bank.ledger, &bank.accounts] {
-        engine
-            .execute(&format!("DROP TABLE IF EXISTS {table}"), &[])
-            .await?;
-    }
-    engine
-        .execute(
-            &format!(
-                "CREATE TABLE {} (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL, \
-                 version BIGINT NOT NULL)",
-                bank.accounts
-            ),
-            &[],
-        )
-        .await?;
-    engine
-        .execute(
-            &format!(
-                "CREATE TABLE {} (id VARCHAR(64) PRIMARY KEY, from_id BIGINT NOT NULL, \
-                 to_id BIGINT NOT NULL, amount BIGINT NOT NULL)",
-                bank.ledger
-            ),
-            &[],
-        )
-        .await?;
-    let mut tx = engine.begin().await?;
-    let insert = format!(
-        "INSERT INTO {} (id, balance, version) VALUES (?, ?, 0)",
-        bank.accounts
-    );
-    for id in 1..=i64::from(args.accounts) {
-        tx.execute(&insert, &params![id, args.initial_balance])
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(bank)
-}
-
-/// Drops the bank's tables.
-pub(crate) async fn teardown(bank: &Bank) -> Result<()> {
-    for table in [&bank.ledger, &bank.accounts] {
-        bank.engine
-            .execute(&format!("DROP TABLE IF EXISTS {table}"), &[])
-            .await?;
-    }
-    Ok(())
+    })
 }
 
 /// Credits one cent out of nowhere to account 1: a broken invariant, for testing the
@@ -107,7 +67,7 @@ pub(crate) async fn inject_fault(bank: &Bank) -> Result<()> {
         .execute(
             &format!(
                 "UPDATE {} SET balance = balance + 1 WHERE id = 1",
-                bank.accounts
+                bank.tables.accounts
             ),
             &[],
         )
@@ -119,7 +79,7 @@ pub(crate) async fn inject_fault(bank: &Bank) -> Result<()> {
 #[derive(Debug)]
 struct Shared {
     bank: Arc<Bank>,
-    strategy: Strategy,
+    runner: Runner,
     policy: RetryPolicy,
     counters: Arc<Counters>,
     /// The next transfer number to claim (with a transfer count).
@@ -147,8 +107,8 @@ pub(crate) async fn run(
     let started = Instant::now();
     let shared = Arc::new(Shared {
         bank: Arc::new(bank),
-        strategy: Strategy::new(strategy, workers),
-        policy: strategy::policy(args.max_attempts),
+        runner: Runner::new(strategy, workers),
+        policy: runner::policy(args.max_attempts),
         counters: Arc::clone(&counters),
         next: AtomicU64::new(0),
         limit: match goal {
@@ -184,7 +144,7 @@ pub(crate) async fn run(
     total.elapsed = started.elapsed();
     progress.finish();
     if let Some(shared) = Arc::into_inner(shared) {
-        shared.strategy.shutdown().await;
+        shared.runner.shutdown().await;
     }
     match first_error {
         Some(e) => Err(e),
@@ -193,7 +153,7 @@ pub(crate) async fn run(
 }
 
 async fn worker(shared: Arc<Shared>, w: u32, seed: u64) -> Result<RunResult> {
-    let mut rng = XorShift::new(seed, u64::from(w));
+    let mut rng = Rng::new(seed, u64::from(w));
     let mut out = RunResult::default();
     let mut seq = 0_u64;
     loop {
@@ -209,10 +169,11 @@ async fn worker(shared: Arc<Shared>, w: u32, seed: u64) -> Result<RunResult> {
             break;
         }
         seq += 1;
-        let transfer = pick(&mut rng, shared.accounts, format!("w{w}-{seq}"));
+        let transfer =
+            Transfer::random(&mut rng, shared.accounts, MAX_AMOUNT, format!("w{w}-{seq}"));
         let started = Instant::now();
         let attempted = shared
-            .strategy
+            .runner
             .transfer(&shared.bank, &shared.policy, transfer)
             .await;
         let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -223,11 +184,12 @@ async fn worker(shared: Arc<Shared>, w: u32, seed: u64) -> Result<RunResult> {
         c.retries
             .fetch_add(attempted.retries.len() as u64, Ordering::Relaxed);
         match attempted.result {
-            Ok(Outcome::Committed) => {
+            // No strategy here looks its transfer up, so none is ever already committed.
+            Ok(Outcome::Committed | Outcome::AlreadyCommitted) => {
                 out.committed += 1;
                 c.committed.fetch_add(1, Ordering::Relaxed);
             }
-            Ok(Outcome::Refused) => {
+            Ok(Outcome::Refused { .. }) => {
                 out.refused += 1;
                 c.refused.fetch_add(1, Ordering::Relaxed);
             }
@@ -243,33 +205,4 @@ async fn worker(shared: Arc<Shared>, w: u32, seed: u64) -> Result<RunResult> {
         c.finished.fetch_add(1, Ordering::Relaxed);
     }
     Ok(out)
-}
-
-/// A random transfer between two distinct accounts of `1..=accounts`, of 1 to 50 cents.
-fn pick(rng: &mut XorShift, accounts: u64, id: String) -> Transfer {
-    let from = rng.below(accounts);
-    let to = (from + 1 + rng.below(accounts - 1)) % accounts;
-    let amount = 1 + rng.below(50);
-    Transfer {
-        id,
-        from: i64::try_from(from + 1).unwrap_or(1),
-        to: i64::try_from(to + 1).unwrap_or(2),
-        amount: i64::try_from(amount).unwrap_or(1),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{XorShift, pick};
-
-    #[test]
-    fn picks_distinct_accounts_and_small_amounts() {
-        let mut rng = XorShift::new(42, 0);
-        for n in 0..1000 {
-            let t = pick(&mut rng, 3, format!("t{n}"));
-            assert_ne!(t.from, t.to);
-            assert!((1..=3).contains(&t.from) && (1..=3).contains(&t.to));
-            assert!((1..=50).contains(&t.amount));
-        }
-    }
 }

@@ -1,6 +1,8 @@
-//! The bank of the SQLAlchemy transaction chapter: accounts, transfers that refuse an
-//! overdraft, and a ledger with one row per transfer. Shared by `examples/bank` and the test
-//! suite, which runs it concurrently and checks that money is conserved.
+//! The bank of the SQLAlchemy transaction chapter on txkit's entities and sessions:
+//! accounts, transfers that refuse an overdraft, and a ledger with one row per transfer.
+//! Shared by `examples/bank` and the test suite, which runs it concurrently and checks that
+//! money is conserved. The transfer and how it ended are the bank workload's own
+//! (`txkit-bank`, which `txkit bank` and the tests run with raw SQL and other strategies).
 //!
 //! Money is stored as integer cents in a 64-bit column: never as a float.
 
@@ -9,6 +11,7 @@ use std::time::Duration;
 use txkit::{
     Engine, Entity, Error, ErrorKind, Result, RetryPolicy, RowLock, SortOrder, create_all, retry,
 };
+use txkit_bank::{Outcome, Transfer};
 
 /// An account; its balance in cents.
 #[derive(Debug, Clone, PartialEq, Entity)]
@@ -38,15 +41,6 @@ pub(crate) struct Bank {
     engine: Engine,
 }
 
-/// How a transfer ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Transfer {
-    /// Committed, with a ledger row under this id.
-    Done { id: String },
-    /// Refused: the payer had only `balance` cents.
-    Refused { balance: i64 },
-}
-
 /// How many times a transfer is attempted when it meets a deadlock, a serialization
 /// failure or a lock timeout.
 const ATTEMPTS: u32 = 8;
@@ -73,16 +67,10 @@ impl Bank {
         session.commit().await
     }
 
-    /// Moves `cents` from one account to another in one transaction, recorded in the ledger
-    /// under `transfer_id`; refused if the payer would go below zero. Retried (as a whole)
-    /// on deadlocks, serialization failures and lock timeouts.
-    pub(crate) async fn transfer(
-        &self,
-        transfer_id: &str,
-        from: i64,
-        to: i64,
-        cents: i64,
-    ) -> Result<Transfer> {
+    /// Moves `t.amount` cents from one account to another in one transaction, recorded in
+    /// the ledger under `t.id`; refused if the payer would go below zero. Retried (as a
+    /// whole) on deadlocks, serialization failures and lock timeouts.
+    pub(crate) async fn transfer(&self, t: &Transfer) -> Result<Outcome> {
         // Deadlocks, serialization failures and lock timeouts end the attempt: re-run the
         // whole transfer, with backoff.
         let policy = RetryPolicy::new()
@@ -90,19 +78,11 @@ impl Bank {
             .base_delay(Duration::from_millis(2))
             .retry_on(ErrorKind::LockTimeout)
             .named("bank transfer");
-        retry(&policy, async || {
-            self.try_transfer(transfer_id, from, to, cents).await
-        })
-        .await
+        retry(&policy, async || self.try_transfer(t).await).await
     }
 
-    async fn try_transfer(
-        &self,
-        transfer_id: &str,
-        from: i64,
-        to: i64,
-        cents: i64,
-    ) -> Result<Transfer> {
+    async fn try_transfer(&self, t: &Transfer) -> Result<Outcome> {
+        let (from, to, cents) = (t.from, t.to, t.amount);
         if from == to || cents <= 0 {
             return Err(Error::config(
                 "a transfer needs two accounts and a positive amount",
@@ -129,22 +109,20 @@ impl Bank {
             .map_or(0, |a| a.balance);
         if balance < cents {
             session.rollback().await?;
-            return Ok(Transfer::Refused { balance });
+            return Ok(Outcome::Refused { balance });
         }
         for account in accounts {
             account.balance += if account.id == from { -cents } else { cents };
         }
         session.add(LedgerEntry {
-            id: transfer_id.to_owned(),
+            id: t.id.clone(),
             from_id: from,
             to_id: to,
             amount: cents,
         });
         // The flush writes the ledger row and both changed balances, then COMMIT.
         session.commit().await?;
-        Ok(Transfer::Done {
-            id: transfer_id.to_owned(),
-        })
+        Ok(Outcome::Committed)
     }
 
     /// Every account as (id, owner, cents), by id.
@@ -157,13 +135,18 @@ impl Bank {
             .collect())
     }
 
-    /// The ledger as (id, from, to, cents).
-    pub(crate) async fn ledger(&self) -> Result<Vec<(String, i64, i64, i64)>> {
+    /// The ledger's transfers.
+    pub(crate) async fn ledger(&self) -> Result<Vec<Transfer>> {
         let mut conn = self.engine.connection().await?;
         let entries = conn.select::<LedgerEntry>().all().await?;
         Ok(entries
             .into_iter()
-            .map(|e| (e.id, e.from_id, e.to_id, e.amount))
+            .map(|e| Transfer {
+                id: e.id,
+                from: e.from_id,
+                to: e.to_id,
+                amount: e.amount,
+            })
             .collect())
     }
 }

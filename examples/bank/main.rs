@@ -14,7 +14,8 @@ mod common;
 #[path = "logic.rs"]
 mod logic;
 
-use logic::{Bank, Transfer};
+use logic::Bank;
+use txkit_bank::{Outcome, Transfer};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -38,11 +39,19 @@ pub(crate) async fn run(url: &str) -> Result<(), BoxError> {
         ("t2", 2, 3, dollars(70)),
         ("t3", 3, 1, dollars(80)),
     ] {
-        match bank.transfer(id, from, to, cents).await? {
-            Transfer::Done { id } => {
+        let t = Transfer {
+            id: id.to_owned(),
+            from,
+            to,
+            amount: cents,
+        };
+        match bank.transfer(&t).await? {
+            // Only a transfer retried after an unknown outcome, which this bank does not
+            // look up, could find itself already committed.
+            Outcome::Committed | Outcome::AlreadyCommitted => {
                 println!("transfer {id}: {} from {from} to {to}", money(cents))
             }
-            Transfer::Refused { balance } => println!(
+            Outcome::Refused { balance } => println!(
                 "transfer {id}: {} from {from} to {to} refused: only {} there",
                 money(cents),
                 money(balance)

@@ -4,16 +4,17 @@
 #[path = "../../examples/bank/logic.rs"]
 mod logic;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-use logic::{Bank, Transfer};
+use logic::Bank;
+use txkit_bank::{Invariants, Outcome, Rng, Transfer};
 
 use crate::common::TestDb;
 use crate::entities::Isolated;
 
 crate::matrix!(sea_orm: bank_conserves_money);
 
-const ACCOUNTS: i64 = 5;
+const ACCOUNTS: u32 = 5;
 const INITIAL: i64 = 1_000;
 const TASKS: usize = 6;
 const TRANSFERS_PER_TASK: usize = 25;
@@ -22,7 +23,7 @@ async fn bank_conserves_money(db: TestDb) {
     // The bank's tables have fixed names: a database (or schema) of this test's own.
     let iso = Isolated::new(&db, 4).await;
     let bank = Bank::create(iso.engine.clone()).await.unwrap();
-    for id in 1..=ACCOUNTS {
+    for id in 1..=i64::from(ACCOUNTS) {
         bank.open_account(id, &format!("owner{id}"), INITIAL)
             .await
             .unwrap();
@@ -33,23 +34,17 @@ async fn bank_conserves_money(db: TestDb) {
         tasks.push(tokio::spawn(async move {
             let mut done = Vec::new();
             let mut refused = 0;
-            // A small deterministic generator: each task its own sequence.
-            let mut state = 0x9E37_79B9_u64.wrapping_mul(task as u64 + 1);
+            // Each task its own deterministic sequence: transfers of 1 to 400 cents.
+            let mut rng = Rng::new(0x9E37_79B9, task as u64);
             for n in 0..TRANSFERS_PER_TASK {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let from = (state % ACCOUNTS as u64) as i64 + 1;
-                let to = ((state >> 8) % (ACCOUNTS as u64 - 1)) as i64 + 1;
-                let to = if to >= from { to + 1 } else { to };
-                let cents = ((state >> 16) % 400) as i64 + 1;
-                let id = format!("t{task}-{n}");
-                match bank.transfer(&id, from, to, cents).await.unwrap() {
-                    Transfer::Done { id } => done.push((id, from, to, cents)),
-                    Transfer::Refused { balance } => {
-                        assert!(balance < cents);
+                let t = Transfer::random(&mut rng, ACCOUNTS.into(), 400, format!("t{task}-{n}"));
+                match bank.transfer(&t).await.unwrap() {
+                    Outcome::Committed => done.push(t),
+                    Outcome::Refused { balance } => {
+                        assert!(balance < t.amount);
                         refused += 1;
                     }
+                    Outcome::AlreadyCommitted => panic!("{t:?}: nothing looks a transfer up"),
                 }
             }
             (done, refused)
@@ -62,33 +57,30 @@ async fn bank_conserves_money(db: TestDb) {
         committed.extend(done);
         refused += r;
     }
-    let balances = bank.balances().await.unwrap();
-    let total: i64 = balances.iter().map(|(_, _, c)| c).sum();
-    assert_eq!(total, ACCOUNTS * INITIAL, "money was created or destroyed");
-    assert!(balances.iter().all(|(_, _, c)| *c >= 0), "{balances:?}");
-
-    let ledger = bank.ledger().await.unwrap();
-    assert_eq!(
-        ledger.len(),
-        committed.len(),
-        "ledger rows vs acknowledged commits"
+    let balances: BTreeMap<i64, i64> = bank
+        .balances()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _, cents)| (id, cents))
+        .collect();
+    let mut ledger = bank.ledger().await.unwrap();
+    // Every account there, money conserved, no negative balance, one ledger row per
+    // acknowledged commit, every balance explained by the ledger.
+    let invariants = Invariants::of(
+        ACCOUNTS,
+        INITIAL,
+        committed.len() as u64,
+        &balances,
+        &ledger,
     );
+    assert!(invariants.ok(), "{:?} {balances:?}", invariants.violations);
     committed.sort();
-    let mut ledger_sorted = ledger.clone();
-    ledger_sorted.sort();
+    ledger.sort();
     assert_eq!(
-        ledger_sorted, committed,
+        ledger, committed,
         "the ledger holds exactly the acknowledged transfers"
     );
-
-    let mut expected: HashMap<i64, i64> = (1..=ACCOUNTS).map(|id| (id, INITIAL)).collect();
-    for (_, from, to, cents) in &ledger {
-        *expected.entry(*from).or_default() -= cents;
-        *expected.entry(*to).or_default() += cents;
-    }
-    for (id, _, cents) in &balances {
-        assert_eq!(expected[id], *cents, "account {id}");
-    }
     assert_eq!(committed.len() + refused, TASKS * TRANSFERS_PER_TASK);
     db.assert_no_idle_in_transaction().await;
     drop(bank);

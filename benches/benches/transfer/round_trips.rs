@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 
+use txkit_bank::Rng;
+
 use crate::cells::cells;
 use crate::contenders::{self, Server};
 use crate::proxy::{Proxy, through};
 use crate::schema::Backend;
-use crate::workload::{Rng, Sizing, Work};
+use crate::workload::{Sizing, Work};
 
 /// Operations counted per contender and work, after the warm-up.
 const COUNTED: u64 = 4;
@@ -50,7 +52,7 @@ pub(crate) fn count(server: &Server) -> RoundTrips {
                     .find(|cell| cell.plan.work == work)
                     .expect("a cell")
                     .plan;
-                let mut rng = Rng::new(7);
+                let mut rng = Rng::new(7, 0);
                 for n in 0..2 {
                     worker.run(plan.op(&mut rng, 0, n)).await;
                 }

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use txkit::{Engine, ErrorKind, QueueWorker, SqliteBehavior, TxOptions, params};
+use txkit_bank::Rng;
 
 use crate::schema::{ACCOUNTS, Backend, check, q};
-use crate::workload::{Plan, Rng, Work, quantile};
+use crate::workload::{Plan, Work, quantile};
 
 pub(crate) const TASKS: usize = 8;
 
@@ -78,7 +79,7 @@ fn ops(task: usize, per_task: usize) -> Vec<(i64, i64)> {
         work: Work::Transfer,
         accounts: ACCOUNTS,
     };
-    let mut rng = Rng::new(task as u64 + 99);
+    let mut rng = Rng::new(99, task as u64);
     (0..per_task)
         .map(|n| match plan.op(&mut rng, task, n as i64) {
             crate::workload::Op::Transfer { from, to } => (from, to),

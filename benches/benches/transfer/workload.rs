@@ -6,6 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use txkit_bank::Rng;
+
 /// Rows in one INSERT batch (one transaction).
 pub(crate) const BATCH_ROWS: i64 = 100;
 
@@ -97,28 +99,6 @@ pub(crate) trait Contender: Send + Sync {
     }
 }
 
-/// splitmix64: a tiny, seedable generator, so no task shares state with another.
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// An id in `1..=n`.
-    pub(crate) fn id(&mut self, n: i64) -> i64 {
-        (self.next() % n.unsigned_abs()) as i64 + 1
-    }
-}
-
 /// A cell's work: what to run, over how many accounts (10 = hot rows, 1,000,000 = none
 /// shared).
 #[derive(Clone, Copy, Debug)]
@@ -128,19 +108,17 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The next op of task `task` (`tag` numbers the INSERT batches).
+    /// The next op of task `task` (`tag` numbers the INSERT batches), its accounts drawn
+    /// from `rng` (the bank workload's generator; each task its own stream).
     pub(crate) fn op(&self, rng: &mut Rng, task: usize, tag: i64) -> Op {
+        let accounts = self.accounts.unsigned_abs();
         match self.work {
             Work::Transfer | Work::RandomOrder => {
-                let from = rng.id(self.accounts);
-                let mut to = rng.id(self.accounts - 1);
-                if to >= from {
-                    to += 1;
-                }
+                let (from, to) = rng.account_pair(accounts);
                 Op::Transfer { from, to }
             }
             Work::PointRead => Op::PointRead {
-                id: rng.id(self.accounts),
+                id: rng.account(accounts),
             },
             Work::InsertBatch => Op::InsertBatch { tag },
             Work::Select1 => Op::Select1,
@@ -179,7 +157,7 @@ pub(crate) async fn batch(
         .enumerate()
         .map(|(i, mut worker)| {
             tokio::spawn(async move {
-                let mut rng = Rng::new(seed.wrapping_mul(1000).wrapping_add(i as u64));
+                let mut rng = Rng::new(seed, i as u64);
                 let mut latencies = Vec::with_capacity(per_task);
                 for n in 0..per_task {
                     let op = plan.op(&mut rng, i, (i * per_task + n) as i64);

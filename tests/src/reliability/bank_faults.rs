@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use txkit::{Engine, params};
+use txkit_bank::Rng;
 
-use super::bank_rng::Rng;
 use super::bank_sessions::Sessions;
 use crate::common::{Kind, TestDb};
 

@@ -119,9 +119,9 @@ pub(crate) async fn cell_on(
         verdict.lost,
         verdict.duplicated,
         verdict.phantom,
-        verdict.mismatched,
-        verdict.negative,
-        verdict.final_total,
+        verdict.invariants.balances_not_matching_ledger,
+        verdict.invariants.negative_balances,
+        verdict.invariants.total_after,
         record.max_op.as_millis(),
         if plan.shared_read {
             "shared"
@@ -154,7 +154,7 @@ pub(crate) async fn cell_on(
     assert!(
         verdict.clean(),
         "ledger rows {}, acknowledged {}: {:#?}",
-        verdict.ledger,
+        verdict.invariants.ledger_rows,
         record.committed.len(),
         verdict.details
     );

@@ -1,88 +1,49 @@
 //! The bank's two tables — ten accounts of 1,000 and a ledger with one row per committed
-//! transfer — and the queries that read them back for the final checks.
+//! transfer (the bank workload's, `txkit-bank`) — and the queries that read them back for
+//! the final checks.
 //!
-//! The ledger's transfer id is indexed but deliberately *not* unique: a transfer applied
-//! twice must show up as two ledger rows (which the checks count) rather than be stopped by
-//! a constraint, so the test proves the client's own idempotence (look the id up before
-//! retrying after an unknown outcome), not the schema's.
+//! The ledger's transfer id is indexed but deliberately *not* unique
+//! ([`LedgerKey::Sequence`]): a transfer applied twice must show up as two ledger rows
+//! (which the checks count) rather than be stopped by a constraint, so the test proves the
+//! client's own idempotence (look the id up before retrying after an unknown outcome), not
+//! the schema's.
 
-use txkit::{Engine, params};
+use std::collections::BTreeMap;
+
+use txkit::Engine;
+use txkit_bank::{LedgerKey, Tables, Transfer};
 
 use crate::common::{Kind, TestDb, unique};
 
 /// How many accounts the bank has.
-pub(crate) const ACCOUNTS: i64 = 10;
+pub(crate) const ACCOUNTS: u32 = 10;
 /// Every account's opening balance.
 pub(crate) const INITIAL: i64 = 1_000;
 /// The money in the bank, always.
-pub(crate) const TOTAL: i64 = ACCOUNTS * INITIAL;
+pub(crate) const TOTAL: i64 = ACCOUNTS as i64 * INITIAL;
 
 /// One bank: its engine and its two tables.
 #[derive(Debug, Clone)]
 pub(crate) struct Bank {
     pub(crate) engine: Engine,
     pub(crate) kind: Kind,
-    pub(crate) accounts: String,
-    pub(crate) ledger: String,
-}
-
-/// One ledger row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LedgerRow {
-    pub(crate) id: String,
-    pub(crate) from: i64,
-    pub(crate) to: i64,
-    pub(crate) amount: i64,
+    pub(crate) tables: Tables,
 }
 
 impl Bank {
     /// Creates the tables (uniquely named for this test) and opens the accounts.
     pub(crate) async fn create(db: &TestDb, engine: Engine) -> Bank {
-        let prefix = unique("relbank");
-        let bank = Bank {
+        let prefix = format!("{}_", unique("relbank"));
+        let tables = Tables::with_prefix(&prefix, LedgerKey::Sequence);
+        tables
+            .create(&engine, ACCOUNTS, INITIAL)
+            .await
+            .expect("create the bank");
+        Bank {
             engine,
             kind: db.kind,
-            accounts: format!("{prefix}_accounts"),
-            ledger: format!("{prefix}_ledger"),
-        };
-        let e = &bank.engine;
-        e.execute(
-            &format!(
-                "CREATE TABLE {} (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)",
-                bank.accounts
-            ),
-            &[],
-        )
-        .await
-        .expect("create accounts");
-        e.execute(
-            &format!(
-                "CREATE TABLE {} (seq {}, id VARCHAR(64) NOT NULL, from_id BIGINT NOT NULL, \
-                 to_id BIGINT NOT NULL, amount BIGINT NOT NULL)",
-                bank.ledger,
-                db.serial_pk()
-            ),
-            &[],
-        )
-        .await
-        .expect("create ledger");
-        e.execute(
-            &format!("CREATE INDEX {0}_by_id ON {0} (id)", bank.ledger),
-            &[],
-        )
-        .await
-        .expect("index the ledger");
-        let mut tx = e.begin().await.expect("begin");
-        for id in 1..=ACCOUNTS {
-            tx.execute(
-                &format!("INSERT INTO {} (id, balance) VALUES (?, ?)", bank.accounts),
-                &params![id, INITIAL],
-            )
-            .await
-            .expect("open account");
+            tables,
         }
-        tx.commit().await.expect("commit the accounts");
-        bank
     }
 
     /// An SQL expression for the server's id of the session running it (0 on SQLite), so
@@ -96,48 +57,23 @@ impl Bank {
     }
 
     /// Every balance, by account id.
-    pub(crate) async fn balances(&self) -> Vec<(i64, i64)> {
-        self.engine
-            .query(
-                &format!("SELECT id, balance FROM {} ORDER BY id", self.accounts),
-                &[],
-            )
+    pub(crate) async fn balances(&self) -> BTreeMap<i64, i64> {
+        self.tables
+            .balances(&self.engine)
             .await
             .expect("read balances")
-            .iter()
-            .map(|r| (r.get("id").unwrap(), r.get("balance").unwrap()))
-            .collect()
     }
 
-    /// The whole ledger.
-    pub(crate) async fn ledger_rows(&self) -> Vec<LedgerRow> {
-        self.engine
-            .query(
-                &format!(
-                    "SELECT id, from_id, to_id, amount FROM {} ORDER BY seq",
-                    self.ledger
-                ),
-                &[],
-            )
+    /// The whole ledger, in insertion order.
+    pub(crate) async fn ledger_rows(&self) -> Vec<Transfer> {
+        self.tables
+            .ledger(&self.engine)
             .await
             .expect("read the ledger")
-            .iter()
-            .map(|r| LedgerRow {
-                id: r.get("id").unwrap(),
-                from: r.get("from_id").unwrap(),
-                to: r.get("to_id").unwrap(),
-                amount: r.get("amount").unwrap(),
-            })
-            .collect()
     }
 
     /// Drops the tables (after a passing run; a failing one keeps them to look at).
     pub(crate) async fn drop_tables(&self) {
-        for table in [&self.ledger, &self.accounts] {
-            self.engine
-                .execute(&format!("DROP TABLE IF EXISTS {table}"), &[])
-                .await
-                .expect("drop table");
-        }
+        self.tables.drop(&self.engine).await.expect("drop tables");
     }
 }

@@ -8,8 +8,13 @@
 //! ledger row, all in one transaction. After an attempt whose outcome was unknown, the next
 //! attempt first looks the transfer's ledger id up (after taking its locks, so a commit
 //! still finishing on the server is waited for) and stops there if it is present.
+//!
+//! This transfer is the test's own, not one of the bank workload's strategies
+//! (`txkit_bank::Strategy`, which write relative balances and never look an id up); it
+//! shares their transfer, outcome, tables and transaction options.
 
 use txkit::{IsolationLevel, Result, RowLock, SqliteBehavior, Transaction, TxOptions, params};
+use txkit_bank::{Outcome, Transfer, transaction_options};
 
 use super::bank_schema::Bank;
 
@@ -37,39 +42,6 @@ pub(crate) struct Plan {
     pub(crate) shared_read: bool,
 }
 
-impl Plan {
-    /// The options of the plan's transactions: its isolation level, and on SQLite a
-    /// `BEGIN IMMEDIATE` (ignored by the servers).
-    fn options(&self) -> TxOptions {
-        let opts = TxOptions::new().sqlite_behavior(SqliteBehavior::Immediate);
-        match self.isolation {
-            Some(level) => opts.isolation(level),
-            None => opts,
-        }
-    }
-}
-
-/// A transfer, with the ledger id the client chose before the first attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Transfer {
-    pub(crate) id: String,
-    pub(crate) from: i64,
-    pub(crate) to: i64,
-    pub(crate) amount: i64,
-}
-
-/// How an attempt that did not fail ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// This attempt committed the transfer.
-    Committed,
-    /// Refused: the payer had less than the amount.
-    Refused,
-    /// The ledger already holds the id: an earlier attempt, whose outcome was unknown,
-    /// committed. Nothing was written.
-    AlreadyCommitted,
-}
-
 /// One attempt at `t`. `lookup_first`: an earlier attempt's outcome is unknown, so check
 /// the ledger before writing. `reverse`: with [`Locking::RandomOrder`], lock `to` first.
 /// `on_session` is told the server's id of the session running the attempt.
@@ -81,13 +53,20 @@ pub(crate) async fn attempt(
     reverse: bool,
     on_session: impl FnOnce(i64),
 ) -> Result<Outcome> {
-    let mut tx = bank.engine.begin_with(plan.options()).await?;
+    // The plan's isolation level, and on SQLite a `BEGIN IMMEDIATE`.
+    let mut tx = bank
+        .engine
+        .begin_with(transaction_options(plan.isolation))
+        .await?;
     let (from_balance, to_balance, session) = read_pair(bank, plan, &mut tx, t, reverse).await?;
     on_session(session);
     if lookup_first {
         let rows = tx
             .query(
-                &format!("SELECT count(*) AS n FROM {} WHERE id = ?", bank.ledger),
+                &format!(
+                    "SELECT count(*) AS n FROM {} WHERE id = ?",
+                    bank.tables.ledger
+                ),
                 &params![t.id.clone()],
             )
             .await?;
@@ -98,12 +77,17 @@ pub(crate) async fn attempt(
     }
     if from_balance < t.amount {
         tx.rollback().await?;
-        return Ok(Outcome::Refused);
+        return Ok(Outcome::Refused {
+            balance: from_balance,
+        });
     }
     // Written lower id first: with plain reads, two transfers over the same pair then
     // conflict (a serialization failure, at once) instead of deadlocking, which PostgreSQL
     // detects only after `deadlock_timeout` (1 s).
-    let update = format!("UPDATE {} SET balance = ? WHERE id = ?", bank.accounts);
+    let update = format!(
+        "UPDATE {} SET balance = ? WHERE id = ?",
+        bank.tables.accounts
+    );
     let mut writes = [
         (t.from, from_balance - t.amount),
         (t.to, to_balance + t.amount),
@@ -112,14 +96,8 @@ pub(crate) async fn attempt(
     for (id, balance) in writes {
         tx.execute(&update, &params![balance, id]).await?;
     }
-    tx.execute(
-        &format!(
-            "INSERT INTO {} (id, from_id, to_id, amount) VALUES (?, ?, ?, ?)",
-            bank.ledger
-        ),
-        &params![t.id.clone(), t.from, t.to, t.amount],
-    )
-    .await?;
+    let (insert, params) = bank.tables.ledger_insert(t);
+    tx.execute(&insert, &params).await?;
     tx.commit().await?;
     Ok(Outcome::Committed)
 }
@@ -140,7 +118,7 @@ async fn read_pair(
                 .query(
                     &format!(
                         "SELECT id, balance, {sid} AS sid FROM {} WHERE id IN (?, ?)",
-                        bank.accounts
+                        bank.tables.accounts
                     ),
                     &params![t.from, t.to],
                 )
@@ -168,7 +146,7 @@ async fn read_pair(
     };
     let lock = format!(
         "SELECT balance, {sid} AS sid FROM {} WHERE id = ? FOR UPDATE",
-        bank.accounts
+        bank.tables.accounts
     );
     let mut balances = [0_i64; 2];
     let mut session = 0;
@@ -205,7 +183,7 @@ pub(crate) async fn read_all(bank: &Bank, plan: Plan) -> Result<(Vec<i64>, i64)>
             &format!(
                 "SELECT id, balance, {} AS sid FROM {} ORDER BY id{lock}",
                 bank.session_id_sql(),
-                bank.accounts
+                bank.tables.accounts
             ),
             &[],
         )

@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use txkit::{ErrorKind, RetryPolicy, retry};
+use txkit_bank::{Outcome, Rng, Transfer, clock_seed, mix};
 
 use super::bank_faults::Signals;
-use super::bank_rng::{Rng, mix};
 use super::bank_schema::{ACCOUNTS, Bank, TOTAL};
-use super::bank_transfer::{Outcome, Plan, Transfer, attempt, read_all};
+use super::bank_transfer::{Plan, attempt, read_all};
 
 /// Workers and duration of a run.
 #[derive(Debug, Clone, Copy)]
@@ -31,9 +31,18 @@ impl Settings {
         Settings {
             workers,
             duration: Duration::from_secs(secs),
-            seed: super::bank_rng::seed(),
+            seed: seed(),
         }
     }
+}
+
+/// A seed for a new run, printed in its summary line: `TXKIT_SEED` if set (to replay a
+/// run), else the clock. Each worker draws its own sequence from it.
+fn seed() -> u64 {
+    std::env::var("TXKIT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(clock_seed)
 }
 
 /// The longest one operation (retries included) may take before the run fails as hung.
@@ -167,15 +176,8 @@ async fn worker(shared: Arc<Shared>, w: usize) -> Record {
             read_op(&shared, &mut rec).await;
         } else {
             seq += 1;
-            let from = rng.below(ACCOUNTS as u64);
-            let to = (from + 1 + rng.below(ACCOUNTS as u64 - 1)) % ACCOUNTS as u64;
-            let t = Transfer {
-                id: format!("w{w}-{seq}"),
-                from: from as i64 + 1,
-                to: to as i64 + 1,
-                amount: rng.below(50) as i64 + 1,
-            };
-            transfer_op(&shared, w, t, rng.next(), &mut rec).await;
+            let t = Transfer::random(&mut rng, ACCOUNTS.into(), 50, format!("w{w}-{seq}"));
+            transfer_op(&shared, w, t, rng.next_u64(), &mut rec).await;
         }
         rec.max_op = rec.max_op.max(started.elapsed());
         shared.signals.finished[w].send_modify(|n| *n += 1);
@@ -257,7 +259,7 @@ async fn transfer_op(shared: &Shared, w: usize, t: Transfer, salt: u64, rec: &mu
                 rec.committed.push(t);
                 return;
             }
-            Ok(Ok(Outcome::Refused)) => {
+            Ok(Ok(Outcome::Refused { .. })) => {
                 rec.refused.push(t.id);
                 return;
             }

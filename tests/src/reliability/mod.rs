@@ -26,7 +26,6 @@ mod bank_cells;
 mod bank_check;
 mod bank_fault_cells;
 mod bank_faults;
-mod bank_rng;
 mod bank_run;
 mod bank_schema;
 mod bank_sessions;

@@ -5,7 +5,8 @@
 
 use txkit::{Result, params};
 
-use super::{Bank, Outcome, Transfer, locked_pair_sql, money_moves, payer};
+use super::sql::{locked_pair_sql, money_moves, payer};
+use crate::{Bank, Outcome, Transfer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
@@ -23,7 +24,7 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     let (balance, _) = payer(&rows, t)?;
     if balance < t.amount {
         session.rollback().await?;
-        return Ok(Outcome::Refused);
+        return Ok(Outcome::Refused { balance });
     }
     let moves = money_moves(bank, t);
     let statements = moves

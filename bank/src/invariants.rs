@@ -1,140 +1,124 @@
 //! The checks after a run: every account there, money conserved, no negative balance, one
 //! ledger row per committed transfer, and every balance explained by the ledger.
 //!
-//! No check counts duplicate transfer ids: the ledger's id is its PRIMARY KEY, so the
-//! database refuses a second row with an id (the transfer that tried fails with a unique
-//! violation, and the run reports it), and such a check could never fail.
+//! No check counts duplicate transfer ids: with [`LedgerKey::TransferId`] the ledger's id is
+//! its PRIMARY KEY, so the database refuses a second row with an id (the transfer that tried
+//! fails with a unique violation, and the run reports it), and such a check could never
+//! fail. With [`LedgerKey::Sequence`] a transfer applied twice makes one ledger row more
+//! than the commits; the test suite, which keys its ledger so, also counts the ids.
+//!
+//! [`LedgerKey::TransferId`]: crate::LedgerKey::TransferId
+//! [`LedgerKey::Sequence`]: crate::LedgerKey::Sequence
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use txkit::Result;
+use txkit::{Engine, Result};
 
-use crate::strategy::Bank;
+use crate::{Tables, Transfer};
 
-/// The outcome of every check.
+/// The result of every check.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Invariants {
+pub struct Invariants {
     /// Money in the bank before the run, in cents.
-    pub(crate) total_before: i64,
+    pub total_before: i64,
     /// Money in the bank after the run, in cents.
-    pub(crate) total_after: i64,
+    pub total_after: i64,
     /// Accounts with a negative balance.
-    pub(crate) negative_balances: u64,
+    pub negative_balances: u64,
     /// Rows in the ledger.
-    pub(crate) ledger_rows: u64,
+    pub ledger_rows: u64,
     /// Transfers the workers saw commit.
-    pub(crate) committed: u64,
+    pub committed: u64,
     /// Accounts whose balance differs from the initial balance plus the ledger's movements.
-    pub(crate) balances_not_matching_ledger: u64,
+    pub balances_not_matching_ledger: u64,
     /// Every broken invariant, in words.
-    pub(crate) violations: Vec<String>,
+    pub violations: Vec<String>,
 }
 
 impl Invariants {
     /// Whether every invariant holds.
-    pub(crate) fn ok(&self) -> bool {
+    pub fn ok(&self) -> bool {
         self.violations.is_empty()
     }
-}
 
-/// Reads the tables and checks them against `committed` transfers over `accounts`
-/// accounts that each started with `initial` cents.
-pub(crate) async fn check(
-    bank: &Bank,
-    accounts: u32,
-    initial: i64,
-    committed: u64,
-) -> Result<Invariants> {
-    let balances: BTreeMap<i64, i64> = bank
-        .engine
-        .query(
-            &format!("SELECT id, balance FROM {} ORDER BY id", bank.accounts),
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.get("id")?, r.get("balance")?)))
-        .collect::<Result<_>>()?;
-    let ledger: Vec<(String, i64, i64, i64)> = bank
-        .engine
-        .query(
-            &format!("SELECT id, from_id, to_id, amount FROM {}", bank.ledger),
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.get("id")?,
-                r.get("from_id")?,
-                r.get("to_id")?,
-                r.get("amount")?,
-            ))
-        })
-        .collect::<Result<_>>()?;
-    Ok(evaluate(accounts, initial, committed, &balances, &ledger))
-}
+    /// Reads `tables` and checks them against `committed` transfers over `accounts`
+    /// accounts that each started with `initial` cents.
+    pub async fn check(
+        engine: &Engine,
+        tables: &Tables,
+        accounts: u32,
+        initial: i64,
+        committed: u64,
+    ) -> Result<Invariants> {
+        let balances = tables.balances(engine).await?;
+        let ledger = tables.ledger(engine).await?;
+        Ok(Invariants::of(
+            accounts, initial, committed, &balances, &ledger,
+        ))
+    }
 
-/// The checks on what the tables hold: `balances` by account id, and the ledger's rows
-/// `(id, from, to, amount)`.
-fn evaluate(
-    accounts: u32,
-    initial: i64,
-    committed: u64,
-    balances: &BTreeMap<i64, i64>,
-    ledger: &[(String, i64, i64, i64)],
-) -> Invariants {
-    let total_before = i64::from(accounts) * initial;
-    let total_after: i64 = balances.values().sum();
-    let negative_balances = balances.values().filter(|b| **b < 0).count() as u64;
-    let ledger_rows = ledger.len() as u64;
-    let mut expected: BTreeMap<i64, i64> =
-        (1..=i64::from(accounts)).map(|id| (id, initial)).collect();
-    for (_, from, to, amount) in ledger {
-        *expected.entry(*from).or_default() -= amount;
-        *expected.entry(*to).or_default() += amount;
-    }
-    let balances_not_matching_ledger = expected
-        .iter()
-        .filter(|(id, cents)| balances.get(id) != Some(cents))
-        .count() as u64;
+    /// The checks on what the tables hold: `balances` by account id, and the ledger's rows.
+    pub fn of(
+        accounts: u32,
+        initial: i64,
+        committed: u64,
+        balances: &BTreeMap<i64, i64>,
+        ledger: &[Transfer],
+    ) -> Invariants {
+        let total_before = i64::from(accounts) * initial;
+        let total_after: i64 = balances.values().sum();
+        let negative_balances = balances.values().filter(|b| **b < 0).count() as u64;
+        let ledger_rows = ledger.len() as u64;
+        let mut expected: BTreeMap<i64, i64> =
+            (1..=i64::from(accounts)).map(|id| (id, initial)).collect();
+        for t in ledger {
+            *expected.entry(t.from).or_default() -= t.amount;
+            *expected.entry(t.to).or_default() += t.amount;
+        }
+        let balances_not_matching_ledger = expected
+            .iter()
+            .filter(|(id, cents)| balances.get(id) != Some(cents))
+            .count() as u64;
 
-    let mut violations = Vec::new();
-    if balances.len() != accounts as usize {
-        violations.push(format!(
-            "{} accounts found, {accounts} opened",
-            balances.len()
-        ));
-    }
-    if total_after != total_before {
-        violations.push(format!(
-            "money not conserved: {total_before} cents before, {total_after} after"
-        ));
-    }
-    if negative_balances > 0 {
-        violations.push(format!(
-            "{negative_balances} accounts have a negative balance"
-        ));
-    }
-    if ledger_rows != committed {
-        violations.push(format!(
-            "{ledger_rows} ledger rows for {committed} committed transfers"
-        ));
-    }
-    if balances_not_matching_ledger > 0 {
-        violations.push(format!(
-            "{balances_not_matching_ledger} balances differ from what the ledger explains"
-        ));
-    }
-    Invariants {
-        total_before,
-        total_after,
-        negative_balances,
-        ledger_rows,
-        committed,
-        balances_not_matching_ledger,
-        violations,
+        // Each check: whether it is broken, and what to say if it is.
+        let checks = [
+            (
+                balances.len() != accounts as usize,
+                format!("{} accounts found, {accounts} opened", balances.len()),
+            ),
+            (
+                total_after != total_before,
+                format!("money not conserved: {total_before} cents before, {total_after} after"),
+            ),
+            (
+                negative_balances > 0,
+                format!("{negative_balances} accounts have a negative balance"),
+            ),
+            (
+                ledger_rows != committed,
+                format!("{ledger_rows} ledger rows for {committed} committed transfers"),
+            ),
+            (
+                balances_not_matching_ledger > 0,
+                format!(
+                    "{balances_not_matching_ledger} balances differ from what the ledger explains"
+                ),
+            ),
+        ];
+        let violations = checks
+            .into_iter()
+            .filter_map(|(broken, violation)| broken.then_some(violation))
+            .collect();
+        Invariants {
+            total_before,
+            total_after,
+            negative_balances,
+            ledger_rows,
+            committed,
+            balances_not_matching_ledger,
+            violations,
+        }
     }
 }
 
@@ -157,11 +141,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("bank.db").display());
         let engine = Engine::connect(&url).await.expect("engine");
-        let bank = Bank {
-            engine: engine.clone(),
+        let tables = Tables {
             accounts: "accounts".into(),
             ledger: "ledger".into(),
-            isolation: None,
+            key: crate::LedgerKey::TransferId,
         };
         engine
             .execute(
@@ -196,7 +179,7 @@ mod tests {
                 .await
                 .expect("ledger row");
         }
-        let found = check(&bank, ACCOUNTS, INITIAL, committed)
+        let found = Invariants::check(&engine, &tables, ACCOUNTS, INITIAL, committed)
             .await
             .expect("check");
         engine.close().await;

@@ -4,28 +4,21 @@
 
 use txkit::{Error, Result, Row, params};
 
-use super::{Bank, Outcome, Transfer, payer, write_ledger};
+use super::sql::{payer, read_pair, write_ledger};
+use crate::{Bank, Outcome, Transfer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     let mut tx = bank.engine.begin_with(bank.options()).await?;
-    let rows = tx
-        .query(
-            &format!(
-                "SELECT id, balance, version FROM {} WHERE id IN (?, ?)",
-                bank.accounts
-            ),
-            &params![t.from, t.to],
-        )
-        .await?;
+    let rows = read_pair(&mut tx, bank, t).await?;
     let (balance, _) = payer(&rows, t)?;
     if balance < t.amount {
         tx.rollback().await?;
-        return Ok(Outcome::Refused);
+        return Ok(Outcome::Refused { balance });
     }
     let update = format!(
         "UPDATE {} SET balance = ?, version = version + 1 WHERE id = ? AND version = ?",
-        bank.accounts
+        bank.tables.accounts
     );
     for row in &rows {
         let (id, balance, version) = read(row)?;
@@ -34,7 +27,7 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
             .execute(&update, &params![balance + delta, id, version])
             .await?;
         if written != 1 {
-            return Err(Error::stale(&bank.accounts, id, version));
+            return Err(Error::stale(&bank.tables.accounts, id, version));
         }
     }
     write_ledger(&mut tx, bank, t).await?;

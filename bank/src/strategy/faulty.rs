@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use txkit::{IsolationLevel, Result, Row, params};
 
-use super::{Bank, Outcome, Transfer, payer, write_ledger};
+use super::sql::{payer, read_pair, write_ledger};
+use crate::{Bank, Outcome, Transfer};
 
 /// The pause between the read and the write that makes the race likely.
 const GAP: Duration = Duration::from_millis(2);
@@ -22,22 +23,17 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
         bank.options().isolation(IsolationLevel::ReadCommitted)
     };
     let mut tx = bank.engine.begin_with(opts).await?;
-    let rows = tx
-        .query(
-            &format!(
-                "SELECT id, balance, version FROM {} WHERE id IN (?, ?)",
-                bank.accounts
-            ),
-            &params![t.from, t.to],
-        )
-        .await?;
+    let rows = read_pair(&mut tx, bank, t).await?;
     let (balance, _) = payer(&rows, t)?;
     if balance < t.amount {
         tx.rollback().await?;
-        return Ok(Outcome::Refused);
+        return Ok(Outcome::Refused { balance });
     }
     tokio::time::sleep(GAP).await;
-    let update = format!("UPDATE {} SET balance = ? WHERE id = ?", bank.accounts);
+    let update = format!(
+        "UPDATE {} SET balance = ? WHERE id = ?",
+        bank.tables.accounts
+    );
     for row in &rows {
         let (id, balance) = read(row)?;
         let delta = if id == t.from { -t.amount } else { t.amount };

@@ -3,7 +3,8 @@
 
 use txkit::{Result, params};
 
-use super::{Bank, Outcome, Transfer, lock_clause, locked_pair_sql, move_money, payer};
+use super::sql::{lock_clause, locked_pair_sql, settle};
+use crate::{Bank, Outcome, Transfer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
@@ -13,12 +14,5 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     let rows = tx
         .query(&locked_pair_sql(bank, &lock), &params![t.from, t.to])
         .await?;
-    let (balance, _) = payer(&rows, t)?;
-    if balance < t.amount {
-        tx.rollback().await?;
-        return Ok(Outcome::Refused);
-    }
-    move_money(&mut tx, bank, t).await?;
-    tx.commit().await?;
-    Ok(Outcome::Committed)
+    settle(tx, bank, t, &rows).await
 }

@@ -4,7 +4,8 @@
 
 use txkit::{Result, params};
 
-use super::{Bank, Outcome, Transfer, lock_clause, move_money, payer};
+use super::sql::{lock_clause, settle};
+use crate::{Bank, Outcome, Transfer};
 
 /// One attempt at `t`.
 pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
@@ -13,18 +14,11 @@ pub(super) async fn attempt(bank: &Bank, t: &Transfer) -> Result<Outcome> {
     let lock = lock_clause(&tx)?;
     let select = format!(
         "SELECT id, balance, version FROM {} WHERE id = ? {lock}",
-        bank.accounts
+        bank.tables.accounts
     );
     let mut rows = tx.query(&select, &params![t.from]).await?;
     // Give an opposite transfer the time to take its first lock.
     tokio::task::yield_now().await;
     rows.extend(tx.query(&select, &params![t.to]).await?);
-    let (balance, _) = payer(&rows, t)?;
-    if balance < t.amount {
-        tx.rollback().await?;
-        return Ok(Outcome::Refused);
-    }
-    move_money(&mut tx, bank, t).await?;
-    tx.commit().await?;
-    Ok(Outcome::Committed)
+    settle(tx, bank, t, &rows).await
 }
