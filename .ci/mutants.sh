@@ -6,7 +6,7 @@
 # pattern here).
 #
 # Slow (each bug rebuilds the crates above it), so not part of .ci/run: run it once per
-# change to the TLS setup, the dialects' lock and BEGIN clauses, the job claim, the CLI's
+# change to the TLS setup, the dialects' lock and BEGIN clauses, the job claim, the bank's
 # invariant checks or the tests that guard them, and copy its table into
 # docs/reliability.md.
 #
@@ -49,9 +49,9 @@ MUTANTS=(
   "tls-verify-full-accepts-anything|backends/postgres/src/tls.rs|builder.with_webpki_verifier(webpki).with_no_client_auth()|builder.dangerous().with_custom_certificate_verifier(Arc::new(EncryptOnly { algorithms })).with_no_client_auth()|-p txkit-postgres --features tls --test server -- tls|tls::require_against_the_local_server wire::tls::prefer_encrypts_when_it_can_and_verify_full_checks_the_certificate tls::verify_modes_against_a_ca_of_our_own"
   "tls-verify-full-skips-the-host-name|backends/postgres/src/tls.rs|if mode == SslMode::VerifyFull {|if false {|-p txkit-postgres --features tls --test server -- tls|tls::verify_modes_against_a_ca_of_our_own"
   "tls-verify-ca-accepts-anything|backends/postgres/src/tls.rs|            other => other,|            _ => Ok(ServerCertVerified::assertion()),|-p txkit-postgres --features tls --test server -- tls|tls::verify_modes_against_a_ca_of_our_own"
-  "cli-no-ledger-against-commits-check|cli/src/invariants.rs|if ledger_rows != committed {|if false && ledger_rows != committed {|-p txkit-cli --bin txkit -- invariants|invariants::tests::ledger_rows_not_matching_commits_are_caught"
-  "cli-no-negative-balance-check|cli/src/invariants.rs|if negative_balances > 0 {|if false && negative_balances > 0 {|-p txkit-cli --bin txkit -- invariants|invariants::tests::a_negative_balance_is_caught"
-  "cli-no-balance-against-ledger-check|cli/src/invariants.rs|if balances_not_matching_ledger > 0 {|if false && balances_not_matching_ledger > 0 {|-p txkit-cli --bin txkit -- invariants|invariants::tests::balances_the_ledger_does_not_explain_are_caught"
+  "bank-no-ledger-against-commits-check|bank/src/invariants.rs|                ledger_rows != committed,|                false && ledger_rows != committed,|-p txkit-bank --lib -- invariants|invariants::tests::ledger_rows_not_matching_commits_are_caught"
+  "bank-no-negative-balance-check|bank/src/invariants.rs|                negative_balances > 0,|                false && negative_balances > 0,|-p txkit-bank --lib -- invariants|invariants::tests::a_negative_balance_is_caught"
+  "bank-no-balance-against-ledger-check|bank/src/invariants.rs|                balances_not_matching_ledger > 0,|                false && balances_not_matching_ledger > 0,|-p txkit-bank --lib -- invariants|invariants::tests::balances_the_ledger_does_not_explain_are_caught"
   "pg-nowait-not-rendered|core/src/dialects/postgres.rs|LockWait::NoWait => sql.push_str(\" NOWAIT\"),|LockWait::NoWait => {}|-p txkit-tests --lib -- locks::row_locks::postgres examples::pessimistic_locking::postgres retry::final_error_counts_attempts::postgres|locks::row_locks::postgres examples::pessimistic_locking::postgres retry::final_error_counts_attempts::postgres"
   "mysql-nowait-not-rendered|core/src/dialects/mysql/mod.rs|LockWait::NoWait if server.supports_nowait() => sql.push_str(\" NOWAIT\"),|LockWait::NoWait if server.supports_nowait() => {}|-p txkit-tests --lib -- locks::row_locks::mysql examples::pessimistic_locking::mysql retry::final_error_counts_attempts::mysql|locks::row_locks::mysql examples::pessimistic_locking::mysql retry::final_error_counts_attempts::mysql"
   "pg-skip-locked-not-rendered|core/src/dialects/postgres.rs|LockWait::SkipLocked => sql.push_str(\" SKIP LOCKED\"),|LockWait::SkipLocked => {}|-p txkit-tests --lib -- job_queue::job_queue_runs_each_job_once::postgres|job_queue::job_queue_runs_each_job_once::postgres"
