@@ -22,7 +22,7 @@ pub(crate) const TASKS: usize = 8;
 const EXECUTIONS: [&str; 2] = ["thread", "inline"];
 
 /// What one way measured in one round.
-struct Outcome {
+struct RoundResult {
     way: &'static str,
     elapsed: Duration,
     committed: u64,
@@ -97,7 +97,7 @@ fn tally(result: txkit::Result<()>, committed: &mut u64, busy_errors: &mut u64) 
 }
 
 /// `TASKS` tasks writing at once on a pool of `TASKS`, `way`.
-async fn concurrent(url: &str, per_task: usize, way: Way) -> Outcome {
+async fn concurrent(url: &str, per_task: usize, way: Way) -> RoundResult {
     let engine = Engine::builder(url)
         .pool_size(TASKS)
         .build()
@@ -133,7 +133,7 @@ async fn concurrent(url: &str, per_task: usize, way: Way) -> Outcome {
     let (committed, busy) = sum(handles).await;
     let elapsed = start.elapsed();
     engine.close().await;
-    Outcome {
+    RoundResult {
         way: way.name(),
         elapsed,
         committed,
@@ -141,7 +141,7 @@ async fn concurrent(url: &str, per_task: usize, way: Way) -> Outcome {
     }
 }
 
-async fn alone(url: &str, per_task: usize) -> Outcome {
+async fn alone(url: &str, per_task: usize) -> RoundResult {
     let engine = Engine::builder(url)
         .pool_size(1)
         .build()
@@ -160,7 +160,7 @@ async fn alone(url: &str, per_task: usize) -> Outcome {
     }
     let elapsed = start.elapsed();
     engine.close().await;
-    Outcome {
+    RoundResult {
         way: "one-connection",
         elapsed,
         committed,

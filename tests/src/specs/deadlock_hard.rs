@@ -7,7 +7,7 @@
 
 use txkit::{Engine, IsolationLevel, TableLock};
 
-use super::{Act, Outcome, Session, StepDef, commit, join, opts, run, setup};
+use super::{Act, Observed, SpecSession, StepDef, commit, join, opts, run, setup};
 use crate::common::{Kind, TestDb, unique};
 
 crate::matrix!(spec);
@@ -51,12 +51,12 @@ fn label(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
 }
 
-async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Outcome {
+async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Observed {
     let base = unique("ring");
     let names: Vec<&'static str> = (1..=N).map(|i| format!("s{i}")).map(label).collect();
-    let sessions: Vec<Session> = names
+    let sessions: Vec<SpecSession> = names
         .iter()
-        .map(|n| Session::new(n, engine, opts(level)))
+        .map(|n| SpecSession::new(n, engine, opts(level)))
         .collect();
     let mut perm = Vec::new();
     let state_sql;

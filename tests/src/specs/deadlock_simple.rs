@@ -9,7 +9,7 @@
 use txkit::lock::TableLockMode;
 use txkit::{Engine, IsolationLevel, RowLock, TableLock};
 
-use super::{Act, Outcome, Session, StepDef, commit, join, opts, run, setup, sql};
+use super::{Act, Observed, SpecSession, StepDef, commit, join, opts, run, setup, sql};
 use crate::common::{Kind, TestDb, unique};
 
 crate::matrix!(spec);
@@ -43,7 +43,7 @@ fn step(session: usize, label: &'static str, act: Act) -> StepDef {
     }
 }
 
-async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Outcome {
+async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Observed {
     let t = unique("a1");
     setup(
         engine,
@@ -54,8 +54,8 @@ async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Out
     )
     .await;
     let s = [
-        Session::new("s1", engine, opts(level)),
-        Session::new("s2", engine, opts(level)),
+        SpecSession::new("s1", engine, opts(level)),
+        SpecSession::new("s2", engine, opts(level)),
     ];
     let perm = match kind {
         Kind::Postgres => {

@@ -6,7 +6,7 @@
 
 use txkit::{Engine, IsolationLevel, RowLock};
 
-use super::{Act, Outcome, Session, StepDef, commit, join, opts, run, setup, sql};
+use super::{Act, Observed, SpecSession, StepDef, commit, join, opts, run, setup, sql};
 use crate::common::{Kind, TestDb, unique};
 
 crate::matrix!(spec);
@@ -35,7 +35,7 @@ async fn spec(db: TestDb) {
     .await;
 }
 
-async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Outcome {
+async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Observed {
     let t = unique("foo");
     setup(
         engine,
@@ -46,8 +46,8 @@ async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Out
     )
     .await;
     let s = [
-        Session::new("s1", engine, opts(level)),
-        Session::new("s2", engine, opts(level)),
+        SpecSession::new("s1", engine, opts(level)),
+        SpecSession::new("s2", engine, opts(level)),
     ];
     let all = format!("SELECT id FROM {t} ORDER BY id");
     let (weak, strong) = match kind {

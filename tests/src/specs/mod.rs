@@ -1,14 +1,14 @@
 //! Isolation specs ported from PostgreSQL's isolation tester (src/test/isolation/specs),
 //! written anew over txkit: each scenario drives two or more sessions (txkit transactions on
-//! separate pooled connections, see [`session`]) step by step, detects a blocked step by a
+//! separate pooled connections, see [`spec_session`]) step by step, detects a blocked step by a
 //! bounded wait, and compares what happened — which steps blocked, which failed with which
 //! [`txkit::ErrorKind`], the final state — with an expectation table per backend and
 //! isolation level. Where MariaDB or SQLite allow an anomaly PostgreSQL forbids (or block
 //! / fail with SQLITE_BUSY where PostgreSQL aborts), the table says so. Each cell prints one
 //! `RELIABILITY spec <name> <backend> <level> …` line.
 
-mod runner;
-mod session;
+mod interleaving;
+mod spec_session;
 
 mod deadlock_hard;
 mod deadlock_simple;
@@ -28,8 +28,8 @@ use txkit::{Engine, ErrorKind, IsolationLevel, TxOptions};
 
 use crate::common::{Kind, TestDb};
 
-pub use runner::{Act, StepDef, commit, run, sql};
-pub use session::{Session, Step};
+pub use interleaving::{Act, StepDef, commit, run, sql};
+pub use spec_session::{SpecSession, Step};
 
 pub(crate) use crate::common::long;
 
@@ -97,14 +97,14 @@ pub async fn engine(db: &TestDb) -> Engine {
 
 /// What a scenario saw, in the order it saw it.
 #[derive(Default)]
-pub struct Outcome {
+pub struct Observed {
     blocked: Vec<String>,
     errors: Vec<String>,
     reads: Vec<String>,
     state: String,
 }
 
-impl Outcome {
+impl Observed {
     /// Notes that the step `label` blocked (started, and no answer within the bound).
     pub fn blocked_step(&mut self, label: &str) {
         self.blocked.push(short(label));
@@ -133,7 +133,7 @@ impl Outcome {
     }
 
     /// Appends what another run of steps saw.
-    pub fn merge(&mut self, other: Outcome) {
+    pub fn merge(&mut self, other: Observed) {
         self.blocked.extend(other.blocked);
         self.errors.extend(other.errors);
         self.reads.extend(other.reads);
@@ -173,7 +173,7 @@ pub async fn at_every_level<F, Fut>(
     cell: F,
 ) where
     F: Fn(Engine, Option<IsolationLevel>) -> Fut,
-    Fut: std::future::Future<Output = Outcome>,
+    Fut: std::future::Future<Output = Observed>,
 {
     let engine = engine(db).await;
     let backend = backend_name(&engine).await;
@@ -195,7 +195,7 @@ pub async fn check<F, Fut>(
     mut cell: F,
 ) where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Outcome>,
+    Fut: std::future::Future<Output = Observed>,
 {
     let started = Instant::now();
     let mut summary = String::new();

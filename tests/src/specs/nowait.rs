@@ -5,7 +5,7 @@
 
 use txkit::{Engine, ErrorKind, IsolationLevel, RowLock};
 
-use super::{Outcome, Session, commit, join, opts, run, setup, sql};
+use super::{Observed, SpecSession, commit, join, opts, run, setup, sql};
 use crate::common::{Kind, TestDb, unique};
 
 crate::matrix!(spec);
@@ -33,7 +33,7 @@ async fn spec(db: TestDb) {
     .await;
 }
 
-async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
+async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Observed {
     let t = unique("nowait");
     setup(
         engine,
@@ -44,9 +44,9 @@ async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
     )
     .await;
     let s = [
-        Session::new("s1", engine, opts(level)),
-        Session::new("s2", engine, opts(level)),
-        Session::new("s3", engine, opts(level)),
+        SpecSession::new("s1", engine, opts(level)),
+        SpecSession::new("s2", engine, opts(level)),
+        SpecSession::new("s3", engine, opts(level)),
     ];
     let select = format!("SELECT id FROM {t} WHERE id = 1");
     let mut o = match (
@@ -67,7 +67,7 @@ async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
             .await
         }
         (_, Err(e)) => {
-            let mut o = Outcome::default();
+            let mut o = Observed::default();
             o.error("clause", e.kind());
             assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
             // SQLite: the write lock is the only lock; busy_timeout=0 is its NOWAIT.

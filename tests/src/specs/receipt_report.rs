@@ -8,7 +8,7 @@
 
 use txkit::{Engine, IsolationLevel};
 
-use super::{Outcome, Session, commit, join, opts, run, setup, sql};
+use super::{Observed, SpecSession, commit, join, opts, run, setup, sql};
 use crate::common::{TestDb, unique};
 
 crate::matrix!(spec);
@@ -42,7 +42,7 @@ async fn spec(db: TestDb) {
     .await;
 }
 
-async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
+async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Observed {
     let ctl = unique("ctl");
     let receipt = unique("receipt");
     setup(
@@ -60,9 +60,9 @@ async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
     .await;
     let read_only = opts(level).read_only();
     let s = [
-        Session::new("s1", engine, opts(level)),
-        Session::new("s2", engine, opts(level)),
-        Session::new("s3", engine, read_only),
+        SpecSession::new("s1", engine, opts(level)),
+        SpecSession::new("s2", engine, opts(level)),
+        SpecSession::new("s3", engine, read_only),
     ];
     let day22 =
         format!("SELECT receipt_no FROM {receipt} WHERE deposit_date = 22 ORDER BY receipt_no");

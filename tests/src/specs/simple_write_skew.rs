@@ -7,7 +7,7 @@
 
 use txkit::{Engine, IsolationLevel};
 
-use super::{Outcome, Session, commit, join, opts, run, setup, sql};
+use super::{Observed, SpecSession, commit, join, opts, run, setup, sql};
 use crate::common::{TestDb, unique};
 
 crate::matrix!(spec);
@@ -34,7 +34,7 @@ async fn spec(db: TestDb) {
     .await;
 }
 
-async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
+async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Observed {
     let t = unique("fruit");
     setup(
         engine,
@@ -45,8 +45,8 @@ async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
     )
     .await;
     let s = [
-        Session::new("s1", engine, opts(level)),
-        Session::new("s2", engine, opts(level)),
+        SpecSession::new("s1", engine, opts(level)),
+        SpecSession::new("s2", engine, opts(level)),
     ];
     let mut o = run(
         &s,

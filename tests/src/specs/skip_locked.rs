@@ -5,7 +5,7 @@
 
 use txkit::{Engine, ErrorKind, IsolationLevel, RowLock};
 
-use super::{Outcome, Session, commit, join, opts, run, setup, sql};
+use super::{Observed, SpecSession, commit, join, opts, run, setup, sql};
 use crate::common::{TestDb, unique};
 
 crate::matrix!(spec);
@@ -28,7 +28,7 @@ async fn spec(db: TestDb) {
     .await;
 }
 
-async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
+async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Observed {
     let t = unique("queue");
     setup(
         engine,
@@ -39,8 +39,8 @@ async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
     )
     .await;
     let s = [
-        Session::new("s1", engine, opts(level)),
-        Session::new("s2", engine, opts(level)),
+        SpecSession::new("s1", engine, opts(level)),
+        SpecSession::new("s2", engine, opts(level)),
     ];
     let mut o = match super::lock_clause(engine, &RowLock::update().skip_locked()).await {
         Ok(skip) => {
@@ -69,7 +69,7 @@ async fn cell(engine: &Engine, level: Option<IsolationLevel>) -> Outcome {
         }
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-            let mut o = Outcome::default();
+            let mut o = Observed::default();
             o.error("clause", e.kind());
             let take = |n: i64| {
                 format!(

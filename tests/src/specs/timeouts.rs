@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use txkit::{Engine, IsolationLevel, TableLock};
 
-use super::{Act, Outcome, Session, StepDef, commit, join, opts, run, setup, sql};
+use super::{Act, Observed, SpecSession, StepDef, commit, join, opts, run, setup, sql};
 use crate::common::{Kind, TestDb, unique};
 
 crate::matrix!(spec);
@@ -58,7 +58,7 @@ fn await_blocked(session: usize, label: &'static str) -> StepDef {
     }
 }
 
-async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Outcome {
+async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Observed {
     let t = unique("accounts");
     setup(
         engine,
@@ -68,9 +68,9 @@ async fn cell(engine: &Engine, kind: Kind, level: Option<IsolationLevel>) -> Out
         ],
     )
     .await;
-    let s: Vec<Session> = ["s1", "s2", "s3", "s4"]
+    let s: Vec<SpecSession> = ["s1", "s2", "s3", "s4"]
         .into_iter()
-        .map(|n| Session::new(n, engine, opts(level)))
+        .map(|n| SpecSession::new(n, engine, opts(level)))
         .collect();
     let delete = format!("DELETE FROM {t} WHERE id = 1");
     let mut perm = vec![sql(

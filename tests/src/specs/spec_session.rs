@@ -31,7 +31,7 @@ enum Cmd {
 }
 
 /// One session: a transaction begun (with the session's options) at its first step.
-pub struct Session {
+pub struct SpecSession {
     pub name: &'static str,
     pub(super) engine: Engine,
     cmds: mpsc::UnboundedSender<Cmd>,
@@ -66,10 +66,10 @@ async fn begin(
     Transaction::begin_pooled(conn, opts).await
 }
 
-impl Session {
+impl SpecSession {
     /// A session on `engine` whose transaction begins with `opts` at the first step (as
     /// the isolation tester's `BEGIN` takes no snapshot until the first statement).
-    pub fn new(name: &'static str, engine: &Engine, opts: TxOptions) -> Session {
+    pub fn new(name: &'static str, engine: &Engine, opts: TxOptions) -> SpecSession {
         let (cmds, mut rx) = mpsc::unbounded_channel::<Cmd>();
         let id = SessionId::default();
         let (task_engine, task_id) = (engine.clone(), id.clone());
@@ -118,7 +118,7 @@ impl Session {
                 }
             }
         });
-        Session {
+        SpecSession {
             name,
             engine: engine.clone(),
             cmds,

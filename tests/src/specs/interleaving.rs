@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use txkit::TableLock;
 
-use super::{Outcome, Session, Step, join};
+use super::{Observed, SpecSession, Step, join};
 use crate::common::{Kind, LockView};
 
 /// What a step does.
@@ -60,7 +60,7 @@ struct Running {
     step: Step,
 }
 
-fn start(sessions: &[Session], def: &StepDef) -> Step {
+fn start(sessions: &[SpecSession], def: &StepDef) -> Step {
     let s = &sessions[def.session];
     match &def.act {
         Act::Sql(sql) => s.step(def.label, sql.clone()),
@@ -75,17 +75,17 @@ fn start(sessions: &[Session], def: &StepDef) -> Step {
     }
 }
 
-struct Runner<'a> {
-    sessions: &'a [Session],
+struct Interleaving<'a> {
+    sessions: &'a [SpecSession],
     view: LockView,
     pending: Vec<Option<Running>>,
     deferred: Vec<VecDeque<StepDef>>,
     failed: Vec<bool>,
     reads: Vec<String>,
-    outcome: Outcome,
+    outcome: Observed,
 }
 
-impl Runner<'_> {
+impl Interleaving<'_> {
     /// How many steps are known to be blocked now.
     fn blocked_count(&self) -> usize {
         self.pending.iter().filter(|p| p.is_some()).count()
@@ -173,7 +173,7 @@ impl Runner<'_> {
 
 /// Runs `perm` on `sessions`; every session's steps run in their order. Ends when every
 /// step has run (a step blocked for good fails the scenario after the step limit).
-pub async fn run(sessions: &[Session], perm: &[StepDef]) -> Outcome {
+pub async fn run(sessions: &[SpecSession], perm: &[StepDef]) -> Observed {
     let n = sessions.len();
     let engine = &sessions[0].engine;
     let kind = match engine.backend() {
@@ -181,14 +181,14 @@ pub async fn run(sessions: &[Session], perm: &[StepDef]) -> Outcome {
         "postgres" => Kind::Postgres,
         _ => Kind::MySql,
     };
-    let mut r = Runner {
+    let mut r = Interleaving {
         sessions,
         view: LockView::new(kind, false, engine.url().expose()).await,
         pending: (0..n).map(|_| None).collect(),
         deferred: (0..n).map(|_| VecDeque::new()).collect(),
         failed: vec![false; n],
         reads: Vec::new(),
-        outcome: Outcome::default(),
+        outcome: Observed::default(),
     };
     for def in perm.iter().cloned() {
         let i = def.session;
