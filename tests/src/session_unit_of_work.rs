@@ -17,6 +17,7 @@ crate::matrix!(
     uow_unchanged_objects_write_nothing,
     uow_identity_map_one_object_per_row,
     uow_delete_refresh_expunge,
+    uow_key_or_version_changed_by_hand_is_refused,
     uow_nested_rollback_restores_objects,
     uow_lost_race_is_stale_data,
     uow_lost_race_in_a_batch_names_the_row,
@@ -240,6 +241,40 @@ async fn uow_delete_refresh_expunge(db: TestDb) {
     assert_eq!(e.kind(), ErrorKind::StaleData, "{e}");
     assert!(e.is_conflict());
     assert_eq!(row(&iso, ids[1]).await.2, 9, "nothing was deleted");
+    db.assert_no_idle_in_transaction().await;
+    iso.finish().await;
+}
+
+/// A loaded object's primary key or version changed by hand is misuse, refused at the
+/// flush with a Usage error that says what to do instead; nothing is written and the
+/// session's transaction is rolled back.
+async fn uow_key_or_version_changed_by_hand_is_refused(db: TestDb) {
+    let (iso, ids) = seeded(&db, 1, &["ann"]).await;
+    for (what, change) in [
+        (
+            "primary key",
+            (|a: &mut Acct| a.id += 1000) as fn(&mut Acct),
+        ),
+        ("version", |a: &mut Acct| a.version += 1),
+    ] {
+        let mut session = iso.engine.session();
+        let a = session.get::<Acct>(ids[0]).await.unwrap().unwrap();
+        a.balance = 0;
+        change(a);
+        let e = session.commit().await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage, "{what}: {e}");
+        let advice = if what == "version" {
+            "leave it as loaded"
+        } else {
+            "expunge()"
+        };
+        assert!(e.to_string().contains(advice), "{what}: {e}");
+        assert_eq!(
+            row(&iso, ids[0]).await,
+            ("ann".into(), 10, 1),
+            "{what}: nothing written"
+        );
+    }
     db.assert_no_idle_in_transaction().await;
     iso.finish().await;
 }

@@ -55,14 +55,14 @@ fn changes_of(
             continue;
         }
         if column.primary_key {
-            return Err(Error::config(format!(
+            return Err(Error::usage(format!(
                 "the primary key column {:?} of a loaded {table} row was changed; a session \
                  does not move rows to another key: expunge() the object and add() a new one",
                 column.name
             )));
         }
         if column.version {
-            return Err(Error::config(format!(
+            return Err(Error::usage(format!(
                 "the version column {:?} of a loaded {table} row was changed by hand; the \
                  session checks and advances it at flush, so leave it as loaded",
                 column.name

@@ -122,7 +122,7 @@ impl<'a, C: Connection> Session<'a, C> {
         !self.pending.is_clean(&self.map)
     }
 
-    /// Sets the isolation level of this session's transaction; a Config error once it has
+    /// Sets the isolation level of this session's transaction; a Usage error once it has
     /// begun.
     pub fn set_isolation(&mut self, level: IsolationLevel) -> Result<()> {
         let opts = self.lazy.options().isolation(level);
