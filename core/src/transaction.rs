@@ -210,29 +210,6 @@ impl<'c, C: Connection> Transaction<'c, C> {
         tracked!(conn, conn.raw.query(sql, params))
     }
 
-    /// Runs a query that must return exactly one row.
-    pub async fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row> {
-        let mut rows = self.query(sql, params).await?;
-        match rows.len() {
-            1 => Ok(rows.remove(0)),
-            n => Err(Error::usage(format!(
-                "expected exactly one row, the query returned {n}"
-            ))),
-        }
-    }
-
-    /// Runs a query that returns at most one row.
-    pub async fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
-        let mut rows = self.query(sql, params).await?;
-        match rows.len() {
-            0 => Ok(None),
-            1 => Ok(Some(rows.remove(0))),
-            n => Err(Error::usage(format!(
-                "expected at most one row, the query returned {n}"
-            ))),
-        }
-    }
-
     /// Locks `table` until the transaction ends (PostgreSQL `LOCK TABLE`, SQLite the
     /// database write lock, …), or answers Unsupported where the backend cannot give at
     /// least the exclusion asked for. The name is quoted by the dialect.

@@ -27,6 +27,7 @@ mod job_queue;
 mod locks;
 mod logs;
 mod notices;
+mod one_row_queries;
 mod pool;
 mod pool_hooks;
 mod reliability;

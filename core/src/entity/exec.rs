@@ -1,13 +1,13 @@
 //! Where entity statements run: a [`Transaction`] (or savepoint), or a
 //! [`ManagedConnection`] in autocommit mode. One crate-private trait, so each operation is
-//! written once, and one macro that gives both types the same entity methods.
+//! written once, and one macro that gives both types the same one-row and entity methods.
 
 use std::future::Future;
 
 use super::{Entity, IntoKey, ops};
 use crate::connection::Connection;
 use crate::dialect::Dialect;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::managed::ManagedConnection;
 use crate::row::Row;
 use crate::session::{Detached, Query};
@@ -98,12 +98,24 @@ impl<C: Connection> Executor for ManagedConnection<C> {
     }
 }
 
-/// The entity methods of a statement runner (a [`Transaction`] or a [`ManagedConnection`]),
-/// written once: each runs the operation in `ops` here, inside the transaction or, on a
-/// connection, in autocommit mode.
-macro_rules! entity_methods {
+/// The methods a statement runner (a [`Transaction`] or a [`ManagedConnection`]) has
+/// beyond its own `execute` and `query`, written once: the one-row queries, and the entity
+/// operations of `ops`, run inside the transaction or, on a connection, in autocommit mode.
+macro_rules! runner_methods {
     ($($runner:ty),*) => {$(
         impl<C: Connection> $runner {
+            /// Runs a query that must return exactly one row; any other number is a Usage
+            /// error that says how many came.
+            pub async fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row> {
+                exactly_one(self.query(sql, params).await?)
+            }
+
+            /// Runs a query that returns at most one row; more is a Usage error that says
+            /// how many came.
+            pub async fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>> {
+                at_most_one(self.query(sql, params).await?)
+            }
+
             /// Inserts `entity`. Auto-increment columns holding 0 or `None` are left to the
             /// database, and the values it makes are stored back with
             /// [`set_generated`](Entity::set_generated) (`INSERT … RETURNING`, or the
@@ -178,4 +190,25 @@ macro_rules! entity_methods {
     )*};
 }
 
-entity_methods!(Transaction<'_, C>, ManagedConnection<C>);
+runner_methods!(Transaction<'_, C>, ManagedConnection<C>);
+
+/// The one row of `rows`, or a Usage error saying how many there were.
+fn exactly_one(mut rows: Vec<Row>) -> Result<Row> {
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        n => Err(Error::usage(format!(
+            "expected exactly one row, the query returned {n}"
+        ))),
+    }
+}
+
+/// The row of `rows` if there is one, or a Usage error when there are more.
+fn at_most_one(mut rows: Vec<Row>) -> Result<Option<Row>> {
+    match rows.len() {
+        0 => Ok(None),
+        1 => Ok(Some(rows.remove(0))),
+        n => Err(Error::usage(format!(
+            "expected at most one row, the query returned {n}"
+        ))),
+    }
+}
