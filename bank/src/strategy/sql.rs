@@ -1,20 +1,18 @@
 //! The SQL the strategies share: reading the two accounts, finding the payer's balance,
 //! moving the money and writing the ledger row.
 
-use txkit::{Error, ErrorKind, Result, Row, RowLock, Transaction, Value, params};
+use txkit::{Error, Result, Row, RowLock, Transaction, Value, params};
 
 use crate::{Bank, Outcome, Transfer};
 
-/// The clause that locks selected rows for update, or nothing on SQLite, where the
-/// IMMEDIATE transaction already holds the database's one write lock.
+/// The clause that locks selected rows for update, or nothing where the dialect locks rows
+/// by the database's write lock (SQLite), which the IMMEDIATE transaction already holds.
 pub(super) fn lock_clause(tx: &Transaction<'_>) -> Result<String> {
-    match tx.dialect().row_lock_clause(&RowLock::update()) {
-        Ok(clause) => Ok(clause),
-        Err(e) if e.kind() == ErrorKind::Unsupported && tx.dialect().name() == "sqlite" => {
-            Ok(String::new())
-        }
-        Err(e) => Err(e),
+    let dialect = tx.dialect();
+    if dialect.locks_rows_by_write_lock() {
+        return Ok(String::new());
     }
+    dialect.row_lock_clause(&RowLock::update())
 }
 
 /// Both accounts of `t` as rows of `id, balance, version`, read without locks.
