@@ -11,6 +11,7 @@
 use bytes::{BufMut, BytesMut};
 use smallvec::SmallVec;
 use tokio_postgres::types::{Format, IsNull, Kind, ToSql, Type};
+use txkit_core::dialects::placeholders;
 use txkit_core::{Error, Result, Value};
 
 /// A statement's parameters, encoded: inline up to 4 of them, so a typical statement's
@@ -96,13 +97,7 @@ impl ToSql for Encoded<'_> {
 /// Encodes `params` for a statement whose parameter types are `types`; a count mismatch or
 /// a value that cannot be had in its type is a Config error naming the placeholder (`$n`).
 pub(crate) fn encode_all<'a>(params: &'a [Value], types: &[Type]) -> Result<EncodedParams<'a>> {
-    if params.len() != types.len() {
-        return Err(Error::config(format!(
-            "the statement has {} placeholder(s) but {} parameter(s) were given",
-            types.len(),
-            params.len()
-        )));
-    }
+    check_count(types.len(), params.len())?;
     // A plain loop: collecting a Result into a SmallVec cost three times as many
     // instructions per parameter (callgrind).
     let mut out = EncodedParams::new();
@@ -112,6 +107,45 @@ pub(crate) fn encode_all<'a>(params: &'a [Value], types: &[Type]) -> Result<Enco
         out.push(encoded);
     }
     Ok(out)
+}
+
+/// A Config error when a statement with `placeholders` is given another number of values.
+fn check_count(placeholders: usize, given: usize) -> Result<()> {
+    if placeholders == given {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "the statement has {placeholders} placeholder(s) but {given} parameter(s) were given"
+    )))
+}
+
+/// Encodes `params` for `sql` sent as an unnamed statement whose parameter types the server
+/// infers from the statement (sent as unspecified): every value as text, parsed by the
+/// inferred type's input function, as libpq's `PQexecParams` sends them. Bytes go in
+/// bytea's hex form. A count that does not match the statement's placeholders is the same
+/// Config error as for a prepared statement, before anything is sent.
+pub(crate) fn encode_untyped<'a>(sql: &str, params: &'a [Value]) -> Result<EncodedParams<'a>> {
+    check_count(placeholders::count(sql), params.len())?;
+    Ok(params
+        .iter()
+        .map(|value| match value {
+            Value::Null => Encoded::Null,
+            Value::Text(s) => Encoded::Borrowed(s.as_bytes(), Format::Text),
+            Value::Int(i) => text(i.to_string()),
+            Value::Float(f) => text(float_text(*f)),
+            Value::Bool(b) => text(b.to_string()),
+            Value::Bytes(b) => {
+                const DIGITS: &[u8; 16] = b"0123456789abcdef";
+                let mut hex = Vec::with_capacity(2 + 2 * b.len());
+                hex.extend_from_slice(b"\\x");
+                for byte in b {
+                    hex.push(DIGITS[usize::from(byte >> 4)]);
+                    hex.push(DIGITS[usize::from(byte & 0x0f)]);
+                }
+                Encoded::Owned(hex, Format::Text)
+            }
+        })
+        .collect())
 }
 
 /// The type under any domains.
@@ -342,5 +376,33 @@ mod tests {
         );
         let e = encode_all(&[Value::Int(1 << 40)], &[Type::INT4]).unwrap_err();
         assert!(e.to_string().contains("parameter $1"), "{e}");
+    }
+
+    #[test]
+    fn untyped_values_go_as_text_the_server_parses() {
+        let params = [
+            Value::Int(-42),
+            Value::Float(0.1),
+            Value::Bool(true),
+            Value::Text("x".into()),
+            Value::Bytes(vec![0x00, 0xab]),
+            Value::Null,
+        ];
+        let sql = "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)";
+        let encoded = encode_untyped(sql, &params).unwrap();
+        let texts: Vec<(Vec<u8>, bool)> = encoded[..5].iter().map(bytes).collect();
+        assert_eq!(
+            texts,
+            [
+                (b"-42".to_vec(), true),
+                (b"0.1".to_vec(), true),
+                (b"true".to_vec(), true),
+                (b"x".to_vec(), true),
+                (b"\\x00ab".to_vec(), true),
+            ]
+        );
+        assert!(matches!(encoded[5], Encoded::Null));
+        let e = encode_untyped("SELECT $1, $2", &params[..1]).unwrap_err();
+        assert!(e.to_string().contains("2 placeholder(s) but 1"), "{e}");
     }
 }

@@ -38,6 +38,7 @@
 //! | `options` | server command-line options, e.g. `-c search_path=app` |
 //! | `statement_cache_size` | prepared statements kept per connection (default 100) |
 //! | `driver` | `tokio-postgres` (default) or `txkit`: see below |
+//! | `pooler` | `auto` (default), `none`, `transaction`, `statement`: see below |
 //!
 //! The engine's keys (`pool_size`, `isolation`, …, see
 //! [`ENGINE_URL_KEYS`](txkit_core::ENGINE_URL_KEYS)) are left to the engine; any other key is
@@ -60,6 +61,32 @@
 //! Kerberos, GSSAPI and SSPI are Config errors that say to use the default driver. It
 //! refuses `COPY … FROM STDIN`, and reads and binds types it does not know (enums, for one)
 //! as text. Every scenario of txkit's test matrix runs on it too.
+//!
+//! # Behind PgBouncer: `pooler`
+//!
+//! A pooler in transaction mode (PgBouncer, pgcat, Supavisor) gives a client a server
+//! connection only while its transaction is open, so nothing may outlive a transaction.
+//! With a pooler both drivers send each statement unnamed — parse, bind and run in one round
+//! trip — instead of preparing it once under a name (named statements fail there with
+//! `26000 prepared statement "s3" does not exist` or `42P05 … already exists`), and refuse,
+//! with a [`Usage`](txkit_core::ErrorKind::Usage) error saying what to use instead, SQL
+//! whose effect outlives its transaction: `SET` (use `SET LOCAL`), `PREPARE`, `LISTEN`,
+//! session advisory locks (use `pg_advisory_xact_lock`), temporary tables without
+//! `ON COMMIT DROP`, cursors `WITH HOLD`. That covers hooks too: an `after_connect` hook
+//! that runs `SET` is refused, since the setting would land on a server connection other
+//! clients use next. Isolation levels and read-only modes already travel with each `BEGIN`.
+//!
+//! `pooler=auto`, the default, finds a pooler at connect: a pooler answers the startup with
+//! a cancel key of its own, whose process id is not the session's `pg_backend_pid()`.
+//! `pooler=transaction` says so without looking; `pooler=none` keeps named, cached
+//! statements whatever the connection finds (a pooler in session mode allows them);
+//! `pooler=statement` (a pooler in statement mode, which ends every transaction after one
+//! statement) refuses transactions with an [`Unsupported`](txkit_core::ErrorKind::Unsupported)
+//! error before sending them. Behind a pooler,
+//! [`server_session_id`](txkit_core::Connection::server_session_id) is `None`: the server
+//! process changes from one transaction to the next. Types txkit reads as text on a direct
+//! connection (enums, domains over them) must be cast to text in the query (`col::text`):
+//! an unnamed statement's result format is chosen before its columns are known.
 //!
 //! # TLS: the `tls` feature
 //!
@@ -153,6 +180,7 @@ mod encode;
 mod notice;
 mod numeric;
 mod options;
+mod pooler;
 mod shared;
 mod statement_cache;
 #[cfg(feature = "tls")]
@@ -162,6 +190,7 @@ mod wire;
 
 pub use backend::{Postgres, PostgresWire};
 pub use options::{DEFAULT_STATEMENT_CACHE_SIZE, PgConnectOptions, PgDriver, SslMode, URL_KEYS};
+pub use pooler::Pooler;
 pub use tokio_driver::PgConnection;
 pub use txkit_core::dialects::postgres::{PgDialect, classify};
 pub use wire::PgWireConnection;

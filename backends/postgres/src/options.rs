@@ -6,6 +6,7 @@ use std::time::Duration;
 use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, Result, Secret};
 
 use crate::PgConnection;
+use crate::pooler::Pooler;
 
 /// The URL query keys this backend reads.
 pub const URL_KEYS: &[&str] = &[
@@ -21,6 +22,7 @@ pub const URL_KEYS: &[&str] = &[
     "options",
     "statement_cache_size",
     "driver",
+    "pooler",
 ];
 
 /// The default number of prepared statements kept per connection.
@@ -128,6 +130,7 @@ pub struct PgConnectOptions {
     options: Option<String>,
     statement_cache_size: usize,
     driver: PgDriver,
+    pooler: Pooler,
     /// The URL these options came from, password redacted; cleared when a setter changes
     /// where to connect.
     redacted_url: Option<String>,
@@ -155,6 +158,7 @@ impl PgConnectOptions {
             options: None,
             statement_cache_size: DEFAULT_STATEMENT_CACHE_SIZE,
             driver: PgDriver::TokioPostgres,
+            pooler: Pooler::Auto,
             redacted_url: None,
         }
     }
@@ -223,6 +227,7 @@ impl PgConnectOptions {
                 self.statement_cache_size = usize::try_from(number(&value)?).unwrap_or(usize::MAX);
             }
             "driver" => self.driver = PgDriver::parse(&value)?,
+            "pooler" => self.pooler = Pooler::parse(&value)?,
             k if ENGINE_URL_KEYS.contains(&k) => {}
             other => {
                 return Err(Error::config(format!(
@@ -391,6 +396,18 @@ impl PgConnectOptions {
     pub fn driver(mut self, driver: PgDriver) -> Self {
         self.driver = driver;
         self
+    }
+
+    /// Says what stands between txkit and the server (see [`Pooler`]; URL option `pooler`).
+    pub fn pooler(mut self, pooler: Pooler) -> Self {
+        self.pooler = pooler;
+        self
+    }
+
+    /// What stands between txkit and the server, as configured ([`Pooler::Auto`] unless
+    /// set).
+    pub fn get_pooler(&self) -> Pooler {
+        self.pooler
     }
 
     /// How many prepared statements each connection keeps.

@@ -24,6 +24,17 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
     rewrite_with(sql, Some)
 }
 
+/// How many parameters `sql` takes: its `?` placeholders, or, in SQL that numbers its own
+/// parameters, the highest `$n`.
+pub fn count(sql: &str) -> usize {
+    let scan = scan(sql);
+    if scan.has_dollar_params {
+        scan.dollars.iter().map(|&(_, _, n)| n).max().unwrap_or(0)
+    } else {
+        scan.questions.len()
+    }
+}
+
 /// Like [`rewrite`], but `number(i)` decides parameter `i` (from 0): `Some(n)` is written
 /// `$n+1`, `None` the literal `NULL` (for a driver that cannot bind an untyped NULL, which
 /// then leaves that parameter out and numbers the rest on). Parameter `i` is the `i`-th `?`

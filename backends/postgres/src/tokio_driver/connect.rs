@@ -8,14 +8,14 @@ use std::task::Poll;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{AsyncMessage, Config, Connection, NoTls, Socket};
-use txkit_core::dialects::postgres::{classify, sqlstate};
-use txkit_core::{Error, ErrorKind, Result};
+use txkit_core::{Error, Result};
 
 use super::connection::PgConnection;
 use super::error::describe;
 use crate::notice::Notice;
 use crate::options::{PgConnectOptions, SslMode};
-use crate::shared::BACKEND;
+use crate::pooler::Pooler;
+use crate::shared::connect_refusal;
 
 /// Opens a connection as `opts` say.
 pub(crate) async fn connect(opts: &PgConnectOptions) -> Result<PgConnection> {
@@ -117,6 +117,20 @@ where
     let backend_pid = backend_pid(&client)
         .await
         .map_err(|e| connect_error(e, opts))?;
+    let pooler = match opts.get_pooler() {
+        Pooler::Auto => {
+            let key = cancel_key_pid(&client).await;
+            let pooled = matches!((key, backend_pid), (Some(k), Some(b)) if k != b);
+            if pooled {
+                tracing::debug!(
+                    target = %opts.display_target(),
+                    "a connection pooler answered the startup: statements go unnamed"
+                );
+            }
+            Pooler::Auto.settle(pooled)
+        }
+        set => set,
+    };
     let mut conn = PgConnection::new(
         client,
         broken,
@@ -124,7 +138,29 @@ where
         opts.display_target(),
     );
     conn.backend_pid = backend_pid;
+    conn.pooler = pooler;
     Ok(conn)
+}
+
+/// The process id of the cancel key the startup gave: the session's own from the server,
+/// one of its own from a pooler. tokio-postgres keeps the key to itself; its cancel token
+/// writes it into a cancel request, here into memory, where it is read back (nothing is
+/// sent anywhere). `None` when TLS is required, as the token then wants a TLS handshake
+/// before the request.
+async fn cancel_key_pid(client: &tokio_postgres::Client) -> Option<u32> {
+    use tokio::io::AsyncReadExt;
+    let (mut ours, theirs) = tokio::io::duplex(64);
+    client
+        .cancel_token()
+        .cancel_query_raw(theirs, NoTls)
+        .await
+        .ok()?;
+    let mut request = [0_u8; 16];
+    ours.read_exact(&mut request).await.ok()?;
+    // Length 16, the cancel request code 80877102, the process id, the secret key.
+    let (head, pid) = request.split_at(8);
+    (head == [0, 0, 0, 16, 4, 210, 22, 46])
+        .then(|| u32::from_be_bytes([pid[0], pid[1], pid[2], pid[3]]))
 }
 
 /// The session's server process id, by a simple query (no statement prepared).
@@ -181,23 +217,7 @@ where
 fn connect_error(e: tokio_postgres::Error, opts: &PgConnectOptions) -> Error {
     let target = opts.display_target();
     if let Some(db) = e.as_db_error() {
-        let code = db.code().code();
-        let (kind, advice) = match code {
-            sqlstate::INVALID_PASSWORD | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION => (
-                ErrorKind::Config,
-                "check the user name and password, and the server's pg_hba.conf",
-            ),
-            sqlstate::INVALID_CATALOG_NAME => (
-                ErrorKind::Config,
-                "check the database name in the URL, or create the database",
-            ),
-            _ => (
-                classify(code, db.message(), false),
-                "check that the server accepts connections",
-            ),
-        };
-        let message = format!("could not connect to {target}: {}; {advice}", db.message());
-        return Error::database(kind, BACKEND, code, message).with_source(e);
+        return connect_refusal(db.code().code(), db.message(), &target).with_source(e);
     }
     let cause = describe(&e);
     if cause.starts_with("error performing TLS handshake") {

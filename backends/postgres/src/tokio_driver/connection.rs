@@ -16,10 +16,12 @@ use txkit_core::dialects::postgres::{PgDialect, classify, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
 use super::error::{is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error};
-use super::send::{Reply, send};
+use super::send::{Ready, Reply, send};
 use crate::decode;
-use crate::encode::encode_all;
-use crate::shared::{BACKEND, FULL_RESET, already_failed, outcome_unknown_message};
+use crate::pooler::Pooler;
+use crate::shared::{
+    BACKEND, FULL_RESET, already_failed, opens_transaction, outcome_unknown_message,
+};
 use crate::statement_cache::StatementCache;
 use txkit_core::dialects::placeholders;
 
@@ -50,6 +52,8 @@ pub struct PgConnection {
     pub(crate) target: String,
     /// The server's process id for this session (`pg_backend_pid()`), read at connect.
     pub(crate) backend_pid: Option<u32>,
+    /// What stands between this connection and the server, as settled at connect.
+    pub(crate) pooler: Pooler,
 }
 
 impl fmt::Debug for PgConnection {
@@ -58,6 +62,7 @@ impl fmt::Debug for PgConnection {
             .field("target", &self.target)
             .field("in_transaction", &self.in_transaction)
             .field("cached_statements", &self.statements.len())
+            .field("pooler", &self.pooler)
             .field("broken", &self.is_broken())
             .finish()
     }
@@ -78,6 +83,7 @@ impl PgConnection {
             doubt: AtomicBool::new(false),
             target,
             backend_pid: None,
+            pooler: Pooler::None,
         }
     }
 
@@ -108,12 +114,12 @@ impl PgConnection {
         self.statements.len()
     }
 
-    /// The prepared statement for `sql` (as the caller wrote it, `?` placeholders and
-    /// all), from the cache or prepared now. The cache is keyed by that text, so a hit
-    /// costs no placeholder rewrite.
-    pub(crate) async fn prepare(&mut self, sql: &str) -> Result<(Statement, Arc<[String]>)> {
-        if let Some(found) = self.statements.get(sql) {
-            return Ok(found);
+    /// The statement for `sql` (as the caller wrote it, `?` placeholders and all): behind
+    /// a pooler its text to send unnamed, else prepared, from the cache or now. The cache is
+    /// keyed by that text, so a hit costs no placeholder rewrite.
+    pub(crate) async fn prepare(&mut self, sql: &str) -> Result<Ready> {
+        if let Some(ready) = self.ready(sql) {
+            return Ok(ready);
         }
         let stmt = prepare_on(&self.client, sql)
             .await
@@ -121,7 +127,18 @@ impl PgConnection {
         let names = decode::column_names(stmt.columns());
         self.statements
             .insert(sql, (stmt.clone(), Arc::clone(&names)));
-        Ok((stmt, names))
+        Ok(Ready::Named(stmt, names))
+    }
+
+    /// The statement for `sql` when it needs no round trip to prepare: unnamed behind a
+    /// pooler, or cached.
+    pub(crate) fn ready(&mut self, sql: &str) -> Option<Ready> {
+        if self.pooler.unnamed() {
+            return Some(Ready::Unnamed(placeholders::rewrite(sql).into()));
+        }
+        self.statements
+            .get(sql)
+            .map(|(stmt, names)| Ready::Named(stmt, names))
     }
 
     /// Runs `sql` with `params`, re-preparing once when its cached plan went stale outside a
@@ -129,12 +146,17 @@ impl PgConnection {
     async fn run(&mut self, sql: &str, params: &[Value], want_rows: bool) -> Result<Reply> {
         let mut retried = false;
         loop {
-            let (stmt, names) = self.prepare(sql).await?;
-            let encoded = encode_all(params, stmt.params())?;
-            match send(&self.client, &stmt, &encoded, names, want_rows).await {
+            let stmt = self.prepare(sql).await?;
+            let encoded = stmt.encode(params)?;
+            match send(&self.client, &stmt, &encoded, want_rows).await {
                 Ok(outcome) => return Ok(outcome),
                 // Outside a transaction nothing was aborted: prepare afresh and run it again.
-                Err(e) if is_stale_plan(&e) && !self.in_transaction && !retried => {
+                Err(e)
+                    if is_stale_plan(&e)
+                        && matches!(stmt, Ready::Named(..))
+                        && !self.in_transaction
+                        && !retried =>
+                {
                     self.statements.remove(sql);
                     tracing::debug!(sql = %sql, "re-preparing a statement after a schema change");
                     retried = true;
@@ -177,9 +199,11 @@ impl PgConnection {
         params: &[Value],
         want_rows: bool,
     ) -> Result<Result<Reply>> {
+        self.pooler.check_begin()?;
+        self.pooler.check_statement(sql)?;
         let begin = PgDialect.begin_sql(opts)?;
         self.opened();
-        let Some((stmt, names)) = self.statements.get(sql) else {
+        let Some(stmt) = self.ready(sql) else {
             let (begun, prepared) = futures_util::future::join(
                 self.client.batch_execute(&begin),
                 prepare_on(&self.client, sql),
@@ -197,11 +221,11 @@ impl PgConnection {
             self.statements.insert(sql, (stmt, names));
             return Ok(self.run(sql, params, want_rows).await);
         };
-        let encoded = encode_all(params, stmt.params()).inspect_err(|_| {
+        let encoded = stmt.encode(params).inspect_err(|_| {
             // Nothing was sent, BEGIN included: no transaction is open.
             self.in_transaction = false;
         })?;
-        let statement = async { send(&self.client, &stmt, &encoded, names, want_rows).await };
+        let statement = async { send(&self.client, &stmt, &encoded, want_rows).await };
         let (begun, result) =
             futures_util::future::join(self.client.batch_execute(&begin), statement).await;
         if let Err(e) = begun {
@@ -326,6 +350,7 @@ impl Connection for PgConnection {
     }
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.pooler.check_statement(sql)?;
         let outcome = self.run(sql, params, false).await;
         match self.noting(outcome)? {
             Reply::Count(n) => Ok(n),
@@ -334,6 +359,7 @@ impl Connection for PgConnection {
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        self.pooler.check_statement(sql)?;
         let outcome = self.run(sql, params, true).await;
         match self.noting(outcome)? {
             Reply::Rows(rows, names) => decode::rows(&rows, &names),
@@ -342,7 +368,9 @@ impl Connection for PgConnection {
     }
 
     async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.pooler.check_statement(sql)?;
         if opens_transaction(sql) {
+            self.pooler.check_begin()?;
             // Marked before it is sent: should this be cancelled on the way, `recover`
             // still rolls back what BEGIN may have opened.
             self.opened();
@@ -354,6 +382,7 @@ impl Connection for PgConnection {
     }
 
     async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
+        self.pooler.check_begin()?;
         let sql = PgDialect.begin_sql(opts)?;
         self.opened();
         let begun = self.simple(&sql).await;
@@ -401,6 +430,7 @@ impl Connection for PgConnection {
 
     /// Every run leaves in one write (`execute_pipelined`).
     async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
+        self.pooler.check_statement(sql)?;
         let counts = self.execute_pipelined(sql, rows).await;
         self.noting(counts)
     }
@@ -476,8 +506,11 @@ impl Connection for PgConnection {
         self.broken.load(Ordering::Acquire) || self.client.is_closed()
     }
 
+    /// `None` behind a pooler: the server process changes from one transaction to the next.
     fn server_session_id(&self) -> Option<u64> {
-        self.backend_pid.map(u64::from)
+        self.backend_pid
+            .filter(|_| !self.pooler.unnamed())
+            .map(u64::from)
     }
 
     async fn close(self) {
@@ -499,16 +532,10 @@ fn ends_transaction(sql: &str) -> bool {
                 .any(|w| w.eq_ignore_ascii_case("TO")))
 }
 
-/// Whether control SQL sent through [`Connection::batch`] begins a transaction (BEGIN or
-/// START TRANSACTION first).
-fn opens_transaction(sql: &str) -> bool {
-    let word = first_keyword(sql);
-    word.eq_ignore_ascii_case("BEGIN") || word.eq_ignore_ascii_case("START")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{ends_transaction, opens_transaction};
+    use super::ends_transaction;
+    use crate::shared::opens_transaction;
 
     #[test]
     fn begin_and_start_open_a_transaction() {

@@ -7,7 +7,7 @@ use std::error::Error as _;
 use txkit_core::dialects::postgres::{classify, sqlstate as code};
 use txkit_core::{Error, ErrorKind};
 
-use crate::shared::BACKEND;
+use crate::shared::{ServerFields, server_error};
 
 /// Whether `e`, from executing a cached statement, may be the server's "cached plan must
 /// not change result type" (a table changed shape since the statement was prepared). Only
@@ -47,23 +47,13 @@ pub(crate) fn statement_error(e: tokio_postgres::Error, sql: &str) -> Error {
 /// error, keeping the SQLSTATE, the server's message, detail and hint.
 pub(crate) fn map_error(e: tokio_postgres::Error, nowait: bool) -> Error {
     if let Some(db) = e.as_db_error() {
-        let sqlstate = db.code().code().to_owned();
-        let kind = classify(&sqlstate, db.message(), nowait);
-        let mut message = db.message().to_owned();
-        if sqlstate == code::IN_FAILED_SQL_TRANSACTION {
-            message = "the transaction is aborted because an earlier statement in it failed; \
-                       roll it back (or roll back to a savepoint) before running anything else"
-                .to_owned();
-        }
-        if let Some(detail) = db.detail() {
-            message.push_str("; detail: ");
-            message.push_str(detail);
-        }
-        if let Some(hint) = db.hint() {
-            message.push_str("; hint: ");
-            message.push_str(hint);
-        }
-        return Error::database(kind, BACKEND, sqlstate, message).with_source(e);
+        let fields = ServerFields {
+            code: db.code().code(),
+            message: db.message(),
+            detail: db.detail(),
+            hint: db.hint(),
+        };
+        return server_error(&fields, nowait).with_source(e);
     }
     if e.is_closed() {
         return Error::connection_lost(

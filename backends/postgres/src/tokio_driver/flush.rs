@@ -9,12 +9,12 @@
 //! order; after a failed one it refuses the rest (25P02) and turns COMMIT into ROLLBACK, so
 //! the first failure is the one reported, and nothing is committed.
 
-use tokio_postgres::Statement;
 use txkit_core::{Connection, Result, Value};
 
 use super::connection::{PgConnection, commit_answer, prepare_on};
 use super::error::{is_connection_error, statement_error};
-use crate::encode::{EncodedParams, encode_all};
+use super::send::{Ready, send};
+use crate::encode::EncodedParams;
 
 impl PgConnection {
     /// Runs `statements` and COMMIT in one round trip (see the module docs).
@@ -33,14 +33,14 @@ impl PgConnection {
         let encoded: Vec<EncodedParams<'_>> = statements
             .iter()
             .zip(&prepared)
-            .map(|((_, params), stmt)| encode_all(params, stmt.params()))
+            .map(|((_, params), stmt)| stmt.encode(params))
             .collect::<Result<_>>()?;
         let client = &self.client;
         let executes = futures_util::future::join_all(
             prepared
                 .iter()
                 .zip(&encoded)
-                .map(|(stmt, params)| client.execute_raw(stmt, params)),
+                .map(|(stmt, params)| send(client, stmt, params, false)),
         );
         // The statements here report their own failures; only an earlier one needs the probe.
         let probe = self.probe_if_in_doubt();
@@ -50,7 +50,7 @@ impl PgConnection {
         let mut out = Vec::with_capacity(counts.len());
         for (count, text) in counts.into_iter().zip(&texts) {
             match count {
-                Ok(n) => out.push(n),
+                Ok(reply) => out.push(reply.count()),
                 // The first failure: the rest were refused and COMMIT became ROLLBACK —
                 // unless the connection itself went, when COMMIT's fate is what matters.
                 Err(e) if !is_connection_error(&e) => {
@@ -65,9 +65,13 @@ impl PgConnection {
         Ok(out)
     }
 
-    /// The prepared statement of each of `texts` (as written; the cache's keys), in order:
-    /// from the cache, and those not in it prepared now, all in one round trip.
-    async fn prepare_all(&mut self, texts: &[&str]) -> Result<Vec<Statement>> {
+    /// The statement of each of `texts` (as written; the cache's keys), in order: unnamed
+    /// behind a pooler, else from the cache, and those not in it prepared now, all in one
+    /// round trip.
+    async fn prepare_all(&mut self, texts: &[&str]) -> Result<Vec<Ready>> {
+        if self.pooler.unnamed() {
+            return Ok(texts.iter().filter_map(|t| self.ready(t)).collect());
+        }
         let (mut found, missing) = self.statements.get_all(texts);
         if !missing.is_empty() {
             let client = &self.client;
@@ -80,6 +84,10 @@ impl PgConnection {
                     .insert_found(text, (stmt, names), texts, &mut found);
             }
         }
-        Ok(found.into_iter().flatten().map(|(stmt, _)| stmt).collect())
+        Ok(found
+            .into_iter()
+            .flatten()
+            .map(|(stmt, names)| Ready::Named(stmt, names))
+            .collect())
     }
 }

@@ -9,7 +9,8 @@
 use txkit_core::{Result, Value};
 
 use super::connection::PgConnection;
-use crate::encode::{EncodedParams, encode_all};
+use super::send::{Reply, send};
+use crate::encode::EncodedParams;
 
 impl PgConnection {
     /// Runs `sql` once per parameter set in `rows`, all in one round trip once `sql` is
@@ -19,20 +20,21 @@ impl PgConnection {
         sql: &str,
         rows: &[&[Value]],
     ) -> Result<Vec<u64>> {
-        let (stmt, _) = self.prepare(sql).await?;
+        let stmt = self.prepare(sql).await?;
         let encoded: Vec<EncodedParams<'_>> = rows
             .iter()
-            .map(|params| encode_all(params, stmt.params()))
+            .map(|params| stmt.encode(params))
             .collect::<Result<_>>()?;
         let client = &self.client;
         let answers = futures_util::future::join_all(
             encoded
                 .iter()
-                .map(|params| client.execute_raw(&stmt, params)),
+                .map(|params| send(client, &stmt, params, false)),
         )
         .await;
         answers
             .into_iter()
+            .map(|answer| answer.map(Reply::count))
             .collect::<Result<Vec<u64>, _>>()
             .map_err(|e| self.statement_failed(e, sql))
     }

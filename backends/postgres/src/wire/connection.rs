@@ -9,11 +9,13 @@ use txkit_core::dialects::asks_nowait;
 use txkit_core::dialects::postgres::{PgDialect, sqlstate};
 use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, TxOptions, Value};
 
-use super::exchange::{Answer, Tag, bind, exchange};
+use super::exchange::{Answer, Shapes, Tag, bind, exchange, parse_bind};
 use super::io::Wire;
 use super::statements::{Prepared, Statements};
-use crate::encode::encode_all;
+use crate::encode::{encode_all, encode_untyped};
 use crate::options::PgConnectOptions;
+use crate::pooler::Pooler;
+use txkit_core::dialects::placeholders;
 
 /// A PostgreSQL connection speaking the protocol itself (URL option `driver=txkit`), with
 /// its socket read and written on the caller's task. A pipeline — BEGIN with the first
@@ -27,6 +29,8 @@ use crate::options::PgConnectOptions;
 pub struct PgWireConnection {
     wire: Wire,
     statements: Statements,
+    /// What stands between this connection and the server, as settled at connect.
+    pooler: Pooler,
 }
 
 impl fmt::Debug for PgWireConnection {
@@ -35,6 +39,7 @@ impl fmt::Debug for PgWireConnection {
             .field("target", &self.wire.target)
             .field("status", &char::from(self.wire.status))
             .field("cached_statements", &self.statements.len())
+            .field("pooler", &self.pooler)
             .field("broken", &self.wire.broken)
             .finish()
     }
@@ -44,10 +49,39 @@ impl PgWireConnection {
     /// Opens a connection as `opts` say, on txkit's own protocol layer whatever their
     /// `driver` (the engine picks this for `driver=txkit`).
     pub async fn connect(opts: &PgConnectOptions) -> Result<Self> {
-        Ok(Self {
+        let mut conn = Self {
             wire: super::startup::open(opts).await?,
             statements: Statements::new(opts.get_statement_cache_size()),
-        })
+            // Unnamed until settled: the question below must not leave a statement behind.
+            pooler: Pooler::Transaction,
+        };
+        conn.pooler = match opts.get_pooler() {
+            Pooler::Auto => {
+                let pooled = conn.session_pid().await? != conn.wire.backend_pid;
+                if pooled {
+                    tracing::debug!(
+                        target = %conn.wire.target,
+                        "a connection pooler answered the startup: statements go unnamed"
+                    );
+                }
+                Pooler::Auto.settle(pooled)
+            }
+            set => set,
+        };
+        Ok(conn)
+    }
+
+    /// The session's `pg_backend_pid()`: the cancel key's process id on a direct connection,
+    /// another behind a pooler (whose key is its own).
+    async fn session_pid(&mut self) -> Result<Option<u32>> {
+        let answer = self
+            .run("SELECT pg_backend_pid() AS pid", &[], true)
+            .await?;
+        let rows = rows_of(answer, "SELECT pg_backend_pid()")?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.get::<i64>("pid").ok())
+            .and_then(|pid| u32::try_from(pid).ok()))
     }
 
     /// How many prepared statements this connection keeps now.
@@ -76,9 +110,19 @@ impl PgWireConnection {
         self.wire.query(sql)?;
         self.wire.flush().await?;
         let mut tag = Tag::default();
-        let mut failure = None;
+        let mut failure: Option<super::server_error::ServerError> = None;
         while self.wire.owed > 0 {
-            match self.wire.next().await? {
+            let message = match self.wire.next().await {
+                Ok(message) => message,
+                // A server (or pooler) that ends the session says why first.
+                Err(lost) => {
+                    return Err(match failure {
+                        Some(e) => e.or_lost(lost),
+                        None => lost,
+                    });
+                }
+            };
+            match message {
                 postgres_protocol::message::backend::Message::CommandComplete(body) => {
                     tag = Tag::parse(body.tag().unwrap_or_default());
                 }
@@ -106,17 +150,48 @@ impl PgWireConnection {
         sync_each: bool,
     ) -> Result<Vec<Answer>> {
         self.wire.settle().await?;
-        let texts: SmallVec<[&str; 8]> = statements.iter().map(|(sql, _)| *sql).collect();
-        let prepared = self.statements.prepare_all(&mut self.wire, &texts).await?;
+        let prepared = if self.pooler.unnamed() {
+            Vec::new()
+        } else {
+            let texts: SmallVec<[&str; 8]> = statements.iter().map(|(sql, _)| *sql).collect();
+            self.statements.prepare_all(&mut self.wire, &texts).await?
+        };
         // Should a value not encode, or a Bind not fit the protocol, nothing of this
         // pipeline may be left queued: nothing queued is sent before the flush below.
         let (mark, owed) = (self.wire.out.len(), self.wire.owed);
-        if let Err(e) = self.queue(statements, &prepared, sync_each) {
+        let queued = if self.pooler.unnamed() {
+            self.queue_unnamed(statements, sync_each)
+        } else {
+            self.queue(statements, &prepared, sync_each)
+        };
+        if let Err(e) = queued {
             self.wire.out.truncate(mark);
             self.wire.owed = owed;
             return Err(e);
         }
-        exchange(&mut self.wire, &prepared, want_rows, sync_each).await
+        let shapes = if self.pooler.unnamed() {
+            Shapes::Described(statements.len())
+        } else {
+            Shapes::Prepared(&prepared)
+        };
+        exchange(&mut self.wire, shapes, want_rows, sync_each).await
+    }
+
+    /// Queues each statement unnamed — Parse, Bind, Describe, Execute — with its parameters
+    /// as text of unspecified types, and the pipeline's Sync(s): nothing outlives it on the
+    /// server session.
+    fn queue_unnamed(&mut self, statements: &[(&str, &[Value])], sync_each: bool) -> Result<()> {
+        for (sql, params) in statements {
+            let sql = placeholders::rewrite(sql);
+            parse_bind(&mut self.wire, &sql, &encode_untyped(&sql, params)?)?;
+            if sync_each {
+                self.wire.sync();
+            }
+        }
+        if !sync_each {
+            self.wire.sync();
+        }
+        Ok(())
     }
 
     /// Queues each statement's Bind and Execute with its parameters encoded for
@@ -225,8 +300,10 @@ impl PgWireConnection {
         params: &[Value],
         want_rows: bool,
     ) -> Result<Result<Answer>> {
+        self.pooler.check_begin()?;
+        self.pooler.check_statement(sql)?;
         let begin = PgDialect.begin_sql(opts)?;
-        if self.statements.get(sql).is_none() {
+        if !self.pooler.unnamed() && self.statements.get(sql).is_none() {
             self.simple(&begin).await?;
             return Ok(self.run(sql, params, want_rows).await);
         }
@@ -285,20 +362,27 @@ impl Connection for PgWireConnection {
     }
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.pooler.check_statement(sql)?;
         let answer = self.run(sql, params, false).await?;
         count_of(answer, sql)
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        self.pooler.check_statement(sql)?;
         let answer = self.run(sql, params, true).await?;
         rows_of(answer, sql)
     }
 
     async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.pooler.check_statement(sql)?;
+        if crate::shared::opens_transaction(sql) {
+            self.pooler.check_begin()?;
+        }
         self.simple(sql).await.map(drop)
     }
 
     async fn begin(&mut self, opts: &TxOptions) -> Result<()> {
+        self.pooler.check_begin()?;
         let sql = PgDialect.begin_sql(opts)?;
         self.simple(&sql).await.map(drop)
     }
@@ -354,6 +438,7 @@ impl Connection for PgWireConnection {
     /// Each run under its own Sync (so outside a transaction each commits on its own, as
     /// run one by one), all in one write.
     async fn execute_many(&mut self, sql: &str, rows: &[&[Value]]) -> Result<Vec<u64>> {
+        self.pooler.check_statement(sql)?;
         let statements: Vec<(&str, &[Value])> = rows.iter().map(|p| (sql, *p)).collect();
         let answers = self.pipeline(&statements, false, true).await?;
         answers.into_iter().map(|a| count_of(a, sql)).collect()
@@ -404,8 +489,12 @@ impl Connection for PgWireConnection {
         self.wire.closed_while_idle()
     }
 
+    /// `None` behind a pooler: the server process changes from one transaction to the next.
     fn server_session_id(&self) -> Option<u64> {
-        self.wire.backend_pid.map(u64::from)
+        self.wire
+            .backend_pid
+            .filter(|_| !self.pooler.unnamed())
+            .map(u64::from)
     }
 
     async fn close(mut self) {

@@ -62,6 +62,36 @@ impl Tag {
 /// parameter types (encode every statement of a pipeline before queueing any, so that a
 /// bad value sends nothing).
 pub(crate) fn bind(wire: &mut Wire, statement: &Prepared, encoded: &[Encoded<'_>]) -> Result<()> {
+    bind_as(
+        wire,
+        &statement.name,
+        statement.formats.iter().copied(),
+        encoded,
+    )?;
+    frontend::execute("", 0, &mut wire.out)
+        .map_err(|e| Error::config(format!("the statement cannot be sent: {e}")))
+}
+
+/// Queues Parse, Bind, Describe and Execute of `sql` as the unnamed statement, its
+/// parameters of unspecified types sent as text ([`encode_untyped`](crate::encode::encode_untyped))
+/// and every result column asked for in binary: a statement that leaves nothing on the
+/// server session, for a pooler in transaction mode. The portal's description precedes its
+/// rows ([`Shapes::Described`]).
+pub(crate) fn parse_bind(wire: &mut Wire, sql: &str, encoded: &[Encoded<'_>]) -> Result<()> {
+    let sent = |e: std::io::Error| Error::config(format!("the statement cannot be sent: {e}"));
+    frontend::parse("", sql, std::iter::empty(), &mut wire.out).map_err(sent)?;
+    bind_as(wire, "", std::iter::once(1), encoded)?;
+    frontend::describe(b'P', "", &mut wire.out).map_err(sent)?;
+    frontend::execute("", 0, &mut wire.out).map_err(sent)
+}
+
+/// Queues a Bind of statement `name` with `encoded` parameters and `result_formats`.
+fn bind_as(
+    wire: &mut Wire,
+    name: &str,
+    result_formats: impl IntoIterator<Item = i16>,
+    encoded: &[Encoded<'_>],
+) -> Result<()> {
     // `Encoded`'s own ToSql answers (it ignores the type): the same format and bytes the
     // tokio-postgres connection sends.
     let formats = encoded.iter().map(|e| match e.encode_format(&Type::TEXT) {
@@ -70,7 +100,7 @@ pub(crate) fn bind(wire: &mut Wire, statement: &Prepared, encoded: &[Encoded<'_>
     });
     frontend::bind(
         "",
-        &statement.name,
+        name,
         formats,
         encoded,
         |value, out| {
@@ -80,13 +110,28 @@ pub(crate) fn bind(wire: &mut Wire, statement: &Prepared, encoded: &[Encoded<'_>
                 IsNull::No => postgres_protocol::IsNull::No,
             })
         },
-        statement.formats.iter().copied(),
+        result_formats,
         &mut wire.out,
     )
-    .map_err(|_| Error::config("a parameter could not be written to the Bind message"))?;
-    frontend::execute("", 0, &mut wire.out)
-        .map_err(|e| Error::config(format!("the statement cannot be sent: {e}")))?;
-    Ok(())
+    .map_err(|_| Error::config("a parameter could not be written to the Bind message"))
+}
+
+/// How the rows of a pipeline's statements are to be read.
+#[derive(Clone, Copy)]
+pub(crate) enum Shapes<'a> {
+    /// By each statement's prepared description.
+    Prepared(&'a [Arc<Prepared>]),
+    /// By the description each of this many unnamed statements' portals sends first.
+    Described(usize),
+}
+
+impl Shapes<'_> {
+    fn len(self) -> usize {
+        match self {
+            Self::Prepared(statements) => statements.len(),
+            Self::Described(n) => n,
+        }
+    }
 }
 
 /// Sends what is queued and reads the answers of `statements` (in the order queued, their
@@ -95,22 +140,44 @@ pub(crate) fn bind(wire: &mut Wire, statement: &Prepared, encoded: &[Encoded<'_>
 /// skips the rest of the failed statement's pipeline.
 pub(crate) async fn exchange(
     wire: &mut Wire,
-    statements: &[Arc<Prepared>],
+    statements: Shapes<'_>,
     want_rows: bool,
     sync_each: bool,
 ) -> Result<Vec<Answer>> {
     wire.flush().await?;
-    let mut answers: Vec<Answer> = Vec::with_capacity(statements.len());
+    let count = statements.len();
+    let mut answers: Vec<Answer> = Vec::with_capacity(count);
     let mut rows: Vec<Row> = Vec::new();
+    // The description of the unnamed statement being answered.
+    let mut described: Option<Prepared> = None;
     // The pipeline being answered, and whether statement `i` belongs to it.
     let mut group = 0;
-    let in_group = |i: usize, group: usize| {
-        i < statements.len() && if sync_each { i == group } else { group == 0 }
-    };
+    let in_group =
+        |i: usize, group: usize| i < count && if sync_each { i == group } else { group == 0 };
     while wire.owed > 0 {
-        match wire.next().await? {
-            Message::DataRow(body) => {
-                if let (true, Some(statement)) = (want_rows, statements.get(answers.len())) {
+        let message = match wire.next().await {
+            Ok(message) => message,
+            // A server (or pooler) that ends the session says why first.
+            Err(lost) => {
+                let fatal = answers
+                    .iter()
+                    .rposition(|a| matches!(a, Answer::Failed(e) if e.is_fatal()));
+                return Err(match fatal.map(|i| answers.swap_remove(i)) {
+                    Some(Answer::Failed(e)) => e.or_lost(lost),
+                    _ => lost,
+                });
+            }
+        };
+        match message {
+            Message::RowDescription(body) if want_rows => {
+                described = Some(Prepared::described(wire, &body)?);
+            }
+            Message::DataRow(body) if want_rows => {
+                let statement = match statements {
+                    Shapes::Prepared(prepared) => prepared.get(answers.len()).map(AsRef::as_ref),
+                    Shapes::Described(_) => described.as_ref(),
+                };
+                if let Some(statement) = statement {
                     rows.push(row(statement, &body)?);
                 }
             }
@@ -143,7 +210,7 @@ pub(crate) async fn exchange(
             _ => {}
         }
     }
-    if answers.len() != statements.len() {
+    if answers.len() != count {
         return Err(wire.lost("the server answered a different number of statements"));
     }
     Ok(answers)
@@ -184,6 +251,14 @@ fn row(statement: &Prepared, body: &DataRowBody) -> Result<Row> {
                     ty.name()
                 ))
             })?,
+            (Some(_), Some(None)) if statement.formats.get(i) == Some(&1) => {
+                return Err(Error::config(format!(
+                    "column {:?} is of a type txkit does not know (an enum, a domain, an \
+                     extension's type), which it cannot read behind a connection pooler: cast \
+                     it to text in the query (for example `SELECT col::text`)",
+                    statement.names.get(i).map_or("?", String::as_str),
+                )));
+            }
             (Some(r), _) => Value::Text(String::from_utf8_lossy(&buffer[r]).into_owned()),
         };
         values.push(value);

@@ -5,10 +5,9 @@
 use fallible_iterator::FallibleIterator;
 use postgres_protocol::message::backend::{ErrorFields, ErrorResponseBody, NoticeResponseBody};
 use txkit_core::Error;
-use txkit_core::dialects::postgres::{classify, sqlstate};
 
 use crate::notice::Notice;
-use crate::shared::BACKEND;
+use crate::shared::{ServerFields, server_error};
 
 /// The fields of an ErrorResponse (or a NoticeResponse, which has the same) txkit reads.
 #[derive(Debug, Default)]
@@ -58,24 +57,30 @@ impl ServerError {
         out
     }
 
+    /// Whether the server ends the session with this error (severity FATAL or PANIC): the
+    /// connection closes after it, with no ReadyForQuery.
+    pub(crate) fn is_fatal(&self) -> bool {
+        matches!(self.severity.as_str(), "FATAL" | "PANIC")
+    }
+
+    /// The error to report when the connection closed after this one was read: this one,
+    /// which says why, when it ended the session; else `lost`.
+    pub(crate) fn or_lost(self, lost: Error) -> Error {
+        if self.is_fatal() {
+            self.into_error(false)
+        } else {
+            lost
+        }
+    }
+
     /// As a txkit error; `nowait` says whether the statement asked for NOWAIT.
     pub(crate) fn into_error(self, nowait: bool) -> Error {
-        let kind = classify(&self.code, &self.message, nowait);
-        let mut message = if self.code == sqlstate::IN_FAILED_SQL_TRANSACTION {
-            "the transaction is aborted because an earlier statement in it failed; roll it \
-             back (or roll back to a savepoint) before running anything else"
-                .to_owned()
-        } else {
-            self.message
+        let fields = ServerFields {
+            code: &self.code,
+            message: &self.message,
+            detail: self.detail.as_deref(),
+            hint: self.hint.as_deref(),
         };
-        if let Some(detail) = self.detail {
-            message.push_str("; detail: ");
-            message.push_str(&detail);
-        }
-        if let Some(hint) = self.hint {
-            message.push_str("; hint: ");
-            message.push_str(&hint);
-        }
-        Error::database(kind, BACKEND, self.code, message)
+        server_error(&fields, nowait)
     }
 }

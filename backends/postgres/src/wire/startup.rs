@@ -4,8 +4,7 @@
 use postgres_protocol::message::backend::Message;
 use postgres_protocol::message::frontend;
 use tokio::net::TcpStream;
-use txkit_core::dialects::postgres::sqlstate;
-use txkit_core::{Error, ErrorKind, Result};
+use txkit_core::{Error, Result};
 
 use super::auth;
 use super::io::{Stream, Wire};
@@ -100,7 +99,8 @@ async fn start(wire: &mut Wire, opts: &PgConnectOptions) -> Result<()> {
     loop {
         match wire.next().await? {
             Message::BackendKeyData(key) => {
-                wire.backend_pid = u32::try_from(key.process_id()).ok();
+                // A pooler's key may have any 32 bits (PgBouncer's are random): kept as sent.
+                wire.backend_pid = Some(u32::from_be_bytes(key.process_id().to_be_bytes()));
             }
             Message::AuthenticationOk | Message::ParameterStatus(_) => {}
             Message::ReadyForQuery(_) => return Ok(()),
@@ -132,26 +132,5 @@ async fn start(wire: &mut Wire, opts: &PgConnectOptions) -> Result<()> {
 
 /// The server's refusal, with its message and what to check.
 pub(super) fn refused(e: ServerError, opts: &PgConnectOptions) -> Error {
-    let advice = match e.code.as_str() {
-        sqlstate::INVALID_PASSWORD | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION => {
-            "check the user name and password, and the server's pg_hba.conf"
-        }
-        sqlstate::INVALID_CATALOG_NAME => "check the database name in the URL, or create it",
-        _ => "check that the server accepts connections",
-    };
-    let target = opts.display_target();
-    let code = e.code.clone();
-    let said = e.message.clone();
-    let kind = match code.as_str() {
-        sqlstate::INVALID_PASSWORD
-        | sqlstate::INVALID_AUTHORIZATION_SPECIFICATION
-        | sqlstate::INVALID_CATALOG_NAME => ErrorKind::Config,
-        _ => e.into_error(false).kind(),
-    };
-    Error::database(
-        kind,
-        crate::shared::BACKEND,
-        code,
-        format!("could not connect to {target}: {said}; {advice}"),
-    )
+    crate::shared::connect_refusal(&e.code, &e.message, &opts.display_target())
 }

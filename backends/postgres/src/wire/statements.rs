@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use fallible_iterator::FallibleIterator;
-use postgres_protocol::message::backend::Message;
+use postgres_protocol::message::backend::{Message, RowDescriptionBody};
 use postgres_protocol::message::frontend;
 use tokio_postgres::types::Type;
 use txkit_core::dialects::{asks_nowait, placeholders};
@@ -43,10 +43,40 @@ pub(crate) struct Prepared {
 
 impl Drop for Prepared {
     fn drop(&mut self) {
+        // The unnamed statement (a described portal's) needs no Close.
+        if self.name.is_empty() {
+            return;
+        }
         self.closing
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(std::mem::take(&mut self.name));
+    }
+}
+
+impl Prepared {
+    /// The unnamed statement whose portal `body` describes, every column asked for in
+    /// binary (an unnamed statement's result formats are chosen before its columns are
+    /// known); a column of a type txkit does not know has no type here, and reading it is
+    /// an error that says to cast it to text.
+    pub(crate) fn described(wire: &mut Wire, body: &RowDescriptionBody) -> Result<Self> {
+        let mut columns = Vec::new();
+        let mut names = Vec::new();
+        let mut fields = body.fields();
+        while let Some(field) =
+            FallibleIterator::next(&mut fields).map_err(|e| wire.lost(&e.to_string()))?
+        {
+            columns.push(Type::from_oid(field.type_oid()));
+            names.push(field.name().to_owned());
+        }
+        Ok(Self {
+            name: String::new(),
+            params: Vec::new(),
+            formats: vec![1; columns.len()],
+            columns,
+            names: names.into(),
+            closing: Arc::clone(&wire.closing),
+        })
     }
 }
 
