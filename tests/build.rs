@@ -7,9 +7,11 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(txkit_skip_postgres)");
     println!("cargo::rustc-check-cfg=cfg(txkit_skip_mysql)");
+    println!("cargo::rustc-check-cfg=cfg(txkit_skip_pgbouncer)");
     for var in [
         "TXKIT_POSTGRES_URL",
         "TXKIT_MYSQL_URL",
+        "TXKIT_PGBOUNCER_URL",
         "TXKIT_REQUIRE_ALL_BACKENDS",
     ] {
         println!("cargo::rerun-if-env-changed={var}");
@@ -21,5 +23,9 @@ fn main() {
     }
     if !require_all && unset("TXKIT_MYSQL_URL") {
         println!("cargo::rustc-cfg=txkit_skip_mysql");
+    }
+    // The PgBouncer cells need PostgreSQL too.
+    if !require_all && (unset("TXKIT_PGBOUNCER_URL") || unset("TXKIT_POSTGRES_URL")) {
+        println!("cargo::rustc-cfg=txkit_skip_pgbouncer");
     }
 }

@@ -30,6 +30,9 @@ pub struct TestDb {
     pub url: String,
     /// The application_name given to PostgreSQL sessions of this test.
     pub app: String,
+    /// Whether a connection pooler in transaction mode (PgBouncer) stands between txkit and
+    /// the server: a session is then a server connection only for one transaction.
+    pub pooled: bool,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -86,6 +89,7 @@ impl TestDb {
                 Some(TestDb {
                     kind,
                     sea_orm: false,
+                    pooled: false,
                     url: format!("sqlite://{}?busy_timeout=10000", path.display()),
                     app,
                     _dir: Some(dir),
@@ -97,6 +101,7 @@ impl TestDb {
                 Some(TestDb {
                     kind,
                     sea_orm: false,
+                    pooled: false,
                     url: format!("{base}{sep}application_name={app}"),
                     app,
                     _dir: None,
@@ -107,6 +112,7 @@ impl TestDb {
                 Some(TestDb {
                     kind,
                     sea_orm: false,
+                    pooled: false,
                     url: base,
                     app,
                     _dir: None,
@@ -176,15 +182,7 @@ impl TestDb {
         // A connection left dirty stays idle in transaction and fails here.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
-            let rows = engine
-                .query(
-                    "SELECT count(*) AS n FROM pg_stat_activity \
-                     WHERE application_name = ? AND state LIKE 'idle in transaction%'",
-                    &txkit::params![self.app.clone()],
-                )
-                .await
-                .expect("pg_stat_activity");
-            let n: i64 = rows[0].get("n").expect("count");
+            let n = idle_in_transaction(&engine, &self.app).await;
             if n == 0 {
                 break;
             }
@@ -253,6 +251,115 @@ where
     scenario(db).await;
 }
 
+/// The databases of the PgBouncer cells, one per driver: the `postgres` cells run at the same
+/// time, and scenarios with fixed table names would otherwise meet. PgBouncer passes a
+/// database name through to the server's database of that name.
+pub const PGBOUNCER_DATABASES: [&str; 2] = ["txkit_pgbouncer", "txkit_pgbouncer_wire"];
+
+impl TestDb {
+    /// PostgreSQL through the PgBouncer at `TXKIT_PGBOUNCER_URL` (transaction pool mode),
+    /// on txkit's own protocol layer when `wire`, in a database of the cell's own.
+    pub async fn new_postgres_pgbouncer(wire: bool) -> Option<TestDb> {
+        static DATABASES: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+        let direct = TestDb::new(Kind::Postgres)?;
+        let bouncer = server_url("TXKIT_PGBOUNCER_URL", "PgBouncer")?;
+        DATABASES
+            .get_or_init(|| async {
+                let admin = Engine::builder(&direct.url)
+                    .pool_size(1)
+                    .build()
+                    .await
+                    .expect("admin engine");
+                for name in PGBOUNCER_DATABASES {
+                    let found = admin
+                        .query(
+                            "SELECT 1 AS one FROM pg_database WHERE datname = ?",
+                            &txkit::params![name],
+                        )
+                        .await
+                        .expect("pg_database");
+                    if found.is_empty() {
+                        // Another test process may create it at the same moment.
+                        if let Err(e) = admin.execute(&format!("CREATE DATABASE {name}"), &[]).await
+                        {
+                            assert!(
+                                e.to_string().contains("already exists")
+                                    || e.to_string().contains("duplicate key"),
+                                "CREATE DATABASE {name}: {e}"
+                            );
+                        }
+                    }
+                }
+                admin.close().await;
+            })
+            .await;
+        let database = PGBOUNCER_DATABASES[usize::from(wire)];
+        let (base, query) = bouncer.split_once('?').unwrap_or((&bouncer, ""));
+        let server = &base[..base.rfind('/').expect("a database in TXKIT_PGBOUNCER_URL")];
+        let mut url = format!("{server}/{database}?application_name={}", direct.app);
+        if !query.is_empty() {
+            url = format!("{url}&{query}");
+        }
+        if wire {
+            url.push_str("&driver=txkit");
+        }
+        Some(TestDb {
+            kind: Kind::Postgres,
+            sea_orm: false,
+            url,
+            app: direct.app,
+            pooled: true,
+            _dir: None,
+        })
+    }
+}
+
+/// Runs `scenario` on PostgreSQL through PgBouncer on the tokio-postgres driver (`kind` is
+/// PostgreSQL), or prints a skip.
+pub async fn run_postgres_pgbouncer<F, Fut>(kind: Kind, scenario: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    run_pooled(kind, false, scenario).await;
+}
+
+/// Runs `scenario` on PostgreSQL through PgBouncer on txkit's own protocol layer (`kind` is
+/// PostgreSQL), or prints a skip.
+pub async fn run_postgres_pgbouncer_wire<F, Fut>(kind: Kind, scenario: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    run_pooled(kind, true, scenario).await;
+}
+
+async fn run_pooled<F, Fut>(kind: Kind, wire: bool, scenario: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    assert_eq!(kind, Kind::Postgres, "PgBouncer stands before PostgreSQL");
+    if let Some(db) = TestDb::new_postgres_pgbouncer(wire).await {
+        scenario(db).await;
+    }
+}
+
+/// How many server sessions of the test named `app` are idle inside a transaction, as
+/// `observer` sees in `pg_stat_activity`. Behind a pooler a transaction left open keeps its
+/// server session pinned to the client, in that state, under the client's name.
+pub async fn idle_in_transaction(observer: &Engine, app: &str) -> i64 {
+    let rows = observer
+        .query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE application_name = ? AND state LIKE 'idle in transaction%'",
+            &txkit::params![app],
+        )
+        .await
+        .expect("pg_stat_activity");
+    rows[0].get("n").expect("count")
+}
+
 /// Runs `scenario` on `kind`'s database through sea-orm, or prints a skip.
 pub async fn run_sea_orm<F, Fut>(kind: Kind, scenario: F)
 where
@@ -270,7 +377,9 @@ where
 /// with a thread per connection (`execution=thread`), `<scenario>::sqlite_thread` (not with
 /// `without_thread:` first,
 /// for scenarios that open SQLite some other way), and once more on PostgreSQL through
-/// txkit's own protocol layer, `<scenario>::postgres_wire`. With `sea_orm:` first,
+/// txkit's own protocol layer, `<scenario>::postgres_wire`, and twice on PostgreSQL through
+/// PgBouncer in transaction mode, `<scenario>::postgres_pgbouncer` and
+/// `<scenario>::postgres_pgbouncer_wire` (the two drivers). With `sea_orm:` first,
 /// also the fourth column, the same three databases through sea-orm's pool:
 /// `<scenario>::sea_orm_sqlite`, `<scenario>::sea_orm_postgres`, `<scenario>::sea_orm_mysql`.
 #[macro_export]
@@ -285,6 +394,45 @@ macro_rules! matrix {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             $crate::common::$runner($crate::common::Kind::Postgres, super::$scenario).await;
+        }
+    };
+    (@cell $runner:ident $name:ident Pgbouncer $scenario:ident) => {
+        #[cfg_attr(
+            txkit_skip_pgbouncer,
+            ignore = "server cell: set TXKIT_PGBOUNCER_URL (and TXKIT_POSTGRES_URL) to run it"
+        )]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            $crate::common::$runner($crate::common::Kind::Postgres, super::$scenario).await;
+        }
+    };
+    (@pooled $scenario:ident) => {
+        $crate::matrix!(@cell run_postgres_pgbouncer postgres_pgbouncer Pgbouncer $scenario);
+        $crate::matrix!(
+            @cell run_postgres_pgbouncer_wire postgres_pgbouncer_wire Pgbouncer $scenario
+        );
+    };
+    // A scenario that cannot apply through a pooler: its pooled cells are ignored with the
+    // reason (a literal, which must start "not through a pooler: "), so libtest counts them,
+    // and `cargo xtask test` adds them up on its last line.
+    (@pooled $scenario:ident ($why:literal)) => {
+        #[ignore = $why]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres_pgbouncer() {
+            $crate::common::run_postgres_pgbouncer(
+                $crate::common::Kind::Postgres,
+                super::$scenario,
+            )
+            .await;
+        }
+        #[ignore = $why]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres_pgbouncer_wire() {
+            $crate::common::run_postgres_pgbouncer_wire(
+                $crate::common::Kind::Postgres,
+                super::$scenario,
+            )
+            .await;
         }
     };
     (@cell $runner:ident $name:ident MySql $scenario:ident) => {
@@ -312,6 +460,7 @@ macro_rules! matrix {
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
             $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
+            $crate::matrix!(@pooled $scenario);
             $crate::matrix!(@cell run_sqlite_thread sqlite_thread Sqlite $scenario);
             $crate::matrix!(
                 @three run_sea_orm [sea_orm_sqlite sea_orm_postgres sea_orm_mysql] $scenario
@@ -322,12 +471,29 @@ macro_rules! matrix {
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
             $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
+            $crate::matrix!(@pooled $scenario);
+        }
+    )*};
+    (without_thread, not_pooled($why:literal): $($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+            $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
+            $crate::matrix!(@pooled $scenario ($why));
+        }
+    )*};
+    (not_pooled($why:literal): $($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
+            $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
+            $crate::matrix!(@pooled $scenario ($why));
+            $crate::matrix!(@cell run_sqlite_thread sqlite_thread Sqlite $scenario);
         }
     )*};
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             $crate::matrix!(@three run [sqlite postgres mysql] $scenario);
             $crate::matrix!(@cell run_postgres_wire postgres_wire Postgres $scenario);
+            $crate::matrix!(@pooled $scenario);
             $crate::matrix!(@cell run_sqlite_thread sqlite_thread Sqlite $scenario);
         }
     )*};

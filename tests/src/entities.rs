@@ -42,6 +42,16 @@ impl Isolated {
         let name = unique("txkit_ent");
         let (url, owner) = match db.kind {
             Kind::Sqlite => (db.url.clone(), None),
+            // PgBouncer does not pass `options` (search_path) on: a database of its own.
+            Kind::Postgres if db.pooled => {
+                let admin = db.engine().await;
+                admin
+                    .execute(&format!("CREATE DATABASE {name}"), &[])
+                    .await
+                    .unwrap();
+                let drop = format!("DROP DATABASE {name} WITH (FORCE)");
+                (with_database(&db.url, &name), Some((admin, drop)))
+            }
             Kind::Postgres => {
                 let admin = db.engine().await;
                 admin
@@ -57,16 +67,8 @@ impl Isolated {
                     .execute(&format!("CREATE DATABASE {name}"), &[])
                     .await
                     .unwrap();
-                let (base, query) = match db.url.split_once('?') {
-                    Some((base, query)) => (base, format!("?{query}")),
-                    None => (db.url.as_str(), String::new()),
-                };
-                let host_end = base.find("://").map_or(0, |i| i + 3);
-                let path = base[host_end..]
-                    .find('/')
-                    .map_or(base.len(), |i| host_end + i);
-                let url = format!("{}/{name}{query}", &base[..path]);
-                (url, Some((admin, format!("DROP DATABASE {name}"))))
+                let drop = format!("DROP DATABASE {name}");
+                (with_database(&db.url, &name), Some((admin, drop)))
             }
         };
         let engine = Engine::builder(&url).pool_size(pool).build().await.unwrap();
@@ -80,6 +82,19 @@ impl Isolated {
             admin.close().await;
         }
     }
+}
+
+/// `url` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let host_end = base.find("://").map_or(0, |i| i + 3);
+    let path = base[host_end..]
+        .find('/')
+        .map_or(base.len(), |i| host_end + i);
+    format!("{}/{name}{query}", &base[..path])
 }
 
 const TASKS: usize = 16;

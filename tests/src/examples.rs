@@ -4,9 +4,10 @@ use crate::common::TestDb;
 
 /// `examples!(test_name: source_module => "path", …)` includes each example file as
 /// `source_module` and stamps `test_name` for every backend, calling its `run(url)`;
-/// `#[without_thread]` first leaves out SQLite's thread-execution cell.
+/// `#[arm]` first passes `arm:` to [`matrix!`](crate::matrix) (`without_thread` leaves out
+/// SQLite's thread-execution cell).
 macro_rules! examples {
-    ($(#[$arm:ident])? $($name:ident: $source:ident => $path:literal),* $(,)?) => {
+    ($(#[$($arm:tt)*])? $($name:ident: $source:ident => $path:literal),* $(,)?) => {
         $(
             #[allow(dead_code)] // each example's `main` is not used here
             #[path = $path]
@@ -19,7 +20,7 @@ macro_rules! examples {
                 db.assert_no_idle_in_transaction().await;
             }
         )*
-        crate::matrix!($($arm:)? $($name),*);
+        crate::matrix!($($($arm)*:)? $($name),*);
     };
 }
 
@@ -40,8 +41,9 @@ examples!(
     bank: bank_src => "../../examples/bank/main.rs",
 );
 
-// sea-orm opens SQLite through its own pool, which has no execution modes.
+// sea-orm opens SQLite through its own pool, which has no execution modes, and PostgreSQL
+// through sqlx's, which prepares named statements.
 examples!(
-    #[without_thread]
+    #[without_thread, not_pooled("not through a pooler: sqlx prepares named statements")]
     sea_orm_versioned: sea_orm_versioned_src => "../../examples/sea_orm_versioned.rs",
 );

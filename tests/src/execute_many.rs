@@ -95,8 +95,17 @@ async fn execute_many_runs_each_set_in_order(db: TestDb) {
             .execute_many(&insert, &[params![6, 60], bytes])
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
-        tx.commit().await.unwrap();
+        if db.pooled {
+            // Behind a pooler statements go unnamed, their values as text the server parses
+            // for the types it infers: the server refuses the bytes, which fails the
+            // transaction, so nothing of the call is committed either.
+            assert_eq!(err.kind(), ErrorKind::Database, "{err}");
+            assert_eq!(err.code(), Some("22P02"), "{err}");
+            assert!(tx.commit().await.is_err());
+        } else {
+            assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+            tx.commit().await.unwrap();
+        }
         assert_eq!(rows(&engine, &table).await, [(1, 11), (2, 21), (3, 30)]);
     }
 

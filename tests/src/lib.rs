@@ -30,6 +30,7 @@ mod notices;
 mod one_row_queries;
 mod pool;
 mod pool_hooks;
+mod pooler;
 mod reliability;
 mod retry;
 mod savepoints;

@@ -13,6 +13,12 @@ use crate::common::{Kind, TestDb};
 crate::matrix!(
     session_changes_do_not_reach_the_next_user,
     plain_statements_skip_the_reset,
+);
+
+// Behind a pooler, killing the server session by pid kills one of the pooler's server
+// connections, which it replaces unseen: the client's connection stays whole.
+crate::matrix!(
+    not_pooled("not through a pooler: kills a server session, which the pooler replaces unseen"):
     killed_idle_connection_is_replaced_without_pre_ping,
 );
 
@@ -131,6 +137,19 @@ async fn session_changes_do_not_reach_the_next_user(db: TestDb) {
     for (i, (what, change, probe)) in cases.iter().enumerate() {
         let before = observe(&engine, probe).await;
         let resets_before = resets(&events);
+        if db.pooled {
+            // Behind a pooler the change would land on a server connection other clients
+            // use next: it is refused, saying so.
+            let mut conn = engine.connection().await.unwrap();
+            for sql in change {
+                let refused = conn.execute(sql, &[]).await.unwrap_err();
+                assert_eq!(refused.kind(), txkit::ErrorKind::Usage, "{what}: {refused}");
+                assert!(refused.to_string().contains("pooler"), "{what}: {refused}");
+            }
+            drop(conn);
+            assert_eq!(observe(&engine, probe).await, before, "{what}");
+            continue;
+        }
         {
             let mut conn = engine.connection().await.unwrap();
             for sql in change {
@@ -185,6 +204,9 @@ async fn plain_statements_skip_the_reset(db: TestDb) {
     assert_eq!(resets(&events), baseline, "plain statements paid a reset");
     // The count can move: a session change is reset once.
     let set = match db.kind {
+        // Behind a pooler session settings are refused; a temporary table that is
+        // dropped with its transaction passes, and may still change the session.
+        Kind::Postgres if db.pooled => "CREATE TEMP TABLE txkit_probe (a int) ON COMMIT DROP",
         Kind::Postgres => "SET application_name = 'txkit_dirty'",
         Kind::MySql => "SET @txkit_probe = 1",
         Kind::Sqlite => "PRAGMA cache_size = 100",

@@ -13,6 +13,8 @@ pub(crate) struct Summary {
     binaries: u64,
     /// Skipped server tests by the variable their reason names.
     skipped: BTreeMap<String, u64>,
+    /// Cells ignored because their scenario cannot apply through a connection pooler.
+    not_pooled: u64,
 }
 
 impl Summary {
@@ -36,6 +38,11 @@ impl Summary {
             }
         } else if line.starts_with("test ")
             && let Some((_, reason)) = line.split_once(" ... ignored, ")
+            && reason.starts_with("not through a pooler")
+        {
+            self.not_pooled += 1;
+        } else if line.starts_with("test ")
+            && let Some((_, reason)) = line.split_once(" ... ignored, ")
             && let Some(var) = reason
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .find(|w| w.starts_with("TXKIT_") && w.ends_with("_URL"))
@@ -51,6 +58,15 @@ impl Summary {
             "txkit tests {verdict}: {} passed, {} failed, {} ignored in {} test binaries",
             self.passed, self.failed, self.ignored, self.binaries
         );
+        let counts = if self.not_pooled > 0 {
+            format!(
+                "{counts} ({} of them cells whose scenario cannot apply through a connection \
+                 pooler, each saying why)",
+                self.not_pooled
+            )
+        } else {
+            counts
+        };
         let skipped: u64 = self.skipped.values().sum();
         if skipped == 0 {
             return format!("{counts}; no server test skipped");
@@ -80,17 +96,20 @@ mod tests {
     fn adds_up_every_binary_and_names_the_variables_to_set() {
         let s = read(
             "test a::postgres ... ignored, server cell: set TXKIT_POSTGRES_URL to run it\n\
+             test k::postgres_pgbouncer ... ignored, not through a pooler: kills by pid\n\
              test a::mysql ... ignored, server cell: set TXKIT_MYSQL_URL to run it\n\
              test b::mysql ... ignored, server test: set TXKIT_MYSQL_URL to run it\n\
              test c ... ignored, slow\n\
              test d ... ok\n\
-             test result: ok. 7 passed; 0 failed; 4 ignored; 0 measured; 2 filtered out\n\
+             test result: ok. 7 passed; 0 failed; 5 ignored; 0 measured; 2 filtered out\n\
              test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n",
         );
-        assert_eq!((s.passed, s.failed, s.ignored, s.binaries), (10, 1, 4, 2));
+        assert_eq!((s.passed, s.failed, s.ignored, s.binaries), (10, 1, 5, 2));
         assert_eq!(
             s.last_line(false),
-            "txkit tests FAILED: 10 passed, 1 failed, 4 ignored in 2 test binaries; 3 of them \
+            "txkit tests FAILED: 10 passed, 1 failed, 5 ignored in 2 test binaries (1 of them \
+             cells whose scenario cannot apply through a connection pooler, each saying why); \
+             3 of them \
              server tests skipped: set TXKIT_MYSQL_URL and TXKIT_POSTGRES_URL to run them \
              (TXKIT_REQUIRE_ALL_BACKENDS=1 makes a missing URL an error)"
         );

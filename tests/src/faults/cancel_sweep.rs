@@ -308,6 +308,13 @@ async fn assert_clean(db: &TestDb, engine: &Engine, observer: &Engine, what: &st
         "{what}: the server is in a transaction"
     );
     match db.kind {
+        // Behind a pooler the client's server session is its own only inside a transaction;
+        // a transaction left open would keep it pinned, idle in the transaction, under this
+        // test's application name.
+        Kind::Postgres if db.pooled => {
+            let n = crate::common::idle_in_transaction(observer, &db.app).await;
+            assert_eq!(n, 0, "{what}: a server session is still in a transaction");
+        }
         Kind::Postgres => {
             let pid: i64 = ok(
                 conn.query("SELECT pg_backend_pid()::int8 AS pid", &[])

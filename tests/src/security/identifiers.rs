@@ -18,6 +18,8 @@ use txkit::{Column, Entity, ErrorKind, Row, RowLock, SortOrder, TableLock, Value
 
 use super::names::generate;
 use crate::common::{Kind, TestDb, unique};
+use crate::entities::Isolated;
+use txkit::Engine;
 
 const SEED: u64 = 0x7478_6b69_745f_3039;
 
@@ -196,6 +198,8 @@ async fn private_namespace(
     let ns = unique("txkit_sec");
     match db.kind {
         Kind::Sqlite => return None,
+        // The engine is on a database of its own ([`private_engine`]).
+        Kind::Postgres if db.pooled => return Some("public".to_owned()),
         Kind::Postgres => {
             conn.execute(&format!("CREATE SCHEMA {ns}"), &[])
                 .await
@@ -214,11 +218,27 @@ async fn private_namespace(
     Some(ns)
 }
 
+/// An engine of `pool` connections for a scenario with a namespace of its own: behind a
+/// pooler, on a database of its own (a `SET search_path` would not stay with the client),
+/// removed by [`Isolated::finish`]; elsewhere on the test's database, where
+/// [`private_namespace`] makes one.
+async fn private_engine(db: &TestDb, pool: usize) -> (Engine, Option<Isolated>) {
+    if db.pooled {
+        let iso = Isolated::new(db, pool).await;
+        (iso.engine.clone(), Some(iso))
+    } else {
+        (db.builder().pool_size(pool).build().await.unwrap(), None)
+    }
+}
+
 async fn drop_namespace(
     db: &TestDb,
     conn: &mut txkit::pool::ManagedConnection,
     ns: Option<String>,
 ) {
+    if db.pooled {
+        return;
+    }
     if let Some(ns) = ns {
         let sql = match db.kind {
             Kind::Postgres => format!("DROP SCHEMA {ns} CASCADE"),
@@ -416,7 +436,7 @@ async fn round_trip(
 async fn names_round_trip(db: TestDb) {
     let n = if super::long() { 10_000 } else { 300 };
     let names = generate(SEED ^ 0x5eed, n);
-    let engine = db.builder().pool_size(2).build().await.unwrap();
+    let (engine, isolated) = private_engine(&db, 2).await;
     let mut conn = engine.connection().await.unwrap();
     let ns = private_namespace(&db, &mut conn).await;
     conn.execute("CREATE TABLE canary (v BIGINT NOT NULL)", &[])
@@ -458,6 +478,10 @@ async fn names_round_trip(db: TestDb) {
         .collect();
     let left = tables(&db, &mut conn, &ns).await;
     drop_namespace(&db, &mut conn, ns).await;
+    drop(conn);
+    if let Some(isolated) = isolated {
+        isolated.finish().await;
+    }
     println!(
         "RELIABILITY security identifiers-round-trip {:?} names={n} round_trips={} refused_config={} \
          order_by_refused_config={} lock_of={} lock_of_unsupported={} lock_table={} lock_table_unsupported={} \
@@ -502,7 +526,7 @@ struct Hostile {
 }
 
 async fn hostile_entity_names(db: TestDb) {
-    let engine = db.builder().pool_size(2).build().await.unwrap();
+    let (engine, isolated) = private_engine(&db, 2).await;
     let mut conn = engine.connection().await.unwrap();
     let ns = private_namespace(&db, &mut conn).await;
     conn.execute("CREATE TABLE canary (v BIGINT NOT NULL)", &[])
@@ -541,6 +565,10 @@ async fn hostile_entity_names(db: TestDb) {
     conn.drop_table::<Hostile>().await.unwrap();
     assert_eq!(tables(&db, &mut conn, &ns).await, ["canary"]);
     drop_namespace(&db, &mut conn, ns).await;
+    drop(conn);
+    if let Some(isolated) = isolated {
+        isolated.finish().await;
+    }
     println!(
         "RELIABILITY security hostile-entity {:?} table_and_column_round_trip=1 order_by_hostile_column=1 canary_intact=true",
         db.kind
