@@ -83,6 +83,9 @@ async fn every_contender(
                 None => url.clone(),
             };
             let mut out = txkit_side::contenders(&url, backend, pool).await;
+            if proxy.is_none() {
+                out.extend(txkit_side::through_pgbouncer(&url, pool).await);
+            }
             out.push(raw(Arc::new(pg_raw::TokioPostgres::new(&url))));
             out.push(raw(Arc::new(pg_raw::TokioPostgres::pipelined(&url))));
             out.push(Arc::new(sqlx_side::postgres(&url, pool).await));

@@ -335,6 +335,55 @@ pub(crate) async fn contenders(
     out
 }
 
+/// With `TXKIT_PGBOUNCER_URL` set (a PgBouncer in transaction mode before the PostgreSQL
+/// of `TXKIT_POSTGRES_URL`, reaching its database of the same name): `txkit-pgbouncer` and
+/// `txkit-pgbouncer-wire`, the `txkit` contender through it on each driver (statements
+/// unnamed, found by `pooler=auto`), and their `-pipelined` twins; `txkit-unnamed` (and its
+/// twin) is the server directly with `pooler=transaction`, the cost of unnamed statements
+/// alone. Not through the counting proxy: the pooler's own round trips to the server are not
+/// the client's.
+pub(crate) async fn through_pgbouncer(direct: &str, pool: usize) -> Vec<Arc<dyn Contender>> {
+    let Ok(bouncer) = std::env::var("TXKIT_PGBOUNCER_URL") else {
+        return Vec::new();
+    };
+    // The bench's tables are in the direct URL's database: the same name through PgBouncer.
+    let database = direct
+        .split_once('?')
+        .map_or(direct, |(base, _)| base)
+        .rsplit('/')
+        .next()
+        .unwrap_or("test");
+    let base = bouncer.split_once('?').map_or(bouncer.as_str(), |(b, _)| b);
+    let url = format!(
+        "{}/{database}",
+        &base[..base.rfind('/').expect("a database")]
+    );
+    let wire = crate::contenders::with_option(&url, "driver=txkit");
+    // The cost of unnamed statements alone: the server directly, told it is pooled.
+    let unnamed = crate::contenders::with_option(direct, "pooler=transaction");
+    let mut out: Vec<Arc<dyn Contender>> = Vec::new();
+    for (url, names) in [
+        (
+            unnamed.as_str(),
+            ["txkit-unnamed", "txkit-unnamed-pipelined"],
+        ),
+        (
+            url.as_str(),
+            ["txkit-pgbouncer", "txkit-pgbouncer-pipelined"],
+        ),
+        (
+            wire.as_str(),
+            ["txkit-pgbouncer-wire", "txkit-pgbouncer-wire-pipelined"],
+        ),
+    ] {
+        for (style, name) in [Style::Awaited, Style::Pipelined].into_iter().zip(names) {
+            let backend = Backend::Postgres;
+            out.push(Arc::new(Txkit::new(url, backend, pool, style, name).await));
+        }
+    }
+    out
+}
+
 /// Whether `TXKIT_BENCH_CONTENDERS` names a `txkit-wire` contender.
 fn wire_asked() -> bool {
     std::env::var("TXKIT_BENCH_CONTENDERS").is_ok_and(|wanted| {
