@@ -26,6 +26,16 @@ export TXKIT_MYSQL_URL="${TXKIT_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"
 export TXKIT_REQUIRE_ALL_BACKENDS=1
 export CARGO_TERM_COLOR=never
 
+# PgBouncer for the pooled cells, started as .ci/run starts it unless one is given.
+if [ -z "${TXKIT_PGBOUNCER_URL:-}" ]; then
+  pgb_port=6460
+  while (exec 3<>"/dev/tcp/127.0.0.1/$pgb_port") 2>/dev/null; do pgb_port=$((pgb_port + 1)); done
+  pgb_dir="$(mktemp -d /tmp/txkit-mutants-pgbouncer.XXXXXX)"
+  trap '"$repo/.ci/pgbouncer.sh" stop "$pgb_dir"; rm -rf "$pgb_dir"' EXIT
+  pgb_url="$("$repo/.ci/pgbouncer.sh" start "$pgb_dir" "$pgb_port")"
+  export "${pgb_url?}"
+fi
+
 # The throwaway worktree is kept between runs (and moved to HEAD at each), so files that
 # did not change keep their times and cargo rebuilds only what a bug touches.
 work="${MUTANTS_DIR:-/tmp/txkit-mutants}"
@@ -61,12 +71,15 @@ MUTANTS=(
   "pg-for-update-rendered-as-for-share|core/src/dialects/postgres.rs|LockStrength::Update => \"FOR UPDATE\",|LockStrength::Update => \"FOR SHARE\",|-p txkit-tests --lib -- locks::row_locks::postgres session_locks::for_update_blocks_a_second_locker::postgres|locks::row_locks::postgres session_locks::for_update_blocks_a_second_locker::postgres"
   "mysql-for-update-rendered-as-share|core/src/dialects/mysql/mod.rs|=> String::from(\"FOR UPDATE\"),|=> String::from(\"LOCK IN SHARE MODE\"),|-p txkit-tests --lib -- session_locks::for_update_blocks_a_second_locker::mysql|session_locks::for_update_blocks_a_second_locker::mysql"
   "pg-exclusive-table-lock-rendered-as-row-share|core/src/lock.rs|Self::Exclusive => \"EXCLUSIVE\",|Self::Exclusive => \"ROW SHARE\",|-p txkit-tests --lib -- specs::timeouts::spec::postgres|specs::timeouts::spec::postgres specs::timeouts::spec::postgres_wire"
-  "pool-owed-rollback-not-sent|core/src/managed.rs|tracked!(self, self.raw.rollback())|tracked!(self, async { Result::Ok(()) })|-p txkit-tests --lib -- pool::closing_connections_roll_back_first|pool::closing_connections_roll_back_first::postgres pool::closing_connections_roll_back_first::postgres_wire pool::closing_connections_roll_back_first::mysql"
+  "pool-owed-rollback-not-sent|core/src/managed.rs|tracked!(self, self.raw.rollback())|tracked!(self, async { Result::Ok(()) })|-p txkit-tests --lib -- pool::closing_connections_roll_back_first|pool::closing_connections_roll_back_first::postgres pool::closing_connections_roll_back_first::postgres_wire pool::closing_connections_roll_back_first::mysql pool::closing_connections_roll_back_first::postgres_pgbouncer pool::closing_connections_roll_back_first::postgres_pgbouncer_wire"
   "sqlite-write-gate-never-claimed|backends/sqlite/src/native.rs|let Some(locks) = &self.locks else {|let Some(locks) = None::<&FileLocks> else {|-p txkit-sqlite --test write_gate|writers_of_one_process_never_wait_in_sqlite a_second_writer_waits_in_line_then_goes_through"
   "sqlite-connections-read-uncommitted|backends/sqlite/src/setup.rs|    conn.pragma_update(None, \"foreign_keys\", options.foreign_keys)|    conn.pragma_update(None, \"read_uncommitted\", true).ok(); conn.pragma_update(None, \"foreign_keys\", options.foreign_keys)|-p txkit-tests --lib -- isolation::isolation_defaults_and_overrides::sqlite|isolation::isolation_defaults_and_overrides::sqlite isolation::isolation_defaults_and_overrides::sqlite_thread"
   "mysql-program-name-not-sent|backends/mysql/src/options.rs|opts = opts.connect_attribute(\"program_name\", name.clone());|let _ = name;|-p txkit-tests --test restart -- mysql_connection_attributes_reach_the_server|mysql_connection_attributes_reach_the_server"
   "flush-batch-short-count-accepted|core/src/session/changes.rs|        if written < chunk.len() as u64 {|        if false && written < chunk.len() as u64 {|-p txkit-tests --lib -- session_unit_of_work::uow_lost_race_in_a_batch_names_the_row|session_unit_of_work::uow_lost_race_in_a_batch_names_the_row::postgres session_unit_of_work::uow_lost_race_in_a_batch_names_the_row::mysql"
   "flush-batch-first-rows-values-for-all|core/src/session/update_batch.rs|                out.push(row[column].clone());|                out.push(rows[0][column].clone());|-p txkit-tests --lib -- session_unit_of_work::uow_update_of_many_objects|session_unit_of_work::uow_update_of_many_objects::postgres session_unit_of_work::uow_update_of_many_objects::mysql"
+  "pooler-never-found|backends/postgres/src/pooler.rs|            Self::Auto if pooled => Self::Transaction,|            Self::Auto if pooled => Self::None,|-p txkit-tests --lib -- pooler:: bank::bank_conserves_money::postgres_pgbouncer|pooler::auto_finds_the_pooler_and_nothing_on_a_direct_connection pooler::named_statements_fail_through_shared_server_connections_and_unnamed_pass bank::bank_conserves_money::postgres_pgbouncer bank::bank_conserves_money::postgres_pgbouncer_wire"
+  "pooler-session-state-let-through|backends/postgres/src/pooler.rs|        match session_state(sql) {|        match session_state(sql).and(None::<&str>) {|-p txkit-tests --lib -- pooler:: pool::full_reset_clears_session_state::postgres_pgbouncer|pooler::session_state_is_refused_and_its_transaction_forms_work pool::full_reset_clears_session_state::postgres_pgbouncer pool::full_reset_clears_session_state::postgres_pgbouncer_wire"
+  "pooler-statement-mode-begins|backends/postgres/src/pooler.rs|        if self == Self::Statement {|        if false {|-p txkit-tests --lib -- pooler::statement_mode|pooler::statement_mode_refuses_transactions_and_runs_statements"
   "sqlite-session-locking-read-deferred|core/src/session/lazy.rs|_ => self.opts.sqlite_behavior(SqliteBehavior::Immediate),|_ => self.opts,|-p txkit-tests --lib -- session_locks::for_update_blocks_a_second_locker::sqlite|session_locks::for_update_blocks_a_second_locker::sqlite session_locks::for_update_blocks_a_second_locker::sqlite_thread"
 )
 

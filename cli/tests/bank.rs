@@ -1,6 +1,7 @@
-//! Runs the built `txkit` binary: every strategy on SQLite (and on PostgreSQL and MariaDB
-//! when TXKIT_POSTGRES_URL / TXKIT_MYSQL_URL are set), the JSON report, and the one-line
-//! errors of a bad option and an unreachable server.
+//! Runs the built `txkit` binary: every strategy on SQLite (and on PostgreSQL, through
+//! PgBouncer and on MariaDB when TXKIT_POSTGRES_URL / TXKIT_PGBOUNCER_URL / TXKIT_MYSQL_URL
+//! are set), the JSON report, and the one-line errors of a bad option and an unreachable
+//! server.
 
 #![allow(clippy::unwrap_used)]
 
@@ -40,6 +41,7 @@ fn prefix() -> String {
 fn server_url(var: &str) -> String {
     let marked_ignored = match var {
         "TXKIT_POSTGRES_URL" => cfg!(txkit_skip_postgres),
+        "TXKIT_PGBOUNCER_URL" => cfg!(txkit_skip_pgbouncer),
         _ => cfg!(txkit_skip_mysql),
     };
     match std::env::var(var) {
@@ -112,6 +114,26 @@ fn every_strategy_holds_the_invariants_on_postgres() {
     let url = server_url("TXKIT_POSTGRES_URL");
     for strategy in STRATEGIES {
         run_ok(Some(&url), strategy);
+    }
+}
+
+/// Through PgBouncer in transaction mode, on both drivers, with nothing said about it in
+/// the URL: the pooler is found at connect.
+#[cfg_attr(
+    txkit_skip_pgbouncer,
+    ignore = "server test: set TXKIT_PGBOUNCER_URL (and TXKIT_POSTGRES_URL) to run it"
+)]
+#[test]
+fn every_strategy_holds_the_invariants_through_pgbouncer() {
+    let url = server_url("TXKIT_PGBOUNCER_URL");
+    let wire = format!(
+        "{url}{}driver=txkit",
+        if url.contains('?') { '&' } else { '?' }
+    );
+    for url in [&url, &wire] {
+        for strategy in STRATEGIES {
+            run_ok(Some(url), strategy);
+        }
     }
 }
 

@@ -177,7 +177,8 @@ async fn statement_mode_refuses_transactions_and_runs_statements() {
                 .await
                 .unwrap();
             assert_eq!(rows[0].get::<i64>("n").unwrap(), 42);
-            let refused = match engine.begin().await {
+            let mut conn = engine.connection().await.unwrap();
+            let refused = match conn.begin().await {
                 Ok(mut tx) => tx.query("SELECT 1", &[]).await.map(drop).unwrap_err(),
                 Err(e) => e,
             };
@@ -186,12 +187,22 @@ async fn statement_mode_refuses_transactions_and_runs_statements() {
                 ErrorKind::Unsupported,
                 "{driver}: {refused}"
             );
-            let fix = if told {
-                "pool_mode=transaction"
+            if told {
+                // Refused before anything was sent: the connection lives on.
+                assert!(
+                    refused.to_string().contains("pool_mode=transaction"),
+                    "{refused}"
+                );
+                conn.query("SELECT 1", &[]).await.unwrap();
             } else {
-                "pooler=statement"
-            };
-            assert!(refused.to_string().contains(fix), "{driver}: {refused}");
+                // PgBouncer refused BEGIN and closed the connection.
+                assert!(
+                    refused.to_string().contains("pooler=statement"),
+                    "{refused}"
+                );
+                assert!(conn.query("SELECT 1", &[]).await.is_err());
+            }
+            drop(conn);
             engine.close().await;
         }
     }
