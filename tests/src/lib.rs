@@ -26,6 +26,7 @@ mod isolation_effects;
 mod job_queue;
 mod locks;
 mod logs;
+mod multi_host;
 mod notices;
 mod one_row_queries;
 mod pool;

@@ -39,6 +39,8 @@
 //! | `statement_cache_size` | prepared statements kept per connection (default 100) |
 //! | `driver` | `tokio-postgres` (default) or `txkit`: see below |
 //! | `pooler` | `auto` (default), `none`, `transaction`, `statement`: see below |
+//! | `target_session_attrs` | `any` (default), `read-write`, `read-only`, `primary`, `standby`, `prefer-standby` |
+//! | `load_balance_hosts` | `disable` (default: hosts in the order written) or `random` |
 //!
 //! The engine's keys (`pool_size`, `isolation`, …, see
 //! [`ENGINE_URL_KEYS`](txkit_core::ENGINE_URL_KEYS)) are left to the engine; any other key is
@@ -61,6 +63,19 @@
 //! Kerberos, GSSAPI and SSPI are Config errors that say to use the default driver. It
 //! refuses `COPY … FROM STDIN`, and reads and binds types it does not know (enums, for one)
 //! as text. Every scenario of txkit's test matrix runs on it too.
+//!
+//! # Several hosts
+//!
+//! As in libpq, a URL may name several hosts — `postgres://u@h1:5432,h2:5433/db`, or
+//! `?host=h1,h2&port=5432,5433` (one port for all, or one each) — tried in order, or shuffled
+//! for each connection with `load_balance_hosts=random`, each within `connect_timeout`,
+//! until one answers and is the kind of server `target_session_attrs` asks for (read from
+//! `pg_is_in_recovery()` and `transaction_read_only`; `prefer-standby` takes a standby if
+//! any answers, else any server). When none does, the error names every host and what it
+//! answered. Every connection the pool opens chooses again, so a pool whose connections
+//! broke finds the new primary by itself; and a connection opened for `read-write` or
+//! `primary` whose write is refused as read-only (`25006`: its server became a standby) is
+//! given up, so the next one chooses again. Both drivers.
 //!
 //! # Behind PgBouncer: `pooler`
 //!
@@ -177,6 +192,7 @@ pub mod codes;
 mod datetime;
 mod decode;
 mod encode;
+mod hosts;
 mod notice;
 mod numeric;
 mod options;
@@ -189,6 +205,7 @@ mod tokio_driver;
 mod wire;
 
 pub use backend::{Postgres, PostgresWire};
+pub use hosts::{LoadBalanceHosts, TargetSessionAttrs};
 pub use options::{DEFAULT_STATEMENT_CACHE_SIZE, PgConnectOptions, PgDriver, SslMode, URL_KEYS};
 pub use pooler::Pooler;
 pub use tokio_driver::PgConnection;

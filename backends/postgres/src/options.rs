@@ -6,6 +6,7 @@ use std::time::Duration;
 use txkit_core::{DatabaseUrl, ENGINE_URL_KEYS, Error, Result, Secret};
 
 use crate::PgConnection;
+use crate::hosts::{LoadBalanceHosts, TargetSessionAttrs, split_hosts};
 use crate::pooler::Pooler;
 
 /// The URL query keys this backend reads.
@@ -23,6 +24,8 @@ pub const URL_KEYS: &[&str] = &[
     "statement_cache_size",
     "driver",
     "pooler",
+    "target_session_attrs",
+    "load_balance_hosts",
 ];
 
 /// The default number of prepared statements kept per connection.
@@ -131,6 +134,10 @@ pub struct PgConnectOptions {
     statement_cache_size: usize,
     driver: PgDriver,
     pooler: Pooler,
+    /// The hosts after the first (`host` and `port`), in the order written.
+    others: Vec<(String, u16)>,
+    target_session_attrs: TargetSessionAttrs,
+    load_balance_hosts: LoadBalanceHosts,
     /// The URL these options came from, password redacted; cleared when a setter changes
     /// where to connect.
     redacted_url: Option<String>,
@@ -159,6 +166,9 @@ impl PgConnectOptions {
             statement_cache_size: DEFAULT_STATEMENT_CACHE_SIZE,
             driver: PgDriver::TokioPostgres,
             pooler: Pooler::Auto,
+            others: Vec::new(),
+            target_session_attrs: TargetSessionAttrs::Any,
+            load_balance_hosts: LoadBalanceHosts::Disable,
             redacted_url: None,
         }
     }
@@ -173,7 +183,14 @@ impl PgConnectOptions {
                 url.redacted()
             )));
         }
-        let parsed = parse_url(url)?;
+        // `h1:p1,h2:p2` is no URL authority the url crate reads: it parses the first host,
+        // and the list is read here.
+        let several = several_hosts(url.expose());
+        let first_only = match &several {
+            Some((first_only, _)) => Some(DatabaseUrl::parse(first_only)?),
+            None => None,
+        };
+        let parsed = parse_url(first_only.as_ref().unwrap_or(url))?;
         let mut opts = Self::new();
         if let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) {
             let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -192,6 +209,9 @@ impl PgConnectOptions {
         if !path.is_empty() {
             opts.database = Some(url.decode(path, "the database name")?);
         }
+        if let Some((_, list)) = &several {
+            opts.set_hosts(split_hosts(list, 5432)?);
+        }
         for (key, value) in url.query_pairs()? {
             opts.apply(&key, value, url)?;
         }
@@ -207,10 +227,16 @@ impl PgConnectOptions {
             })
         };
         match key {
+            "host" if value.contains(',') => self.set_hosts(split_hosts(&value, self.port)?),
             "host" => self.host = value,
+            "port" if value.contains(',') => self.set_ports(&value)?,
             "port" => {
                 self.port = u16::try_from(number(&value)?)
                     .map_err(|_| Error::config(format!("port {value} is out of range")))?;
+                // One port for several hosts is every host's (libpq).
+                for (_, port) in &mut self.others {
+                    *port = self.port;
+                }
             }
             "user" => self.user = Some(value),
             "password" => self.password = Some(Secret::new(value)),
@@ -228,6 +254,10 @@ impl PgConnectOptions {
             }
             "driver" => self.driver = PgDriver::parse(&value)?,
             "pooler" => self.pooler = Pooler::parse(&value)?,
+            "target_session_attrs" => {
+                self.target_session_attrs = TargetSessionAttrs::parse(&value)?;
+            }
+            "load_balance_hosts" => self.load_balance_hosts = LoadBalanceHosts::parse(&value)?,
             k if ENGINE_URL_KEYS.contains(&k) => {}
             other => {
                 return Err(Error::config(format!(
@@ -398,6 +428,106 @@ impl PgConnectOptions {
         self
     }
 
+    /// Sets the hosts to try, in order (the first is [`get_host`](Self::get_host) and
+    /// [`get_port`](Self::get_port)); an empty list changes nothing.
+    pub fn hosts(mut self, hosts: Vec<(String, u16)>) -> Self {
+        self.set_hosts(hosts);
+        self.redacted_url = None;
+        self
+    }
+
+    fn set_hosts(&mut self, mut hosts: Vec<(String, u16)>) {
+        if hosts.is_empty() {
+            return;
+        }
+        let (host, port) = hosts.remove(0);
+        self.host = host;
+        self.port = port;
+        self.others = hosts;
+    }
+
+    /// `port=p1,p2,…`: one port per host, in order.
+    fn set_ports(&mut self, list: &str) -> Result<()> {
+        let ports = list
+            .split(',')
+            .map(|p| {
+                p.trim().parse::<u16>().map_err(|_| {
+                    Error::config(format!("port {p:?} in port={list:?} is not a port number"))
+                })
+            })
+            .collect::<Result<Vec<u16>>>()?;
+        if ports.len() != self.others.len() + 1 {
+            return Err(Error::config(format!(
+                "port={list:?} gives {} ports for {} hosts: give one port, or one per host",
+                ports.len(),
+                self.others.len() + 1
+            )));
+        }
+        self.port = ports[0];
+        for ((_, port), p) in self.others.iter_mut().zip(&ports[1..]) {
+            *port = *p;
+        }
+        Ok(())
+    }
+
+    /// Every host to try, as options of its own, in the order to try them
+    /// (`load_balance_hosts`: shuffled anew on each call when `random`).
+    pub(crate) fn each_host(&self) -> Vec<PgConnectOptions> {
+        if self.others.is_empty() {
+            return vec![self.clone()];
+        }
+        let mut hosts: Vec<(String, u16)> = std::iter::once((self.host.clone(), self.port))
+            .chain(self.others.iter().cloned())
+            .collect();
+        if self.load_balance_hosts == LoadBalanceHosts::Random {
+            use std::hash::BuildHasher;
+            let seed = std::hash::RandomState::new();
+            for i in (1..hosts.len()).rev() {
+                // Modulo bias over at most a few hosts is negligible.
+                let j = usize::try_from(seed.hash_one(i) % (i as u64 + 1)).unwrap_or(0);
+                hosts.swap(i, j);
+            }
+        }
+        hosts
+            .into_iter()
+            .map(|(host, port)| {
+                let mut one = self.clone();
+                one.host = host;
+                one.port = port;
+                one.others = Vec::new();
+                one.redacted_url = None;
+                one
+            })
+            .collect()
+    }
+
+    /// The hosts after the first, in the order written.
+    pub fn get_other_hosts(&self) -> &[(String, u16)] {
+        &self.others
+    }
+
+    /// Sets the kind of server a connection must reach (URL option `target_session_attrs`).
+    pub fn target_session_attrs(mut self, attrs: TargetSessionAttrs) -> Self {
+        self.target_session_attrs = attrs;
+        self
+    }
+
+    /// The kind of server a connection must reach.
+    pub fn get_target_session_attrs(&self) -> TargetSessionAttrs {
+        self.target_session_attrs
+    }
+
+    /// Sets the order the hosts are tried in (URL option `load_balance_hosts`).
+    pub fn load_balance_hosts(mut self, order: LoadBalanceHosts) -> Self {
+        self.load_balance_hosts = order;
+        self
+    }
+
+    /// The order the hosts are tried in.
+    pub fn get_load_balance_hosts(&self) -> LoadBalanceHosts {
+        self.load_balance_hosts
+    }
+
     /// Says what stands between txkit and the server (see [`Pooler`]; URL option `pooler`).
     pub fn pooler(mut self, pooler: Pooler) -> Self {
         self.pooler = pooler;
@@ -444,8 +574,26 @@ impl PgConnectOptions {
     /// (the engine reads it to choose between this and
     /// [`PgWireConnection`](crate::PgWireConnection)).
     pub async fn connect(&self) -> Result<PgConnection> {
-        crate::tokio_driver::connect(self).await
+        crate::hosts::connect_to_any(self, |one| async move {
+            crate::tokio_driver::connect(&one).await
+        })
+        .await
     }
+}
+
+/// For a URL whose authority names several hosts (`user@h1:p1,h2:p2`): the URL with only
+/// the first, and the list.
+fn several_hosts(raw: &str) -> Option<(String, String)> {
+    let (scheme, rest) = raw.split_once("://")?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let at = authority.rfind('@').map_or(0, |i| i + 1);
+    let (user_info, list) = authority.split_at(at);
+    let first = list.split(',').next().filter(|_| list.contains(','))?;
+    Some((
+        format!("{scheme}://{user_info}{first}{tail}"),
+        list.to_owned(),
+    ))
 }
 
 /// Parses the URL; libpq's `postgres://user@/db?host=/socket/dir` (user-info, empty host)
@@ -476,6 +624,44 @@ mod tests {
 
     fn parse(text: &str) -> Result<PgConnectOptions> {
         PgConnectOptions::from_url(&DatabaseUrl::parse(text)?)
+    }
+
+    #[test]
+    fn several_hosts_in_the_authority_or_the_query() {
+        let o = parse(
+            "postgres://u:pw@db1:5433,db2,[::1]:5435/app?target_session_attrs=primary\
+             &load_balance_hosts=random",
+        )
+        .unwrap();
+        assert_eq!((o.get_host(), o.get_port()), ("db1", 5433));
+        assert_eq!(
+            o.get_other_hosts(),
+            [("db2".to_owned(), 5432), ("::1".to_owned(), 5435)]
+        );
+        assert_eq!(o.get_database(), Some("app"));
+        assert_eq!(o.get_password().unwrap().expose(), "pw");
+        assert_eq!(o.get_target_session_attrs(), TargetSessionAttrs::Primary);
+        assert_eq!(o.get_load_balance_hosts(), LoadBalanceHosts::Random);
+        assert!(!format!("{o:?}").contains("pw\""));
+        let mut seen: Vec<String> = o.each_host().iter().map(|h| h.display_target()).collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                "postgres://u@[::1]:5435/app",
+                "postgres://u@db1:5433/app",
+                "postgres://u@db2:5432/app"
+            ]
+        );
+        let one = parse("postgres://u@x/app?host=a,b&port=7").unwrap();
+        assert_eq!((one.get_port(), one.get_other_hosts()[0].1), (7, 7));
+        let q = parse("postgres://u@x/app?host=a,b&port=1,2").unwrap();
+        assert_eq!((q.get_host(), q.get_port()), ("a", 1));
+        assert_eq!(q.get_other_hosts(), [("b".to_owned(), 2)]);
+        let e = parse("postgres://u@x/app?host=a,b&port=1,2,3").unwrap_err();
+        assert!(e.to_string().contains("3 ports for 2 hosts"), "{e}");
+        let e = parse("postgres://u@x/app?target_session_attrs=master").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
     }
 
     #[test]

@@ -139,6 +139,7 @@ where
     );
     conn.backend_pid = backend_pid;
     conn.pooler = pooler;
+    conn.wants_writes = opts.get_target_session_attrs().wants_writes();
     Ok(conn)
 }
 

@@ -18,6 +18,7 @@ use txkit_core::{Connection, Dialect, Error, ErrorKind, ResetMode, Result, Row, 
 use super::error::{is_connection_error, is_stale_plan, map_error, sqlstate_of, statement_error};
 use super::send::{Ready, Reply, send};
 use crate::decode;
+use crate::hosts::READ_ONLY_SQL_TRANSACTION;
 use crate::pooler::Pooler;
 use crate::shared::{
     BACKEND, FULL_RESET, already_failed, opens_transaction, outcome_unknown_message,
@@ -54,6 +55,10 @@ pub struct PgConnection {
     pub(crate) backend_pid: Option<u32>,
     /// What stands between this connection and the server, as settled at connect.
     pub(crate) pooler: Pooler,
+    /// Whether the connection was opened for a server that takes writes
+    /// (`target_session_attrs` read-write or primary): a write refused as read-only then
+    /// breaks it, so the pool opens another, on whichever host is now the primary.
+    pub(crate) wants_writes: bool,
 }
 
 impl fmt::Debug for PgConnection {
@@ -84,6 +89,7 @@ impl PgConnection {
             target,
             backend_pid: None,
             pooler: Pooler::None,
+            wants_writes: false,
         }
     }
 
@@ -103,8 +109,13 @@ impl PgConnection {
 
     /// Passes `result` through, noting an error: the transaction may have failed.
     fn noting<T>(&mut self, result: Result<T>) -> Result<T> {
-        if result.is_err() {
+        if let Err(e) = &result {
             *self.doubt.get_mut() = true;
+            if self.wants_writes && e.code() == Some(READ_ONLY_SQL_TRANSACTION) {
+                tracing::debug!(target = %self.target, "a write refused as read-only: the \
+                    server is no longer the kind asked for, the connection is given up");
+                self.broken.store(true, Ordering::Release);
+            }
         }
         result
     }

@@ -13,6 +13,7 @@ use super::exchange::{Answer, Shapes, Tag, bind, exchange, parse_bind};
 use super::io::Wire;
 use super::statements::{Prepared, Statements};
 use crate::encode::{encode_all, encode_untyped};
+use crate::hosts::READ_ONLY_SQL_TRANSACTION;
 use crate::options::PgConnectOptions;
 use crate::pooler::Pooler;
 use txkit_core::dialects::placeholders;
@@ -31,6 +32,9 @@ pub struct PgWireConnection {
     statements: Statements,
     /// What stands between this connection and the server, as settled at connect.
     pooler: Pooler,
+    /// Whether the connection was opened for a server that takes writes (see the
+    /// tokio-postgres connection's field of that name).
+    wants_writes: bool,
 }
 
 impl fmt::Debug for PgWireConnection {
@@ -49,11 +53,17 @@ impl PgWireConnection {
     /// Opens a connection as `opts` say, on txkit's own protocol layer whatever their
     /// `driver` (the engine picks this for `driver=txkit`).
     pub async fn connect(opts: &PgConnectOptions) -> Result<Self> {
+        crate::hosts::connect_to_any(opts, |one| async move { Self::connect_one(&one).await }).await
+    }
+
+    /// Opens a connection to `opts`' first host.
+    async fn connect_one(opts: &PgConnectOptions) -> Result<Self> {
         let mut conn = Self {
             wire: super::startup::open(opts).await?,
             statements: Statements::new(opts.get_statement_cache_size()),
             // Unnamed until settled: the question below must not leave a statement behind.
             pooler: Pooler::Transaction,
+            wants_writes: opts.get_target_session_attrs().wants_writes(),
         };
         conn.pooler = match opts.get_pooler() {
             Pooler::Auto => {
@@ -177,6 +187,20 @@ impl PgWireConnection {
         exchange(&mut self.wire, shapes, want_rows, sync_each).await
     }
 
+    /// A write refused as read-only on a connection opened for a server that takes writes:
+    /// the server is no longer the kind asked for, so the connection is given up and the
+    /// pool's next one chooses its host again.
+    fn give_up_if_read_only(&mut self, answer: &Answer) {
+        if let Answer::Failed(e) = answer
+            && self.wants_writes
+            && e.code == READ_ONLY_SQL_TRANSACTION
+        {
+            tracing::debug!(target = %self.wire.target, "a write refused as read-only: the \
+                server is no longer the kind asked for, the connection is given up");
+            self.wire.broken = true;
+        }
+    }
+
     /// Queues each statement unnamed — Parse, Bind, Describe, Execute — with its parameters
     /// as text of unspecified types, and the pipeline's Sync(s): nothing outlives it on the
     /// server session.
@@ -222,6 +246,7 @@ impl PgWireConnection {
         loop {
             let mut answers = self.pipeline(&[(sql, params)], want_rows, false).await?;
             let answer = answers.pop().unwrap_or(Answer::Skipped);
+            self.give_up_if_read_only(&answer);
             match answer {
                 Answer::Failed(e) if e.code == sqlstate::FEATURE_NOT_SUPPORTED => {
                     self.statements.remove(sql);
@@ -311,6 +336,7 @@ impl PgWireConnection {
             .pipeline(&[(&begin, &[]), (sql, params)], want_rows, false)
             .await?;
         let statement = answers.pop().unwrap_or(Answer::Skipped);
+        self.give_up_if_read_only(&statement);
         match answers.pop() {
             Some(Answer::Failed(e)) => Err(e.into_error(false)),
             _ => Ok(Ok(statement)),
