@@ -33,6 +33,7 @@ mod pool;
 mod pool_hooks;
 mod pooler;
 mod reliability;
+mod replica_set;
 mod retry;
 mod savepoints;
 mod sea_orm_native;
