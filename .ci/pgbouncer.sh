@@ -51,6 +51,10 @@ reserve_pool_size = 0
 max_client_conn = 2000
 max_db_connections = 0
 server_lifetime = 3600
+; Idle server connections close soon: the tests make databases of their own (a pool each),
+; and the server's max_connections is shared with the direct cells.
+server_idle_timeout = 10
+autodb_idle_timeout = 30
 query_wait_timeout = 60
 pidfile = $dir/pgbouncer.pid
 logfile = $dir/pgbouncer.log
