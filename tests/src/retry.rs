@@ -163,8 +163,11 @@ struct Pause {
 }
 
 /// Moves `cents` from `from` to `to` and writes ledger row `id`, in one transaction,
-/// stopping at `pause` between its two updates.
-#[retry_on_deadlock(max_attempts = 10, also = [lock_timeout])]
+/// stopping at `pause` between its two updates. Eight of them on two rows deadlock again and
+/// again on PostgreSQL (each deadlock found after the server's 1 s `deadlock_timeout`): one
+/// needed 11 attempts on a quiet machine, and through PgBouncer on a loaded one 10 were used
+/// up in 34 s, so it may take 20.
+#[retry_on_deadlock(max_attempts = 20, also = [lock_timeout])]
 async fn transfer(
     bank: &Bank,
     id: i64,
@@ -272,7 +275,7 @@ async fn transfers_survive_deadlocks(db: TestDb) {
     assert!(
         tries
             .iter()
-            .all(|t| (1..=10).contains(&t.load(Ordering::SeqCst)))
+            .all(|t| (1..=20).contains(&t.load(Ordering::SeqCst)))
     );
     if paired {
         assert!(retries >= 1, "the paired transfers must have deadlocked");
