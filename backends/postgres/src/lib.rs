@@ -92,7 +92,9 @@
 //! clients use next. Isolation levels and read-only modes already travel with each `BEGIN`.
 //!
 //! `pooler=auto`, the default, finds a pooler at connect: a pooler answers the startup with
-//! a cancel key of its own, whose process id is not the session's `pg_backend_pid()`.
+//! a cancel key of its own, whose process id is not the session's `pg_backend_pid()`. (With
+//! `sslmode=require` or `verify-*`, the tokio-postgres driver cannot read that key: say
+//! `pooler=transaction` there; `driver=txkit` reads it whatever the TLS mode.)
 //! `pooler=transaction` says so without looking; `pooler=none` keeps named, cached
 //! statements whatever the connection finds (a pooler in session mode allows them);
 //! `pooler=statement` (a pooler in statement mode, which ends every transaction after one

@@ -119,7 +119,7 @@ where
         .map_err(|e| connect_error(e, opts))?;
     let pooler = match opts.get_pooler() {
         Pooler::Auto => {
-            let key = cancel_key_pid(&client).await;
+            let key = cancel_key_pid(&client, opts.get_ssl_mode().requires_tls()).await;
             let pooled = matches!((key, backend_pid), (Some(k), Some(b)) if k != b);
             if pooled {
                 tracing::debug!(
@@ -146,18 +146,28 @@ where
 /// The process id of the cancel key the startup gave: the session's own from the server,
 /// one of its own from a pooler. tokio-postgres keeps the key to itself; its cancel token
 /// writes it into a cancel request, here into memory, where it is read back (nothing is
-/// sent anywhere). `None` when TLS is required, as the token then wants a TLS handshake
-/// before the request.
-async fn cancel_key_pid(client: &tokio_postgres::Client) -> Option<u32> {
+/// sent anywhere). `None` when TLS is required (`tls_required`): the token would first ask
+/// for a TLS handshake, which the memory pipe cannot give. Bounded all the same: a token
+/// that waited for an answer would otherwise wait for ever.
+async fn cancel_key_pid(client: &tokio_postgres::Client, tls_required: bool) -> Option<u32> {
     use tokio::io::AsyncReadExt;
+    if tls_required {
+        return None;
+    }
     let (mut ours, theirs) = tokio::io::duplex(64);
-    client
-        .cancel_token()
-        .cancel_query_raw(theirs, NoTls)
+    let read = async {
+        client
+            .cancel_token()
+            .cancel_query_raw(theirs, NoTls)
+            .await
+            .ok()?;
+        let mut request = [0_u8; 16];
+        ours.read_exact(&mut request).await.ok()?;
+        Some(request)
+    };
+    let request = tokio::time::timeout(std::time::Duration::from_secs(1), read)
         .await
-        .ok()?;
-    let mut request = [0_u8; 16];
-    ours.read_exact(&mut request).await.ok()?;
+        .ok()??;
     // Length 16, the cancel request code 80877102, the process id, the secret key.
     let (head, pid) = request.split_at(8);
     (head == [0, 0, 0, 16, 4, 210, 22, 46])
