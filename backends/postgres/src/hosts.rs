@@ -71,19 +71,6 @@ impl TargetSessionAttrs {
         matches!(self, Self::ReadWrite | Self::Primary)
     }
 
-    /// The passes over the hosts: `prefer-standby` looks for a standby first, then takes
-    /// any server.
-    fn passes(self) -> &'static [Self] {
-        match self {
-            Self::PreferStandby => &[Self::Standby, Self::Any],
-            Self::Any => &[Self::Any],
-            Self::ReadWrite => &[Self::ReadWrite],
-            Self::ReadOnly => &[Self::ReadOnly],
-            Self::Primary => &[Self::Primary],
-            Self::Standby => &[Self::Standby],
-        }
-    }
-
     /// Whether the server `conn` reached is of this kind.
     async fn accepts<C: Connection>(self, conn: &mut C) -> Result<bool> {
         if self == Self::Any {
@@ -149,22 +136,38 @@ where
         return open(opts.clone()).await;
     }
     let mut answers = Vec::new();
-    for &pass in attrs.passes() {
-        for one in &hosts {
-            let target = one.display_target();
-            match open(one.clone()).await {
-                Ok(mut conn) => match pass.accepts(&mut conn).await {
-                    Ok(true) => return Ok(conn),
-                    Ok(false) => {
-                        answers.push(format!("{target}: not {}", pass.as_str()));
-                        conn.close().await;
-                    }
-                    Err(e) => answers.push(format!("{target}: {e}")),
-                },
-                // The driver's error names the host already.
-                Err(e) => answers.push(e.to_string()),
+    // prefer-standby: the first other server that answered, kept (not reconnected) in
+    // case no host is a standby.
+    let mut fallback = None;
+    for one in &hosts {
+        let target = one.display_target();
+        let mut conn = match open(one.clone()).await {
+            Ok(conn) => conn,
+            // The driver's error names the host already.
+            Err(e) => {
+                answers.push(e.to_string());
+                continue;
             }
+        };
+        match attrs.accepts(&mut conn).await {
+            Ok(true) => {
+                if let Some(other) = fallback.take() {
+                    C::close(other).await;
+                }
+                return Ok(conn);
+            }
+            Ok(false) if attrs == TargetSessionAttrs::PreferStandby && fallback.is_none() => {
+                fallback = Some(conn);
+            }
+            Ok(false) => {
+                answers.push(format!("{target}: not {}", attrs.as_str()));
+                conn.close().await;
+            }
+            Err(e) => answers.push(format!("{target}: {e}")),
         }
+    }
+    if let Some(conn) = fallback {
+        return Ok(conn);
     }
     Err(Error::connection_lost(format!(
         "no host of {} answered as target_session_attrs={} asks: {}",
@@ -245,9 +248,5 @@ mod tests {
             LoadBalanceHosts::Random
         );
         assert!(LoadBalanceHosts::parse("round-robin").is_err());
-        assert_eq!(
-            TargetSessionAttrs::PreferStandby.passes(),
-            [TargetSessionAttrs::Standby, TargetSessionAttrs::Any]
-        );
     }
 }

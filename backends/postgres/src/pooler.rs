@@ -50,11 +50,17 @@ impl Pooler {
         }
     }
 
-    /// The mode a connection settles on, given whether the cancel key's process id
-    /// differed from the session's own (`pooled`).
-    pub(crate) fn settle(self, pooled: bool) -> Self {
+    /// The mode a connection to `target` settles on, given whether the cancel key's process
+    /// id differed from the session's own (`pooled`).
+    pub(crate) fn settle(self, pooled: bool, target: &str) -> Self {
         match self {
-            Self::Auto if pooled => Self::Transaction,
+            Self::Auto if pooled => {
+                tracing::debug!(
+                    target = %target,
+                    "a connection pooler answered the startup: statements go unnamed"
+                );
+                Self::Transaction
+            }
             Self::Auto => Self::None,
             other => other,
         }
@@ -106,13 +112,14 @@ impl Pooler {
 pub(crate) fn session_state(sql: &str) -> Option<&'static str> {
     let word = first_keyword(sql);
     let is = |w: &str| word.eq_ignore_ascii_case(w);
-    let lower = sql.to_ascii_lowercase();
-    // The text after the first keyword (ASCII lowercasing keeps every byte offset).
+    // The text after the first keyword: `word` is a slice of `sql`. No lowercase copy of
+    // the whole text is made: behind a pooler this runs on every statement, and a flush's
+    // UPDATE is kilobytes long.
     let offset = word.as_ptr() as usize - sql.as_ptr() as usize + word.len();
-    let rest = lower[offset..].trim_start();
+    let rest = sql[offset..].trim_start();
     if is("SET") {
         let scoped = ["local", "transaction", "constraints"].iter().any(|w| {
-            rest.starts_with(w)
+            starts_with_ci(rest, w)
                 && !rest[w.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
         });
         return (!scoped).then_some(
@@ -126,25 +133,36 @@ pub(crate) fn session_state(sql: &str) -> Option<&'static str> {
     if is("LISTEN") {
         return Some("notifications need a connection of their own, not through the pooler");
     }
-    if is("DECLARE") && lower.contains("with hold") {
+    if is("DECLARE") && contains_ci(sql, "with hold") {
         return Some("declare the cursor WITHOUT HOLD and read it inside its transaction");
     }
-    if is("CREATE") && first_keyword(rest).starts_with("temp") {
-        return (!lower.contains("on commit drop"))
+    if is("CREATE") && starts_with_ci(first_keyword(rest), "temp") {
+        return (!contains_ci(sql, "on commit drop"))
             .then_some("create the temporary table ON COMMIT DROP, inside the transaction");
     }
-    if lower.contains("set_config(") {
+    if contains_ci(sql, "set_config(") {
         return Some("use SET LOCAL inside the transaction");
     }
     let session_lock = ["pg_advisory_lock", "pg_try_advisory_lock"]
         .iter()
-        .any(|f| lower.contains(f));
+        .any(|f| contains_ci(sql, f));
     if session_lock {
         return Some(
             "take pg_advisory_xact_lock / pg_try_advisory_xact_lock inside the transaction",
         );
     }
     None
+}
+
+fn starts_with_ci(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+fn contains_ci(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Adds to a server error the fix for the errors a pooler causes: the prepared-statement
@@ -198,10 +216,10 @@ mod tests {
 
     #[test]
     fn auto_settles_by_what_the_connection_found() {
-        assert_eq!(Pooler::Auto.settle(true), Pooler::Transaction);
-        assert_eq!(Pooler::Auto.settle(false), Pooler::None);
-        assert_eq!(Pooler::None.settle(true), Pooler::None);
-        assert_eq!(Pooler::Statement.settle(false), Pooler::Statement);
+        assert_eq!(Pooler::Auto.settle(true, "t"), Pooler::Transaction);
+        assert_eq!(Pooler::Auto.settle(false, "t"), Pooler::None);
+        assert_eq!(Pooler::None.settle(true, "t"), Pooler::None);
+        assert_eq!(Pooler::Statement.settle(false, "t"), Pooler::Statement);
         assert!(!Pooler::None.unnamed());
         assert!(Pooler::Transaction.unnamed());
     }

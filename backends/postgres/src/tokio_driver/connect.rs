@@ -121,13 +121,7 @@ where
         Pooler::Auto => {
             let key = cancel_key_pid(&client, opts.get_ssl_mode().requires_tls()).await;
             let pooled = matches!((key, backend_pid), (Some(k), Some(b)) if k != b);
-            if pooled {
-                tracing::debug!(
-                    target = %opts.display_target(),
-                    "a connection pooler answered the startup: statements go unnamed"
-                );
-            }
-            Pooler::Auto.settle(pooled)
+            Pooler::Auto.settle(pooled, &opts.display_target())
         }
         set => set,
     };

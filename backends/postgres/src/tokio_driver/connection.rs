@@ -363,10 +363,7 @@ impl Connection for PgConnection {
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         self.pooler.check_statement(sql)?;
         let outcome = self.run(sql, params, false).await;
-        match self.noting(outcome)? {
-            Reply::Count(n) => Ok(n),
-            Reply::Rows(rows, _) => Ok(rows.len() as u64),
-        }
+        self.noting(outcome).map(Reply::count)
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
@@ -421,11 +418,7 @@ impl Connection for PgConnection {
         params: &[Value],
     ) -> Result<Result<u64>> {
         let outcome = self.begin_then(opts, sql, params, false).await?;
-        Ok(match self.noting(outcome) {
-            Ok(Reply::Count(n)) => Ok(n),
-            Ok(Reply::Rows(rows, _)) => Ok(rows.len() as u64),
-            Err(e) => Err(e),
-        })
+        Ok(self.noting(outcome).map(Reply::count))
     }
 
     async fn commit(&mut self) -> Result<()> {

@@ -68,13 +68,7 @@ impl PgWireConnection {
         conn.pooler = match opts.get_pooler() {
             Pooler::Auto => {
                 let pooled = conn.session_pid().await? != conn.wire.backend_pid;
-                if pooled {
-                    tracing::debug!(
-                        target = %conn.wire.target,
-                        "a connection pooler answered the startup: statements go unnamed"
-                    );
-                }
-                Pooler::Auto.settle(pooled)
+                Pooler::Auto.settle(pooled, &conn.wire.target)
             }
             set => set,
         };
